@@ -1,0 +1,43 @@
+# replyguard — `make lab` shows the incident caught, `make test` runs every check.
+# Both need root on Debian (network namespaces, netfilter) and install what they lack.
+
+NODE_TEST := node --import tsx --test --test-concurrency=4
+UNIT_TESTS := $(wildcard test/unit/*.test.ts)
+INTEGRATION_TESTS := $(wildcard test/integration/*.test.ts) $(wildcard test/lab/*.test.ts)
+MODE ?= iptables-redirect
+
+.PHONY: all deps build typecheck lint format test test-unit test-integration lab clean
+
+all: build
+
+deps:
+	@test/setup/ensure-deps.sh
+
+build: deps
+	npm run build
+
+typecheck: deps
+	npx tsc --noEmit
+
+lint: deps
+	npx biome check .
+
+format: deps
+	npx biome check --write .
+
+test-unit: build
+	$(NODE_TEST) $(UNIT_TESTS)
+
+test-integration: build
+	$(NODE_TEST) $(INTEGRATION_TESTS)
+
+# Type-check, lint, then every test (unit and the namespace lab) in one run so that one summary counts them all.
+test: build typecheck lint
+	$(NODE_TEST) $(UNIT_TESTS) $(INTEGRATION_TESTS)
+
+# The incident, reproduced and caught: MODE=iptables-redirect (default), nft-redirect or none.
+lab: build
+	node --import tsx test/lab/run-lab.ts --mode $(MODE)
+
+clean:
+	rm -rf dist

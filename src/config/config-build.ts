@@ -1,0 +1,338 @@
+// Validates parsed sections (from either file format) against the schema and
+// builds the typed Config. Every problem is collected, so that one run of the
+// daemon tells the user everything that is wrong with the file.
+
+import { canonicalAddress, parsePrefix } from '../net/ip-address';
+import {
+  type Config,
+  ConfigError,
+  DEFAULT_MAIN,
+  type ForwardConfig,
+  type ForwardProto,
+  type LogLevel,
+  type MainConfig,
+  type MqttConfig,
+} from './config';
+import { type ConfigSection, sectionLabels } from './config-section';
+
+/** All problems found in one config file; `message` has one per line. */
+export class ConfigProblems extends Error {
+  readonly errors: ConfigError[];
+  constructor(errors: ConfigError[]) {
+    super(errors.map((e) => e.message).join('\n'));
+    this.name = 'ConfigProblems';
+    this.errors = errors;
+  }
+}
+
+export const DEFAULT_MQTT: MqttConfig = { enabled: false };
+
+// ---- value parsers -------------------------------------------------------
+
+class Invalid {
+  constructor(readonly problem: string) {}
+}
+
+type Parse<T> = (raw: string) => T | Invalid;
+
+interface Field {
+  /** List-valued: items are split on spaces and commas, each parsed alone. */
+  list: boolean;
+  parse: Parse<unknown>;
+}
+
+/** A value quoted for a message, cut short when long. */
+function show(raw: string): string {
+  return JSON.stringify(raw.length > 64 ? `${raw.slice(0, 61)}...` : raw);
+}
+
+const DIGITS_RE = /^[0-9]+$/;
+
+function integer(min: number, max: number, unit?: string): Parse<number> {
+  const range = `(${min}-${max}${unit ? ` ${unit}` : ''})`;
+  return (raw) => {
+    if (!DIGITS_RE.test(raw)) return new Invalid(`${show(raw)} is not a whole number ${range}`);
+    const n = Number(raw);
+    return n >= min && n <= max ? n : new Invalid(`${show(raw)} is out of range ${range}`);
+  };
+}
+
+const port: Parse<number> = (raw) => {
+  const n = DIGITS_RE.test(raw) ? Number(raw) : Number.NaN;
+  return n >= 1 && n <= 65535 ? n : new Invalid(`${show(raw)} is not a port (1-65535)`);
+};
+
+function oneOf<T extends string>(choices: readonly T[]): Parse<T> {
+  return (raw) =>
+    (choices as readonly string[]).includes(raw)
+      ? (raw as T)
+      : new Invalid(`${show(raw)} is not one of: ${choices.join(', ')}`);
+}
+
+const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on', 'enabled']);
+const FALSE_WORDS = new Set(['0', 'false', 'no', 'off', 'disabled']);
+
+const boolean: Parse<boolean> = (raw) => {
+  const word = raw.toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  return new Invalid(`${show(raw)} is not a boolean (use 1/0, true/false, yes/no, on/off or enabled/disabled)`);
+};
+
+/** Linux interface names: up to IFNAMSIZ-1 bytes, no '/', ':' or whitespace, not "." or "..". */
+const interfaceName: Parse<string> = (raw) =>
+  /^[!-~]{1,15}$/.test(raw) && !/[/:]/.test(raw) && raw !== '.' && raw !== '..'
+    ? raw
+    : new Invalid(`${show(raw)} is not a network interface name (1-15 characters, no spaces, '/' or ':')`);
+
+const prefix: Parse<string> = (raw) => {
+  const p = raw.includes('/') ? parsePrefix(raw) : null;
+  if (p) return p.text;
+  return new Invalid(`${show(raw)} is not an IPv4/IPv6 prefix (e.g. 192.168.1.0/24 or fd00::/64)`);
+};
+
+const address: Parse<string> = (raw) =>
+  canonicalAddress(raw) ?? new Invalid(`${show(raw)} is not an IPv4 or IPv6 address`);
+
+const absolutePath: Parse<string> = (raw) =>
+  raw.startsWith('/') && !/[\x00-\x1f\x7f]/.test(raw) ? raw : new Invalid(`${show(raw)} is not an absolute path`);
+
+// ---- schema ----------------------------------------------------------------
+
+const one = (parse: Parse<unknown>): Field => ({ list: false, parse });
+const many = (parse: Parse<unknown>): Field => ({ list: true, parse });
+
+const MAIN_FIELDS = new Map<string, Field>([
+  ['lan_interfaces', many(interfaceName)],
+  ['lan_subnets', many(prefix)],
+  ['state_dir', one(absolutePath)],
+  ['problem_hold', one(integer(1, 604800, 'seconds'))],
+  ['log_level', one(oneOf<LogLevel>(['debug', 'info', 'warn', 'error']))],
+  ['conntrack_buffer', one(integer(65536, 268435456, 'bytes'))],
+  ['max_findings', one(integer(1, 65536))],
+  ['max_flows', one(integer(16, 1048576))],
+  ['status_interval', one(integer(1, 3600, 'seconds'))],
+]);
+
+const MQTT_FIELDS = new Map<string, Field>([['enabled', one(boolean)]]);
+
+const FORWARD_FIELDS = new Map<string, Field>([
+  ['host', one(address)],
+  ['port', one(port)],
+  ['proto', one(oneOf<ForwardProto>(['tcp', 'udp']))],
+  ['wan_port', one(port)],
+  ['enabled', one(boolean)],
+]);
+
+const SECTION_TYPES = ['main', 'mqtt', 'forward'];
+const FORWARD_NAME_RE = /^[A-Za-z0-9_-]{1,32}$/;
+
+// ---- helpers -----------------------------------------------------------------
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row.push(Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + cost));
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** The closest known word within edit distance 2, if any. */
+export function closestName(word: string, known: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  const lower = word.toLowerCase();
+  for (const k of known) {
+    const d = editDistance(lower, k);
+    if (d < bestDistance) {
+      best = k;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function unknownHint(word: string, known: readonly string[], what: string): string {
+  const near = closestName(word, known);
+  return near !== undefined ? `did you mean '${near}'?` : `known ${what}: ${known.join(', ')}`;
+}
+
+class Checker {
+  readonly errors: ConfigError[] = [];
+  constructor(readonly file: string) {}
+
+  fail(section: string | undefined, key: string | undefined, problem: string, line?: number): void {
+    this.errors.push(new ConfigError(this.file, section, key, problem, line));
+  }
+
+  /** Parses every option of a section; values left empty are "not set" and absent from the result. */
+  read(section: ConfigSection, label: string, fields: ReadonlyMap<string, Field>): Map<string, unknown> {
+    const out = new Map<string, unknown>();
+    for (const [key, opt] of section.options) {
+      const field = fields.get(key);
+      if (!field) {
+        this.fail(label, key, `unknown option; ${unknownHint(key, [...fields.keys()], 'options')}`, opt.line);
+        continue;
+      }
+      if (!field.list) {
+        if (Array.isArray(opt.value)) {
+          this.fail(label, key, 'takes a single value, not a list', opt.line);
+          continue;
+        }
+        if (opt.value === '') continue;
+        const v = field.parse(opt.value);
+        if (v instanceof Invalid) this.fail(label, key, v.problem, opt.line);
+        else out.set(key, v);
+        continue;
+      }
+      const raws = Array.isArray(opt.value) ? opt.value : [opt.value];
+      const items: unknown[] = [];
+      let ok = true;
+      raws.forEach((raw, i) => {
+        for (const word of raw.split(/[\s,]+/)) {
+          if (word === '') continue;
+          const v = field.parse(word);
+          if (v instanceof Invalid) {
+            this.fail(label, key, v.problem, opt.lines?.[i] ?? opt.line);
+            ok = false;
+          } else if (!items.includes(v)) {
+            items.push(v);
+          }
+        }
+      });
+      if (ok && items.length > 0) out.set(key, items);
+    }
+    return out;
+  }
+}
+
+// ---- the builder ---------------------------------------------------------------
+
+/**
+ * Validates the sections of one config file and returns the typed Config.
+ * Throws ConfigProblems listing every problem found.
+ */
+export function buildConfig(sections: readonly ConfigSection[], file: string): Config {
+  const check = new Checker(file);
+  const labels = sectionLabels(sections);
+  const main: MainConfig = { ...DEFAULT_MAIN, lanInterfaces: [...DEFAULT_MAIN.lanInterfaces], lanSubnets: [] };
+  const mqtt: MqttConfig = { ...DEFAULT_MQTT };
+  const forwards: ForwardConfig[] = [];
+  const firstOfType = new Map<string, ConfigSection>();
+  const forwardNames = new Map<string, ConfigSection>();
+  const endpoints = new Map<string, string>();
+
+  sections.forEach((section, index) => {
+    const label = labels[index]!;
+    const { type } = section;
+    if (!SECTION_TYPES.includes(type)) {
+      check.fail(
+        label,
+        undefined,
+        `unknown section type '${type}'; ${unknownHint(type, SECTION_TYPES, 'types')}`,
+        section.line,
+      );
+      return;
+    }
+    const first = firstOfType.get(type);
+    if (!first) firstOfType.set(type, section);
+
+    if (type === 'main' || type === 'mqtt') {
+      if (first) {
+        check.fail(
+          label,
+          undefined,
+          `only one '${type}' section is allowed` +
+            (first.line !== undefined ? ` (the first is at line ${first.line})` : ''),
+          section.line,
+        );
+      }
+      if (type === 'main') {
+        const got = check.read(section, label, MAIN_FIELDS);
+        if (first) return;
+        const get = <T>(key: string, fallback: T): T => (got.has(key) ? (got.get(key) as T) : fallback);
+        main.lanInterfaces = get('lan_interfaces', main.lanInterfaces);
+        main.lanSubnets = get('lan_subnets', main.lanSubnets);
+        main.stateDir = get('state_dir', main.stateDir);
+        main.problemHold = get('problem_hold', main.problemHold);
+        main.logLevel = get('log_level', main.logLevel);
+        main.conntrackBuffer = get('conntrack_buffer', main.conntrackBuffer);
+        main.maxFindings = get('max_findings', main.maxFindings);
+        main.maxFlows = get('max_flows', main.maxFlows);
+        main.statusInterval = get('status_interval', main.statusInterval);
+      } else {
+        const got = check.read(section, label, MQTT_FIELDS);
+        if (first) return;
+        if (got.has('enabled')) mqtt.enabled = got.get('enabled') as boolean;
+      }
+      return;
+    }
+
+    // forward
+    const got = check.read(section, label, FORWARD_FIELDS);
+    let named = true;
+    if (section.name === undefined) {
+      check.fail(
+        label,
+        undefined,
+        "a forward section needs a name: config forward 'nas' (UCI) or [forward.nas] (INI)",
+        section.line,
+      );
+      named = false;
+    } else if (!FORWARD_NAME_RE.test(section.name)) {
+      check.fail(
+        label,
+        undefined,
+        `invalid forward name ${show(section.name)}: use 1-32 letters, digits, '_' or '-'`,
+        section.line,
+      );
+      named = false;
+    } else {
+      const twin = forwardNames.get(section.name);
+      if (twin) {
+        check.fail(label, undefined, `a second forward named '${section.name}'`, section.line);
+        named = false;
+      } else {
+        forwardNames.set(section.name, section);
+      }
+    }
+    for (const key of ['host', 'port']) {
+      const opt = section.options.get(key);
+      if (!opt) check.fail(label, key, `missing; every forward needs '${key}'`, section.line);
+      else if (opt.value === '') check.fail(label, key, `is empty; every forward needs '${key}'`, opt.line);
+    }
+    const host = got.get('host') as string | undefined;
+    const fwdPort = got.get('port') as number | undefined;
+    if (!named || host === undefined || fwdPort === undefined) return;
+    if (got.get('enabled') === false) return;
+    const fwd: ForwardConfig = {
+      name: section.name!,
+      host,
+      port: fwdPort,
+      proto: (got.get('proto') as ForwardProto | undefined) ?? 'tcp',
+    };
+    const wanPort = got.get('wan_port') as number | undefined;
+    if (wanPort !== undefined) fwd.wanPort = wanPort;
+    const endpoint = `${fwd.proto} ${host} ${fwdPort}`;
+    const clash = endpoints.get(endpoint);
+    if (clash !== undefined) {
+      check.fail(
+        label,
+        undefined,
+        `forwards '${clash}' and '${fwd.name}' both point at ${fwd.proto} ${host} port ${fwdPort}`,
+        section.line,
+      );
+      return;
+    }
+    endpoints.set(endpoint, fwd.name);
+    forwards.push(fwd);
+  });
+
+  if (check.errors.length > 0) throw new ConfigProblems(check.errors);
+  return { source: file, main, mqtt, forwards };
+}

@@ -1,0 +1,78 @@
+// The one typed configuration the daemon runs on, whichever file it came from.
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type ForwardProto = 'tcp' | 'udp';
+
+export interface ForwardConfig {
+  /** Section name: `config forward 'nas'` or `[forward.nas]`. */
+  name: string;
+  /** Canonical IPv4 or IPv6 address of the LAN server. */
+  host: string;
+  port: number;
+  proto: ForwardProto;
+  /** The port on the main router's WAN side; display only. */
+  wanPort?: number;
+}
+
+export interface MainConfig {
+  lanInterfaces: string[];
+  /** Canonical prefixes ("192.168.1.0/24"); empty = take them from lanInterfaces at start. */
+  lanSubnets: string[];
+  stateDir: string;
+  /** Seconds a reply_hijacked finding keeps health at "problem" after it was last seen. */
+  problemHold: number;
+  logLevel: LogLevel;
+  /** Netlink receive buffer for `conntrack -E -b`, bytes. */
+  conntrackBuffer: number;
+  /** Cap on findings kept (servers); the least recently seen is evicted. */
+  maxFindings: number;
+  /** Cap on candidate flows remembered between NEW and DESTROY. */
+  maxFlows: number;
+  /** Seconds between status.json rewrites when nothing changes. */
+  statusInterval: number;
+}
+
+export interface MqttConfig {
+  enabled: boolean;
+}
+
+export interface Config {
+  /** The file it was read from, for messages. */
+  source: string;
+  main: MainConfig;
+  mqtt: MqttConfig;
+  forwards: ForwardConfig[];
+}
+
+export const DEFAULT_MAIN: MainConfig = {
+  lanInterfaces: ['br-lan'],
+  lanSubnets: [],
+  stateDir: '/var/run/replyguard',
+  problemHold: 900,
+  logLevel: 'info',
+  conntrackBuffer: 4194304,
+  maxFindings: 256,
+  maxFlows: 8192,
+  statusInterval: 30,
+};
+
+/** A problem in a config file, located well enough for a person to fix it. */
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly section: string | undefined,
+    readonly key: string | undefined,
+    readonly problem: string,
+    readonly line?: number,
+  ) {
+    const where = [
+      file + (line !== undefined ? `:${line}` : ''),
+      section !== undefined ? `section '${section}'` : undefined,
+      key !== undefined ? `option '${key}'` : undefined,
+    ]
+      .filter(Boolean)
+      .join(', ');
+    super(`${where}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}

@@ -1,0 +1,66 @@
+// What to tell a person to change, for one kind of broken reply. Plain text
+// lines, the first being the one we recommend.
+
+import { formatEndpoint } from '../net/ip-address';
+import type { ReplyVerdict } from './classify-flow';
+import { proxyHintForPort } from './proxy-hints';
+
+export function fixLines(v: ReplyVerdict): string[] {
+  const server = formatEndpoint(v.serverIp, v.serverPort);
+  const v6 = v.serverIp.includes(':');
+  if (v.fate === 'passed') {
+    return [
+      `Nothing to change now. ${server} answers through this router while its clients reach it directly ` +
+        '(asymmetric routing); a proxy rule that picks up mid-stream packets would break it. ' +
+        'To remove the risk, give the server the main router as gateway, or exempt its replies from the proxy.',
+    ];
+  }
+  const hint = v.divertedTo ? proxyHintForPort(v.divertedTo.port) : undefined;
+  const lines: string[] = [];
+  if (v.fate === 'redirected' && v.proto === 'tcp') {
+    const chain = hint?.natChain ?? '<proxy nat chain>';
+    const table = hint?.nftTable ?? 'inet fw4';
+    lines.push(
+      `Exempt packets picked up mid-stream (TCP without SYN) from the proxy's nat chain — proxied connections still start with a SYN and stay proxied: ` +
+        `nft insert rule ${table} ${chain} 'tcp flags & (fin|syn|rst|ack) != syn counter return'` +
+        `  (iptables: ${v6 ? 'ip6tables' : 'iptables'} -t nat -I ${chain} 1 -p tcp ! --syn -j RETURN)`,
+    );
+  }
+  if (v.fate === 'masqueraded') {
+    lines.push(
+      `A masquerade rule rewrites the replies of ${server}: in OpenClash turn off "Bypass Gateway Compatible" ` +
+        `(旁路网关兼容, uci set openclash.config.bypass_gateway_compatible=0), or exempt source ${server} from it.`,
+    );
+  }
+  lines.push(
+    `Or exempt the server in the proxy itself: OpenClash → Access Control → Lan Traffic Access List ` +
+      `(来源流量访问控制): src_ip ${v.serverIp}, src_port ${v.serverPort}, proto ${v.proto}, target return.`,
+  );
+  if (v.proto === 'tcp') {
+    lines.push(
+      'Or stop conntrack from picking up mid-stream TCP: sysctl -w net.netfilter.nf_conntrack_tcp_loose=0 ' +
+        '(fixes REDIRECT and masquerade modes; long-lived connections do not survive a conntrack flush then).',
+    );
+  }
+  lines.push(
+    `Or remove the asymmetry: give ${v.serverIp} the main router as its default gateway, so its replies never pass this router.`,
+  );
+  return lines;
+}
+
+export function summaryLine(v: ReplyVerdict): string {
+  const server = formatEndpoint(v.serverIp, v.serverPort);
+  const peer = formatEndpoint(v.peerIp, v.peerPort);
+  const proto = v.proto.toUpperCase();
+  if (v.fate === 'passed') {
+    return `${proto} replies of ${server} to ${peer} pass this router unchanged (the client's packets go around it).`;
+  }
+  const to = v.divertedTo ? formatEndpoint(v.divertedTo.ip, v.divertedTo.port) : '?';
+  const where = v.divertedTo?.isRouter ? ' (this router)' : '';
+  const hint = v.divertedTo ? proxyHintForPort(v.divertedTo.port) : undefined;
+  const proxy = hint ? `; port ${v.divertedTo?.port} is the default port of ${hint.proxy}` : '';
+  if (v.fate === 'redirected') {
+    return `${proto} reply of ${server} to ${peer} was redirected to ${to}${where}${proxy}: the peer never gets it, the connection is reset.`;
+  }
+  return `${proto} reply of ${server} to ${peer} was masqueraded to ${to}${where}: the peer cannot match it, the connection is reset.`;
+}

@@ -1,0 +1,56 @@
+// The one entry point of the bundle: dispatches to the commands.
+
+import { UsageError } from './cli/args';
+import { runAnalyze } from './cli/cmd-analyze';
+import { runDaemon } from './cli/cmd-run';
+import { runStatus } from './cli/cmd-status';
+import { HELP } from './cli/help';
+import { VERSION } from './version';
+
+export const EXIT_USAGE = 64;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${HELP.main}\n`);
+    return command === undefined ? EXIT_USAGE : 0;
+  }
+  if (command === '--version' || command === '-V' || command === 'version') {
+    process.stdout.write(`replyguard ${VERSION}\n`);
+    return 0;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    const text = HELP[command];
+    if (text) {
+      process.stdout.write(`${text}\n`);
+      return 0;
+    }
+  }
+  const commands: Record<string, (args: string[]) => Promise<number>> = {
+    run: runDaemon,
+    status: runStatus,
+    analyze: runAnalyze,
+  };
+  const handler = commands[command];
+  if (!handler) {
+    process.stderr.write(`replyguard: unknown command '${command}'\n\n${HELP.main}\n`);
+    return EXIT_USAGE;
+  }
+  try {
+    return await handler(rest);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`replyguard ${command}: ${err.message}\n\n${HELP[command]}\n`);
+    return EXIT_USAGE;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`replyguard: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

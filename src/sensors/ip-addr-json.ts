@@ -1,0 +1,45 @@
+// Pure parser for `ip -j addr show`: interfaces and their addresses.
+
+export interface InterfaceAddress {
+  family: 4 | 6;
+  address: string;
+  prefixlen: number;
+  scope: string;
+}
+
+export interface InterfaceInfo {
+  ifname: string;
+  up: boolean;
+  addresses: InterfaceAddress[];
+}
+
+export function parseIpAddrJson(text: string): InterfaceInfo[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`ip -j addr: not JSON (${(err as Error).message})`);
+  }
+  if (!Array.isArray(data)) throw new Error('ip -j addr: expected a JSON array');
+  const out: InterfaceInfo[] = [];
+  for (const item of data) {
+    if (typeof item !== 'object' || item === null) continue;
+    const rec = item as Record<string, unknown>;
+    if (typeof rec.ifname !== 'string') continue;
+    const flags = Array.isArray(rec.flags) ? rec.flags : [];
+    const addresses: InterfaceAddress[] = [];
+    for (const a of Array.isArray(rec.addr_info) ? rec.addr_info : []) {
+      const ai = a as Record<string, unknown>;
+      if (typeof ai.local !== 'string' || typeof ai.prefixlen !== 'number') continue;
+      if (ai.family !== 'inet' && ai.family !== 'inet6') continue;
+      addresses.push({
+        family: ai.family === 'inet' ? 4 : 6,
+        address: ai.local,
+        prefixlen: ai.prefixlen,
+        scope: typeof ai.scope === 'string' ? ai.scope : 'global',
+      });
+    }
+    out.push({ ifname: rec.ifname, up: flags.includes('UP'), addresses });
+  }
+  return out;
+}

@@ -1,0 +1,112 @@
+// The shape of status.json, built from the daemon's state without I/O.
+// LuCI, `replyguard status` and (later) MQTT read this one document.
+
+import type { ForwardConfig } from '../config/config';
+import type { DetectorCounters } from '../detector/detector';
+import type { Finding } from '../detector/finding';
+
+export const STATUS_SCHEMA = 1;
+
+export type Health = 'ok' | 'problem' | 'degraded';
+export type ForwardStatus = 'ok' | 'hijacked' | 'unknown';
+
+export interface ConntrackSensorStatus {
+  state: 'starting' | 'running' | 'restarting' | 'failed' | 'stopped';
+  /** The running `conntrack -E` child. */
+  pid?: number;
+  events: number;
+  /** ENOBUFS warnings from conntrack: each one means at least one event was lost. */
+  lost: number;
+  last_loss?: string;
+  resyncs: number;
+  restarts: number;
+  parse_errors: number;
+  last_error?: string;
+  since?: string;
+}
+
+export interface StatusDocument {
+  schema: number;
+  version: string;
+  updated_at: string;
+  started_at: string;
+  node_id: string;
+  health: Health;
+  /** One sentence for people: what is wrong, or that all is well. */
+  headline: string;
+  sensors: { conntrack: ConntrackSensorStatus };
+  lan: { interfaces: string[]; subnets: string[]; source: string; router_addresses: string[] };
+  forwards: Array<{
+    name: string;
+    host: string;
+    port: number;
+    proto: string;
+    wan_port?: number;
+    status: ForwardStatus;
+    finding?: string;
+  }>;
+  findings: Finding[];
+  counters: DetectorCounters & { problem_hold_s: number };
+}
+
+export interface StatusInputs {
+  version: string;
+  nodeId: string;
+  startedAt: number;
+  now: number;
+  conntrack: ConntrackSensorStatus;
+  lostRecently: boolean;
+  lan: StatusDocument['lan'];
+  forwards: readonly ForwardConfig[];
+  findings: Finding[];
+  counters: DetectorCounters;
+  problemHoldS: number;
+}
+
+export function buildStatus(input: StatusInputs): StatusDocument {
+  const active = input.findings.filter((f) => f.kind === 'reply_hijacked' && f.state === 'active');
+  const sensorDown = input.conntrack.state !== 'running';
+  const health: Health = active.length > 0 ? 'problem' : sensorDown || input.lostRecently ? 'degraded' : 'ok';
+  return {
+    schema: STATUS_SCHEMA,
+    version: input.version,
+    updated_at: new Date(input.now).toISOString(),
+    started_at: new Date(input.startedAt).toISOString(),
+    node_id: input.nodeId,
+    health,
+    headline: headline(health, active, input),
+    sensors: { conntrack: input.conntrack },
+    lan: input.lan,
+    forwards: input.forwards.map((fw) => forwardStatus(fw, input.findings)),
+    findings: input.findings,
+    counters: { ...input.counters, problem_hold_s: input.problemHoldS },
+  };
+}
+
+function forwardStatus(fw: ForwardConfig, findings: Finding[]): StatusDocument['forwards'][number] {
+  const mine = findings.filter((f) => f.forward === fw.name);
+  const hijack = mine.find((f) => f.kind === 'reply_hijacked' && f.state === 'active');
+  const healthy = mine.find((f) => f.kind === 'asymmetric_reply');
+  const out: StatusDocument['forwards'][number] = {
+    name: fw.name,
+    host: fw.host,
+    port: fw.port,
+    proto: fw.proto,
+    status: hijack ? 'hijacked' : healthy ? 'ok' : 'unknown',
+  };
+  if (fw.wanPort !== undefined) out.wan_port = fw.wanPort;
+  if (hijack) out.finding = hijack.id;
+  return out;
+}
+
+function headline(health: Health, active: Finding[], input: StatusInputs): string {
+  if (health === 'problem') {
+    const servers = active.map((f) => (f.forward ? `${f.server} (${f.forward})` : f.server)).join(', ');
+    return `Replies of ${servers} are being hijacked by this router: outside clients cannot connect.`;
+  }
+  if (input.conntrack.state !== 'running') {
+    return `Not watching: the conntrack sensor is ${input.conntrack.state}${input.conntrack.last_error ? ` (${input.conntrack.last_error})` : ''}.`;
+  }
+  if (input.lostRecently) return 'Watching, but conntrack events were lost recently: a hijack may have been missed.';
+  return 'No hijacked replies seen.';
+}

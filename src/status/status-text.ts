@@ -1,0 +1,69 @@
+// `replyguard status` for a tired person at 2 a.m.: what is broken, since when,
+// why, and what to change — before any detail.
+
+import type { Finding } from '../detector/finding';
+import type { StatusDocument } from './status-document';
+
+export function renderStatusText(doc: StatusDocument, now: number, staleAfterS: number): string {
+  const out: string[] = [];
+  const age = (now - Date.parse(doc.updated_at)) / 1000;
+  const mark = doc.health === 'ok' ? 'OK' : doc.health === 'problem' ? 'PROBLEM' : 'DEGRADED';
+  out.push(`replyguard ${doc.version} on ${doc.node_id}: ${mark}`);
+  out.push(`  ${doc.headline}`);
+  if (age > staleAfterS) {
+    out.push(`  WARNING: this status is ${Math.round(age)} s old — is the daemon running? (service replyguard status)`);
+  }
+  const active = doc.findings.filter((f) => f.kind === 'reply_hijacked' && f.state === 'active');
+  for (const f of active) out.push('', ...renderFindingLines(f, now));
+  if (doc.forwards.length > 0) {
+    out.push('', 'Forwards:');
+    for (const fw of doc.forwards) {
+      const wan = fw.wan_port !== undefined ? ` (WAN port ${fw.wan_port})` : '';
+      out.push(`  ${pad(fw.name, 12)} ${pad(`${fw.host}:${fw.port}/${fw.proto}`, 28)} ${fw.status}${wan}`);
+    }
+  }
+  const others = doc.findings.filter((f) => !active.includes(f));
+  if (others.length > 0) {
+    out.push('', 'Other findings:');
+    for (const f of others) {
+      out.push(
+        `  [${f.state === 'active' ? f.severity : 'resolved'}] ${f.summary} (${f.count}×, last ${ago(f.last_seen, now)})`,
+      );
+    }
+  }
+  const ct = doc.sensors.conntrack;
+  out.push(
+    '',
+    `Sensors: conntrack ${ct.state}, ${ct.events} events, ${ct.lost} losses, ${ct.resyncs} resyncs, ${ct.restarts} restarts` +
+      (ct.last_error ? ` — last error: ${ct.last_error}` : ''),
+  );
+  out.push(`LAN: ${doc.lan.subnets.join(' ') || '(none)'} (${doc.lan.source})`);
+  out.push(`Updated ${ago(doc.updated_at, now)}.`);
+  return `${out.join('\n')}\n`;
+}
+
+export function renderFindingLines(f: Finding, now: number): string[] {
+  const lines = [
+    `BROKEN: ${f.proto.toUpperCase()} ${f.server}${f.forward ? ` (forward '${f.forward}')` : ''} — replies hijacked ${f.count}× since ${ago(f.first_seen, now)}, last ${ago(f.last_seen, now)}`,
+    `  Why: ${f.summary}`,
+    `  Peers: ${f.peers.join(', ')}`,
+  ];
+  if (f.diverted_to) lines.push(`  Replies went to: ${f.diverted_to}`);
+  lines.push('  What to change:');
+  f.fix.forEach((fix, i) => {
+    lines.push(`    ${i + 1}. ${fix}`);
+  });
+  lines.push('  Evidence (conntrack):');
+  for (const e of f.evidence.slice(1)) lines.push(`    ${e}`);
+  return lines;
+}
+
+function ago(iso: string, now: number): string {
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  const rel = s < 90 ? `${s} s ago` : s < 5400 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
+  return `${iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z')} (${rel})`;
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}

@@ -1,0 +1,680 @@
+// A network-namespace lab of the incident (see shared/background/mechanics.md):
+//
+//  client 203.0.113.50 ── wan ── main 203.0.113.1 (DNAT tcp/9443 → server:443, udp/51820 → server:51820)
+//                                  │ br-main 192.168.50.1 (bridge in the main namespace)
+//              side 192.168.50.2 (br-lan, proxy rules)      server 192.168.50.10 (gateway = side)
+//
+// Every command is an argv array (no shell) and every wait is bounded. All
+// namespaces, processes and files a lab makes are removed by destroy(), and by
+// ./cleanup.ts if the process dies first.
+
+import { type ChildProcess, type StdioOptions, spawn as spawnChild } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { killGroup, type LabResources, trackLab, untrackLab } from './cleanup';
+
+export type ProxyMode = 'none' | 'iptables-redirect' | 'nft-redirect';
+
+export interface LabOptions {
+  mode: ProxyMode;
+  /** Apply the guard rule right after the proxy rules. */
+  guard?: boolean;
+  /** Readable label put into the namespace names; uniqueness always comes from random hex. */
+  tag?: string;
+}
+
+export interface ExecResult {
+  /** Exit code; null when the command was killed (timeout or destroy). */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ProbeResult {
+  ok: boolean;
+  detail: string;
+}
+
+export interface Lab {
+  id: string;
+  ns: { client: string; main: string; side: string; server: string };
+  addr: { client: string; mainWan: string; mainLan: string; side: string; server: string; lanSubnet: string };
+  forward: { wanPort: number; serverPort: number; udpWanPort: number; udpServerPort: number; redirectPort: number };
+  /** Runs argv inside one of this lab's namespaces. Rejects only when the process cannot be spawned. */
+  exec(ns: string, argv: string[], opts?: { timeoutMs?: number; input?: string }): Promise<ExecResult>;
+  /**
+   * Starts a long-running process inside one of this lab's namespaces; destroy() kills its process group.
+   * stdio defaults to 'pipe' (as in node): read stdout/stderr or pass 'ignore', or a chatty child blocks.
+   */
+  spawn(ns: string, argv: string[], opts?: { env?: NodeJS.ProcessEnv; stdio?: StdioOptions }): ChildProcess;
+  /** client → mainWan:wanPort over TLS; ok when HTTP 200 came back, else detail holds curl's error. */
+  tlsThroughForward(opts?: { timeoutMs?: number }): Promise<ProbeResult>;
+  /** client → mainWan:udpWanPort → server echo. */
+  udpThroughForward(opts?: { timeoutMs?: number }): Promise<ProbeResult>;
+  /** server → client:CLIENT_SERVICE_PORT over plain HTTP, i.e. ordinary LAN traffic the proxy takes. */
+  outboundFromServer(opts?: { timeoutMs?: number }): Promise<ProbeResult>;
+  /** Connections the side router's proxy listener accepted so far (always 0 in mode 'none'). */
+  proxyAccepts(): number;
+  /** Inserts or removes the guard rule; a no-op in mode 'none' (there is no proxy chain to guard). */
+  setGuard(on: boolean): Promise<void>;
+  /** Idempotent. */
+  destroy(): Promise<void>;
+}
+
+/** The port of the plain HTTP service on the client, the target of outboundFromServer(). */
+export const CLIENT_SERVICE_PORT = 8443;
+
+const ADDR = {
+  client: '203.0.113.50',
+  mainWan: '203.0.113.1',
+  mainLan: '192.168.50.1',
+  side: '192.168.50.2',
+  server: '192.168.50.10',
+  lanSubnet: '192.168.50.0/24',
+} as const;
+
+const FORWARD = { wanPort: 9443, serverPort: 443, udpWanPort: 51820, udpServerPort: 51820, redirectPort: 7892 };
+
+/** OpenClash's default localnetwork set (IPv4), which its proxy chain returns early for. */
+const LOCAL_NETWORKS = [
+  '0.0.0.0/8',
+  '10.0.0.0/8',
+  '100.64.0.0/10',
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '224.0.0.0/4',
+  '240.0.0.0/4',
+];
+
+const DEFAULT_EXEC_TIMEOUT_MS = 10_000;
+const DEFAULT_PROBE_TIMEOUT_MS = 5000;
+const SERVICE_READY_TIMEOUT_MS = 5000;
+const STOP_GRACE_MS = 1000;
+
+// ---------------------------------------------------------------------------
+// Processes
+
+/** The host environment minus proxy settings: lab curls must never go to a real proxy. */
+function labEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(base)) {
+    if (!/_proxy$/i.test(key)) env[key] = value;
+  }
+  // ip, iptables, nft, conntrack live in sbin.
+  const path = env.PATH ?? '/usr/bin:/bin';
+  env.PATH = path.includes('/usr/sbin') ? path : `${path}:/usr/sbin:/sbin`;
+  return env;
+}
+
+/**
+ * Spawns argv as the leader of a new process group (so that a timeout or
+ * destroy() can kill whatever it forked) and registers it with the lab until it exits.
+ */
+function spawnTracked(
+  resources: LabResources,
+  argv: string[],
+  opts: { env?: NodeJS.ProcessEnv; stdio?: StdioOptions },
+): ChildProcess {
+  const [cmd, ...args] = argv;
+  if (!cmd) throw new Error('empty argv');
+  const child = spawnChild(cmd, args, { detached: true, env: labEnv(opts.env), stdio: opts.stdio ?? 'pipe' });
+  if (child.pid !== undefined) {
+    resources.children.add(child);
+    child.once('exit', () => resources.children.delete(child));
+  }
+  return child;
+}
+
+/** Runs argv to completion, collecting its output; kills its process group after timeoutMs. */
+function runTracked(
+  resources: LabResources,
+  argv: string[],
+  opts: { timeoutMs?: number; input?: string } = {},
+): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+    let child: ChildProcess;
+    try {
+      child = spawnTracked(resources, argv, { stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    } catch (err) {
+      reject(err);
+      return;
+    }
+    let stdout = '';
+    let stderr = '';
+    let settled = false;
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    const timer = setTimeout(() => {
+      stderr += `\n[lab] ${argv.join(' ')}: killed after ${timeoutMs} ms`;
+      killGroup(child, 'SIGKILL');
+    }, timeoutMs);
+    child.once('error', (err) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    if (opts.input !== undefined) {
+      child.stdin?.on('error', () => {}); // EPIPE when the command exits without reading
+      child.stdin?.end(opts.input);
+    }
+  });
+}
+
+function failure(what: string, argv: string[], result: ExecResult): Error {
+  const output = (result.stderr || result.stdout).trim();
+  return new Error(`${what} failed (${argv.join(' ')} → exit ${result.code}): ${output}`);
+}
+
+/** Waits until every child has exited, or until timeoutMs. */
+function waitForExit(children: Iterable<ChildProcess>, timeoutMs: number): Promise<void> {
+  const pending = [...children].filter((c) => c.exitCode === null && c.signalCode === null);
+  if (pending.length === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    let left = pending.length;
+    const timer = setTimeout(resolve, timeoutMs);
+    for (const child of pending) {
+      child.once('exit', () => {
+        left -= 1;
+        if (left === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+// The lab
+
+class NamespaceLab implements Lab {
+  readonly id: string;
+  readonly ns: Lab['ns'];
+  readonly addr = { ...ADDR };
+  readonly forward = { ...FORWARD };
+  readonly resources: LabResources;
+  private guardOn = false;
+  private nftGuardHandle: number | null = null;
+  private accepts = 0;
+  private destroying: Promise<void> | null = null;
+
+  constructor(
+    readonly mode: ProxyMode,
+    tag: string | undefined,
+  ) {
+    const hex = randomBytes(3).toString('hex');
+    this.id = tag ? `${tag}-${hex}` : hex;
+    const base = `rg${this.id}`;
+    this.ns = { client: `${base}-client`, main: `${base}-main`, side: `${base}-side`, server: `${base}-server` };
+    this.resources = { namespaces: [], children: new Set() };
+    trackLab(this.resources);
+  }
+
+  exec = (ns: string, argv: string[], opts?: { timeoutMs?: number; input?: string }): Promise<ExecResult> => {
+    try {
+      this.assertOwnNamespace(ns);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return runTracked(this.resources, ['ip', 'netns', 'exec', ns, ...argv], opts);
+  };
+
+  spawn = (ns: string, argv: string[], opts: { env?: NodeJS.ProcessEnv; stdio?: StdioOptions } = {}): ChildProcess => {
+    this.assertOwnNamespace(ns);
+    return spawnTracked(this.resources, ['ip', 'netns', 'exec', ns, ...argv], opts);
+  };
+
+  tlsThroughForward = async (opts: { timeoutMs?: number } = {}): Promise<ProbeResult> => {
+    const url = `https://${ADDR.mainWan}:${FORWARD.wanPort}/`;
+    return this.curl(this.ns.client, url, ['-k'], opts.timeoutMs);
+  };
+
+  udpThroughForward = async (opts: { timeoutMs?: number } = {}): Promise<ProbeResult> => {
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
+    const argv = [process.execPath, this.servicesJs, 'udp-probe', ADDR.mainWan, String(FORWARD.udpWanPort)];
+    const result = await this.exec(this.ns.client, [...argv, String(timeoutMs)], { timeoutMs: timeoutMs + 2000 });
+    const detail = (result.stdout + result.stderr).trim();
+    return { ok: result.code === 0, detail };
+  };
+
+  outboundFromServer = async (opts: { timeoutMs?: number } = {}): Promise<ProbeResult> => {
+    const url = `http://${ADDR.client}:${CLIENT_SERVICE_PORT}/`;
+    return this.curl(this.ns.server, url, [], opts.timeoutMs);
+  };
+
+  proxyAccepts = (): number => this.accepts;
+
+  setGuard = async (on: boolean): Promise<void> => {
+    if (this.mode === 'none' || on === this.guardOn) return;
+    if (this.mode === 'iptables-redirect') {
+      // -I … 1 puts it first, ahead of the REDIRECT; -D deletes by the same spec.
+      const spec = ['-p', 'tcp', '!', '--syn', '-j', 'RETURN'];
+      await this.must(
+        this.ns.side,
+        ['iptables', '-w', '-t', 'nat', ...(on ? ['-I', 'openclash', '1'] : ['-D', 'openclash']), ...spec],
+        'guard',
+      );
+    } else if (on) {
+      // `insert` without a position goes to the top; --echo --handle tells us which rule to delete later.
+      const rule = 'insert rule inet fw4 openclash tcp flags & (fin|syn|rst|ack) != syn counter return\n';
+      const out = await this.must(this.ns.side, ['nft', '--echo', '--handle', '-f', '-'], 'guard', rule);
+      const handle = /# handle (\d+)/.exec(out)?.[1];
+      if (!handle) throw new Error(`guard: no handle in nft output: ${out}`);
+      this.nftGuardHandle = Number(handle);
+    } else {
+      const handle = String(this.nftGuardHandle);
+      await this.must(this.ns.side, ['nft', 'delete', 'rule', 'inet', 'fw4', 'openclash', 'handle', handle], 'guard');
+      this.nftGuardHandle = null;
+    }
+    this.guardOn = on;
+  };
+
+  destroy = (): Promise<void> => {
+    this.destroying ??= this.teardown();
+    return this.destroying;
+  };
+
+  // -------------------------------------------------------------------------
+  // Building
+
+  async build(guard: boolean): Promise<void> {
+    const tmp = await mkdtemp(join(tmpdir(), `rg${this.id}-`));
+    this.resources.tmpDir = tmp;
+    const certReady = Promise.all([this.makeCertificate(tmp), writeFile(this.servicesJs, SERVICES_JS)]);
+    await Promise.all(Object.values(this.ns).map((ns) => this.addNamespace(ns)));
+    await this.buildMainRouter(); // creates the veths whose peers the other namespaces configure
+    await Promise.all([
+      this.ipBatch(this.ns.client, [
+        `addr add ${ADDR.client}/24 dev eth0`,
+        'link set lo up',
+        'link set eth0 up',
+        `route add default via ${ADDR.mainWan}`,
+      ]),
+      this.buildSideRouter(),
+      this.buildServer(),
+      this.startService(this.ns.client, ['http', String(CLIENT_SERVICE_PORT)]),
+      certReady.then(() =>
+        this.startService(this.ns.server, ['server', tmp, String(FORWARD.serverPort), String(FORWARD.udpServerPort)]),
+      ),
+    ]);
+    if (guard) await this.setGuard(true);
+  }
+
+  private get servicesJs(): string {
+    return join(this.resources.tmpDir ?? '', 'services.js');
+  }
+
+  private async addNamespace(ns: string): Promise<void> {
+    this.resources.namespaces.push(ns); // before creating it, so a failure half-way is still cleaned up
+    const argv = ['ip', 'netns', 'add', ns];
+    const result = await runTracked(this.resources, argv);
+    if (result.code !== 0) throw failure('netns add', argv, result);
+  }
+
+  private async makeCertificate(dir: string): Promise<void> {
+    // EC keys take milliseconds, RSA would dominate the lab's start-up time.
+    const argv = [
+      'openssl',
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=replyguard-lab',
+      '-addext',
+      `subjectAltName=IP:${ADDR.mainWan},IP:${ADDR.server}`,
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ];
+    const result = await runTracked(this.resources, argv);
+    if (result.code !== 0) throw failure('certificate', argv, result);
+  }
+
+  private async buildMainRouter(): Promise<void> {
+    const { main, client, side, server } = this.ns;
+    await this.ipBatch(main, [
+      `link add wan type veth peer name eth0 netns ${client}`,
+      // The LAN bridge of the main router; side router and server hang off it.
+      'link add br-main type bridge forward_delay 0',
+      `link add side0 type veth peer name eth0 netns ${side}`,
+      `link add srv0 type veth peer name eth0 netns ${server}`,
+      'link set side0 master br-main',
+      'link set srv0 master br-main',
+      `addr add ${ADDR.mainWan}/24 dev wan`,
+      `addr add ${ADDR.mainLan}/24 dev br-main`,
+      'link set lo up',
+      'link set wan up',
+      'link set br-main up',
+      'link set side0 up',
+      'link set srv0 up',
+    ]);
+    await this.sysctl(main, { 'net.ipv4.ip_forward': '1', ...bridgeNetfilterOff() });
+    // Port forwards as a home router has them; outbound LAN traffic is masqueraded.
+    const rules = [
+      '*nat',
+      ':PREROUTING ACCEPT [0:0]',
+      ':INPUT ACCEPT [0:0]',
+      ':OUTPUT ACCEPT [0:0]',
+      ':POSTROUTING ACCEPT [0:0]',
+      `-A PREROUTING -i wan -p tcp --dport ${FORWARD.wanPort} -j DNAT --to-destination ${ADDR.server}:${FORWARD.serverPort}`,
+      `-A PREROUTING -i wan -p udp --dport ${FORWARD.udpWanPort} -j DNAT --to-destination ${ADDR.server}:${FORWARD.udpServerPort}`,
+      '-A POSTROUTING -o wan -j MASQUERADE',
+      'COMMIT',
+      '',
+    ].join('\n');
+    await this.must(main, ['iptables-restore', '-w'], 'main router nat', rules);
+  }
+
+  private async buildSideRouter(): Promise<void> {
+    const { side } = this.ns;
+    await this.ipBatch(side, [
+      // OpenWrt's LAN is a bridge named br-lan; the proxy rules match on that name.
+      'link add br-lan type bridge forward_delay 0',
+      'link set eth0 master br-lan',
+      'link set lo up',
+      'link set eth0 up',
+      'link set br-lan up',
+      `addr add ${ADDR.side}/24 dev br-lan`,
+      `route add default via ${ADDR.mainLan}`,
+    ]);
+    // nf_conntrack_tcp_loose stays at its default 1: the mid-stream pickup is the incident.
+    await this.sysctl(side, { 'net.ipv4.ip_forward': '1', ...bridgeNetfilterOff() });
+    if (this.mode === 'none') return;
+    await Promise.all([this.installProxyRules(), this.startProxyListener()]);
+  }
+
+  private async buildServer(): Promise<void> {
+    await this.ipBatch(this.ns.server, [
+      `addr add ${ADDR.server}/24 dev eth0`,
+      'link set lo up',
+      'link set eth0 up',
+      // The whole incident: the server's gateway is the side router, not the main router.
+      `route add default via ${ADDR.side}`,
+    ]);
+    // The side router forwards replies back out of br-lan, so (at kernel
+    // defaults, as on OpenWrt) it sends ICMP redirects. A server that obeys
+    // them routes around the side router for 300 s after, e.g., one UDP
+    // exchange, and later probes would pass or fail by test order. The side
+    // router keeps its defaults; the server ignores redirects, as hardened hosts do.
+    await this.sysctl(this.ns.server, {
+      'net.ipv4.conf.all.accept_redirects': '0',
+      'net.ipv4.conf.default.accept_redirects': '0',
+      'net.ipv4.conf.eth0.accept_redirects': '0',
+    });
+  }
+
+  private async installProxyRules(): Promise<void> {
+    if (this.mode === 'iptables-redirect') {
+      await this.must(this.ns.side, ['iptables-restore', '-w'], 'proxy rules', iptablesProxyRules());
+    } else {
+      await this.must(this.ns.side, ['nft', '-f', '-'], 'proxy rules', nftProxyRules());
+    }
+  }
+
+  private async startProxyListener(): Promise<void> {
+    await this.startService(this.ns.side, ['accept-close', String(FORWARD.redirectPort)], (line) => {
+      if (line.startsWith('accept ')) this.accepts += 1;
+    });
+  }
+
+  /** Starts a SERVICES_JS mode in ns and waits for its "ready" line; later lines go to onLine. */
+  private startService(ns: string, args: string[], onLine?: (line: string) => void): Promise<ChildProcess> {
+    const child = this.spawn(ns, [process.execPath, this.servicesJs, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    return new Promise((resolve, reject) => {
+      let ready = false;
+      const fail = (why: string) => {
+        if (ready) return;
+        clearTimeout(timer);
+        reject(new Error(`service ${args[0]} in ${ns}: ${why}: ${stderr.trim()}`));
+      };
+      const timer = setTimeout(() => fail(`not ready after ${SERVICE_READY_TIMEOUT_MS} ms`), SERVICE_READY_TIMEOUT_MS);
+      child.once('error', (err) => fail(err.message));
+      child.once('exit', (code, signal) => fail(`exited (${code ?? signal})`));
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        if (ready) {
+          onLine?.(line);
+        } else if (line === 'ready') {
+          ready = true;
+          clearTimeout(timer);
+          resolve(child);
+        }
+      });
+    });
+  }
+
+  // -------------------------------------------------------------------------
+  // Helpers
+
+  private assertOwnNamespace(ns: string): void {
+    if (this.destroying) throw new Error(`lab ${this.id} is destroyed`);
+    if (!Object.values(this.ns).includes(ns)) throw new Error(`${ns} is not a namespace of lab ${this.id}`);
+  }
+
+  /** exec that must succeed; returns stdout. */
+  private async must(ns: string, argv: string[], what: string, input?: string): Promise<string> {
+    const result = await this.exec(ns, argv, input === undefined ? {} : { input });
+    if (result.code !== 0) throw failure(what, argv, result);
+    return result.stdout;
+  }
+
+  private async ipBatch(ns: string, commands: string[]): Promise<void> {
+    const argv = ['ip', '-n', ns, '-batch', '-'];
+    const result = await runTracked(this.resources, argv, { input: `${commands.join('\n')}\n` });
+    if (result.code !== 0) throw failure(`ip batch in ${ns}`, argv, result);
+  }
+
+  private async sysctl(ns: string, settings: Record<string, string>): Promise<void> {
+    const pairs = Object.entries(settings).map(([key, value]) => `${key}=${value}`);
+    await this.must(ns, ['sysctl', '-q', '-w', ...pairs], 'sysctl');
+  }
+
+  private async curl(ns: string, url: string, extra: string[], timeoutMs = DEFAULT_PROBE_TIMEOUT_MS) {
+    const seconds = (timeoutMs / 1000).toFixed(3);
+    // --noproxy: never hand lab traffic to a proxy configured on the host.
+    const argv = ['curl', '-sS', '--noproxy', '*', '--max-time', seconds, '-o', '/dev/null', '-w', '%{http_code}'];
+    const result = await this.exec(ns, [...argv, ...extra, url], { timeoutMs: timeoutMs + 2000 });
+    const status = result.stdout.trim();
+    if (result.code === 0 && status === '200') return { ok: true, detail: 'HTTP 200' };
+    const error = result.stderr.trim() || `curl exit ${result.code}`;
+    return { ok: false, detail: status && status !== '000' ? `HTTP ${status}; ${error}` : error };
+  }
+
+  private async teardown(): Promise<void> {
+    const children = [...this.resources.children];
+    for (const child of children) killGroup(child, 'SIGTERM');
+    await waitForExit(children, STOP_GRACE_MS);
+    for (const child of children) killGroup(child, 'SIGKILL');
+    await waitForExit(children, STOP_GRACE_MS);
+    // Host-level commands: the lab's namespaces may already be half gone.
+    await Promise.all(
+      this.resources.namespaces.map((ns) =>
+        runTracked(this.resources, ['ip', 'netns', 'del', ns], { timeoutMs: 5000 }),
+      ),
+    );
+    if (this.resources.tmpDir) await rm(this.resources.tmpDir, { recursive: true, force: true });
+    untrackLab(this.resources);
+  }
+}
+
+/** br_netfilter would pass bridged frames through iptables and let the main router un-NAT what it only bridges. */
+function bridgeNetfilterOff(): Record<string, string> {
+  // The keys exist (in every namespace) only while br_netfilter is loaded.
+  if (!existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables')) return {};
+  return { 'net.bridge.bridge-nf-call-iptables': '0', 'net.bridge.bridge-nf-call-ip6tables': '0' };
+}
+
+/** OpenClash's fw3 TCP redirect, with plain RETURN rules where OpenClash uses the localnetwork ipset. */
+function iptablesProxyRules(): string {
+  return [
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':INPUT ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':POSTROUTING ACCEPT [0:0]',
+    ':openclash - [0:0]',
+    ...LOCAL_NETWORKS.map((net) => `-A openclash -d ${net} -j RETURN`),
+    '-A openclash -m conntrack --ctdir REPLY -j RETURN',
+    `-A openclash -p tcp -j REDIRECT --to-ports ${FORWARD.redirectPort}`,
+    '-A PREROUTING -i br-lan -p tcp -j openclash',
+    'COMMIT',
+    '',
+  ].join('\n');
+}
+
+/** OpenClash's fw4 TCP redirect inside table inet fw4. */
+function nftProxyRules(): string {
+  return `table inet fw4 {
+  set localnetwork {
+    type ipv4_addr
+    flags interval
+    elements = { ${LOCAL_NETWORKS.join(', ')} }
+  }
+  chain dstnat {
+    type nat hook prerouting priority dstnat; policy accept;
+    iifname "br-lan" meta nfproto ipv4 ip protocol tcp counter jump openclash
+  }
+  chain openclash {
+    ip daddr @localnetwork counter return
+    ct direction reply counter return
+    ip protocol tcp counter redirect to :${FORWARD.redirectPort}
+  }
+}
+`;
+}
+
+export async function createLab(opts: LabOptions): Promise<Lab> {
+  if (opts.tag !== undefined && !/^[a-z0-9]{1,12}$/i.test(opts.tag)) {
+    throw new Error(`lab tag must be 1-12 letters or digits: ${opts.tag}`);
+  }
+  const lab = new NamespaceLab(opts.mode, opts.tag);
+  try {
+    await lab.build(opts.guard ?? false);
+  } catch (err) {
+    await lab.destroy();
+    throw err;
+  }
+  return lab;
+}
+
+// ---------------------------------------------------------------------------
+// Services run inside the namespaces, written to the lab's temp dir and run
+// with the current node binary: they start fast and need no TypeScript loader.
+// Long-running modes print "ready" once listening and exit when their stdin
+// reaches EOF; the lab holds that pipe, so even a SIGKILLed test run leaves no
+// service behind.
+
+const SERVICES_JS = String.raw`'use strict';
+const dgram = require('node:dgram');
+const fs = require('node:fs');
+const http = require('node:http');
+const https = require('node:https');
+const net = require('node:net');
+const path = require('node:path');
+
+const [mode, ...args] = process.argv.slice(2);
+
+function exitWithParent() {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.on('error', () => process.exit(0));
+  process.stdin.resume();
+}
+
+// Calls back once all n listeners are up, then tells the lab.
+function readyAfter(n) {
+  let left = n;
+  return () => {
+    left -= 1;
+    if (left === 0) process.stdout.write('ready\n');
+  };
+}
+
+function answerOk(_req, res) {
+  res.writeHead(200, { 'content-type': 'text/plain' });
+  res.end('ok\n');
+}
+
+const modes = {
+  // The LAN server: HTTPS on tcpPort, UDP echo on udpPort.
+  server([certDir, tcpPort, udpPort]) {
+    exitWithParent();
+    const ready = readyAfter(2);
+    const tls = {
+      key: fs.readFileSync(path.join(certDir, 'key.pem')),
+      cert: fs.readFileSync(path.join(certDir, 'cert.pem')),
+    };
+    https.createServer(tls, answerOk).listen(Number(tcpPort), '0.0.0.0', ready);
+    const udp = dgram.createSocket('udp4');
+    udp.on('message', (msg, peer) => udp.send(msg, peer.port, peer.address));
+    udp.bind(Number(udpPort), '0.0.0.0', ready);
+  },
+  // The internet host the LAN server connects out to.
+  http([port]) {
+    exitWithParent();
+    http.createServer(answerOk).listen(Number(port), '0.0.0.0', readyAfter(1));
+  },
+  // The transparent proxy's redirect port: accept, report, close.
+  'accept-close'([port]) {
+    exitWithParent();
+    const server = net.createServer((sock) => {
+      process.stdout.write('accept ' + sock.remoteAddress + ':' + sock.remotePort + '\n');
+      sock.on('error', () => {});
+      // Drain what the peer sent so that closing sends FIN rather than RST.
+      sock.resume();
+      sock.end();
+    });
+    server.listen(Number(port), '0.0.0.0', readyAfter(1));
+  },
+  // One datagram out, wait for the same payload back.
+  'udp-probe'([host, port, timeoutMs]) {
+    const sock = dgram.createSocket('udp4');
+    const payload = 'replyguard-lab-' + process.pid + '-' + Date.now();
+    const timer = setTimeout(() => {
+      process.stdout.write('no echo within ' + timeoutMs + ' ms\n');
+      process.exit(1);
+    }, Number(timeoutMs));
+    sock.on('message', (msg, peer) => {
+      if (msg.toString() !== payload) return;
+      clearTimeout(timer);
+      process.stdout.write('echo from ' + peer.address + ':' + peer.port + '\n');
+      process.exit(0);
+    });
+    sock.send(payload, Number(port), host);
+  },
+};
+
+const run = modes[mode];
+if (!run) {
+  process.stderr.write('unknown mode ' + mode + '\n');
+  process.exit(2);
+}
+run(args);
+`;

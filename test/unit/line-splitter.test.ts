@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LineSplitter } from '../../src/util/line-splitter';
+
+function feed(chunks: Array<string | Buffer>, maxLine?: number) {
+  const lines: string[] = [];
+  const s = new LineSplitter((l) => lines.push(l), maxLine);
+  return new Promise<{ lines: string[]; overlong: number }>((resolve) => {
+    for (const c of chunks) s.write(c);
+    s.end(() => resolve({ lines, overlong: s.overlong }));
+  });
+}
+
+describe('LineSplitter', () => {
+  it('joins lines across chunks and keeps a last line without newline', async () => {
+    const { lines } = await feed(['a b\nc', 'd\n', '\ne', 'f']);
+    assert.deepEqual(lines, ['a b', 'cd', '', 'ef']);
+  });
+
+  it('decodes UTF-8 split inside a character', async () => {
+    const bytes = Buffer.from('来源\n');
+    const { lines } = await feed([bytes.subarray(0, 2), bytes.subarray(2)]);
+    assert.deepEqual(lines, ['来源']);
+  });
+
+  it('drops and counts lines over the cap, without buffering them', async () => {
+    const { lines, overlong } = await feed(['x'.repeat(50), 'y'.repeat(50), '\nok\n', 'z'.repeat(30), '\n'], 20);
+    assert.deepEqual(lines, ['ok']);
+    assert.equal(overlong, 2);
+  });
+});
