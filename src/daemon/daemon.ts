@@ -8,8 +8,10 @@ import { AddressSensor } from '../sensors/address-sensor';
 import { ConntrackSensor } from '../sensors/conntrack-sensor';
 import type { InterfaceInfo } from '../sensors/ip-addr-json';
 import { buildStatus, type StatusDocument } from '../status/status-document';
+import { statusEvents } from '../status/status-events';
 import { writeStatusAtomic } from '../status/status-file';
 import type { Logger } from '../util/log';
+import type { StatusOutput } from './status-output';
 
 export interface DaemonOptions {
   version: string;
@@ -37,6 +39,8 @@ export class Daemon {
   private expiryTimer?: NodeJS.Timeout;
   private lastWriteError?: string;
   private stopped = false;
+  private readonly outputs: StatusOutput[] = [];
+  private lastDoc?: StatusDocument;
 
   constructor(
     config: Config,
@@ -70,7 +74,13 @@ export class Daemon {
     });
   }
 
+  /** Adds an output before start(); it sees every status written from then on. */
+  addOutput(output: StatusOutput): void {
+    this.outputs.push(output);
+  }
+
   async start(): Promise<void> {
+    for (const o of this.outputs) await o.start();
     // The LAN must be known before the first event is judged.
     await this.addresses.start();
     if (this.interfaces.length === 0) this.refreshLanView();
@@ -88,6 +98,18 @@ export class Daemon {
     this.addresses.stop();
     this.conntrack.stop();
     this.writeStatus();
+    await Promise.all(
+      this.outputs.map((o) =>
+        o.stop().catch((err: unknown) => this.log.warn(`${o.name}: stop failed: ${(err as Error).message}`)),
+      ),
+    );
+  }
+
+  /** "Re-check now" (MQTT button, LuCI): read the kernel's state again and rewrite the status. */
+  recheck(): void {
+    this.log.info('re-check requested');
+    this.conntrack.resync();
+    this.scheduleWrite();
   }
 
   childPids(): number[] {
@@ -169,6 +191,16 @@ export class Daemon {
       const msg = (err as Error).message;
       if (msg !== this.lastWriteError) this.log.error(`status: cannot write ${this.config.main.stateDir}: ${msg}`);
       this.lastWriteError = msg;
+    }
+    const events = statusEvents(this.lastDoc, doc);
+    this.lastDoc = doc;
+    for (const e of events) this.log.info(`${e.event_type}: ${e.summary}`);
+    for (const o of this.outputs) {
+      try {
+        o.publish(doc, events);
+      } catch (err) {
+        this.log.warn(`${o.name}: ${(err as Error).message}`);
+      }
     }
     this.armExpiry(now);
   }

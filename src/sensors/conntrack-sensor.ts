@@ -146,6 +146,11 @@ export class ConntrackSensor {
     this.opts.onStatus();
   }
 
+  /** Reads the whole table again (after a loss, a restart, or when asked). */
+  resync(): void {
+    this.requestResync(0);
+  }
+
   private requestResync(delayMs: number): void {
     if (this.resyncTimer) return;
     this.resyncTimer = setTimeout(() => {
