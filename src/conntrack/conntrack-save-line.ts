@@ -16,6 +16,8 @@ export function parseSaveLine(line: string): CtParseResult {
   const reply: Partial<CtTuple> = {};
   let proto: string | undefined;
   let status = '';
+  let dstNat: string | undefined;
+  let srcNat: string | undefined;
   const entry: Partial<CtEntry> = { event };
   for (let i = 1; i < tokens.length; i++) {
     const flag = tokens[i]!;
@@ -47,6 +49,15 @@ export function parseSaveLine(line: string): CtParseResult {
       case '-q':
       case '--reply-dst':
         reply.dst = value;
+        break;
+      // With NAT, conntrack prints the NAT address instead of the reply tuple's address.
+      case '-g':
+      case '--dst-nat':
+        dstNat = value;
+        break;
+      case '-n':
+      case '--src-nat':
+        srcNat = value;
         break;
       case '-p':
       case '--proto':
@@ -94,9 +105,9 @@ export function parseSaveLine(line: string): CtParseResult {
         break;
     }
   }
-  if (orig.src === undefined || orig.dst === undefined || reply.src === undefined || reply.dst === undefined) {
-    return { error: 'save-format line without -s/-d/-r/-q addresses' };
-  }
+  if (orig.src === undefined || orig.dst === undefined) return { error: 'save-format line without -s/-d addresses' };
+  reply.src ??= dstNat !== undefined ? stripPort(dstNat) : orig.dst;
+  reply.dst ??= srcNat !== undefined ? stripPort(srcNat) : orig.src;
   if (proto === undefined) return { error: 'save-format line without -p' };
   const flags = status.split(',');
   const protoNum = PROTO_NUMBERS[proto] ?? toInt(proto) ?? 0;
@@ -114,4 +125,11 @@ export function parseSaveLine(line: string): CtParseResult {
     if (entry[key] !== undefined) (full as unknown as Record<string, unknown>)[key] = entry[key];
   }
   return { entry: full };
+}
+
+/** "--dst-nat 192.168.1.2:7892" or "[fd00::2]:7892" → the address alone (the port comes from --reply-port-src). */
+function stripPort(text: string): string {
+  if (text.startsWith('[')) return text.slice(1, text.indexOf(']'));
+  const colon = text.indexOf(':');
+  return colon > 0 && text.indexOf(':', colon + 1) < 0 ? text.slice(0, colon) : text;
 }
