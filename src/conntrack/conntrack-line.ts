@@ -76,6 +76,10 @@ function parseTextLine(line: string): CtParseResult {
     state = maybeState;
     i++;
   }
+  const first = tokens[i];
+  if (first !== undefined && !first.includes('=') && !first.startsWith('[')) {
+    return { error: `unexpected ${JSON.stringify(first)} before the tuples` };
+  }
 
   const orig: Partial<CtTuple> = {};
   const reply: Partial<CtTuple> = {};

@@ -2,6 +2,7 @@
 // findings go out. Every table here has a cap.
 
 import type { CtEntry } from '../conntrack/conntrack-entry';
+import type { LineInterest } from '../conntrack/line-prefilter';
 import { formatEndpoint } from '../net/ip-address';
 import { classifyFlow, type ReplyVerdict } from './classify-flow';
 import type { Finding, FindingKind } from './finding';
@@ -30,6 +31,7 @@ interface FindingRecord {
 
 interface TrackedFlow {
   findingKey: string;
+  serverIp: string;
   seenAt: number;
 }
 
@@ -54,6 +56,9 @@ export class Detector {
   private readonly flows: LruMap<string, TrackedFlow>;
   private candidates = 0;
   private hijackedReplies = 0;
+  /** Servers with tracked flows, and how many: a DESTROY of anyone else needs no parse. */
+  private readonly trackedServers = new Map<string, number>();
+  private udpForwardPorts = new Set<number>();
 
   constructor(
     view: LanView,
@@ -61,11 +66,30 @@ export class Detector {
   ) {
     this.view = view;
     this.findingsByKey = new LruMap(options.maxFindings);
-    this.flows = new LruMap(options.maxFlows);
+    this.flows = new LruMap(options.maxFlows, (_key, flow) => this.untrack(flow));
+    this.setLanView(view);
   }
 
   setLanView(view: LanView): void {
     this.view = view;
+    this.udpForwardPorts = new Set(view.forwards.filter((f) => f.proto === 'udp').map((f) => f.port));
+  }
+
+  /** What the line pre-filter needs to know; live views of this detector's state. */
+  get interest(): LineInterest {
+    return { trackedServers: this.trackedServers, udpPorts: this.udpForwardPorts };
+  }
+
+  private track(flowKey: string, flow: TrackedFlow): void {
+    if (!this.flows.has(flowKey))
+      this.trackedServers.set(flow.serverIp, (this.trackedServers.get(flow.serverIp) ?? 0) + 1);
+    this.flows.set(flowKey, flow);
+  }
+
+  private untrack(flow: TrackedFlow): void {
+    const n = (this.trackedServers.get(flow.serverIp) ?? 1) - 1;
+    if (n <= 0) this.trackedServers.delete(flow.serverIp);
+    else this.trackedServers.set(flow.serverIp, n);
   }
 
   /**
@@ -96,7 +120,7 @@ export class Detector {
     rec.raw = [clip(rawLine), ...rec.raw].slice(0, MAX_RAW_EVIDENCE);
     if (kind === 'reply_hijacked') rec.clearedAt = undefined;
     else this.clearHijack(verdict, now);
-    this.flows.set(flowKey, { findingKey: key, seenAt: now });
+    this.track(flowKey, { findingKey: key, serverIp: entry.orig.src, seenAt: now });
     return true;
   }
 
@@ -107,6 +131,7 @@ export class Detector {
     if (!flow) return false;
     if (entry.event === 'UPDATE') return false;
     this.flows.delete(flowKey);
+    this.untrack(flow);
     const rec = this.findingsByKey.peek(flow.findingKey);
     if (rec?.kind !== 'reply_hijacked') return false;
     rec.lastLifetimeMs = Math.max(0, now - flow.seenAt);

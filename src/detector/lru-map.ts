@@ -5,7 +5,10 @@ export class LruMap<K, V> {
   private readonly map = new Map<K, V>();
   evicted = 0;
 
-  constructor(readonly cap: number) {}
+  constructor(
+    readonly cap: number,
+    private readonly onEvict?: (key: K, value: V) => void,
+  ) {}
 
   get size(): number {
     return this.map.size;
@@ -34,8 +37,10 @@ export class LruMap<K, V> {
     else if (this.map.size >= this.cap) {
       const oldest = this.map.keys().next();
       if (!oldest.done) {
+        const value = this.map.get(oldest.value)!;
         this.map.delete(oldest.value);
         this.evicted++;
+        this.onEvict?.(oldest.value, value);
       }
     }
     this.map.set(key, value);

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { CtEntry } from '../conntrack/conntrack-entry';
 import { parseConntrackLine } from '../conntrack/conntrack-line';
+import { type LineInterest, mayMatter } from '../conntrack/line-prefilter';
 import type { ConntrackSensorStatus } from '../status/status-document';
 import { LineSplitter } from '../util/line-splitter';
 import type { Logger } from '../util/log';
@@ -14,6 +15,8 @@ export interface ConntrackSensorOptions {
   bufferBytes: number;
   log: Logger;
   onEntry: (entry: CtEntry, raw: string, receivedAt: number) => void;
+  /** What the consumer cares about: other lines are counted but not parsed. */
+  interest?: () => LineInterest;
   onStatus: () => void;
 }
 
@@ -107,6 +110,10 @@ export class ConntrackSensor {
   }
 
   private onEventLine(line: string): void {
+    if (this.opts.interest && !mayMatter(line, this.opts.interest())) {
+      this.status.events++;
+      return;
+    }
     const result = parseConntrackLine(line);
     if ('skip' in result) return;
     if ('error' in result) {
