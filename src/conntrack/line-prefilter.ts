@@ -1,7 +1,7 @@
-// Decides from the first fields of a `conntrack -E`/`-L` text line, without
-// a full parse, whether the detector could care about it. Most lines on a busy
-// router are UPDATEs, connections a LAN host starts (SYN_SENT) and DESTROYs of
-// flows nobody tracks: the daemon counts them and skips their parse.
+// Decides from the first bytes of a `conntrack -E`/`-L` text line, without
+// decoding or parsing it, whether the detector could care about it. Most lines
+// on a busy router are UPDATEs, connections a LAN host starts (SYN_SENT) and
+// DESTROYs of flows nobody tracks: the daemon counts them and drops them here.
 
 /** What the detector currently cares about; the sets are its live state. */
 export interface LineInterest {
@@ -11,48 +11,98 @@ export interface LineInterest {
   readonly udpPorts: ReadonlySet<number>;
 }
 
-const N = 78;
-const U = 85;
-const D = 68;
+const SP = 32;
+const TAB = 9;
+const OPEN = 91; // [
+const CLOSE = 93; // ]
+const SYN_SENT = Buffer.from('SYN_SENT');
 
-/** false promises that the detector would ignore the line; true means "parse it" (also for lines it cannot read). */
-export function mayMatter(line: string, interest: LineInterest): boolean {
-  const srcAt = line.indexOf(' src=');
-  if (srcAt < 0) return true;
-  // The event tag: the first '[' unless that one opens a timestamp ("[1795…]").
-  const first = line.indexOf('[');
-  const tag = first >= 0 && isDigit(line.charCodeAt(first + 1)) ? line.indexOf('[', first + 1) : first;
-  const kind = tag >= 0 && tag < srcAt ? line.charCodeAt(tag + 1) : N; // no tag: a -L snapshot line, judged like NEW
-  if (kind === U) return false;
-  if (kind !== N && kind !== D) return true;
-  const tcp = line.lastIndexOf(' tcp ', srcAt) >= 0;
-  if (!tcp && line.lastIndexOf(' udp ', srcAt) < 0) return false; // only TCP and UDP flows are ever candidates
-  if (kind === D)
-    return interest.trackedServers.size > 0 && startsWithTracked(line, srcAt + 5, interest.trackedServers);
-  if (tcp) {
-    // The TCP state is the word right before src=; a LAN host's own connection starts in SYN_SENT.
-    let k = srcAt - 1;
-    while (k > 0 && (line.charCodeAt(k) === 32 || line.charCodeAt(k) === 9)) k--;
-    const before = line.charCodeAt(k - 8);
-    return !(line.startsWith('SYN_SENT', k - 7) && (before === 32 || before === 9));
+/**
+ * false promises that the detector would ignore the line buf[start, end);
+ * true means "decode and parse it" — also for any line it cannot read.
+ */
+export function mayMatter(buf: Uint8Array, start: number, end: number, interest: LineInterest): boolean {
+  let i = skipSpace(buf, start, end);
+  if (buf[i] === OPEN && isDigit(buf[i + 1]!)) i = skipSpace(buf, skipPast(buf, i, end, CLOSE), end); // [timestamp]
+  let destroy = false;
+  if (buf[i] === OPEN) {
+    const kind = buf[i + 1];
+    if (kind === 85 /* U */) return false; // [UPDATE]
+    if (kind === 68 /* D */) destroy = true;
+    else if (kind !== 78 /* N */) return true;
+    i = skipSpace(buf, skipPast(buf, i, end, CLOSE), end);
   }
+  // Optional "ipv4 2" / "ipv6 10" (-o extended).
+  if (buf[i] === 105 && buf[i + 1] === 112 && buf[i + 2] === 118) i = skipWords(buf, i, end, 2);
+  const tcp = word(buf, i, end, 116, 99, 112); // tcp
+  const udp = !tcp && word(buf, i, end, 117, 100, 112); // udp
+  if (!tcp && !udp) return !(i < end && buf[i]! >= 97 && buf[i]! <= 122); // other protocols never matter
+  i = skipWords(buf, i, end, 2); // name, number
+  if (isDigit(buf[i]!)) i = skipWords(buf, i, end, 1); // timeout (absent on DESTROY in some versions)
+  let state = -1;
+  if (buf[i]! >= 65 && buf[i]! <= 90) {
+    state = i;
+    i = skipWords(buf, i, end, 1);
+  }
+  if (!(buf[i] === 115 && buf[i + 1] === 114 && buf[i + 2] === 99 && buf[i + 3] === 61)) return true; // src=
+  if (destroy) return interest.trackedServers.size > 0 && srcIsTracked(buf, i + 4, end, interest.trackedServers);
+  if (tcp) return !(state >= 0 && isWord(buf, state, end, SYN_SENT)); // a LAN host's own connection starts in SYN_SENT
   if (interest.udpPorts.size === 0) return false;
-  const at = line.indexOf(' sport=', srcAt);
-  if (at < 0) return true;
+  i = skipWords(buf, i, end, 2); // src=, dst=
+  if (!(buf[i] === 115 && buf[i + 1] === 112 && buf[i + 5] === 61)) return true; // sport=
   let port = 0;
-  for (let j = at + 7, c = line.charCodeAt(j); isDigit(c); c = line.charCodeAt(++j)) port = port * 10 + (c - 48);
+  for (let j = i + 6; j < end && isDigit(buf[j]!); j++) port = port * 10 + (buf[j]! - 48);
   return interest.udpPorts.has(port);
 }
 
-function startsWithTracked(line: string, at: number, tracked: ReadonlyMap<string, number>): boolean {
-  if (tracked.size > 8) {
-    const end = line.indexOf(' ', at);
-    return tracked.has(line.slice(at, end < 0 ? line.length : end));
-  }
+function srcIsTracked(buf: Uint8Array, at: number, end: number, tracked: ReadonlyMap<string, number>): boolean {
+  let stop = at;
+  while (stop < end && buf[stop] !== SP && buf[stop] !== TAB) stop++;
+  const len = stop - at;
+  if (tracked.size > 8) return tracked.has(Buffer.from(buf.buffer, buf.byteOffset + at, len).toString('latin1'));
+  // Few servers are tracked at a time: compare in place rather than allocate a string per DESTROY.
   for (const ip of tracked.keys()) {
-    if (line.startsWith(ip, at) && line.charCodeAt(at + ip.length) === 32) return true;
+    if (ip.length !== len) continue;
+    let k = 0;
+    while (k < len && ip.charCodeAt(k) === buf[at + k]) k++;
+    if (k === len) return true;
   }
   return false;
+}
+
+/** buf[i…] is exactly `w` followed by a blank. */
+function isWord(buf: Uint8Array, i: number, end: number, w: Uint8Array): boolean {
+  for (let k = 0; k < w.length; k++) if (buf[i + k] !== w[k]) return false;
+  const after = i + w.length;
+  return after < end && (buf[after] === SP || buf[after] === TAB);
+}
+
+function word(buf: Uint8Array, i: number, end: number, a: number, b: number, c: number): boolean {
+  return (
+    i + 3 < end && buf[i] === a && buf[i + 1] === b && buf[i + 2] === c && (buf[i + 3] === SP || buf[i + 3] === TAB)
+  );
+}
+
+function skipPast(buf: Uint8Array, i: number, end: number, code: number): number {
+  let j = i;
+  while (j < end && buf[j] !== code) j++;
+  return j + 1;
+}
+
+function skipSpace(buf: Uint8Array, i: number, end: number): number {
+  let j = i;
+  while (j < end && (buf[j] === SP || buf[j] === TAB)) j++;
+  return j;
+}
+
+/** Skips n words and the blanks after each. */
+function skipWords(buf: Uint8Array, i: number, end: number, n: number): number {
+  let j = i;
+  for (let k = 0; k < n; k++) {
+    while (j < end && buf[j] !== SP && buf[j] !== TAB) j++;
+    j = skipSpace(buf, j, end);
+  }
+  return j;
 }
 
 function isDigit(c: number): boolean {

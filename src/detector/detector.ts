@@ -3,16 +3,22 @@
 
 import type { CtEntry } from '../conntrack/conntrack-entry';
 import type { LineInterest } from '../conntrack/line-prefilter';
-import { formatEndpoint } from '../net/ip-address';
+import { formatEndpoint, isNonPublic, parseAddress } from '../net/ip-address';
+import type { ProbeSample } from '../probe/probe-sample';
 import { classifyFlow, type ReplyVerdict } from './classify-flow';
 import type { Finding, FindingKind } from './finding';
-import { fixLines, summaryLine } from './fix-text';
+import { fixLines, probeCountText, summaryLine } from './fix-text';
 import type { LanView } from './lan-view';
 import { LruMap } from './lru-map';
+import { ProbeJudge, type ProbeJudgement, type ProbeObservation } from './probe-judge';
 
 const MAX_PEERS = 16;
 const MAX_RAW_EVIDENCE = 4;
 const MAX_EVIDENCE_CHARS = 400;
+/** Flows remembered per finding so that the probe and conntrack count one flow once. */
+const MAX_FLOW_IDS = 64;
+/** Evidence lines of the probe start with this. */
+const PROBE_PREFIX = 'probe: ';
 
 interface FindingRecord {
   kind: FindingKind;
@@ -27,6 +33,10 @@ interface FindingRecord {
   lastLifetimeMs?: number;
   /** A healthy reply of the same server was seen after the last hijack. */
   clearedAt?: number;
+  /** Which sensor saw the hijack last: conntrack's healthy replies cannot clear what only the probe can see. */
+  hijackBy?: 'conntrack' | 'probe';
+  /** Flows (peer ip:port) already counted, newest first. */
+  flowIds: string[];
 }
 
 interface TrackedFlow {
@@ -40,6 +50,8 @@ export interface DetectorOptions {
   maxFlows: number;
   /** Milliseconds a reply_hijacked finding stays active after it was last seen. */
   problemHoldMs: number;
+  /** Most reply flows the probe judge follows (default 8192). */
+  maxProbeFlows?: number;
 }
 
 export interface DetectorCounters {
@@ -56,9 +68,12 @@ export class Detector {
   private readonly flows: LruMap<string, TrackedFlow>;
   private candidates = 0;
   private hijackedReplies = 0;
+  private readonly probeJudge: ProbeJudge;
   /** Servers with tracked flows, and how many: a DESTROY of anyone else needs no parse. */
   private readonly trackedServers = new Map<string, number>();
-  private udpForwardPorts = new Set<number>();
+  private readonly udpForwardPorts = new Set<number>();
+  /** What the line pre-filter needs to know: live views of this detector's state. */
+  readonly interest: LineInterest = { trackedServers: this.trackedServers, udpPorts: this.udpForwardPorts };
 
   constructor(
     view: LanView,
@@ -67,17 +82,14 @@ export class Detector {
     this.view = view;
     this.findingsByKey = new LruMap(options.maxFindings);
     this.flows = new LruMap(options.maxFlows, (_key, flow) => this.untrack(flow));
+    this.probeJudge = new ProbeJudge(options.maxProbeFlows ?? 8192);
     this.setLanView(view);
   }
 
   setLanView(view: LanView): void {
     this.view = view;
-    this.udpForwardPorts = new Set(view.forwards.filter((f) => f.proto === 'udp').map((f) => f.port));
-  }
-
-  /** What the line pre-filter needs to know; live views of this detector's state. */
-  get interest(): LineInterest {
-    return { trackedServers: this.trackedServers, udpPorts: this.udpForwardPorts };
+    this.udpForwardPorts.clear();
+    for (const f of view.forwards) if (f.proto === 'udp') this.udpForwardPorts.add(f.port);
   }
 
   private track(flowKey: string, flow: TrackedFlow): void {
@@ -109,19 +121,87 @@ export class Detector {
     const key = findingKey(kind, verdict);
     let rec = this.findingsByKey.get(key);
     if (!rec) {
-      rec = { kind, verdict, key, peers: [], count: 0, firstSeen: now, lastSeen: now, raw: [] };
+      rec = { kind, verdict, key, peers: [], count: 0, firstSeen: now, lastSeen: now, raw: [], flowIds: [] };
       this.findingsByKey.set(key, rec);
     }
     rec.verdict = verdict;
     rec.count++;
+    rememberFlow(rec, verdict);
     rec.lastSeen = Math.max(rec.lastSeen, now);
     rec.lastLifetimeMs = undefined;
     rec.peers = [verdict.peerIp, ...rec.peers.filter((p) => p !== verdict.peerIp)].slice(0, MAX_PEERS);
     rec.raw = [clip(rawLine), ...rec.raw].slice(0, MAX_RAW_EVIDENCE);
-    if (kind === 'reply_hijacked') rec.clearedAt = undefined;
-    else this.clearHijack(verdict, now);
+    if (kind === 'reply_hijacked') {
+      rec.clearedAt = undefined;
+      rec.hijackBy = 'conntrack';
+    } else {
+      this.clearHijack(verdict, now, 'conntrack');
+    }
     this.track(flowKey, { findingKey: key, serverIp: entry.orig.src, seenAt: now });
     return true;
+  }
+
+  /**
+   * Feeds one reading of the probe's counters (see probe-judge.ts for the rule).
+   * `changed`: a finding changed; `pending`: a deficit awaits confirmation, read again soon.
+   */
+  ingestProbe(sample: ProbeSample): { changed: boolean; pending: boolean; judgement: ProbeJudgement } {
+    const judgement = this.probeJudge.judge(sample);
+    let changed = false;
+    for (const o of judgement.observations) {
+      if (this.ingestProbeObservation(o, sample.at)) changed = true;
+    }
+    return { changed, pending: judgement.pending, judgement };
+  }
+
+  private ingestProbeObservation(o: ProbeObservation, now: number): boolean {
+    const view = this.view;
+    // The rules already pick LAN servers and public peers; the LAN may have changed since they were made.
+    if (!view.lan.has(o.server) || view.routerAddresses.has(o.server)) return false;
+    const peer = parseAddress(o.peer);
+    if (!peer || isNonPublic(peer) || view.lan.has(o.peer)) return false;
+    const verdict: ReplyVerdict = {
+      proto: o.proto,
+      serverIp: o.server,
+      serverPort: o.serverPort,
+      peerIp: o.peer,
+      peerPort: o.peerPort,
+      fate: o.kind === 'swallowed' ? 'swallowed' : 'passed',
+      probe: { packetsIn: o.packetsIn, packetsOut: o.packetsOut, windowMs: o.windowMs },
+    };
+    const forward = view.forwards.find((f) => f.proto === o.proto && f.port === o.serverPort && f.host === o.server);
+    if (forward) verdict.forward = forward.name;
+    const kind: FindingKind = o.kind === 'swallowed' ? 'reply_hijacked' : 'asymmetric_reply';
+    const key = findingKey(kind, verdict);
+    let rec = this.findingsByKey.get(key);
+    if (!rec) {
+      rec = { kind, verdict, key, peers: [], count: 0, firstSeen: now, lastSeen: now, raw: [], flowIds: [] };
+      this.findingsByKey.set(key, rec);
+    }
+    // conntrack's verdict names where the replies went: keep it when there is one.
+    if (rec.verdict.fate === verdict.fate || rec.verdict.probe) rec.verdict = verdict;
+    if (rememberFlow(rec, verdict)) {
+      rec.count++;
+      this.candidates++;
+      if (kind === 'reply_hijacked') this.hijackedReplies++;
+    }
+    rec.lastSeen = Math.max(rec.lastSeen, now);
+    rec.peers = [verdict.peerIp, ...rec.peers.filter((p) => p !== verdict.peerIp)].slice(0, MAX_PEERS);
+    const flow = `${o.proto.toUpperCase()} ${formatEndpoint(o.server, o.serverPort)} → ${formatEndpoint(o.peer, o.peerPort)}`;
+    const line = `${PROBE_PREFIX}${flow}: ${probeCountText(verdict.probe!)}`;
+    rec.raw = [line, ...rec.raw.filter((r) => !r.startsWith(`${PROBE_PREFIX}${flow}:`))].slice(0, MAX_RAW_EVIDENCE);
+    if (kind === 'reply_hijacked') {
+      rec.clearedAt = undefined;
+      rec.hijackBy = 'probe';
+    } else {
+      this.clearHijack(verdict, now, 'probe');
+    }
+    return true;
+  }
+
+  /** Reply flows the probe judge follows, and those it had no room for. */
+  probeFlows(): { tracked: number; evicted: number } {
+    return { tracked: this.probeJudge.size, evicted: this.probeJudge.evicted };
   }
 
   private followUp(entry: CtEntry, now: number): boolean {
@@ -138,10 +218,15 @@ export class Detector {
     return true;
   }
 
-  /** Healthy replies of a server after a hijack mean the problem was fixed. */
-  private clearHijack(verdict: ReplyVerdict, now: number): void {
+  /**
+   * Healthy replies of a server after a hijack mean the problem was fixed. conntrack cannot see
+   * what TPROXY/TUN do (a UDP reply taken by TPROXY still makes a plain entry), so only the
+   * probe clears a hijack the probe saw.
+   */
+  private clearHijack(verdict: ReplyVerdict, now: number, by: 'conntrack' | 'probe'): void {
     for (const fate of ['redirected', 'masqueraded'] as const) {
       const rec = this.findingsByKey.peek(findingKey('reply_hijacked', { ...verdict, fate }));
+      if (by === 'conntrack' && rec?.hijackBy === 'probe') continue;
       if (rec && rec.lastSeen <= now && rec.clearedAt === undefined) rec.clearedAt = now;
     }
   }
@@ -222,6 +307,14 @@ export class Detector {
 function findingKey(kind: FindingKind, v: ReplyVerdict): string {
   const prefix = kind === 'reply_hijacked' ? (v.fate === 'masqueraded' ? 'masq' : 'hijack') : 'asym';
   return `${prefix}-${v.proto}-${v.serverIp}-${v.serverPort}`;
+}
+
+/** Remembers the finding's flow; true when it was not counted before. */
+function rememberFlow(rec: FindingRecord, v: ReplyVerdict): boolean {
+  const id = `${v.peerIp} ${v.peerPort}`;
+  const known = rec.flowIds.includes(id);
+  rec.flowIds = [id, ...rec.flowIds.filter((f) => f !== id)].slice(0, MAX_FLOW_IDS);
+  return !known;
 }
 
 function flowKeyOf(e: CtEntry): string {

@@ -7,6 +7,8 @@ import type { CtEntry } from '../conntrack/conntrack-entry';
 import { parseConntrackLine } from '../conntrack/conntrack-line';
 import { type LineInterest, mayMatter } from '../conntrack/line-prefilter';
 import type { ConntrackSensorStatus } from '../status/status-document';
+import { ByteLineSplitter } from '../util/byte-line-splitter';
+import { GcHint } from '../util/gc-hint';
 import { LineSplitter } from '../util/line-splitter';
 import type { Logger } from '../util/log';
 
@@ -15,8 +17,8 @@ export interface ConntrackSensorOptions {
   bufferBytes: number;
   log: Logger;
   onEntry: (entry: CtEntry, raw: string, receivedAt: number) => void;
-  /** What the consumer cares about: other lines are counted but not parsed. */
-  interest?: () => LineInterest;
+  /** What the consumer cares about: other lines are counted, not decoded or parsed. */
+  interest?: LineInterest;
   onStatus: () => void;
 }
 
@@ -46,6 +48,7 @@ export class ConntrackSensor {
   private stopping = false;
   private resyncWanted = false;
   private lastParseErrorLogged = 0;
+  private readonly gcHint = new GcHint();
 
   constructor(private readonly opts: ConntrackSensorOptions) {}
 
@@ -87,7 +90,8 @@ export class ConntrackSensor {
     child.on('error', (err) => {
       spawnError = `cannot run ${this.opts.command}: ${err.message}`;
     });
-    child.stdout!.pipe(new LineSplitter((line) => this.onEventLine(line)));
+    child.stdout!.on('data', (chunk: Buffer) => this.gcHint.read(chunk.length));
+    child.stdout!.pipe(new ByteLineSplitter((buf, start, end) => this.onEventBytes(buf, start, end)));
     child.stderr!.pipe(new LineSplitter((line) => this.onStderrLine(line)));
     child.on('close', (code, signal) => {
       if (this.child !== child) return;
@@ -109,11 +113,15 @@ export class ConntrackSensor {
     });
   }
 
-  private onEventLine(line: string): void {
-    if (this.opts.interest && !mayMatter(line, this.opts.interest())) {
+  private onEventBytes(buf: Buffer, start: number, end: number): void {
+    if (this.opts.interest && !mayMatter(buf, start, end, this.opts.interest)) {
       this.status.events++;
       return;
     }
+    this.onEventLine(buf.toString('utf8', start, end));
+  }
+
+  private onEventLine(line: string): void {
     const result = parseConntrackLine(line);
     if ('skip' in result) return;
     if ('error' in result) {

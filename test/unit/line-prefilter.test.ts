@@ -35,7 +35,8 @@ function check(lines: string[]): { skipped: number; parsed: number } {
   let parsed = 0;
   for (const line of lines) {
     const r = parseConntrackLine(line);
-    if (!mayMatter(line, d.interest)) {
+    const bytes = Buffer.from(`  ${line}\n`);
+    if (!mayMatter(bytes, 2, bytes.length - 1, d.interest)) {
       skipped++;
       if ('entry' in r) {
         const before = JSON.stringify([d.findings(0), d.counters()]);

@@ -1,0 +1,340 @@
+// `npm run bench`: speed and memory of replyguard, each figure beside a baseline
+// measured in the same run, printed as one table. Needs root for the lab rows.
+//   npm run bench              full run (about 2 minutes)
+//   npm run bench -- --quick   shorter idle window, fewer latency samples
+//   npm run bench -- --only ingest,memory,startup,lab
+
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { parseConntrackLine } from '../../src/conntrack/conntrack-line';
+import { mayMatter } from '../../src/conntrack/line-prefilter';
+import { Detector } from '../../src/detector/detector';
+import { makeLanView } from '../../src/detector/lan-view';
+import type { StatusDocument } from '../../src/status/status-document';
+import { ByteLineSplitter } from '../../src/util/byte-line-splitter';
+import { LineSplitter } from '../../src/util/line-splitter';
+import { BUNDLE, hijacksOf, startDaemon } from '../helpers/daemon';
+import { createLab } from '../lab/lab';
+import { eventLines } from './event-stream';
+
+const QUICK = process.argv.includes('--quick');
+/** `--only ingest,memory,startup,lab` runs a subset. */
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1]!.split(',') : undefined;
+const wanted = (part: string) => ONLY === undefined || ONLY.includes(part);
+const EVENTS = 1_000_000;
+const FLOWS = 100_000;
+
+interface Row {
+  metric: string;
+  result: string;
+  baseline: string;
+  ratio: string;
+  target: string;
+  met: boolean | undefined;
+}
+const rows: Row[] = [];
+
+function row(
+  metric: string,
+  result: string,
+  baseline: string,
+  ratio: number | undefined,
+  target: string,
+  met: boolean | undefined,
+) {
+  rows.push({ metric, result, baseline, ratio: ratio === undefined ? '' : `${ratio.toFixed(2)}×`, target, met });
+  process.stderr.write(`  ${metric}: ${result} (baseline ${baseline})\n`);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
+function sleep(ms: number) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+// --- conntrack ingest -------------------------------------------------------
+
+function ingestBench(buf: Buffer): void {
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < buf.length; i += 65536) chunks.push(buf.subarray(i, i + 65536));
+  const time = (s: LineSplitter | ByteLineSplitter): number => {
+    const t = process.hrtime.bigint();
+    for (const c of chunks) s.write(c);
+    s.end();
+    return Number(process.hrtime.bigint() - t) / 1e9;
+  };
+  const run = (handler: (l: string) => void) => time(new LineSplitter(handler));
+  const view = makeLanView(['192.168.1.0/24', 'fd00::/64'], ['192.168.1.2'], [], 'bench');
+  let floor = Number.POSITIVE_INFINITY;
+  let full = Number.POSITIVE_INFINITY;
+  let parseAll = Number.POSITIVE_INFINITY;
+  let findings = 0;
+  for (let k = 0; k < 3; k++) {
+    let n = 0;
+    floor = Math.min(
+      floor,
+      run(() => n++),
+    );
+    const d = new Detector(view, { maxFindings: 256, maxFlows: 8192, problemHoldMs: 900_000 });
+    const interest = d.interest;
+    // As the daemon reads `conntrack -E`: bytes, pre-filter, decode and parse only what may matter.
+    full = Math.min(
+      full,
+      time(
+        new ByteLineSplitter((b, s, e) => {
+          if (!mayMatter(b, s, e, interest)) return;
+          const l = b.toString('utf8', s, e);
+          const r = parseConntrackLine(l);
+          if ('entry' in r) d.ingest(r.entry, l, 0);
+        }),
+      ),
+    );
+    findings = d.findings(0).reduce((a, f) => a + f.count, 0);
+    parseAll = Math.min(
+      parseAll,
+      run((l) => {
+        parseConntrackLine(l);
+      }),
+    );
+  }
+  const eps = EVENTS / full;
+  row(
+    'conntrack ingest (byte split + pre-filter + parse + detector)',
+    `${(eps / 1e6).toFixed(2)} M events/s (${findings} hijacks found)`,
+    `split into line strings alone: ${(EVENTS / floor / 1e6).toFixed(2)} M lines/s`,
+    full / floor,
+    '≥ 0.5 M/s and ≤ 2× the split',
+    eps >= 500_000 && full / floor <= 2,
+  );
+  row(
+    'conntrack parse of every line (no pre-filter), for reference',
+    `${(EVENTS / parseAll / 1e6).toFixed(2)} M lines/s`,
+    `line split alone: ${(EVENTS / floor / 1e6).toFixed(2)} M lines/s`,
+    parseAll / floor,
+    '',
+    undefined,
+  );
+}
+
+// --- memory of the daemon after a 1M-event replay ------------------------------
+
+function procKb(pid: number, field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : Number.NaN;
+}
+
+async function memoryBench(buf: Buffer, dir: string): Promise<void> {
+  const capture = join(dir, 'events.txt');
+  writeFileSync(capture, buf);
+  // A stand-in `conntrack` first on PATH: replays the capture as `-E`, an empty table as `-L`.
+  const bin = join(dir, 'bin');
+  execFileSync('mkdir', ['-p', bin]);
+  writeFileSync(
+    join(bin, 'conntrack'),
+    `#!/bin/sh\nif [ "$1" = "-E" ]; then cat '${capture}'; exec sleep 600; fi\nexit 0\n`,
+  );
+  chmodSync(join(bin, 'conntrack'), 0o755);
+  const config = join(dir, 'bench.ini');
+  writeFileSync(config, '[main]\nlan_subnets = 192.168.1.0/24 fd00::/64\nstatus_interval = 1\n');
+  const state = join(dir, 'state');
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+  const idle = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 5000)'], { stdio: 'ignore' });
+  const daemon = spawn(process.execPath, [BUNDLE, 'run', '--config', config, '--state-dir', state], {
+    env,
+    stdio: 'ignore',
+  });
+  try {
+    await sleep(1500);
+    const idleRss = procKb(idle.pid!, 'VmRSS');
+    const deadline = Date.now() + 120_000;
+    let doc: StatusDocument | undefined;
+    for (;;) {
+      try {
+        doc = JSON.parse(readFileSync(join(state, 'status.json'), 'utf8')) as StatusDocument;
+      } catch {
+        doc = undefined;
+      }
+      if (doc && doc.sensors.conntrack.events >= EVENTS) break;
+      if (Date.now() > deadline) throw new Error('the daemon did not read the replay in 120 s');
+      await sleep(200);
+    }
+    const peak = procKb(daemon.pid!, 'VmHWM');
+    const delta = (peak - idleRss) / 1024;
+    row(
+      `memory: peak RSS of \`replyguard run\` after ${EVENTS / 1e6}M events, ${FLOWS / 1000}k flows`,
+      `${(peak / 1024).toFixed(1)} MB (+${delta.toFixed(1)} MB; ${hijacksOf(doc).reduce((a, f) => a + f.count, 0)} hijacks, ${doc.counters.flowsEvicted} flows evicted)`,
+      `idle \`node -e\`: ${(idleRss / 1024).toFixed(1)} MB`,
+      peak / idleRss,
+      '≤ idle + 25 MB',
+      delta <= 25,
+    );
+  } finally {
+    daemon.kill('SIGTERM');
+    idle.kill('SIGKILL');
+    await sleep(300);
+  }
+}
+
+// --- start-up and size ------------------------------------------------------------
+
+function startupBench(): void {
+  const time = (args: string[]) => {
+    const xs: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      const t = process.hrtime.bigint();
+      spawnSync(process.execPath, args, { stdio: 'ignore' });
+      xs.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    return median(xs);
+  };
+  const base = time(['-e', '0']);
+  const ours = time([BUNDLE, '--version']);
+  row(
+    'start-up: `replyguard --version` (median of 11)',
+    `${ours.toFixed(0)} ms`,
+    `\`node -e 0\`: ${base.toFixed(0)} ms`,
+    ours / base,
+    '',
+    undefined,
+  );
+  const size = statSync(BUNDLE).size;
+  const gz = gzipSync(readFileSync(BUNDLE)).length;
+  row(
+    'bundle size (dist/replyguard.js, minified)',
+    `${(size / 1024).toFixed(0)} KB (${(gz / 1024).toFixed(0)} KB gzip)`,
+    '',
+    undefined,
+    '≤ 600 KB',
+    size <= 600 * 1024,
+  );
+}
+
+// --- lab: latency and idle cost ------------------------------------------------------
+
+function cpuSeconds(pid: number): number {
+  // utime + stime + cutime + cstime (fields 14-17), in clock ticks (100 Hz on Linux).
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+}
+
+async function labBench(): Promise<void> {
+  const lab = await createLab({ mode: 'iptables-redirect', tag: 'bench' });
+  try {
+    const daemon = await startDaemon(
+      lab,
+      `[main]\nlan_interfaces = br-lan\n[forward.nas]\nhost = ${lab.addr.server}\nport = 443\n`,
+    );
+    try {
+      // Latency: conntrack's event timestamp → status.json written (its updated_at).
+      const samples: number[] = [];
+      const n = QUICK ? 10 : 30;
+      for (let i = 0; i < n; i++) {
+        const before = hijacksOf(daemon.status()!)[0]?.count ?? 0;
+        await lab.tlsThroughForward();
+        const s = await daemon.waitFor('the hijack', (st) => (hijacksOf(st)[0]?.count ?? 0) > before, 3000);
+        const f = hijacksOf(s)[0]!;
+        samples.push(Date.parse(s.updated_at) - Date.parse(f.last_seen));
+      }
+      row(
+        `latency: hijacked packet (conntrack event) → status.json written, ${n} failures`,
+        `p50 ${percentile(samples, 50)} ms, p95 ${percentile(samples, 95)} ms`,
+        'status write coalescing: 20 ms',
+        undefined,
+        'p95 ≤ 100 ms',
+        percentile(samples, 95) <= 100,
+      );
+      // Idle cost: CPU seconds of the daemon (and its children) in a quiet lab.
+      const window = QUICK ? 15 : 60;
+      const pid = daemon.child.pid!;
+      const c0 = cpuSeconds(pid);
+      const idle = spawn(process.execPath, ['-e', `setTimeout(() => {}, ${window * 1000})`], { stdio: 'ignore' });
+      const i0 = cpuSeconds(idle.pid!);
+      await sleep(window * 1000);
+      const used = cpuSeconds(pid) - c0;
+      const idleUsed = cpuSeconds(idle.pid!) - i0;
+      idle.kill('SIGKILL');
+      row(
+        `idle cost: daemon CPU in ${window} s of a quiet lab`,
+        `${used.toFixed(2)} s`,
+        `an idle node process: ${idleUsed.toFixed(2)} s`,
+        undefined,
+        `< ${(0.3 * (window / 60)).toFixed(2)} s`,
+        used < 0.3 * (window / 60),
+      );
+    } finally {
+      await daemon.stop();
+    }
+  } finally {
+    await lab.destroy();
+  }
+}
+
+function printTable(): void {
+  const head: Row = {
+    metric: 'metric',
+    result: 'result',
+    baseline: 'baseline (same run)',
+    ratio: 'ratio',
+    target: 'target',
+    met: undefined,
+  };
+  const cells = (r: Row) => [
+    r.metric,
+    r.result,
+    r.baseline,
+    r.ratio,
+    r.target,
+    r === head ? 'met' : r.met === undefined ? '' : r.met ? 'yes' : 'NO',
+  ];
+  const all = [head, ...rows].map(cells);
+  const widths = all[0]!.map((_, i) => Math.max(...all.map((c) => c[i]!.length)));
+  const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(widths[i]!)).join(' | ')} |`;
+  process.stdout.write(`${line(all[0]!)}\n| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |\n`);
+  for (const c of all.slice(1)) process.stdout.write(`${line(c)}\n`);
+  process.stdout.write(
+    `\nmachine: ${cpus()[0]?.model ?? '?'} × ${cpus().length}, Node ${process.version}, ${new Date().toISOString()}\n`,
+  );
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'rg-bench-'));
+  try {
+    const lines = eventLines({ events: EVENTS, flows: FLOWS, hijackEvery: 10_000 });
+    const buf = Buffer.from(`${lines.join('\n')}\n`);
+    if (wanted('ingest')) {
+      process.stderr.write('conntrack ingest…\n');
+      ingestBench(buf);
+    }
+    if (wanted('memory')) {
+      process.stderr.write('memory…\n');
+      await memoryBench(buf, dir);
+    }
+    if (wanted('startup')) {
+      process.stderr.write('start-up and size…\n');
+      startupBench();
+    }
+    if (!wanted('lab')) {
+      // skipped
+    } else if (process.getuid?.() === 0) {
+      process.stderr.write('lab: latency and idle cost…\n');
+      await labBench();
+    } else process.stderr.write('not root: lab rows skipped\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  printTable();
+}
+
+void main();
