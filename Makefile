@@ -3,10 +3,11 @@
 
 NODE_TEST := node --import tsx --test --test-concurrency=4
 UNIT_TESTS := $(wildcard test/unit/*.test.ts)
-INTEGRATION_TESTS := $(wildcard test/integration/*.test.ts) $(wildcard test/lab/*.test.ts)
+INTEGRATION_TESTS := $(wildcard test/integration/*.test.ts) $(wildcard test/lab/*.test.ts) \
+  $(wildcard test/package/*.test.ts) $(wildcard test/luci/*.test.ts)
 MODE ?= iptables-redirect
 
-.PHONY: all deps build typecheck lint format test test-unit test-integration lab clean
+.PHONY: all deps build typecheck lint format test test-unit test-integration lab clean ipk
 
 all: build
 
@@ -35,9 +36,15 @@ test-integration: build
 test: build typecheck lint
 	$(NODE_TEST) $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
-# The incident, reproduced and caught: MODE=iptables-redirect (default), nft-redirect or none.
+# The incident, reproduced and caught: MODE=iptables-redirect (default), nft-redirect, nft-tproxy, tun,
+# openclash-fw4-fakeip, passwall2-tproxy, nikki or none (TPROXY/TUN modes are caught by the passive probe).
 lab: build
 	node --import tsx test/lab/run-lab.ts --mode $(MODE)
+
+# OpenWrt packages (opkg, 23.05/24.10) into dist/, without the SDK: replyguard, luci-app-replyguard,
+# luci-i18n-replyguard-zh-cn. Reproducible: SOURCE_DATE_EPOCH, else the last commit's time.
+ipk: build
+	node --import tsx openwrt/tools/build-ipk.ts --out dist
 
 clean:
 	rm -rf dist

@@ -2,6 +2,7 @@
 
 import { UsageError } from './cli/args';
 import { runAnalyze } from './cli/cmd-analyze';
+import { runExplain } from './cli/cmd-explain';
 import { runDaemon } from './cli/cmd-run';
 import { runStatus } from './cli/cmd-status';
 import { HELP } from './cli/help';
@@ -30,6 +31,7 @@ async function main(argv: string[]): Promise<number> {
     run: runDaemon,
     status: runStatus,
     analyze: runAnalyze,
+    explain: runExplain,
   };
   const handler = commands[command];
   if (!handler) {

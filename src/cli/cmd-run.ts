@@ -1,8 +1,12 @@
 // `replyguard run`: the daemon in the foreground, with signals handled.
 
-import type { Config } from '../config/config';
+import type { Config, MqttConfig } from '../config/config';
 import { Daemon } from '../daemon/daemon';
-import { createLogger } from '../util/log';
+import { type RetainedCleanup, startRetainedCleanup } from '../mqtt/mqtt-cleanup';
+import { MqttOutput } from '../mqtt/mqtt-output';
+import { mqttSettings, mqttSettingsChanged, statusNodeId } from '../mqtt/mqtt-settings';
+import { readRouterInfo } from '../mqtt/router-info';
+import { createLogger, type Logger } from '../util/log';
 import { defaultNodeId } from '../util/node-id';
 import { VERSION } from '../version';
 import { flagString, parseArgs } from './args';
@@ -28,8 +32,30 @@ export async function runDaemon(argv: string[]): Promise<number> {
     return EXIT_CONFIG;
   }
   const log = createLogger(config.main.logLevel);
-  if (config.mqtt.enabled) log.warn('mqtt.enabled is set, but this build has no MQTT output yet; ignoring it');
-  const daemon = new Daemon(config, { version: VERSION, nodeId: defaultNodeId(), log });
+  const hostNodeId = defaultNodeId();
+  let mqtt: MqttOutput | undefined;
+  const daemon = new Daemon(config, {
+    version: VERSION,
+    nodeId: statusNodeId(config.mqtt, hostNodeId),
+    log,
+    ...(config.mqtt.enabled ? { mqttStatus: () => mqtt!.status() } : {}),
+  });
+  let cleanup: RetainedCleanup | undefined;
+  if (config.mqtt.enabled) {
+    mqtt = new MqttOutput({
+      settings: mqttSettings(config.mqtt, hostNodeId),
+      version: VERSION,
+      router: readRouterInfo(),
+      log,
+      stateDir: config.main.stateDir,
+      onRecheck: () => daemon.recheck(),
+      onStatusChange: () => daemon.outputStatusChanged(),
+    });
+    daemon.addOutput(mqtt);
+  } else if (config.mqtt.url !== undefined) {
+    // Switched off since a run that announced entities: clear them (see mqtt-cleanup.ts).
+    cleanup = startRetainedCleanup(mqttSettings(config.mqtt, hostNodeId), config.main.stateDir, log);
+  }
 
   // procd signals only the daemon: its conntrack children must not outlive it.
   const killChildren = () => {
@@ -49,19 +75,53 @@ export async function runDaemon(argv: string[]): Promise<number> {
   return new Promise<number>((resolve) => {
     const stop = (signal: string) => {
       log.info(`${signal}: stopping`);
-      void daemon.stop().then(() => {
-        killChildren();
-        resolve(0);
-      });
+      // The config may have switched MQTT off (LuCI saves, then restarts us): then the
+      // retained entities go with us instead of lingering as "unavailable" in HA.
+      const clearMqtt = mqtt !== undefined && mqttSwitchedOff(load);
+      const stopMqtt = clearMqtt ? mqtt!.clearAndStop() : Promise.resolve();
+      void Promise.all([stopMqtt, cleanup?.stop()])
+        .then(() => daemon.stop())
+        .then(() => {
+          killChildren();
+          resolve(0);
+        });
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', () => {
       try {
-        daemon.reload(load());
+        const next = load();
+        reloadMqtt(config.mqtt, next.mqtt, mqtt, log);
+        daemon.reload(next);
       } catch (err) {
         log.error(`reload: keeping the running config, the new one cannot be used: ${(err as Error).message}`);
       }
     });
   });
+}
+
+/** True when the config file now has MQTT disabled (an unreadable file changes nothing). */
+function mqttSwitchedOff(load: () => Config): boolean {
+  try {
+    return !load().mqtt.enabled;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * MQTT settings apply at the next start; switching MQTT off applies now: the
+ * retained topics are cleared so that HA drops the entities.
+ */
+function reloadMqtt(old: MqttConfig, next: MqttConfig, output: MqttOutput | undefined, log: Logger): void {
+  if (output && !next.enabled) {
+    void output.clearAndStop();
+    return;
+  }
+  if (!old.enabled && next.enabled) {
+    log.warn('reload: mqtt was switched on; it starts after a restart');
+    return;
+  }
+  const changed = mqttSettingsChanged(old, next);
+  if (old.enabled && changed.length > 0) log.warn(`reload: mqtt changes apply after restart (${changed.join(', ')})`);
 }

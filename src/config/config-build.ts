@@ -12,6 +12,7 @@ import {
   type LogLevel,
   type MainConfig,
   type MqttConfig,
+  type ProbeMode,
 } from './config';
 import { type ConfigSection, sectionLabels } from './config-section';
 
@@ -112,9 +113,67 @@ const MAIN_FIELDS = new Map<string, Field>([
   ['max_findings', one(integer(1, 65536))],
   ['max_flows', one(integer(16, 1048576))],
   ['status_interval', one(integer(1, 3600, 'seconds'))],
+  ['probe', one(oneOf<ProbeMode>(['auto', 'on', 'off']))],
+  ['probe_interval', one(integer(1, 60, 'seconds'))],
 ]);
 
-const MQTT_FIELDS = new Map<string, Field>([['enabled', one(boolean)]]);
+/** mqtt:// or mqtts:// with a host; ws:// and socks are not built into the bundle. */
+const mqttUrl: Parse<string> = (raw) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'mqtt:' && url.protocol !== 'mqtts:') || url.hostname === '') {
+    return new Invalid(`${show(raw)} is not an MQTT broker URL (mqtt://host[:port] or mqtts://host[:port])`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    // A password in the URL would end up in logs and status; there are options for both.
+    return new Invalid("put the user name and password in 'username' and 'password', not in the URL");
+  }
+  return raw;
+};
+
+const CONTROL_RE = /[\x00-\x1f\x7f]/;
+
+const username: Parse<string> = (raw) =>
+  CONTROL_RE.test(raw) ? new Invalid(`${show(raw)} contains control characters`) : raw;
+
+/** Like username, but the value never appears in a message. */
+const password: Parse<string> = (raw) =>
+  CONTROL_RE.test(raw) ? new Invalid('the password contains control characters') : raw;
+
+const clientId: Parse<string> = (raw) =>
+  /^[A-Za-z0-9_.-]{1,64}$/.test(raw)
+    ? raw
+    : new Invalid(`${show(raw)} is not a client id (1-64 letters, digits, '_', '.' or '-')`);
+
+/** MQTT topic levels without wildcards, '$' or empty levels, as HA's discovery prefix and our base topic need. */
+const topicPrefix: Parse<string> = (raw) =>
+  /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(raw) && raw.length <= 128
+    ? raw
+    : new Invalid(`${show(raw)} is not a topic prefix (levels of letters, digits, '_' or '-', separated by '/')`);
+
+/** HA's rule for the node_id level of a discovery topic: [a-zA-Z0-9_-]. */
+const nodeId: Parse<string> = (raw) =>
+  /^[A-Za-z0-9_-]{1,64}$/.test(raw)
+    ? raw
+    : new Invalid(`${show(raw)} is not a node id (1-64 letters, digits, '_' or '-')`);
+
+const MQTT_FIELDS = new Map<string, Field>([
+  ['enabled', one(boolean)],
+  ['url', one(mqttUrl)],
+  ['username', one(username)],
+  ['password', one(password)],
+  ['ca_file', one(absolutePath)],
+  ['insecure', one(boolean)],
+  ['client_id', one(clientId)],
+  ['discovery_prefix', one(topicPrefix)],
+  ['base_topic', one(topicPrefix)],
+  ['node_id', one(nodeId)],
+  ['retain', one(boolean)],
+]);
 
 const FORWARD_FIELDS = new Map<string, Field>([
   ['host', one(address)],
@@ -265,10 +324,29 @@ export function buildConfig(sections: readonly ConfigSection[], file: string): C
         main.maxFindings = get('max_findings', main.maxFindings);
         main.maxFlows = get('max_flows', main.maxFlows);
         main.statusInterval = get('status_interval', main.statusInterval);
+        if (got.has('probe')) main.probe = got.get('probe') as ProbeMode;
+        if (got.has('probe_interval')) main.probeInterval = got.get('probe_interval') as number;
       } else {
         const got = check.read(section, label, MQTT_FIELDS);
         if (first) return;
-        if (got.has('enabled')) mqtt.enabled = got.get('enabled') as boolean;
+        const set = <K extends keyof MqttConfig>(key: string, field: K) => {
+          if (got.has(key)) mqtt[field] = got.get(key) as MqttConfig[K];
+        };
+        set('enabled', 'enabled');
+        set('url', 'url');
+        set('username', 'username');
+        set('password', 'password');
+        set('ca_file', 'caFile');
+        set('insecure', 'insecure');
+        set('client_id', 'clientId');
+        set('discovery_prefix', 'discoveryPrefix');
+        set('base_topic', 'baseTopic');
+        set('node_id', 'nodeId');
+        set('retain', 'retain');
+        const urlOption = section.options.get('url');
+        if (mqtt.enabled && (urlOption === undefined || urlOption.value === '')) {
+          check.fail(label, 'url', "missing; MQTT needs the broker's 'url' when enabled", section.line);
+        }
       }
       return;
     }

@@ -30,10 +30,45 @@ export interface MainConfig {
   maxFlows: number;
   /** Seconds between status.json rewrites when nothing changes. */
   statusInterval: number;
+  /**
+   * The passive probe (replyguard's own nft table that counts replies in and out): auto = where nft
+   * is usable. Absent means the default, PROBE_DEFAULTS.probe.
+   */
+  probe?: ProbeMode;
+  /** Seconds between readings of the probe's counters (1-60). Absent means PROBE_DEFAULTS.probeInterval. */
+  probeInterval?: number;
 }
 
+export type ProbeMode = 'auto' | 'on' | 'off';
+
+/** Defaults of the probe options (kept out of DEFAULT_MAIN: a config that leaves them out reads as before). */
+export const PROBE_DEFAULTS: { probe: ProbeMode; probeInterval: number } = { probe: 'auto', probeInterval: 2 };
+
+/**
+ * The [mqtt] section as written. Options left out stay undefined here; the MQTT
+ * output fills the defaults (src/mqtt/mqtt-settings.ts), because one of them
+ * (node_id) depends on the host name and buildConfig stays free of I/O.
+ */
 export interface MqttConfig {
   enabled: boolean;
+  /** mqtt://host[:port] or mqtts://host[:port]. */
+  url?: string;
+  username?: string;
+  /** Never logged, never written to status.json. */
+  password?: string;
+  /** PEM file of the CA that signed the broker's certificate (mqtts://). */
+  caFile?: string;
+  /** Skip the broker certificate check (mqtts://); warned about in the log. */
+  insecure?: boolean;
+  clientId?: string;
+  /** Home Assistant's discovery prefix (default homeassistant). */
+  discoveryPrefix?: string;
+  /** First level of replyguard's own topics (default replyguard). */
+  baseTopic?: string;
+  /** This router in topics and unique ids (default: host name, sanitised). */
+  nodeId?: string;
+  /** Retain state topics (default true). Discovery and availability are always retained. */
+  retain?: boolean;
 }
 
 export interface Config {

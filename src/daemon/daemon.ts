@@ -1,13 +1,16 @@
 // Wires sensors → detector → status file. Owns the timers and the children;
 // the pieces it connects do no wiring of their own.
 
-import type { Config } from '../config/config';
+import { type Config, PROBE_DEFAULTS } from '../config/config';
 import { Detector } from '../detector/detector';
 import { type LanView, lanViewFromInterfaces, makeLanView } from '../detector/lan-view';
+import { iptablesProbeRules } from '../probe/probe-iptables';
+import { probeRules } from '../probe/probe-rules';
 import { AddressSensor } from '../sensors/address-sensor';
 import { ConntrackSensor } from '../sensors/conntrack-sensor';
 import type { InterfaceInfo } from '../sensors/ip-addr-json';
-import { buildStatus, type StatusDocument } from '../status/status-document';
+import { ProbeSensor } from '../sensors/probe-sensor';
+import { buildStatus, type MqttOutputStatus, type StatusDocument } from '../status/status-document';
 import { statusEvents } from '../status/status-events';
 import { writeStatusAtomic } from '../status/status-file';
 import type { Logger } from '../util/log';
@@ -18,12 +21,19 @@ export interface DaemonOptions {
   nodeId: string;
   log: Logger;
   conntrackCommand?: string;
+  /** The MQTT output's state for status.json; absent when MQTT is disabled. */
+  mqttStatus?: () => MqttOutputStatus;
   ipCommand?: string;
+  nftCommand?: string;
 }
 
 /** Coalesces bursts of changes into one status write. */
 const WRITE_DELAY_MS = 20;
 const ADDRESS_POLL_MS = 60_000;
+/** Elements per counting set of the probe (reply flows seen within the element timeout). */
+const PROBE_SET_SIZE = 4096;
+/** A deficit in the probe's counters is confirmed (or not) by a second reading this much later. */
+const PROBE_CONFIRM_MS = 300;
 
 export class Daemon {
   private config: Config;
@@ -31,6 +41,7 @@ export class Daemon {
   private readonly detector: Detector;
   private readonly conntrack: ConntrackSensor;
   private readonly addresses: AddressSensor;
+  private readonly probe: ProbeSensor;
   private interfaces: InterfaceInfo[] = [];
   private view: LanView;
   private readonly startedAt = Date.now();
@@ -61,6 +72,7 @@ export class Daemon {
       onEntry: (entry, raw, at) => {
         if (this.detector.ingest(entry, raw, at)) this.onFindingsChanged();
       },
+      interest: this.detector.interest,
       onStatus: () => this.scheduleWrite(),
     });
     this.addresses = new AddressSensor({
@@ -71,6 +83,34 @@ export class Daemon {
         this.interfaces = list;
         this.refreshLanView();
       },
+    });
+    const probeIntervalS = config.main.probeInterval ?? PROBE_DEFAULTS.probeInterval;
+    this.probe = new ProbeSensor({
+      command: opts.nftCommand ?? 'nft',
+      mode: config.main.probe ?? PROBE_DEFAULTS.probe,
+      intervalMs: probeIntervalS * 1000,
+      log: this.log,
+      rules: () =>
+        probeRules({
+          lan: this.view.lan.list,
+          udpForwards: this.config.forwards.filter((f) => f.proto === 'udp'),
+          intervalS: probeIntervalS,
+          setSize: PROBE_SET_SIZE,
+        }),
+      iptablesRules: () =>
+        iptablesProbeRules({
+          lan: this.view.lan.list,
+          lanInterfaces: this.config.main.lanInterfaces,
+          udpForwards: this.config.forwards.filter((f) => f.proto === 'udp'),
+          intervalS: probeIntervalS,
+          setSize: PROBE_SET_SIZE,
+        }),
+      onSample: (sample) => {
+        const r = this.detector.ingestProbe(sample);
+        if (r.changed) this.onFindingsChanged();
+        if (r.pending) this.probe.pollSoon(PROBE_CONFIRM_MS);
+      },
+      onStatus: () => this.scheduleWrite(),
     });
   }
 
@@ -85,6 +125,7 @@ export class Daemon {
     await this.addresses.start();
     if (this.interfaces.length === 0) this.refreshLanView();
     this.conntrack.start();
+    this.maybeStartProbe();
     this.periodicTimer = setInterval(() => this.writeStatus(), this.config.main.statusInterval * 1000);
     this.writeStatus();
   }
@@ -97,6 +138,8 @@ export class Daemon {
     clearInterval(this.periodicTimer);
     this.addresses.stop();
     this.conntrack.stop();
+    // The probe's table must not outlive the daemon.
+    await this.probe.stop();
     this.writeStatus();
     await Promise.all(
       this.outputs.map((o) =>
@@ -112,6 +155,11 @@ export class Daemon {
     this.scheduleWrite();
   }
 
+  /** An output's own state changed (e.g. MQTT connected): rewrite status.json soon. */
+  outputStatusChanged(): void {
+    this.scheduleWrite();
+  }
+
   childPids(): number[] {
     return this.conntrack.childPids();
   }
@@ -121,7 +169,16 @@ export class Daemon {
     const old = this.config;
     this.config = config;
     this.log.setLevel(config.main.logLevel);
-    for (const key of ['stateDir', 'conntrackBuffer', 'maxFindings', 'maxFlows', 'statusInterval'] as const) {
+    const restartOnly = [
+      'stateDir',
+      'conntrackBuffer',
+      'maxFindings',
+      'maxFlows',
+      'statusInterval',
+      'probe',
+      'probeInterval',
+    ] as const;
+    for (const key of restartOnly) {
       if (old.main[key] !== config.main[key]) this.log.warn(`reload: '${key}' changes only after a restart`);
     }
     this.refreshLanView();
@@ -140,9 +197,28 @@ export class Daemon {
     if (!changed) return;
     this.view = view;
     this.detector.setLanView(view);
+    this.probe.rulesChanged();
+    if (!this.stopped && this.probe.status.state === 'off') this.maybeStartProbe();
     if (view.lanSource.startsWith('fallback')) this.log.warn(`LAN: ${view.lanSource}`);
     else this.log.info(`LAN: ${view.lan.list.map((p) => p.text).join(' ')} (from ${view.lanSource})`);
     this.scheduleWrite();
+  }
+
+  /**
+   * probe = on starts the probe; auto only where one of lan_interfaces (not loopback) exists:
+   * the probe counts replies crossing the LAN, and a host without one (a test machine, a
+   * misconfigured router) gets no table in its ruleset.
+   */
+  private maybeStartProbe(): void {
+    if (this.probe.started) return;
+    const mode = this.config.main.probe ?? PROBE_DEFAULTS.probe;
+    const { lanInterfaces } = this.config.main;
+    const lanHere = this.interfaces.some((i) => i.ifname !== 'lo' && lanInterfaces.includes(i.ifname));
+    if (mode === 'auto' && !lanHere) {
+      this.probe.holdOff(`probe = auto and no LAN interface (${lanInterfaces.join(' ')}) on this machine`);
+      return;
+    }
+    this.probe.start();
   }
 
   private onFindingsChanged(): void {
@@ -166,6 +242,7 @@ export class Daemon {
       startedAt: this.startedAt,
       now,
       conntrack: { ...ct },
+      probe: { ...this.probe.status },
       lostRecently: ct.last_loss !== undefined && now - Date.parse(ct.last_loss) < holdMs,
       lan: {
         interfaces: [...this.config.main.lanInterfaces],
@@ -177,6 +254,7 @@ export class Daemon {
       findings: this.detector.findings(now),
       counters: this.detector.counters(),
       problemHoldS: this.config.main.problemHold,
+      ...(this.opts.mqttStatus ? { mqtt: this.opts.mqttStatus() } : {}),
     });
   }
 

@@ -12,7 +12,9 @@ export type ReplyFate =
   /** SNAT/MASQUERADE: the reply leaves with another source, the peer cannot match it. */
   | 'masqueraded'
   /** Passed untouched: only the routing is asymmetric. */
-  | 'passed';
+  | 'passed'
+  /** The probe counted the replies entering this router and not leaving towards the main router (TPROXY, TUN …). */
+  | 'swallowed';
 
 export interface ReplyVerdict {
   proto: 'tcp' | 'udp';
@@ -25,6 +27,8 @@ export interface ReplyVerdict {
   divertedTo?: { ip: string; port: number; isRouter: boolean };
   /** Name of the declared forward this server:port belongs to. */
   forward?: string;
+  /** What the passive probe counted for this flow (fate 'swallowed', or a 'passed' the probe saw). */
+  probe?: { packetsIn: number; packetsOut: number; windowMs: number };
 }
 
 export function classifyFlow(entry: CtEntry, view: LanView): ReplyVerdict | null {

@@ -148,7 +148,9 @@ export class Detector {
   ingestProbe(sample: ProbeSample): { changed: boolean; pending: boolean; judgement: ProbeJudgement } {
     const judgement = this.probeJudge.judge(sample);
     let changed = false;
-    for (const o of judgement.observations) {
+    // Passed flows first: a server losing replies of one flow while another passes stays hijacked.
+    const ordered = [...judgement.observations].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'passed' ? -1 : 1));
+    for (const o of ordered) {
       if (this.ingestProbeObservation(o, sample.at)) changed = true;
     }
     return { changed, pending: judgement.pending, judgement };
@@ -187,16 +189,31 @@ export class Detector {
     }
     rec.lastSeen = Math.max(rec.lastSeen, now);
     rec.peers = [verdict.peerIp, ...rec.peers.filter((p) => p !== verdict.peerIp)].slice(0, MAX_PEERS);
-    const flow = `${o.proto.toUpperCase()} ${formatEndpoint(o.server, o.serverPort)} → ${formatEndpoint(o.peer, o.peerPort)}`;
+    // Peer port 0: the fw3 probe (ipset) counts per peer address.
+    const flow = `${o.proto.toUpperCase()} ${formatEndpoint(o.server, o.serverPort)} → ${formatEndpoint(o.peer, o.peerPort || undefined)}`;
     const line = `${PROBE_PREFIX}${flow}: ${probeCountText(verdict.probe!)}`;
     rec.raw = [line, ...rec.raw.filter((r) => !r.startsWith(`${PROBE_PREFIX}${flow}:`))].slice(0, MAX_RAW_EVIDENCE);
     if (kind === 'reply_hijacked') {
+      this.dropContradicted(verdict);
       rec.clearedAt = undefined;
-      rec.hijackBy = 'probe';
+      // Only what conntrack cannot see is the probe's alone to clear; a redirect conntrack saw
+      // is cleared by conntrack's healthy replies as before.
+      if (rec.verdict.fate === 'swallowed') rec.hijackBy = 'probe';
     } else {
       this.clearHijack(verdict, now, 'probe');
     }
     return true;
+  }
+
+  /**
+   * conntrack shows a UDP reply taken by TPROXY/TUN as a plain entry ("passes unchanged"); when the
+   * probe proves that very flow swallowed, an asymmetric finding resting on it alone is dropped.
+   */
+  private dropContradicted(v: ReplyVerdict): void {
+    const key = findingKey('asymmetric_reply', { ...v, fate: 'passed' });
+    const asym = this.findingsByKey.peek(key);
+    if (!asym || asym.verdict.probe || asym.count > 1) return;
+    if (asym.flowIds.includes(`${v.peerIp} ${v.peerPort}`)) this.findingsByKey.delete(key);
   }
 
   /** Reply flows the probe judge follows, and those it had no room for. */

@@ -17,6 +17,7 @@ export function fixLines(v: ReplyVerdict): string[] {
   }
   const hint = v.divertedTo ? proxyHintForPort(v.divertedTo.port) : undefined;
   const lines: string[] = [];
+  if (v.fate === 'swallowed') lines.push(mangleGuardLine(v));
   if (v.fate === 'redirected' && v.proto === 'tcp') {
     const chain = hint?.natChain ?? '<proxy nat chain>';
     const table = hint?.nftTable ?? 'inet fw4';
@@ -36,7 +37,7 @@ export function fixLines(v: ReplyVerdict): string[] {
     `Or exempt the server in the proxy itself: OpenClash → Access Control → Lan Traffic Access List ` +
       `(来源流量访问控制): src_ip ${v.serverIp}, src_port ${v.serverPort}, proto ${v.proto}, target return.`,
   );
-  if (v.proto === 'tcp') {
+  if (v.proto === 'tcp' && v.fate !== 'swallowed') {
     lines.push(
       'Or stop conntrack from picking up mid-stream TCP: sysctl -w net.netfilter.nf_conntrack_tcp_loose=0 ' +
         '(fixes REDIRECT and masquerade modes; long-lived connections do not survive a conntrack flush then).',
@@ -48,10 +49,45 @@ export function fixLines(v: ReplyVerdict): string[] {
   return lines;
 }
 
+/** The TPROXY/TUN guard (research/proxies.md §5): returns at the top of the proxy's mangle chain. */
+function mangleGuardLine(v: ReplyVerdict): string {
+  const where = 'nft insert rule inet fw4 openclash_mangle';
+  const others =
+    '(Passwall2: inet passwall2 PSW2_MANGLE; nikki: inet nikki lan_tproxy / lan_tun; homeproxy: inet fw4 homeproxy_mangle_prerouting)';
+  if (v.proto === 'udp') {
+    const ip = v.serverIp.includes(':') ? 'ip6' : 'ip';
+    return (
+      `Exempt the forward's replies at the top of the proxy's mangle (TPROXY/TUN) chain — UDP has no handshake, so name them: ` +
+      `${where} '${ip} saddr ${v.serverIp} udp sport ${v.serverPort} counter return' ${others}.`
+    );
+  }
+  return (
+    `Exempt replies at the top of the proxy's mangle (TPROXY/TUN) chain — packets conntrack calls invalid (a SYN-ACK whose SYN this router never saw) ` +
+    `and new TCP without SYN; proxied connections start with a SYN and stay proxied: ` +
+    `${where} 'meta l4proto tcp ct state new tcp flags & (fin|syn|rst|ack) != syn counter return' and then ` +
+    `${where} 'ct state invalid counter return' ${others}. ` +
+    `If the proxy redirects TCP in its nat chain instead, the guard there is 'tcp flags & (fin|syn|rst|ack) != syn counter return'.`
+  );
+}
+
+/** "12 reply packets in, 0 out in 10 s": what the probe counted. */
+export function probeCountText(p: NonNullable<ReplyVerdict['probe']>): string {
+  const s = p.windowMs / 1000;
+  const window = s < 10 ? `${s.toFixed(1)} s` : `${Math.round(s)} s`;
+  return `${p.packetsIn} reply packet${p.packetsIn === 1 ? '' : 's'} in, ${p.packetsOut} out in ${window}`;
+}
+
 export function summaryLine(v: ReplyVerdict): string {
   const server = formatEndpoint(v.serverIp, v.serverPort);
-  const peer = formatEndpoint(v.peerIp, v.peerPort);
+  const peer = formatEndpoint(v.peerIp, v.peerPort || undefined); // 0: the fw3 probe counts per peer address
   const proto = v.proto.toUpperCase();
+  if (v.fate === 'swallowed') {
+    const counted = v.probe ? ` (${probeCountText(v.probe)})` : '';
+    return (
+      `${proto} replies of ${server} to ${peer} enter this router and never leave towards the main router${counted}: ` +
+      `a rule here (TPROXY, TUN or another proxy rule) takes them, the peer never gets them.`
+    );
+  }
   if (v.fate === 'passed') {
     return `${proto} replies of ${server} to ${peer} pass this router unchanged (the client's packets go around it).`;
   }

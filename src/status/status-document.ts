@@ -25,6 +25,32 @@ export interface ConntrackSensorStatus {
   since?: string;
 }
 
+/** The MQTT output as status.json shows it; 'disabled' when [mqtt] enabled is off. */
+export interface MqttOutputStatus {
+  state: 'disabled' | 'connecting' | 'connected' | 'reconnecting' | 'failed';
+  /** The broker URL without credentials. */
+  broker?: string;
+  last_error?: string;
+  since?: string;
+}
+
+/** The passive probe (replyguard's own counting table): 'off' when disabled or, with probe = auto, unusable here. */
+export interface ProbeSensorStatus {
+  state: 'off' | 'installing' | 'running' | 'failed';
+  /** What it counts with: nft (its table inet replyguard) or iptables (fw3: chains and ipsets replyguard_*). */
+  backend?: 'nft' | 'iptables';
+  /** Seconds between readings of its counters. */
+  interval_s: number;
+  /** Reply flows counted in the last reading. */
+  keys: number;
+  /** Times the table was found missing or changed (firewall reload, proxy restart) and installed again. */
+  reinstalls: number;
+  /** probe = on: a failure makes health degraded. */
+  required?: boolean;
+  last_error?: string;
+  since?: string;
+}
+
 export interface StatusDocument {
   schema: number;
   version: string;
@@ -34,7 +60,7 @@ export interface StatusDocument {
   health: Health;
   /** One sentence for people: what is wrong, or that all is well. */
   headline: string;
-  sensors: { conntrack: ConntrackSensorStatus };
+  sensors: { conntrack: ConntrackSensorStatus; mqtt: MqttOutputStatus; probe: ProbeSensorStatus };
   lan: { interfaces: string[]; subnets: string[]; source: string; router_addresses: string[] };
   forwards: Array<{
     name: string;
@@ -61,11 +87,15 @@ export interface StatusInputs {
   findings: Finding[];
   counters: DetectorCounters;
   problemHoldS: number;
+  /** Absent: MQTT is disabled. MQTT being down never changes health (detection does not need it). */
+  mqtt?: MqttOutputStatus;
+  /** Absent: no probe (shown as off). A failed probe that is required (probe = on) makes health degraded. */
+  probe?: ProbeSensorStatus;
 }
 
 export function buildStatus(input: StatusInputs): StatusDocument {
   const active = input.findings.filter((f) => f.kind === 'reply_hijacked' && f.state === 'active');
-  const sensorDown = input.conntrack.state !== 'running';
+  const sensorDown = input.conntrack.state !== 'running' || probeDown(input.probe);
   const health: Health = active.length > 0 ? 'problem' : sensorDown || input.lostRecently ? 'degraded' : 'ok';
   return {
     schema: STATUS_SCHEMA,
@@ -75,7 +105,11 @@ export function buildStatus(input: StatusInputs): StatusDocument {
     node_id: input.nodeId,
     health,
     headline: headline(health, active, input),
-    sensors: { conntrack: input.conntrack },
+    sensors: {
+      conntrack: input.conntrack,
+      mqtt: input.mqtt ?? { state: 'disabled' },
+      probe: input.probe ?? { state: 'off', interval_s: 0, keys: 0, reinstalls: 0 },
+    },
     lan: input.lan,
     forwards: input.forwards.map((fw) => forwardStatus(fw, input.findings)),
     findings: input.findings,
@@ -107,6 +141,13 @@ function headline(health: Health, active: Finding[], input: StatusInputs): strin
   if (input.conntrack.state !== 'running') {
     return `Not watching: the conntrack sensor is ${input.conntrack.state}${input.conntrack.last_error ? ` (${input.conntrack.last_error})` : ''}.`;
   }
+  if (probeDown(input.probe)) {
+    return `Not watching TPROXY/TUN modes and UDP: the probe failed${input.probe?.last_error ? ` (${input.probe.last_error})` : ''}.`;
+  }
   if (input.lostRecently) return 'Watching, but conntrack events were lost recently: a hijack may have been missed.';
   return 'No hijacked replies seen.';
+}
+
+function probeDown(probe: ProbeSensorStatus | undefined): boolean {
+  return probe?.required === true && probe.state === 'failed';
 }

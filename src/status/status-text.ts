@@ -37,6 +37,16 @@ export function renderStatusText(doc: StatusDocument, now: number, staleAfterS: 
     `Sensors: conntrack ${ct.state}, ${ct.events} events, ${ct.lost} losses, ${ct.resyncs} resyncs, ${ct.restarts} restarts` +
       (ct.last_error ? ` — last error: ${ct.last_error}` : ''),
   );
+  const probe = doc.sensors.probe;
+  if (probe) {
+    out.push(
+      probe.state === 'off'
+        ? `         probe off${probe.last_error ? ` (${probe.last_error})` : ''}`
+        : `         probe ${probe.state}${probe.backend ? ` (${probe.backend})` : ''}, every ${probe.interval_s} s, ` +
+            `${probe.keys} reply flows, ${probe.reinstalls} reinstalls` +
+            (probe.last_error ? ` — last error: ${probe.last_error}` : ''),
+    );
+  }
   out.push(`LAN: ${doc.lan.subnets.join(' ') || '(none)'} (${doc.lan.source})`);
   out.push(`Updated ${ago(doc.updated_at, now)}.`);
   return `${out.join('\n')}\n`;
@@ -53,7 +63,7 @@ export function renderFindingLines(f: Finding, now: number): string[] {
   f.fix.forEach((fix, i) => {
     lines.push(`    ${i + 1}. ${fix}`);
   });
-  lines.push('  Evidence (conntrack):');
+  lines.push('  Evidence (conntrack, probe):');
   for (const e of f.evidence.slice(1)) lines.push(`    ${e}`);
   return lines;
 }

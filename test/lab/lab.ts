@@ -17,7 +17,61 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { killGroup, type LabResources, trackLab, untrackLab } from './cleanup';
 
-export type ProxyMode = 'none' | 'iptables-redirect' | 'nft-redirect';
+export type ProxyMode =
+  | 'none'
+  | 'iptables-redirect'
+  | 'openclash-fw3'
+  | 'nft-redirect'
+  | 'nft-tproxy'
+  | 'tun'
+  | 'openclash-fw4-fakeip'
+  | 'passwall2-tproxy'
+  | 'nikki';
+
+/** Every mode the lab can build. */
+export const PROXY_MODES: readonly ProxyMode[] = [
+  'none',
+  'iptables-redirect',
+  'openclash-fw3',
+  'nft-redirect',
+  'nft-tproxy',
+  'tun',
+  'openclash-fw4-fakeip',
+  'passwall2-tproxy',
+  'nikki',
+];
+
+/** What a mode does to the forward's replies, without any guard. */
+export interface ModeTraits {
+  /**
+   * TCP forward: 'reset' (nat REDIRECT: the client is reset, conntrack sees the pickup),
+   * 'timeout' (TPROXY/TUN: the SYN-ACK itself is taken, the client times out, conntrack sees nothing),
+   * null (untouched).
+   */
+  tcp: 'reset' | 'timeout' | null;
+  /** UDP forward: its replies are taken (TPROXY or TUN). */
+  udp: boolean;
+  /** TCP port of the nat REDIRECT listener, when the mode redirects TCP. */
+  redirectPort?: number;
+}
+
+export const MODE_TRAITS: Readonly<Record<ProxyMode, ModeTraits>> = {
+  none: { tcp: null, udp: false },
+  'iptables-redirect': { tcp: 'reset', udp: false, redirectPort: 7892 },
+  // OpenClash on fw3 (iptables): nat REDIRECT for TCP + mangle TPROXY for UDP.
+  'openclash-fw3': { tcp: 'reset', udp: true, redirectPort: 7892 },
+  'nft-redirect': { tcp: 'reset', udp: false, redirectPort: 7892 },
+  // OpenClash-style TPROXY of TCP and UDP (as its IPv6 mode and ShellCrash's Tproxy mode do).
+  'nft-tproxy': { tcp: 'timeout', udp: true },
+  // OpenClash TUN: everything from the LAN is marked into utun.
+  tun: { tcp: 'timeout', udp: true },
+  // OpenClash fake-ip on fw4: TCP REDIRECT + UDP TPROXY.
+  'openclash-fw4-fakeip': { tcp: 'reset', udp: true, redirectPort: 7892 },
+  // Passwall2 TPROXY with tcp_redir_ports = all: its `tcp flags syn` also marks the SYN-ACK.
+  'passwall2-tproxy': { tcp: 'timeout', udp: true },
+  // nikki defaults: TCP redirect + UDP tun.
+  nikki: { tcp: 'reset', udp: true, redirectPort: 7891 },
+};
 
 export interface LabOptions {
   mode: ProxyMode;
@@ -39,11 +93,29 @@ export interface ProbeResult {
   detail: string;
 }
 
+export interface BurstResult {
+  total: number;
+  ok: number;
+  /** Failures by error code. */
+  errors: Record<string, number>;
+  ms: number;
+}
+
 export interface Lab {
   id: string;
   ns: { client: string; main: string; side: string; server: string };
   addr: { client: string; mainWan: string; mainLan: string; side: string; server: string; lanSubnet: string };
-  forward: { wanPort: number; serverPort: number; udpWanPort: number; udpServerPort: number; redirectPort: number };
+  forward: {
+    wanPort: number;
+    serverPort: number;
+    udpWanPort: number;
+    udpServerPort: number;
+    /** A plain TCP forward to a "hello and close" service, for many short connections. */
+    plainWanPort: number;
+    plainServerPort: number;
+    /** The REDIRECT listener's port (modes that redirect TCP), else OpenClash's 7892 for reference. */
+    redirectPort: number;
+  };
   /** Runs argv inside one of this lab's namespaces. Rejects only when the process cannot be spawned. */
   exec(ns: string, argv: string[], opts?: { timeoutMs?: number; input?: string }): Promise<ExecResult>;
   /**
@@ -55,11 +127,22 @@ export interface Lab {
   tlsThroughForward(opts?: { timeoutMs?: number }): Promise<ProbeResult>;
   /** client → mainWan:udpWanPort → server echo. */
   udpThroughForward(opts?: { timeoutMs?: number }): Promise<ProbeResult>;
+  /**
+   * client → mainWan:plainWanPort, `total` short TCP connections (connect, read "hello", close),
+   * `concurrency` at a time; ok counts the complete ones.
+   */
+  tcpBurst(total: number, concurrency: number, opts?: { timeoutMs?: number }): Promise<BurstResult>;
+  /** Loads the mode's proxy rules again, as a proxy restart does (after `nft flush ruleset`, say). */
+  reloadProxyRules(): Promise<void>;
   /** server → client:CLIENT_SERVICE_PORT over plain HTTP, i.e. ordinary LAN traffic the proxy takes. */
   outboundFromServer(opts?: { timeoutMs?: number }): Promise<ProbeResult>;
-  /** Connections the side router's proxy listener accepted so far (always 0 in mode 'none'). */
+  /** Connections the side router's REDIRECT listener accepted so far (always 0 in modes without one). */
   proxyAccepts(): number;
-  /** Inserts or removes the guard rule; a no-op in mode 'none' (there is no proxy chain to guard). */
+  /**
+   * Inserts or removes the mode's guard (research/proxies.md §5: nat modes exempt TCP without SYN;
+   * TPROXY/TUN modes return invalid packets, new TCP without SYN and the UDP forward's replies at the
+   * top of the proxy's mangle chain); a no-op in mode 'none' (there is no proxy chain to guard).
+   */
   setGuard(on: boolean): Promise<void>;
   /** Idempotent. */
   destroy(): Promise<void>;
@@ -77,7 +160,15 @@ const ADDR = {
   lanSubnet: '192.168.50.0/24',
 } as const;
 
-const FORWARD = { wanPort: 9443, serverPort: 443, udpWanPort: 51820, udpServerPort: 51820, redirectPort: 7892 };
+const FORWARD = {
+  wanPort: 9443,
+  serverPort: 443,
+  udpWanPort: 51820,
+  udpServerPort: 51820,
+  plainWanPort: 9080,
+  plainServerPort: 8080,
+  redirectPort: 7892,
+};
 
 /** OpenClash's default localnetwork set (IPv4), which its proxy chain returns early for. */
 const LOCAL_NETWORKS = [
@@ -209,10 +300,11 @@ class NamespaceLab implements Lab {
   readonly id: string;
   readonly ns: Lab['ns'];
   readonly addr = { ...ADDR };
-  readonly forward = { ...FORWARD };
+  readonly forward: Lab['forward'];
   readonly resources: LabResources;
   private guardOn = false;
-  private nftGuardHandle: number | null = null;
+  /** Guard rules inserted with nft, to delete by handle. */
+  private nftGuardRules: Array<{ table: string; chain: string; handle: number }> = [];
   private accepts = 0;
   private destroying: Promise<void> | null = null;
 
@@ -225,6 +317,7 @@ class NamespaceLab implements Lab {
     const base = `rg${this.id}`;
     this.ns = { client: `${base}-client`, main: `${base}-main`, side: `${base}-side`, server: `${base}-server` };
     this.resources = { namespaces: [], children: new Set() };
+    this.forward = { ...FORWARD, redirectPort: MODE_TRAITS[mode].redirectPort ?? FORWARD.redirectPort };
     trackLab(this.resources);
   }
 
@@ -255,6 +348,37 @@ class NamespaceLab implements Lab {
     return { ok: result.code === 0, detail };
   };
 
+  tcpBurst = async (total: number, concurrency: number, opts: { timeoutMs?: number } = {}): Promise<BurstResult> => {
+    const timeoutMs = opts.timeoutMs ?? 60_000;
+    const argv = [process.execPath, this.servicesJs, 'tcp-burst', ADDR.mainWan, String(FORWARD.plainWanPort)];
+    const args = [String(total), String(concurrency), String(timeoutMs)];
+    const result = await this.exec(this.ns.client, [...argv, ...args], { timeoutMs: timeoutMs + 5000 });
+    try {
+      return JSON.parse(result.stdout) as BurstResult;
+    } catch {
+      throw failure('tcp burst', argv, result);
+    }
+  };
+
+  reloadProxyRules = async (): Promise<void> => {
+    if (this.mode === 'none') return;
+    if (isIptablesMode(this.mode)) {
+      await this.must(this.ns.side, ['iptables-restore', '-w'], 'proxy rules', iptablesProxyRules(this.mode));
+      this.guardOn = false;
+      return;
+    }
+    // The fw4-style tables replace themselves; a guard inserted before is gone with them.
+    const table = nftRulesFor(this.mode).split('\n')[0]!.replace(/ \{$/, '');
+    await this.must(
+      this.ns.side,
+      ['nft', '-f', '-'],
+      'proxy rules',
+      `${table}\ndelete ${table}\n${nftRulesFor(this.mode)}`,
+    );
+    this.nftGuardRules = [];
+    this.guardOn = false;
+  };
+
   outboundFromServer = async (opts: { timeoutMs?: number } = {}): Promise<ProbeResult> => {
     const url = `http://${ADDR.client}:${CLIENT_SERVICE_PORT}/`;
     return this.curl(this.ns.server, url, [], opts.timeoutMs);
@@ -264,25 +388,37 @@ class NamespaceLab implements Lab {
 
   setGuard = async (on: boolean): Promise<void> => {
     if (this.mode === 'none' || on === this.guardOn) return;
-    if (this.mode === 'iptables-redirect') {
-      // -I … 1 puts it first, ahead of the REDIRECT; -D deletes by the same spec.
-      const spec = ['-p', 'tcp', '!', '--syn', '-j', 'RETURN'];
-      await this.must(
-        this.ns.side,
-        ['iptables', '-w', '-t', 'nat', ...(on ? ['-I', 'openclash', '1'] : ['-D', 'openclash']), ...spec],
-        'guard',
-      );
+    if (isIptablesMode(this.mode)) {
+      // -I … 1 puts it first, ahead of the REDIRECT/TPROXY; -D deletes by the same spec.
+      const specs: Array<[string, string[]]> = [['nat', ['-p', 'tcp', '!', '--syn', '-j', 'RETURN']]];
+      if (this.mode === 'openclash-fw3') {
+        specs.push(['mangle', ['-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'RETURN']]);
+        specs.push([
+          'mangle',
+          ['-s', ADDR.server, '-p', 'udp', '--sport', String(FORWARD.udpServerPort), '-j', 'RETURN'],
+        ]);
+      }
+      for (const [table, spec] of specs) {
+        const where = on ? ['-I', 'openclash', '1'] : ['-D', 'openclash'];
+        await this.must(this.ns.side, ['iptables', '-w', '-t', table, ...where, ...spec], 'guard');
+      }
     } else if (on) {
-      // `insert` without a position goes to the top; --echo --handle tells us which rule to delete later.
-      const rule = 'insert rule inet fw4 openclash tcp flags & (fin|syn|rst|ack) != syn counter return\n';
-      const out = await this.must(this.ns.side, ['nft', '--echo', '--handle', '-f', '-'], 'guard', rule);
-      const handle = /# handle (\d+)/.exec(out)?.[1];
-      if (!handle) throw new Error(`guard: no handle in nft output: ${out}`);
-      this.nftGuardHandle = Number(handle);
+      // `insert` without a position goes to the top, so each chain's rules are inserted last first;
+      // --echo --handle tells which rules to delete later (one "# handle N" per command, in order).
+      const inserts = guardRules(this.mode).flatMap(({ table, chain, rules }) =>
+        [...rules].reverse().map((rule) => ({ table, chain, text: `insert rule ${table} ${chain} ${rule}` })),
+      );
+      const script = `${inserts.map((i) => i.text).join('\n')}\n`;
+      const out = await this.must(this.ns.side, ['nft', '--echo', '--handle', '-f', '-'], 'guard', script);
+      const handles = [...out.matchAll(/# handle (\d+)/g)].map((m) => Number(m[1]));
+      if (handles.length !== inserts.length) throw new Error(`guard: expected ${inserts.length} handles: ${out}`);
+      this.nftGuardRules = inserts.map((i, n) => ({ table: i.table, chain: i.chain, handle: handles[n]! }));
     } else {
-      const handle = String(this.nftGuardHandle);
-      await this.must(this.ns.side, ['nft', 'delete', 'rule', 'inet', 'fw4', 'openclash', 'handle', handle], 'guard');
-      this.nftGuardHandle = null;
+      const script = this.nftGuardRules
+        .map(({ table, chain, handle }) => `delete rule ${table} ${chain} handle ${handle}\n`)
+        .join('');
+      await this.must(this.ns.side, ['nft', '-f', '-'], 'guard', script);
+      this.nftGuardRules = [];
     }
     this.guardOn = on;
   };
@@ -312,7 +448,13 @@ class NamespaceLab implements Lab {
       this.buildServer(),
       this.startService(this.ns.client, ['http', String(CLIENT_SERVICE_PORT)]),
       certReady.then(() =>
-        this.startService(this.ns.server, ['server', tmp, String(FORWARD.serverPort), String(FORWARD.udpServerPort)]),
+        this.startService(this.ns.server, [
+          'server',
+          tmp,
+          String(FORWARD.serverPort),
+          String(FORWARD.udpServerPort),
+          String(FORWARD.plainServerPort),
+        ]),
       ),
     ]);
     if (guard) await this.setGuard(true);
@@ -383,6 +525,7 @@ class NamespaceLab implements Lab {
       ':POSTROUTING ACCEPT [0:0]',
       `-A PREROUTING -i wan -p tcp --dport ${FORWARD.wanPort} -j DNAT --to-destination ${ADDR.server}:${FORWARD.serverPort}`,
       `-A PREROUTING -i wan -p udp --dport ${FORWARD.udpWanPort} -j DNAT --to-destination ${ADDR.server}:${FORWARD.udpServerPort}`,
+      `-A PREROUTING -i wan -p tcp --dport ${FORWARD.plainWanPort} -j DNAT --to-destination ${ADDR.server}:${FORWARD.plainServerPort}`,
       '-A POSTROUTING -o wan -j MASQUERADE',
       'COMMIT',
       '',
@@ -405,7 +548,10 @@ class NamespaceLab implements Lab {
     // nf_conntrack_tcp_loose stays at its default 1: the mid-stream pickup is the incident.
     await this.sysctl(side, { 'net.ipv4.ip_forward': '1', ...bridgeNetfilterOff() });
     if (this.mode === 'none') return;
-    await Promise.all([this.installProxyRules(), this.startProxyListener()]);
+    await Promise.all([
+      this.installProxyRules(),
+      MODE_TRAITS[this.mode].redirectPort !== undefined ? this.startProxyListener() : Promise.resolve(),
+    ]);
   }
 
   private async buildServer(): Promise<void> {
@@ -429,15 +575,17 @@ class NamespaceLab implements Lab {
   }
 
   private async installProxyRules(): Promise<void> {
-    if (this.mode === 'iptables-redirect') {
-      await this.must(this.ns.side, ['iptables-restore', '-w'], 'proxy rules', iptablesProxyRules());
-    } else {
-      await this.must(this.ns.side, ['nft', '-f', '-'], 'proxy rules', nftProxyRules());
+    const routing = policyRouting(this.mode);
+    if (routing.length > 0) await this.ipBatch(this.ns.side, routing);
+    if (isIptablesMode(this.mode)) {
+      await this.must(this.ns.side, ['iptables-restore', '-w'], 'proxy rules', iptablesProxyRules(this.mode));
+      return;
     }
+    await this.must(this.ns.side, ['nft', '-f', '-'], 'proxy rules', nftRulesFor(this.mode));
   }
 
   private async startProxyListener(): Promise<void> {
-    await this.startService(this.ns.side, ['accept-close', String(FORWARD.redirectPort)], (line) => {
+    await this.startService(this.ns.side, ['accept-close', String(this.forward.redirectPort)], (line) => {
       if (line.startsWith('accept ')) this.accepts += 1;
     });
   }
@@ -533,8 +681,31 @@ function bridgeNetfilterOff(): Record<string, string> {
 }
 
 /** OpenClash's fw3 TCP redirect, with plain RETURN rules where OpenClash uses the localnetwork ipset. */
-function iptablesProxyRules(): string {
+function isIptablesMode(mode: ProxyMode): boolean {
+  return mode === 'iptables-redirect' || mode === 'openclash-fw3';
+}
+
+function iptablesProxyRules(mode: ProxyMode): string {
+  // openclash-fw3 adds OpenClash's fw3 UDP TPROXY (mangle), as in redir-host / fake-ip mode.
+  const mangle =
+    mode !== 'openclash-fw3'
+      ? []
+      : [
+          '*mangle',
+          ':PREROUTING ACCEPT [0:0]',
+          ':INPUT ACCEPT [0:0]',
+          ':FORWARD ACCEPT [0:0]',
+          ':OUTPUT ACCEPT [0:0]',
+          ':POSTROUTING ACCEPT [0:0]',
+          ':openclash - [0:0]',
+          ...LOCAL_NETWORKS.map((net) => `-A openclash -d ${net} -j RETURN`),
+          '-A openclash -m conntrack --ctdir REPLY -j RETURN',
+          `-A openclash -p udp -j TPROXY --on-port ${OPENCLASH_TPROXY_PORT} --on-ip 127.0.0.1 --tproxy-mark ${OPENCLASH_MARK}`,
+          '-A PREROUTING -i br-lan -p udp -j openclash',
+          'COMMIT',
+        ];
   return [
+    ...mangle,
     '*nat',
     ':PREROUTING ACCEPT [0:0]',
     ':INPUT ACCEPT [0:0]',
@@ -550,14 +721,45 @@ function iptablesProxyRules(): string {
   ].join('\n');
 }
 
-/** OpenClash's fw4 TCP redirect inside table inet fw4. */
-function nftProxyRules(): string {
-  return `table inet fw4 {
-  set localnetwork {
+/** OpenClash's fwmark and route table (0x162 = 354), and the TPROXY port. */
+const OPENCLASH_MARK = '0x162';
+const OPENCLASH_TABLE = 354;
+const OPENCLASH_TPROXY_PORT = 7895;
+/** Passwall2: fwmark 1, table 100, one port for TCP and UDP. */
+const PASSWALL2_PORT = 1041;
+/** nikki: tun mark 0x81/0xff, table 81, device "nikki". */
+const NIKKI_TUN_MARK = '0x81';
+
+const LOCALNETWORK_SET = (name: string) => `  set ${name} {
     type ipv4_addr
     flags interval
     elements = { ${LOCAL_NETWORKS.join(', ')} }
+  }`;
+
+/** OpenClash's fw4 TCP redirect chain (fake-ip and redir-host modes). */
+const OPENCLASH_NAT = `  chain dstnat {
+    type nat hook prerouting priority dstnat; policy accept;
+    iifname "br-lan" meta nfproto ipv4 ip protocol tcp counter jump openclash
   }
+  chain openclash {
+    ip daddr @localnetwork counter return
+    ct direction reply counter return
+    ip protocol tcp ip daddr { 198.18.0.0/16 } counter redirect to :${FORWARD.redirectPort}
+    ip protocol tcp counter redirect to :${FORWARD.redirectPort}
+  }`;
+
+/**
+ * The proxy rules of one nft mode, as the proxy's generator emits them (research/proxies.md),
+ * reduced to what matters here. TPROXY rules find no transparent socket on their port in the lab
+ * (nothing listens there), so the marked packets are delivered to the local stack and die there —
+ * what a user sees is the same: the replies never leave. TUN devices have no reader: packets routed
+ * into them vanish.
+ */
+function nftRulesFor(mode: ProxyMode): string {
+  switch (mode) {
+    case 'nft-redirect':
+      return `table inet fw4 {
+${LOCALNETWORK_SET('localnetwork')}
   chain dstnat {
     type nat hook prerouting priority dstnat; policy accept;
     iifname "br-lan" meta nfproto ipv4 ip protocol tcp counter jump openclash
@@ -569,6 +771,165 @@ function nftProxyRules(): string {
   }
 }
 `;
+    case 'nft-tproxy':
+      return `table inet fw4 {
+${LOCALNETWORK_SET('localnetwork')}
+  chain mangle_prerouting {
+    type filter hook prerouting priority mangle; policy accept;
+    iifname "br-lan" meta nfproto ipv4 meta l4proto { tcp, udp } counter jump openclash_mangle
+  }
+  chain openclash_mangle {
+    ip daddr @localnetwork counter return
+    ct direction reply counter return
+    meta l4proto { tcp, udp } mark set ${OPENCLASH_MARK} tproxy ip to 127.0.0.1:${OPENCLASH_TPROXY_PORT} counter accept
+  }
+}
+`;
+    case 'tun':
+      return `table inet fw4 {
+${LOCALNETWORK_SET('localnetwork')}
+  chain mangle_prerouting {
+    type filter hook prerouting priority mangle; policy accept;
+    iifname "br-lan" meta nfproto ipv4 counter jump openclash_mangle
+  }
+  chain openclash_mangle {
+    meta l4proto { tcp, udp } iifname "utun" counter return
+    ip daddr @localnetwork counter return
+    ct direction reply counter return
+    meta l4proto { tcp, udp } ip daddr { 198.18.0.0/16 } mark set ${OPENCLASH_MARK} counter
+    mark set ${OPENCLASH_MARK} counter
+  }
+}
+`;
+    case 'openclash-fw4-fakeip':
+      return `table inet fw4 {
+${LOCALNETWORK_SET('localnetwork')}
+${OPENCLASH_NAT}
+  chain mangle_prerouting {
+    type filter hook prerouting priority mangle; policy accept;
+    iifname "br-lan" meta nfproto ipv4 ip protocol udp counter jump openclash_mangle
+  }
+  chain openclash_upnp {
+  }
+  chain openclash_mangle {
+    ip daddr @localnetwork counter return
+    ct direction reply counter return
+    ip protocol udp counter jump openclash_upnp
+    meta l4proto { udp } mark set ${OPENCLASH_MARK} tproxy ip to 127.0.0.1:${OPENCLASH_TPROXY_PORT} counter accept
+  }
+}
+`;
+    case 'passwall2-tproxy':
+      return `table inet passwall2 {
+${LOCALNETWORK_SET('passwall2_lan')}
+  chain mangle_prerouting {
+    type filter hook prerouting priority mangle - 1; policy accept;
+    meta nfproto ipv4 counter jump PSW2_MANGLE
+  }
+  chain PSW2_RULE {
+    meta mark set ct mark counter
+    meta mark 1 counter return
+    tcp flags syn meta mark set mark and 0x0 xor 0x1 counter
+    meta l4proto udp ct state new meta mark set mark and 0x0 xor 0x1 counter
+    ct mark set mark counter
+  }
+  chain PSW2_MANGLE {
+    ip daddr @passwall2_lan counter return
+    iifname "br-lan" ip protocol tcp counter jump PSW2_RULE
+    iifname "br-lan" ip protocol tcp meta mark 1 counter tproxy ip to :${PASSWALL2_PORT}
+    iifname "br-lan" ip protocol udp counter jump PSW2_RULE
+    iifname "br-lan" ip protocol udp meta mark 1 counter tproxy ip to :${PASSWALL2_PORT}
+  }
+}
+`;
+    case 'nikki':
+      return `table inet nikki {
+${LOCALNETWORK_SET('reserved_ip')}
+  chain dstnat {
+    type nat hook prerouting priority dstnat + 1; policy accept;
+    iifname "br-lan" meta nfproto ipv4 meta l4proto tcp counter jump lan_redirect
+  }
+  chain lan_redirect {
+    fib daddr type { local, broadcast, anycast, multicast } counter return
+    ct direction reply counter return
+    ip daddr @reserved_ip counter return
+    meta l4proto tcp counter redirect to :${MODE_TRAITS.nikki.redirectPort}
+  }
+  chain mangle_prerouting_lan {
+    type filter hook prerouting priority mangle; policy accept;
+    iifname "br-lan" meta nfproto ipv4 meta l4proto udp counter jump lan_tun
+  }
+  chain lan_tun {
+    fib daddr type { local, broadcast, anycast, multicast } counter return
+    ct direction reply counter return
+    ip daddr @reserved_ip counter return
+    meta l4proto udp meta mark set meta mark & 0xffffff00 | ${NIKKI_TUN_MARK} counter accept
+  }
+}
+`;
+    default:
+      throw new Error(`no nft rules for mode ${mode}`);
+  }
+}
+
+/** ip -batch lines for the mark routing of a mode (TPROXY: local table; TUN: a tun device nobody reads). */
+function policyRouting(mode: ProxyMode): string[] {
+  switch (mode) {
+    case 'nft-tproxy':
+    case 'openclash-fw4-fakeip':
+    case 'openclash-fw3':
+      return [
+        `rule add fwmark ${OPENCLASH_MARK} table ${OPENCLASH_TABLE}`,
+        `route add local 0.0.0.0/0 dev lo table ${OPENCLASH_TABLE}`,
+      ];
+    case 'tun':
+      return [
+        'tuntap add dev utun mode tun',
+        'link set utun up',
+        `route add default dev utun table ${OPENCLASH_TABLE}`,
+        `rule add fwmark ${OPENCLASH_MARK} table ${OPENCLASH_TABLE} pref 1888`,
+      ];
+    case 'passwall2-tproxy':
+      return ['rule add fwmark 1 lookup 100', 'route add local 0.0.0.0/0 dev lo table 100'];
+    case 'nikki':
+      return [
+        'tuntap add dev nikki mode tun',
+        'link set nikki up',
+        'route add default dev nikki table 81',
+        `rule add fwmark ${NIKKI_TUN_MARK}/0xff table 81 pref 1025`,
+      ];
+    default:
+      return [];
+  }
+}
+
+/** Guard rules (research/proxies.md §5), each list inserted at the top of its chain in this order. */
+function guardRules(mode: ProxyMode): Array<{ table: string; chain: string; rules: string[] }> {
+  const midstream = 'tcp flags & (fin|syn|rst|ack) != syn counter return';
+  const invalid = 'ct state invalid counter return';
+  const newNoSyn = 'meta l4proto tcp ct state new tcp flags & (fin|syn|rst|ack) != syn counter return';
+  const udpForward = `ip saddr ${ADDR.server} udp sport ${FORWARD.udpServerPort} counter return`;
+  switch (mode) {
+    case 'nft-redirect':
+      return [{ table: 'inet fw4', chain: 'openclash', rules: [midstream] }];
+    case 'nft-tproxy':
+    case 'tun':
+      return [{ table: 'inet fw4', chain: 'openclash_mangle', rules: [invalid, newNoSyn, udpForward] }];
+    case 'openclash-fw4-fakeip':
+      return [
+        { table: 'inet fw4', chain: 'openclash', rules: [midstream] },
+        { table: 'inet fw4', chain: 'openclash_mangle', rules: [invalid, udpForward] },
+      ];
+    case 'passwall2-tproxy':
+      return [{ table: 'inet passwall2', chain: 'PSW2_MANGLE', rules: [invalid, newNoSyn, udpForward] }];
+    case 'nikki':
+      return [
+        { table: 'inet nikki', chain: 'lan_redirect', rules: [midstream] },
+        { table: 'inet nikki', chain: 'lan_tun', rules: [invalid, udpForward] },
+      ];
+    default:
+      return [];
+  }
 }
 
 export async function createLab(opts: LabOptions): Promise<Lab> {
@@ -623,10 +984,16 @@ function answerOk(_req, res) {
 }
 
 const modes = {
-  // The LAN server: HTTPS on tcpPort, UDP echo on udpPort.
-  server([certDir, tcpPort, udpPort]) {
+  // The LAN server: HTTPS on tcpPort, UDP echo on udpPort, "hello" and close on plainPort.
+  server([certDir, tcpPort, udpPort, plainPort]) {
     exitWithParent();
-    const ready = readyAfter(2);
+    const ready = readyAfter(3);
+    const plain = net.createServer((sock) => {
+      sock.on('error', () => {});
+      sock.resume();
+      sock.end('hello\n');
+    });
+    plain.listen(Number(plainPort), '0.0.0.0', 1024, ready);
     const tls = {
       key: fs.readFileSync(path.join(certDir, 'key.pem')),
       cert: fs.readFileSync(path.join(certDir, 'cert.pem')),
@@ -652,6 +1019,45 @@ const modes = {
       sock.end();
     });
     server.listen(Number(port), '0.0.0.0', readyAfter(1));
+  },
+  // total short connections, concurrency at a time; prints one JSON line.
+  'tcp-burst'([host, port, total, concurrency, timeoutMs]) {
+    const n = Number(total);
+    const started = Date.now();
+    const errors = {};
+    let launched = 0;
+    let done = 0;
+    let ok = 0;
+    const finish = () => {
+      process.stdout.write(JSON.stringify({ total: n, ok, errors, ms: Date.now() - started }) + '\n');
+      process.exit(0);
+    };
+    setTimeout(finish, Number(timeoutMs));
+    const one = () => {
+      if (launched >= n) return;
+      launched += 1;
+      let got = '';
+      let failed = false;
+      const sock = net.connect(Number(port), host);
+      sock.setTimeout(5000, () => sock.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+      sock.setEncoding('utf8');
+      sock.on('data', (d) => {
+        got += d;
+      });
+      sock.on('error', (e) => {
+        failed = true;
+        errors[e.code || e.message] = (errors[e.code || e.message] || 0) + 1;
+      });
+      sock.on('close', () => {
+        done += 1;
+        if (!failed && got === 'hello\n') ok += 1;
+        else if (!failed) errors.short = (errors.short || 0) + 1;
+        if (done === n) finish();
+        else one();
+      });
+    };
+    if (n === 0) finish();
+    for (let i = 0; i < Number(concurrency); i++) one();
   },
   // One datagram out, wait for the same payload back.
   'udp-probe'([host, port, timeoutMs]) {

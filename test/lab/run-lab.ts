@@ -1,13 +1,19 @@
 // `make lab`: the incident reproduced in network namespaces and caught by the
 // daemon running in the side router's namespace. Cleans up after itself.
 //
-//   node --import tsx test/lab/run-lab.ts [--mode iptables-redirect|nft-redirect|none]
+//   node --import tsx test/lab/run-lab.ts [--mode MODE]
+//
+// MODE: iptables-redirect (default), nft-redirect, nft-tproxy, tun, openclash-fw4-fakeip,
+// passwall2-tproxy, nikki or none. In TPROXY/TUN modes conntrack sees nothing of the TCP hijack;
+// the passive probe reports it within probe_interval (2 s) + 1 s.
 
 import { spawnSync } from 'node:child_process';
 import { BUNDLE, hijacksOf, type RunningDaemon, startDaemon } from '../helpers/daemon';
-import { createLab, type Lab, type ProxyMode } from './lab';
+import { createLab, type Lab, MODE_TRAITS, PROXY_MODES, type ProxyMode } from './lab';
 
-const MODES: ProxyMode[] = ['iptables-redirect', 'nft-redirect', 'none'];
+const MODES = PROXY_MODES;
+/** The daemon's default probe_interval (s); the lab config leaves it at the default. */
+const PROBE_INTERVAL_S = 2;
 
 function say(text: string): void {
   process.stdout.write(`${text}\n`);
@@ -38,16 +44,32 @@ async function main(): Promise<number> {
     daemon = await startDaemon(lab);
     say(`== replyguard is running in namespace ${lab.ns.side} (state in ${daemon.stateDir})`);
 
-    const res = await lab.tlsThroughForward();
+    const traits = MODE_TRAITS[mode];
+    const res = await lab.tlsThroughForward({ timeoutMs: 3000 });
     say(
       `== outside client: curl https://${lab.addr.mainWan}:${lab.forward.wanPort}/ → ${res.ok ? 'works' : `FAILS: ${res.detail}`}`,
     );
+    const udp = await lab.udpThroughForward({ timeoutMs: 1500 });
+    say(
+      `== outside client: UDP to ${lab.addr.mainWan}:${lab.forward.udpWanPort} (the "WireGuard" forward) → ${udp.ok ? 'answered' : `FAILS: ${udp.detail}`}`,
+    );
     let caught = false;
-    if (!res.ok) {
-      const s = await daemon.waitFor('the finding', (st) => hijacksOf(st).length > 0, 3000);
+    if (!res.ok || !udp.ok) {
+      // conntrack reports nat REDIRECT at once; where it is blind (TPROXY, TUN, UDP) the probe
+      // needs up to probe_interval + 1 s after the swallowed reply.
+      const limit = traits.tcp === 'reset' && udp.ok ? 3000 : (PROBE_INTERVAL_S + 1) * 1000 + 1000;
+      const broken = [...(res.ok ? [] : ['nas']), ...(udp.ok ? [] : ['wg'])];
+      const s = await daemon.waitFor(
+        'the findings',
+        (st) => broken.every((name) => hijacksOf(st).some((f) => f.forward === name)),
+        limit,
+      );
       caught = true;
-      const ms = Date.parse(s.updated_at) - Date.parse(hijacksOf(s)[0]!.first_seen);
-      say(`== replyguard wrote the finding ${ms} ms after conntrack saw the hijacked reply:\n`);
+      for (const f of hijacksOf(s)) {
+        const by = f.diverted_to ? 'conntrack (the redirected entry)' : 'the probe (replies in, none out)';
+        say(`== replyguard caught ${f.proto.toUpperCase()} ${f.server}: first seen by ${by} at ${f.first_seen}`);
+      }
+      say('');
     } else {
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -57,13 +79,19 @@ async function main(): Promise<number> {
     say(status.stdout.trimEnd());
 
     if (caught) {
-      say('\n== applying the first fix (the guard rule from mechanics.md) and connecting again');
+      say(`\n== applying this mode's guard (research/proxies.md §5) and connecting again`);
       await lab.setGuard(true);
       const again = await lab.tlsThroughForward();
       say(`   outside client → ${again.ok ? 'works' : `still fails: ${again.detail}`}`);
-      const s = await daemon.waitFor('health to recover', (st) => st.health !== 'problem', 3000);
+      const udpAgain = await lab.udpThroughForward();
+      say(`   UDP → ${udpAgain.ok ? 'answered' : `still fails: ${udpAgain.detail}`}`);
+      const s = await daemon.waitFor(
+        'health to recover',
+        (st) => st.health !== 'problem',
+        (PROBE_INTERVAL_S + 1) * 1000 + 1000,
+      );
       say(`   replyguard health: ${s.health} — ${s.headline}`);
-      return again.ok ? 0 : 1;
+      return again.ok && udpAgain.ok ? 0 : 1;
     }
     return mode === 'none' && res.ok ? 0 : 1;
   } finally {

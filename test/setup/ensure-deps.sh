@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 # command → Debian package
 declare -A NEED=(
   [conntrack]=conntrack [nft]=nftables [iptables]=iptables [ip]=iproute2 [openssl]=openssl
-  [curl]=curl [mosquitto]=mosquitto [ping]=iputils-ping [ipset]=ipset
+  [curl]=curl [mosquitto]=mosquitto [ping]=iputils-ping [ipset]=ipset [chromium]=chromium
 )
 missing=()
 for cmd in "${!NEED[@]}"; do

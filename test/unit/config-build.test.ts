@@ -253,7 +253,10 @@ describe('buildConfig: main', () => {
 
 describe('buildConfig: mqtt', () => {
   it('reads enabled', () => {
-    assert.deepEqual(parseConfigText(uci('mqtt', 'mqtt', 'option enabled 1'), UCI).mqtt, { enabled: true });
+    assert.deepEqual(parseConfigText(uci('mqtt', 'mqtt', 'option enabled 1', "option url 'mqtt://h'"), UCI).mqtt, {
+      enabled: true,
+      url: 'mqtt://h',
+    });
     assert.deepEqual(parseConfigText(uci('mqtt', 'mqtt'), UCI).mqtt, { enabled: false });
   });
 
@@ -270,8 +273,13 @@ describe('buildConfig: mqtt', () => {
       ['Enabled', true],
       ['disabled', false],
     ] as const) {
-      assert.equal(parseConfigText(uci('mqtt', 'mqtt', `option enabled '${word}'`), UCI).mqtt.enabled, value, word);
-      assert.equal(parseConfigText(`[mqtt]\nenabled = ${word}`, INI).mqtt.enabled, value, word);
+      const url = "option url 'mqtt://h'";
+      assert.equal(
+        parseConfigText(uci('mqtt', 'mqtt', url, `option enabled '${word}'`), UCI).mqtt.enabled,
+        value,
+        word,
+      );
+      assert.equal(parseConfigText(`[mqtt]\nurl = mqtt://h\nenabled = ${word}`, INI).mqtt.enabled, value, word);
     }
   });
 

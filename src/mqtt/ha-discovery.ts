@@ -1,0 +1,207 @@
+// Home Assistant MQTT discovery payloads for one router, built from the
+// settings and the current status document. Pure: no client, no clock.
+//
+// Conventions followed (see test/unit/ha-discovery.test.ts for the sources):
+// - one discovery topic per entity, `<prefix>/<component>/<node_id>/<object_id>/config`, retained;
+// - one `device` per router (identifiers, name, model, sw_version, configuration_url → LuCI);
+// - `origin` on every payload;
+// - `unique_id` = replyguard_<node>_<object>: it never includes the base topic, so changing
+//   base_topic does not duplicate entities (the zigbee2mqtt `_2` lesson);
+// - `default_entity_id` (with its domain) instead of the deprecated `object_id`;
+// - entity names without the device name (HA prefixes it itself: has_entity_name).
+
+import type { StatusDocument } from '../status/status-document';
+import { forwardObjectId, type HaComponent, type Topics } from './mqtt-topics';
+
+export const FORWARD_STATES = ['ok', 'at_risk', 'hijacked', 'unknown'] as const;
+export const EVENT_TYPES = ['hijack_detected', 'hijack_cleared', 'ruleset_changed', 'at_risk'] as const;
+export const RECHECK_PAYLOAD = 'PRESS';
+
+export interface RouterInfo {
+  /** Device name in HA: the host name. */
+  name: string;
+  /** Board name (OpenWrt /tmp/sysinfo/model), if known. */
+  model?: string;
+  /** The OpenWrt release, if known. */
+  osVersion?: string;
+}
+
+export interface DiscoveryInput {
+  topics: Topics;
+  nodeId: string;
+  version: string;
+  router: RouterInfo;
+  /** Declared forward names, in config order. */
+  forwards: readonly string[];
+  /** For configuration_url: the router's addresses from status.json. */
+  routerAddresses: readonly string[];
+}
+
+export interface DiscoveryMessage {
+  component: HaComponent;
+  objectId: string;
+  topic: string;
+  payload: Record<string, unknown>;
+}
+
+/** HA entity ids: lowercase letters, digits and single underscores, none at either end. */
+export function entitySlug(text: string): string {
+  const slug = text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '');
+  return slug === '' ? 'x' : slug;
+}
+
+export function uniqueId(nodeId: string, objectId: string): string {
+  return `replyguard_${nodeId}_${objectId}`;
+}
+
+/** LuCI on the first IPv4 address of the router (IPv6 needs brackets and is rarely what people type). */
+export function luciUrl(addresses: readonly string[]): string | undefined {
+  const v4 = addresses.find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a));
+  if (v4) return `http://${v4}/cgi-bin/luci/admin/services/replyguard`;
+  const v6 = addresses.find((a) => a.includes(':') && !a.startsWith('fe80'));
+  return v6 ? `http://[${v6}]/cgi-bin/luci/admin/services/replyguard` : undefined;
+}
+
+function device(input: DiscoveryInput): Record<string, unknown> {
+  const d: Record<string, unknown> = {
+    identifiers: [`replyguard_${input.nodeId}`],
+    name: input.router.name,
+    manufacturer: 'OpenWrt',
+    model: input.router.model ?? 'OpenWrt router',
+    sw_version: input.router.osVersion ? `${input.router.osVersion}, replyguard ${input.version}` : input.version,
+  };
+  const url = luciUrl(input.routerAddresses);
+  if (url) d.configuration_url = url;
+  return d;
+}
+
+type EntityFields = Record<string, unknown> & { name: string };
+
+/** Every entity of this router: the fixed ones, then one sensor per declared forward. */
+export function discoveryMessages(input: DiscoveryInput): DiscoveryMessage[] {
+  const { topics, nodeId } = input;
+  const common = {
+    availability: [{ topic: topics.availability, payload_available: 'online', payload_not_available: 'offline' }],
+    device: device(input),
+    origin: {
+      name: 'replyguard',
+      sw_version: input.version,
+    },
+  };
+  const out: DiscoveryMessage[] = [];
+  const add = (component: HaComponent, objectId: string, fields: EntityFields) => {
+    out.push({
+      component,
+      objectId,
+      topic: topics.discoveryConfig(component, objectId),
+      payload: {
+        ...fields,
+        unique_id: uniqueId(nodeId, objectId),
+        default_entity_id: `${component}.${entitySlug(`replyguard_${nodeId}_${objectId}`)}`,
+        ...common,
+      },
+    });
+  };
+
+  add('binary_sensor', 'problem', {
+    name: 'Port-forward replies hijacked',
+    device_class: 'problem',
+    state_topic: topics.problem,
+    payload_on: 'ON',
+    payload_off: 'OFF',
+    json_attributes_topic: topics.findings,
+    qos: 1,
+  });
+  add('sensor', 'affected_forwards', {
+    name: 'Affected forwards',
+    state_topic: topics.state,
+    value_template: '{{ value_json.affected_forwards }}',
+    state_class: 'measurement',
+    icon: 'mdi:router-network',
+    qos: 1,
+  });
+  add('sensor', 'hijacked_replies', {
+    name: 'Hijacked replies',
+    state_topic: topics.state,
+    value_template: '{{ value_json.hijacked_replies }}',
+    // The daemon's counter starts at 0 on restart: total_increasing treats a drop as a reset.
+    state_class: 'total_increasing',
+    icon: 'mdi:swap-horizontal-variant',
+    qos: 1,
+  });
+  add('sensor', 'last_detection', {
+    name: 'Last detection',
+    state_topic: topics.state,
+    // HA's MQTT sensor clears the value on the payload "None" (PAYLOAD_NONE) instead of warning.
+    value_template: "{{ value_json.last_detection if value_json.last_detection else 'None' }}",
+    device_class: 'timestamp',
+    qos: 1,
+  });
+  add('sensor', 'proxy', {
+    name: 'Proxy detected',
+    state_topic: topics.state,
+    value_template: '{{ value_json.proxy }}',
+    entity_category: 'diagnostic',
+    icon: 'mdi:shield-search',
+    qos: 1,
+  });
+  add('sensor', 'events_lost', {
+    name: 'Events lost',
+    state_topic: topics.state,
+    value_template: '{{ value_json.events_lost }}',
+    state_class: 'total_increasing',
+    entity_category: 'diagnostic',
+    icon: 'mdi:alert-circle-outline',
+    qos: 1,
+  });
+  add('event', 'events', {
+    name: 'Forward events',
+    state_topic: topics.event,
+    event_types: [...EVENT_TYPES],
+    icon: 'mdi:bell-alert',
+    qos: 1,
+  });
+  add('button', 'recheck', {
+    name: 'Re-check now',
+    command_topic: topics.recheck,
+    payload_press: RECHECK_PAYLOAD,
+    icon: 'mdi:refresh',
+    qos: 1,
+  });
+  for (const name of input.forwards) {
+    add('sensor', forwardObjectId(name), {
+      name: `Forward ${name}`,
+      state_topic: topics.forwardState(name),
+      device_class: 'enum',
+      options: [...FORWARD_STATES],
+      icon: 'mdi:router',
+      qos: 1,
+    });
+  }
+  return out;
+}
+
+/** The discovery input for a status document (the router's addresses and forwards come from it). */
+export function discoveryInputFor(
+  doc: StatusDocument,
+  base: Omit<DiscoveryInput, 'forwards' | 'routerAddresses'>,
+): DiscoveryInput {
+  return { ...base, forwards: doc.forwards.map((f) => f.name), routerAddresses: doc.lan.router_addresses };
+}
+
+/**
+ * True when a retained discovery payload is one of ours: its unique_id carries our
+ * prefix. Another program may use the same node id under the same prefix; its
+ * configs must survive our cleanup (zigbee2mqtt adopts configs by a similar mark).
+ */
+export function isOwnDiscoveryPayload(payload: string, nodeId: string): boolean {
+  try {
+    const v = JSON.parse(payload) as { unique_id?: unknown };
+    return typeof v.unique_id === 'string' && v.unique_id.startsWith(`replyguard_${nodeId}_`);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,93 @@
+// What the state topics carry for one status document, and the event payloads.
+// Pure: the output decides when to send them.
+
+import type { Finding } from '../detector/finding';
+import { proxyHintForPort } from '../detector/proxy-hints';
+import type { StatusDocument } from '../status/status-document';
+import type { StatusEvent } from '../status/status-events';
+import type { Topics } from './mqtt-topics';
+
+export interface StateMessage {
+  topic: string;
+  payload: string;
+}
+
+/** Attributes end up in HA's recorder: keep the findings topic small. */
+const MAX_FINDINGS_IN_ATTRIBUTES = 16;
+
+/** The proxy a finding names, or the one whose default port the replies were diverted to. */
+function proxyOf(f: Finding): string | undefined {
+  if (f.proxy_hint) return f.proxy_hint;
+  const port = Number(f.diverted_to?.match(/:(\d+)$/)?.[1]);
+  return Number.isInteger(port) ? proxyHintForPort(port)?.proxy : undefined;
+}
+
+function activeHijacks(doc: StatusDocument) {
+  return doc.findings.filter((f) => f.kind === 'reply_hijacked' && f.state === 'active');
+}
+
+/** The summary the sensors' value templates read. */
+export function stateSummary(doc: StatusDocument): Record<string, unknown> {
+  const hijacks = doc.findings.filter((f) => f.kind === 'reply_hijacked');
+  const active = activeHijacks(doc);
+  const last = [...hijacks].sort((a, b) => b.last_seen.localeCompare(a.last_seen))[0];
+  const withProxy = active.find((f) => proxyOf(f) !== undefined) ?? last;
+  const proxy = withProxy ? proxyOf(withProxy) : undefined;
+  return {
+    health: doc.health,
+    headline: doc.headline,
+    problem: active.length > 0,
+    affected_forwards: new Set(active.map((f) => `${f.proto} ${f.server}`)).size,
+    hijacked_replies: doc.counters.hijackedReplies,
+    active_findings: active.length,
+    forwards: doc.forwards.length,
+    proxy: proxy ?? 'none',
+    last_detection: last?.last_seen ?? null,
+    events_lost: doc.sensors.conntrack.lost,
+    conntrack: doc.sensors.conntrack.state,
+    last_finding: last
+      ? { id: last.id, server: last.server, forward: last.forward ?? null, state: last.state, summary: last.summary }
+      : null,
+  };
+}
+
+/** The open findings, compact, as the problem binary_sensor's attributes (a JSON object, as HA requires). */
+export function findingsAttributes(doc: StatusDocument): Record<string, unknown> {
+  const active = activeHijacks(doc);
+  return {
+    count: active.length,
+    findings: active.slice(0, MAX_FINDINGS_IN_ATTRIBUTES).map((f) => ({
+      id: f.id,
+      server: f.server,
+      proto: f.proto,
+      forward: f.forward ?? null,
+      diverted_to: f.diverted_to ?? null,
+      proxy: proxyOf(f) ?? null,
+      count: f.count,
+      peers: f.peers.length,
+      first_seen: f.first_seen,
+      last_seen: f.last_seen,
+      summary: f.summary,
+      fix: f.fix[0] ?? null,
+    })),
+  };
+}
+
+/**
+ * Every retained state message for a document. No timestamps of the write itself:
+ * a payload changes only when something people see changes, so the output can
+ * skip unchanged ones and the periodic status rewrite costs no MQTT traffic.
+ */
+export function stateMessages(doc: StatusDocument, topics: Topics): StateMessage[] {
+  const msgs: StateMessage[] = [
+    { topic: topics.problem, payload: activeHijacks(doc).length > 0 ? 'ON' : 'OFF' },
+    { topic: topics.findings, payload: JSON.stringify(findingsAttributes(doc)) },
+    { topic: topics.state, payload: JSON.stringify(stateSummary(doc)) },
+  ];
+  for (const fw of doc.forwards) msgs.push({ topic: topics.forwardState(fw.name), payload: fw.status });
+  return msgs;
+}
+
+export function eventPayload(event: StatusEvent): string {
+  return JSON.stringify(event);
+}

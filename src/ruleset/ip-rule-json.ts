@@ -1,0 +1,55 @@
+// Pure loader: `ip -j rule` (and `ip -6 -j rule`) → policy routing rules.
+
+import type { IpRule, LoadIssue } from './model';
+
+export interface IpRuleLoad {
+  rules: IpRule[];
+  issues: LoadIssue[];
+}
+
+function parseJsonArray(text: string, source: string, issues: LoadIssue[]): unknown[] {
+  if (text.trim() === '') return [];
+  try {
+    const data: unknown = JSON.parse(text);
+    if (Array.isArray(data)) return data;
+    issues.push({ severity: 'error', source, message: 'expected a JSON array' });
+  } catch (err) {
+    issues.push({ severity: 'error', source, message: `not JSON (${(err as Error).message}); is the dump truncated?` });
+  }
+  return [];
+}
+
+export { parseJsonArray };
+
+function toNum(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && /^(0x[0-9a-f]+|\d+)$/i.test(v)) return Number(v);
+  return undefined;
+}
+
+export function loadIpRuleJson(text: string, family: 4 | 6 = 4): IpRuleLoad {
+  const issues: IpRuleLoad['issues'] = [];
+  const source = family === 4 ? 'ip -j rule' : 'ip -6 -j rule';
+  const rules: IpRule[] = [];
+  for (const item of parseJsonArray(text, source, issues)) {
+    if (typeof item !== 'object' || item === null) continue;
+    const r = item as Record<string, unknown>;
+    const priority = toNum(r.priority);
+    if (priority === undefined) continue;
+    const rule: IpRule = { priority, table: typeof r.table === 'string' ? r.table : String(r.table ?? ''), family };
+    if (r.not === true || r.not === null) rule.not = true;
+    if (typeof r.src === 'string' && r.src !== 'all')
+      rule.src = typeof r.srclen === 'number' ? `${r.src}/${r.srclen}` : r.src;
+    if (typeof r.dst === 'string' && r.dst !== 'all')
+      rule.dst = typeof r.dstlen === 'number' ? `${r.dst}/${r.dstlen}` : r.dst;
+    if (typeof r.iif === 'string') rule.iif = r.iif;
+    const mark = toNum(r.fwmark);
+    if (mark !== undefined) rule.fwmark = mark;
+    const mask = toNum(r.fwmask);
+    if (mask !== undefined) rule.fwmask = mask;
+    if (typeof r.action === 'string') rule.action = r.action;
+    if (!r.table && !r.action && r.goto === undefined && typeof r.type === 'string') rule.action = r.type;
+    rules.push(rule);
+  }
+  return { rules, issues };
+}

@@ -1,0 +1,447 @@
+// Owns the passive probe (src/probe/): installs replyguard's own counting
+// rules — the nft table `inet replyguard`, or on fw3-only routers its own
+// iptables chains and ipsets — reads their counters every interval, puts them
+// back when a firewall reload or a proxy restart removed or changed them, and
+// deletes them on stop. It decides nothing: readings go to the detector.
+
+import { spawn } from 'node:child_process';
+import type { ProbeMode } from '../config/config';
+import { parseIpsetSave } from '../probe/ipset-save';
+import {
+  checkIptablesProbe,
+  IPSET_IN,
+  IPSET_OUT,
+  IPSETS,
+  IPT_CHAINS,
+  type IptablesProbeRules,
+  iptablesJumps,
+} from '../probe/probe-iptables';
+import { type ProbeSetDump, parseProbeDump } from '../probe/probe-json';
+import { PROBE_FAMILY, PROBE_TABLE, type ProbeRules, probeComment } from '../probe/probe-rules';
+import { type ProbeSample, sampleFromDump } from '../probe/probe-sample';
+import type { ProbeSensorStatus } from '../status/status-document';
+import type { Logger } from '../util/log';
+
+export interface ProbeSensorOptions {
+  /** The nft binary. */
+  command: string;
+  /** The fw3 fallback's binaries (default: found on PATH). */
+  iptables?: { iptables: string; iptablesSave: string; iptablesRestore: string; ipset: string };
+  mode: ProbeMode;
+  intervalMs: number;
+  log: Logger;
+  /** The table for the current config and LAN (a pure function's output). */
+  rules: () => ProbeRules;
+  /** The same for iptables + ipset. */
+  iptablesRules: () => IptablesProbeRules;
+  onSample: (sample: ProbeSample) => void;
+  onStatus: () => void;
+}
+
+const NFT_TIMEOUT_MS = 5000;
+/** With probe = auto, how often to try again where nft did not work. */
+const AUTO_RETRY_MS = 60_000;
+const RETRY_MAX_MS = 30_000;
+const MAX_OUTPUT_BYTES = 32 * 1024 * 1024;
+
+interface NftResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  error?: string;
+}
+
+/** Runs a command with an argument array (never a shell), optional stdin and a time limit. */
+function runNft(command: string, args: string[], input?: string): Promise<NftResult> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let outBytes = 0;
+    let stderr = '';
+    let error: string | undefined;
+    const timer = setTimeout(() => {
+      error = `${command} did not finish within ${NFT_TIMEOUT_MS} ms`;
+      child.kill('SIGKILL');
+    }, NFT_TIMEOUT_MS);
+    child.stdout!.on('data', (b: Buffer) => {
+      outBytes += b.length;
+      if (outBytes <= MAX_OUTPUT_BYTES) out.push(b);
+      else if (!error) {
+        error = `${command} printed more than ${MAX_OUTPUT_BYTES} bytes`;
+        child.kill('SIGKILL');
+      }
+    });
+    child.stderr!.on('data', (b: Buffer) => {
+      if (stderr.length < 4096) stderr += b.toString('utf8');
+    });
+    child.on('error', (e) => {
+      error = `cannot run ${command}: ${e.message}`;
+    });
+    if (input !== undefined) {
+      child.stdin!.on('error', () => {}); // EPIPE when the command exits without reading
+      child.stdin!.end(input);
+    }
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const result: NftResult = { code, stdout: Buffer.concat(out).toString('utf8'), stderr };
+      if (error) result.error = error;
+      resolve(result);
+    });
+  });
+}
+
+function why(r: NftResult): string {
+  return (r.error ?? (r.stderr.trim().split('\n')[0] || `exit code ${r.code}`)).slice(0, 300);
+}
+
+function failed(r: NftResult): boolean {
+  return r.code !== 0 || r.error !== undefined;
+}
+
+type Reading =
+  | { sets: Record<string, ProbeSetDump>; names: { in: string[]; out: string[] } }
+  | { lost: string }
+  | { error: string };
+
+/** One way of counting: install, read, remove. */
+interface Backend {
+  readonly name: 'nft' | 'iptables';
+  /** Undefined when done, else why not. */
+  install(): Promise<string | undefined>;
+  read(): Promise<Reading>;
+  remove(): Promise<string | undefined>;
+  /** What the log says after an install. */
+  describe(): string;
+}
+
+class NftBackend implements Backend {
+  readonly name = 'nft';
+  private rules?: ProbeRules;
+  constructor(
+    private readonly command: string,
+    private readonly makeRules: () => ProbeRules,
+  ) {}
+
+  forget(): void {
+    this.rules = undefined;
+  }
+
+  private current(): ProbeRules {
+    this.rules ??= this.makeRules();
+    return this.rules;
+  }
+
+  async install(): Promise<string | undefined> {
+    // table …; delete table …; table … {…}: one transaction, never doubled.
+    const r = await runNft(this.command, ['-f', '-'], this.current().script);
+    return failed(r) ? why(r) : undefined;
+  }
+
+  async read(): Promise<Reading> {
+    const r = await runNft(this.command, ['-j', 'list', 'table', PROBE_FAMILY, PROBE_TABLE]);
+    if (failed(r)) {
+      if (/No such file or directory/.test(r.stderr)) return { lost: 'the table is gone' };
+      return { error: `reading the counters failed: ${why(r)}` };
+    }
+    const dump = parseProbeDump(r.stdout, PROBE_TABLE);
+    if ('error' in dump) return { error: `cannot read nft's output: ${dump.error}` };
+    const rules = this.current();
+    const comment = probeComment(rules.fingerprint);
+    for (const [chain, count] of Object.entries(rules.chainRules)) {
+      const got = dump.chains[chain];
+      if (!got || got.rules !== count || got.comments.some((c) => c !== comment)) {
+        return { lost: got ? `chain ${chain} was changed` : `chain ${chain} is gone` };
+      }
+    }
+    return { sets: dump.sets, names: rules.sets };
+  }
+
+  async remove(): Promise<string | undefined> {
+    const r = await runNft(this.command, ['delete', 'table', PROBE_FAMILY, PROBE_TABLE]);
+    return failed(r) && !/No such file or directory/.test(r.stderr) ? why(r) : undefined;
+  }
+
+  describe(): string {
+    return `table ${PROBE_FAMILY} ${PROBE_TABLE} installed (${this.current().fingerprint})`;
+  }
+}
+
+/** fw3-only routers: mangle chains replyguard_* and ipsets replyguard_* (src/probe/probe-iptables.ts). */
+class IptablesBackend implements Backend {
+  readonly name = 'iptables';
+  private rules?: IptablesProbeRules;
+  constructor(
+    private readonly cmd: { iptables: string; iptablesSave: string; iptablesRestore: string; ipset: string },
+    private readonly makeRules: () => IptablesProbeRules,
+  ) {}
+
+  forget(): void {
+    this.rules = undefined;
+  }
+
+  private current(): IptablesProbeRules {
+    this.rules ??= this.makeRules();
+    return this.rules;
+  }
+
+  async install(): Promise<string | undefined> {
+    const probe = await runNft(this.cmd.ipset, ['version']);
+    if (failed(probe)) return `ipset: ${why(probe)}`;
+    const removed = await this.remove();
+    if (removed) return removed;
+    const rules = this.current();
+    const sets = await runNft(this.cmd.ipset, ['restore'], rules.ipsetScript);
+    if (failed(sets)) return `ipset restore: ${why(sets)}`;
+    const chains = await runNft(this.cmd.iptablesRestore, ['-w', '--noflush'], rules.iptablesScript);
+    if (failed(chains)) return `iptables-restore: ${why(chains)}`;
+    for (const jump of iptablesJumps(rules.comment)) {
+      const r = await runNft(this.cmd.iptables, ['-w', '-t', 'mangle', ...jump.argv]);
+      if (failed(r)) return `iptables ${jump.argv.join(' ')}: ${why(r)}`;
+    }
+    return undefined;
+  }
+
+  async read(): Promise<Reading> {
+    const save = await runNft(this.cmd.iptablesSave, ['-t', 'mangle']);
+    if (failed(save)) return { error: `iptables-save failed: ${why(save)}` };
+    const check = checkIptablesProbe(save.stdout, this.current());
+    if (!check.ok) return { lost: check.why ?? 'changed' };
+    // In before out, as with nft: a reply passing during the reading never looks lost.
+    const text: string[] = [];
+    for (const set of [IPSET_IN, IPSET_OUT]) {
+      const r = await runNft(this.cmd.ipset, ['save', set]);
+      if (failed(r)) return /does not exist/.test(r.stderr) ? { lost: `set ${set} is gone` } : { error: why(r) };
+      text.push(r.stdout);
+    }
+    return { sets: parseIpsetSave(text.join('\n')), names: this.current().sets };
+  }
+
+  /** Deletes our jumps (by their rule spec), chains and sets; what is already gone is fine. */
+  async remove(): Promise<string | undefined> {
+    const save = await runNft(this.cmd.iptablesSave, ['-t', 'mangle']);
+    if (failed(save)) return `iptables-save: ${why(save)}`;
+    const { deletes } = checkIptablesProbe(save.stdout, { comment: '', chainRules: {} });
+    for (const argv of deletes) await runNft(this.cmd.iptables, ['-w', '-t', 'mangle', ...argv]);
+    const declared = new Set(
+      save.stdout
+        .split('\n')
+        .map((l) => /^:(\S+) /.exec(l)?.[1])
+        .filter((c): c is string => c !== undefined),
+    );
+    for (const chain of IPT_CHAINS) {
+      if (declared.has(chain)) await runNft(this.cmd.iptables, ['-w', '-t', 'mangle', '-F', chain]);
+    }
+    for (const chain of IPT_CHAINS) {
+      if (declared.has(chain)) await runNft(this.cmd.iptables, ['-w', '-t', 'mangle', '-X', chain]);
+    }
+    for (const set of IPSETS) {
+      const r = await runNft(this.cmd.ipset, ['destroy', set]);
+      if (failed(r) && !/does not exist/.test(r.stderr)) return `ipset destroy ${set}: ${why(r)}`;
+    }
+    return undefined;
+  }
+
+  describe(): string {
+    return `iptables chains and ipsets replyguard_* installed (${this.current().fingerprint}; fw3 fallback)`;
+  }
+}
+
+export class ProbeSensor {
+  readonly status: ProbeSensorStatus;
+  private timer?: NodeJS.Timeout;
+  private timerDue = 0;
+  private busy?: Promise<void>;
+  private stopping = false;
+  private running = false;
+  /** Installs so far; the detector starts over when it changes. */
+  private generation = 0;
+  private needInstall = true;
+  private retryMs: number;
+  private readonly nft: NftBackend;
+  private readonly iptables: IptablesBackend;
+  /** The backend that worked; until one has, each is tried in turn (nft first). */
+  private backend?: Backend;
+  /** Backends with something installed, to remove on stop. */
+  private readonly installed = new Set<Backend>();
+
+  constructor(private readonly opts: ProbeSensorOptions) {
+    this.status = {
+      state: 'off',
+      interval_s: opts.intervalMs / 1000,
+      keys: 0,
+      reinstalls: 0,
+      required: opts.mode === 'on',
+    };
+    this.retryMs = opts.intervalMs;
+    this.nft = new NftBackend(opts.command, opts.rules);
+    this.iptables = new IptablesBackend(
+      opts.iptables ?? {
+        iptables: 'iptables',
+        iptablesSave: 'iptables-save',
+        iptablesRestore: 'iptables-restore',
+        ipset: 'ipset',
+      },
+      opts.iptablesRules,
+    );
+  }
+
+  /** Whether start() ran (and stop() did not). */
+  get started(): boolean {
+    return this.running;
+  }
+
+  start(): void {
+    if (this.opts.mode === 'off' || this.running || this.stopping) return;
+    this.running = true;
+    this.status.state = 'installing';
+    this.status.last_error = undefined;
+    this.opts.onStatus();
+    this.schedule(0);
+  }
+
+  /** Not started, and why (shown in status). */
+  holdOff(reason: string): void {
+    if (this.running || this.status.last_error === reason) return;
+    this.status.last_error = reason;
+    this.opts.log.info(`probe: off (${reason})`);
+    this.opts.onStatus();
+  }
+
+  /** Take the next reading within ms (a deficit waits for confirmation). */
+  pollSoon(ms: number): void {
+    if (this.stopping || this.status.state !== 'running') return;
+    if (this.timer && this.timerDue <= Date.now() + ms) return;
+    this.schedule(ms);
+  }
+
+  /** The config or the LAN changed: the next reading finds the old fingerprint and installs the new rules. */
+  rulesChanged(): void {
+    this.nft.forget();
+    this.iptables.forget();
+  }
+
+  /** Stops polling and removes what it installed. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.running = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.busy;
+    for (const backend of this.installed) {
+      const err = await backend.remove();
+      if (err) this.opts.log.warn(`probe: cannot remove its ${backend.name} rules: ${err}`);
+      else this.opts.log.info(`probe: ${backend.name} rules removed`);
+    }
+    this.status.state = 'off';
+  }
+
+  private schedule(ms: number): void {
+    clearTimeout(this.timer);
+    this.timerDue = Date.now() + ms;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.busy) {
+        // A tick is running; it schedules the next one when done.
+        return;
+      }
+      this.busy = this.tick().finally(() => {
+        this.busy = undefined;
+      });
+    }, ms);
+  }
+
+  private async tick(): Promise<void> {
+    let next = this.opts.intervalMs;
+    try {
+      if (this.needInstall && !(await this.install())) {
+        next = this.retryMs;
+        return;
+      }
+      next = (await this.read()) ? this.opts.intervalMs : 0;
+    } finally {
+      if (!this.stopping && !this.timer) this.schedule(next);
+    }
+  }
+
+  private async install(): Promise<boolean> {
+    const candidates: Backend[] = this.backend ? [this.backend] : [this.nft, this.iptables];
+    const reasons: string[] = [];
+    for (const backend of candidates) {
+      const err = await backend.install();
+      if (this.stopping) {
+        if (!err) this.installed.add(backend);
+        return false;
+      }
+      if (!err) {
+        this.backend = backend;
+        this.installed.add(backend);
+        this.generation++;
+        this.needInstall = false;
+        this.retryMs = this.opts.intervalMs;
+        this.status.state = 'running';
+        this.status.backend = backend.name;
+        this.status.since = new Date().toISOString();
+        this.status.last_error = undefined;
+        this.opts.log.info(`probe: ${backend.describe()}, reading every ${this.status.interval_s} s`);
+        this.opts.onStatus();
+        return true;
+      }
+      reasons.push(`${backend.name}: ${err}`);
+    }
+    const reason = reasons.join('; ').slice(0, 300);
+    const changed = this.status.last_error !== reason;
+    this.status.last_error = reason;
+    if (this.opts.mode === 'auto' && !this.backend) {
+      // auto: neither nft nor iptables works here; stay off, look again now and then.
+      this.status.state = 'off';
+      this.retryMs = AUTO_RETRY_MS;
+      if (changed) this.opts.log.info(`probe: off (not usable here: ${reason})`);
+    } else {
+      this.status.state = 'failed';
+      if (changed) this.opts.log.warn(`probe: cannot install its rules: ${reason}; trying again`);
+      this.retryMs = Math.min(RETRY_MAX_MS, Math.max(this.opts.intervalMs, this.retryMs * 2));
+    }
+    this.opts.onStatus();
+    return false;
+  }
+
+  /** One reading. False when the rules must be installed again (then the next tick comes at once). */
+  private async read(): Promise<boolean> {
+    const backend = this.backend;
+    if (!backend) return false;
+    const reading = await backend.read();
+    const at = Date.now();
+    if (this.stopping) return true;
+    if ('lost' in reading) return this.lost(reading.lost);
+    if ('error' in reading) {
+      this.noteError(reading.error);
+      return true;
+    }
+    if (this.status.last_error) {
+      this.status.last_error = undefined;
+      this.opts.onStatus();
+    }
+    const sample = sampleFromDump(reading, reading.names, at, this.generation);
+    if (this.status.keys !== sample.flows.length) {
+      this.status.keys = sample.flows.length;
+      this.opts.onStatus();
+    }
+    this.opts.onSample(sample);
+    return true;
+  }
+
+  private lost(what: string): boolean {
+    this.status.reinstalls++;
+    this.needInstall = true;
+    this.opts.log.warn(`probe: ${what} (firewall reload, proxy restart or a config change); installing it again`);
+    this.opts.onStatus();
+    return false;
+  }
+
+  private noteError(message: string): void {
+    if (this.status.last_error !== message) this.opts.log.warn(`probe: ${message}`);
+    this.status.last_error = message;
+    this.opts.onStatus();
+  }
+}

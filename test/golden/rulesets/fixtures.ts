@@ -1,0 +1,841 @@
+// The fixture definitions: each proxy's rules as its generator emits them,
+// re-stated (not copied) from the generator source named in `source`, for a
+// side router at 192.168.1.2 on br-lan (LAN 192.168.1.0/24, main router .1).
+// regenerate.ts applies them in a namespace and dumps them with the real tools.
+
+export interface Fixture {
+  name: string;
+  /** Which generator, file and commit this re-states. */
+  source: string;
+  nft?: string;
+  iptables?: string;
+  iptablesVariant?: 'legacy' | 'nft';
+  ipset?: string;
+  /** `ip …` commands (rules and routes), after the rules. */
+  ip?: string[];
+  /** tun devices to create. */
+  tun?: string[];
+}
+
+const LOCALNETWORK = [
+  '0.0.0.0/8',
+  '10.0.0.0/8',
+  '100.64.0.0/10',
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '224.0.0.0/4',
+  '240.0.0.0/4',
+];
+
+// ---------------------------------------------------------------------------
+// fw4 (OpenWrt 22.03+) with a LAN zone that forwards lan→lan, as a side router has it.
+// Source: openwrt/firewall4 root/usr/share/firewall4/templates/ruleset.uc (chain names, priorities, comments).
+
+interface Fw4Parts {
+  sets?: string;
+  dstnat?: string;
+  srcnat?: string;
+  mangle?: string;
+  mangleOutput?: string;
+  forward?: string;
+  input?: string;
+  chains?: string;
+}
+
+function fw4(p: Fw4Parts): string {
+  return `table inet fw4 {
+${p.sets ?? ''}
+  chain input {
+    type filter hook input priority filter; policy accept;
+    iifname "lo" accept comment "!fw4: Accept traffic from loopback"
+    ct state established,related accept comment "!fw4: Allow inbound established and related flows"
+${p.input ?? ''}
+    iifname "br-lan" jump input_lan comment "!fw4: Handle lan IPv4/IPv6 input traffic"
+  }
+  chain forward {
+    type filter hook forward priority filter; policy drop;
+    ct state established,related accept comment "!fw4: Allow forwarded established and related flows"
+${p.forward ?? ''}
+    iifname "br-lan" jump forward_lan comment "!fw4: Handle lan IPv4/IPv6 forward traffic"
+  }
+  chain output {
+    type filter hook output priority filter; policy accept;
+    oifname "lo" accept comment "!fw4: Accept traffic towards loopback"
+    ct state established,related accept comment "!fw4: Allow outbound established and related flows"
+  }
+  chain prerouting {
+    type filter hook prerouting priority filter; policy accept;
+    iifname "br-lan" jump helper_lan comment "!fw4: lan IPv4/IPv6 CT helper assignment"
+  }
+  chain helper_lan {
+  }
+  chain input_lan {
+    jump accept_from_lan
+  }
+  chain forward_lan {
+    jump accept_to_lan
+  }
+  chain accept_from_lan {
+    iifname "br-lan" counter accept comment "!fw4: accept lan IPv4/IPv6 traffic"
+  }
+  chain accept_to_lan {
+    oifname "br-lan" counter accept comment "!fw4: accept lan IPv4/IPv6 traffic"
+  }
+  chain dstnat {
+    type nat hook prerouting priority dstnat; policy accept;
+${p.dstnat ?? ''}
+    iifname "br-lan" jump dstnat_lan comment "!fw4: Handle lan IPv4/IPv6 dstnat traffic"
+  }
+  chain dstnat_lan {
+  }
+  chain srcnat {
+    type nat hook postrouting priority srcnat; policy accept;
+${p.srcnat ?? ''}
+  }
+  chain mangle_prerouting {
+    type filter hook prerouting priority mangle; policy accept;
+${p.mangle ?? ''}
+  }
+  chain mangle_output {
+    type route hook output priority mangle; policy accept;
+${p.mangleOutput ?? ''}
+  }
+${p.chains ?? ''}
+}
+`;
+}
+
+// ---------------------------------------------------------------------------
+// OpenClash, fw4. luci-app-openclash/root/etc/init.d/openclash (set_firewall, firewall_lan_ac_traffic,
+// do_run_mode), read at gorillapower/OpenClash@7664c89 ("sync upstream v0.47.071"), see
+// shared/background/research/proxies.md §1. PROXY_FWMARK 0x162, table 0x162, redir 7892, tproxy 7895, dns 7874.
+
+const OC_SOURCE = (mode: string) =>
+  `OpenClash fw4, ${mode}: luci-app-openclash/root/etc/init.d/openclash (set_firewall), vernesong/OpenClash as synced in gorillapower/OpenClash@7664c89 (v0.47.071). Re-stated, not copied.`;
+
+interface OcOptions {
+  commonPorts?: boolean;
+  tun?: 'tun' | 'mix';
+  bypassGatewayCompatible?: boolean;
+  chinaIpRoute?: string[];
+}
+
+function openclashFw4(o: OcOptions): string {
+  const sets = [
+    `  set localnetwork {
+    type ipv4_addr
+    flags interval
+    auto-merge
+    elements = { ${LOCALNETWORK.join(', ')} }
+  }`,
+  ];
+  if (o.commonPorts) {
+    sets.push(`  set common_ports {
+    type inet_service
+    flags interval
+    elements = { 21, 22, 23, 53, 80, 123, 143, 194, 443, 465, 587, 853, 993, 995, 998, 2052, 2053, 2082, 2083, 2086, 2095, 2096, 5222, 5228-5230, 8080, 8443, 8880, 8888, 8889 }
+  }`);
+  }
+  if (o.chinaIpRoute) {
+    sets.push(`  set china_ip_route {
+    type ipv4_addr
+    flags interval
+    elements = { ${o.chinaIpRoute.join(', ')} }
+  }
+  set china_ip_route_pass {
+    type ipv4_addr
+    flags interval
+  }`);
+  }
+  const bypass = [
+    o.commonPorts ? '    th dport != @common_ports counter return' : '',
+    o.chinaIpRoute ? '    ip daddr @china_ip_route ip daddr != @china_ip_route_pass counter return' : '',
+  ]
+    .filter(Boolean)
+    .join('\n');
+  sets.push(`  set lan_ac_black_ips {
+    type ipv4_addr
+    flags interval
+  }
+  set lan_ac_black_macs {
+    type ether_addr
+  }`);
+  const chains: string[] = [];
+  // enable_redirect_dns=1 (default): DNS to dnsmasq, except blacklisted LAN hosts.
+  let dstnat =
+    '    meta nfproto { ipv4 } meta l4proto { tcp, udp } th dport 53 ip saddr != @lan_ac_black_ips ether saddr != @lan_ac_black_macs counter redirect to :53 comment "OpenClash DNS Hijack"';
+  let mangle = '';
+  const fakeIpUdp = o.tun
+    ? ''
+    : '    meta l4proto { udp } ip daddr { 198.18.0.1/16 } mark set 0x162 tproxy ip to 127.0.0.1:7895 counter accept';
+  if (o.tun !== 'tun') {
+    // TCP redirect (non-TUN and mix).
+    chains.push(`  chain openclash {
+    ip daddr @localnetwork counter return
+    ct direction reply counter return
+    ip protocol tcp ip daddr { 198.18.0.1/16 } counter redirect to :7892
+${bypass}
+    ip protocol tcp counter redirect to :7892
+  }`);
+    dstnat += '\n    meta nfproto { ipv4 } ip protocol tcp counter jump openclash';
+  }
+  if (!o.tun) {
+    // UDP TPROXY.
+    chains.push(`  chain openclash_mangle {
+    ip daddr @localnetwork counter return
+    ct direction reply counter return
+${fakeIpUdp}
+${bypass}
+    ip protocol udp counter jump openclash_upnp
+    meta l4proto { udp } mark set 0x162 tproxy ip to 127.0.0.1:7895 counter accept
+  }
+  chain openclash_upnp {
+  }`);
+    mangle = '    meta nfproto { ipv4 } ip protocol udp counter jump openclash_mangle';
+  } else {
+    const last = o.tun === 'mix' ? '    meta l4proto { udp } mark set 0x162 counter' : '    mark set 0x162 counter';
+    chains.push(`  chain openclash_mangle {
+    meta l4proto { tcp, udp } iifname "utun" counter return
+    ip daddr @localnetwork counter return
+    ct direction reply counter return
+    meta l4proto { tcp, udp } ip daddr { 198.18.0.1/16 } mark set 0x162 counter
+${bypass}
+    meta nfproto { ipv4 } ip protocol icmp icmp type echo-request mark set 0x162 counter accept comment "OpenClash ICMP Mark"
+    ip protocol udp counter jump openclash_upnp
+${last}
+  }
+  chain openclash_upnp {
+  }`);
+    mangle = '    meta nfproto { ipv4 } counter jump openclash_mangle';
+  }
+  // router_self_proxy=1 (default): output chains (TUN marks in mangle_output instead).
+  if (o.tun !== 'tun')
+    chains.push(`  chain nat_output {
+    type nat hook output priority -1; policy accept;
+    meta nfproto { ipv4 } ip protocol tcp counter jump openclash_output
+  }
+  chain openclash_output {
+    meta skgid 65534 counter return
+    ip daddr @localnetwork counter return
+    ip protocol tcp counter redirect to :7892
+  }`);
+  let srcnat = '';
+  if (o.bypassGatewayCompatible) {
+    chains.push(`  chain openclash_post {
+    meta skgid 65534 counter return
+    meta mark 0x162 counter accept
+    ip daddr @localnetwork counter return
+    ct direction reply counter return
+    fib saddr type != { local } counter masquerade
+  }`);
+    srcnat = '    meta nfproto { ipv4 } counter jump openclash_post comment "OpenClash Bypass Gateway Compatible"';
+  }
+  // Rules OpenClash inserts at position 0 of fw4's own chains.
+  const forward = o.tun
+    ? [
+        '    meta nfproto { ipv4 } iifname "utun" counter accept comment "OpenClash TUN Forward"',
+        '    meta nfproto { ipv4 } oifname "utun" counter accept comment "OpenClash TUN Forward"',
+      ].join('\n')
+    : '';
+  const input = [
+    o.tun ? '    meta nfproto { ipv4 } iifname "utun" counter accept comment "OpenClash TUN Input"' : '',
+    o.tun !== 'tun' ? '    ct status dnat accept comment "OpenClash Redirect Accept"' : '',
+    !o.tun ? '    meta mark 0x162 accept comment "OpenClash TPROXY Accept"' : '',
+  ]
+    .filter(Boolean)
+    .join('\n');
+  if (o.tun) srcnat = `    meta nfproto { ipv4 } oifname "utun" counter return comment "OpenClash TUN Postrouting"\n${srcnat}`;
+  return fw4({ sets: sets.join('\n'), dstnat, mangle, srcnat, forward, input, chains: chains.join('\n') });
+}
+
+const OC_TPROXY_ROUTE = ['rule add fwmark 0x162 table 0x162', 'route add local 0.0.0.0/0 dev lo table 0x162'];
+const OC_TUN_ROUTE = ['rule add fwmark 0x162 table 0x162 pref 1888', 'route add default dev utun table 0x162'];
+
+/** 8,000 distinct public-looking prefixes (/16…/24), seeded; never in private, documentation or test ranges. */
+export function chinaPrefixes(count = 8000, seed = 20261125): string[] {
+  let s = seed >>> 0;
+  const rnd = () => {
+    // xorshift32
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s;
+  };
+  const excluded = new Set([0, 10, 100, 127, 169, 172, 192, 198, 203]);
+  const used = new Set<number>();
+  const out: string[] = [];
+  while (out.length < count) {
+    const a = 1 + (rnd() % 223);
+    if (excluded.has(a)) continue;
+    const b = rnd() % 256;
+    const key = a * 256 + b;
+    if (used.has(key)) continue;
+    used.add(key);
+    const bits = 16 + (rnd() % 9);
+    const third = bits > 16 ? (rnd() % 256) & (0xff << (24 - bits)) & 0xff : 0;
+    out.push(`${a}.${b}.${third}.0/${bits}`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Passwall: xiaorouji/openwrt-passwall luci-app-passwall/root/usr/share/passwall/nftables.sh
+// (add_firewall_rule, load_acl's global part, REDIRECT(), get_redirect_ipv4) as of @471fb79 — own table
+// inet passwall, chains PSW_*, sets passwall_*; defaults tcp_proxy_way=redirect, tcp_redir_ports, chn_list direct.
+
+const PSW_PORTS = '22, 25, 53, 80, 143, 443, 465, 587, 853, 873, 993, 995, 5222, 8080, 8443, 9418';
+const CN_SAMPLE = '1.0.1.0/24, 36.0.0.0/10, 114.114.0.0/16, 223.5.5.0/24';
+
+function pswSets(prefix: string): string {
+  const set = (name: string, elements?: string) => `  set ${prefix}_${name} {
+    type ipv4_addr
+    flags interval
+    auto-merge
+${elements ? `    elements = { ${elements} }\n` : ''}  }`;
+  return [
+    set('lan', LOCALNETWORK.join(', ')),
+    set('vps'),
+    set('white', '223.5.5.5'),
+    set('black'),
+    set('block'),
+    ...(prefix === 'passwall' ? [set('chn', CN_SAMPLE)] : []),
+  ].join('\n');
+}
+
+const PASSWALL_NFT = `table inet passwall {
+${pswSets('passwall')}
+  chain dstnat {
+    type nat hook prerouting priority dstnat - 1; policy accept;
+    jump PSW_REDIRECT
+    ip protocol tcp counter jump PSW_NAT
+  }
+  chain mangle_prerouting {
+    type filter hook prerouting priority mangle - 1; policy accept;
+    counter jump PSW_DIVERT
+    counter jump PSW_MANGLE
+  }
+  chain mangle_output {
+    type route hook output priority mangle - 1; policy accept;
+  }
+  chain nat_output {
+    type nat hook output priority -1; policy accept;
+  }
+  chain PSW_DIVERT {
+    meta l4proto tcp socket transparent 1 mark set 1 counter accept
+  }
+  chain PSW_REDIRECT {
+  }
+  chain PSW_RULE {
+    meta mark set ct mark counter
+    meta mark 1 counter return
+    tcp flags & (fin | syn | rst | ack) == syn meta mark set mark and 0x0 xor 0x1 counter
+    meta l4proto udp ct state new meta mark set mark and 0x0 xor 0x1 counter
+    ct mark set mark counter
+  }
+  chain PSW_MANGLE {
+    meta mark 0xff counter return
+    ip daddr @passwall_lan counter return
+    ip daddr @passwall_vps counter return
+    ip daddr @passwall_white counter return
+    ip daddr @passwall_block counter drop
+    ip protocol udp ip daddr @passwall_black counter jump PSW_RULE
+    ip protocol udp ip daddr != @passwall_chn counter jump PSW_RULE
+    ip protocol udp counter meta mark 1 tproxy ip to :1051
+  }
+  chain PSW_NAT {
+    ip daddr @passwall_lan counter return
+    ip daddr @passwall_vps counter return
+    ip daddr @passwall_white counter return
+    ip daddr @passwall_block counter drop
+    ip protocol tcp ip daddr @passwall_black tcp dport { ${PSW_PORTS} } counter redirect to :1041
+    ip protocol tcp ip daddr != @passwall_chn tcp dport { ${PSW_PORTS} } counter redirect to :1041
+  }
+}
+`;
+
+// Passwall2: Openwrt-Passwall/openwrt-passwall2 luci-app-passwall2/root/usr/share/passwall2/nftables.sh @53f05ba:
+// table inet passwall2, PSW2_* chains, one REDIR_PORT (1041) for TCP and UDP via TPROXY; PSW2_RULE marks with
+// `tcp flags syn` (a bit test, so SYN-ACK too); tcp_redir_ports default as Passwall.
+const PASSWALL2_NFT = `table inet passwall2 {
+${pswSets('passwall2')}
+  chain dstnat {
+    type nat hook prerouting priority dstnat - 1; policy accept;
+    jump PSW2_REDIRECT
+  }
+  chain mangle_prerouting {
+    type filter hook prerouting priority mangle - 1; policy accept;
+    counter jump PSW2_DIVERT
+    counter jump PSW2_MANGLE
+  }
+  chain mangle_output {
+    type route hook output priority mangle - 1; policy accept;
+  }
+  chain nat_output {
+    type nat hook output priority -1; policy accept;
+  }
+  chain PSW2_DIVERT {
+    meta l4proto tcp socket transparent 1 mark set 1 counter accept
+  }
+  chain PSW2_REDIRECT {
+  }
+  chain PSW2_RULE {
+    meta mark set ct mark counter
+    meta mark 1 counter return
+    tcp flags syn meta mark set mark and 0x0 xor 0x1 counter
+    meta l4proto udp ct state new meta mark set mark and 0x0 xor 0x1 counter
+    ct mark set mark counter
+  }
+  chain PSW2_MANGLE {
+    meta mark 0xff counter return
+    ip daddr @passwall2_lan counter return
+    ip daddr @passwall2_vps counter return
+    ip protocol tcp tcp dport { ${PSW_PORTS} } counter jump PSW2_RULE
+    ip protocol tcp counter meta mark 1 tproxy ip to :1041
+    ip protocol udp counter jump PSW2_RULE
+    ip protocol udp counter meta mark 1 tproxy ip to :1041
+  }
+}
+`;
+
+const PSW_ROUTE = ['rule add fwmark 1 lookup 100', 'route add local 0.0.0.0/0 dev lo table 100'];
+
+// ---------------------------------------------------------------------------
+// homeproxy: immortalwrt/homeproxy root/etc/homeproxy/scripts/firewall_post.ut @856f09d, rendered into
+// table inet fw4 (fw4 includes it as table-post, so its `chain dstnat { … }` appends to fw4's dstnat).
+// UCI defaults: proxy_mode redirect_tproxy, routing_mode bypass_mainland_china, routing_port common,
+// self_mark 100, redirect 5331, tproxy 5332 / mark 101 (0x65) → table 100 (a UDP node configured);
+// dnsmasq not hijacking DNS itself, so homeproxy's DNS hijack rule is present.
+const HP_PORTS = '22, 53, 80, 143, 443, 465, 587, 853, 873, 993, 995, 8080, 8443, 9418';
+const HP_LOCAL = [
+  '0.0.0.0/8',
+  '10.0.0.0/8',
+  '100.64.0.0/10',
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  '172.16.0.0/12',
+  '192.0.0.0/24',
+  '192.0.2.0/24',
+  '192.31.196.0/24',
+  '192.52.193.0/24',
+  '192.88.99.0/24',
+  '192.168.0.0/16',
+  '192.175.48.0/24',
+  '198.18.0.0/15',
+  '198.51.100.0/24',
+  '203.0.113.0/24',
+  '224.0.0.0/4',
+  '240.0.0.0/4',
+];
+const hpSet = (name: string, type: string, elements?: string) => `  set ${name} {
+    type ${type}
+    flags interval
+    auto-merge
+${elements ? `    elements = { ${elements} }\n` : ''}  }`;
+const HOMEPROXY_NFT = fw4({
+  sets: [
+    hpSet('homeproxy_local_addr_v4', 'ipv4_addr', HP_LOCAL.join(', ')),
+    hpSet('homeproxy_mainland_addr_v4', 'ipv4_addr', CN_SAMPLE),
+    hpSet('homeproxy_wan_proxy_addr_v4', 'ipv4_addr'),
+    hpSet('homeproxy_wan_direct_addr_v4', 'ipv4_addr'),
+    hpSet('homeproxy_routing_port', 'inet_service', HP_PORTS),
+  ].join('\n'),
+  dstnat: [
+    '    meta nfproto { ipv4, ipv6 } udp dport 53 counter redirect to :53 comment "!homeproxy: DNS hijack"',
+    '    meta nfproto { ipv4 } meta l4proto tcp jump homeproxy_redirect_lanac',
+  ].join('\n'),
+  mangle: '    meta nfproto { ipv4 } meta l4proto udp jump homeproxy_mangle_lanac',
+  chains: `  chain homeproxy_redirect_proxy {
+    meta l4proto tcp counter redirect to :5331
+  }
+  chain homeproxy_redirect_proxy_port {
+    tcp dport != @homeproxy_routing_port counter return
+    goto homeproxy_redirect_proxy
+  }
+  chain homeproxy_redirect_lanac {
+    meta mark 100 counter return
+    counter goto homeproxy_redirect
+  }
+  chain homeproxy_redirect {
+    meta mark 100 counter return
+    ip daddr @homeproxy_wan_proxy_addr_v4 counter goto homeproxy_redirect_proxy_port
+    ip daddr @homeproxy_local_addr_v4 counter return
+    ip daddr @homeproxy_wan_direct_addr_v4 counter return
+    ip daddr @homeproxy_mainland_addr_v4 counter return
+    counter goto homeproxy_redirect_proxy_port
+  }
+  chain homeproxy_output_redir {
+    type nat hook output priority filter - 105; policy accept;
+    meta nfproto { ipv4 } meta l4proto tcp jump homeproxy_redirect
+  }
+  chain homeproxy_mangle_tproxy {
+    meta l4proto udp meta mark set 0x65 tproxy ip to 127.0.0.1:5332 counter accept
+  }
+  chain homeproxy_mangle_tproxy_port {
+    udp dport != @homeproxy_routing_port counter return
+    goto homeproxy_mangle_tproxy
+  }
+  chain homeproxy_mangle_mark {
+    udp dport != @homeproxy_routing_port counter return
+    meta l4proto udp meta mark set 0x65 counter accept
+  }
+  chain homeproxy_mangle_lanac {
+    iifname != "lo" udp dport 53 counter return
+    meta mark 100 counter return
+    counter goto homeproxy_mangle_prerouting
+  }
+  chain homeproxy_mangle_prerouting {
+    ip daddr @homeproxy_wan_proxy_addr_v4 counter goto homeproxy_mangle_tproxy_port
+    ip daddr @homeproxy_local_addr_v4 counter return
+    ip daddr @homeproxy_wan_direct_addr_v4 counter return
+    ip daddr @homeproxy_mainland_addr_v4 counter return
+    udp dport { 80, 443 } counter reject comment "!homeproxy: Fuck you QUIC"
+    counter goto homeproxy_mangle_tproxy_port
+  }
+  chain homeproxy_mangle_output {
+    meta mark 100 counter return
+    ip daddr @homeproxy_wan_proxy_addr_v4 counter goto homeproxy_mangle_mark
+    ip daddr @homeproxy_local_addr_v4 counter return
+    ip daddr @homeproxy_wan_direct_addr_v4 counter return
+    ip daddr @homeproxy_mainland_addr_v4 counter return
+    counter goto homeproxy_mangle_mark
+  }`,
+  mangleOutput: '    meta nfproto { ipv4 } meta l4proto udp jump homeproxy_mangle_output',
+});
+const HP_ROUTE = ['rule add fwmark 101 table 100', 'route add local 0.0.0.0/0 dev lo table 100'];
+
+// ---------------------------------------------------------------------------
+// nikki: nikkinikki-org/OpenWrt-nikki nikki/files/ucode/hijack.ut @48ff42e + nikki.conf defaults:
+// table inet nikki, lan_proxy and router_proxy on, tcp_mode redirect (redir 7891), udp_mode tun
+// (device nikki, mark 0x81/0xff → table 81 pref 1025), tproxy mark 0x80/0xff → table 80 pref 1024,
+// DNS 1053, proxy_tcp/udp_dport 0-65535, fake-ip 198.18.0.1/16, one LAN access control entry (proxy+dns),
+// cgroups v1 (`meta cgroup` instead of a cgroupv2 path the namespace does not have).
+const NIKKI_BYPASS = `    fib daddr type { local, broadcast, anycast, multicast } counter return
+    ct direction reply counter return
+    ip daddr @reserved_ip ip daddr != 198.18.0.1/16 counter return
+    ip6 daddr @reserved_ip6 counter return
+    ip daddr @china_ip counter return
+    ip6 daddr @china_ip6 counter return
+    ip daddr @russia_ip counter return
+    ip6 daddr @russia_ip6 counter return
+    meta nfproto ipv4 meta l4proto . th dport != @proxy_dport ip daddr != 198.18.0.1/16 counter return
+    meta nfproto ipv6 meta l4proto . th dport != @proxy_dport counter return
+    meta l4proto { tcp, udp } ip dscp @bypass_dscp ip daddr != 198.18.0.1/16 counter return
+    meta l4proto { tcp, udp } ip6 dscp @bypass_dscp counter return`;
+const NIKKI_NFT = `table inet nikki {
+  set dns_hijack_nfproto {
+    type nf_proto
+    flags interval
+    elements = { ipv4 }
+  }
+  set proxy_nfproto {
+    type nf_proto
+    flags interval
+    elements = { ipv4 }
+  }
+  set reserved_ip {
+    type ipv4_addr
+    flags interval
+    auto-merge
+    elements = { ${LOCALNETWORK.join(', ')} }
+  }
+  set reserved_ip6 {
+    type ipv6_addr
+    flags interval
+    auto-merge
+    elements = { ::/128, ::1/128, ::ffff:0:0/96, 100::/64, 64:ff9b::/96, 2001::/32, 2001:10::/28, 2001:20::/28, 2001:db8::/32, 2002::/16, fc00::/7, fe80::/10, ff00::/8 }
+  }
+  set lan_inbound_device {
+    type ifname
+    flags interval
+    auto-merge
+    elements = { "br-lan" }
+  }
+  set china_ip {
+    type ipv4_addr
+    flags interval
+  }
+  set china_ip6 {
+    type ipv6_addr
+    flags interval
+  }
+  set russia_ip {
+    type ipv4_addr
+    flags interval
+  }
+  set russia_ip6 {
+    type ipv6_addr
+    flags interval
+  }
+  set proxy_dport {
+    type inet_proto . inet_service
+    flags interval
+    auto-merge
+    elements = { tcp . 0-65535, udp . 0-65535 }
+  }
+  set bypass_dscp {
+    type dscp
+    flags interval
+    auto-merge
+  }
+  chain router_dns_hijack {
+    meta l4proto { tcp, udp } th dport 53 counter redirect to :1053
+  }
+  chain router_redirect {
+    meta l4proto tcp counter redirect to :7891
+  }
+  chain router_tun {
+    meta l4proto { tcp, udp } th dport 53 counter return
+    meta l4proto { tcp, udp } meta mark set meta mark & 0xffffff00 | 0x81 counter accept
+  }
+  chain lan_dns_hijack {
+    meta l4proto { tcp, udp } th dport 53 counter redirect to :1053
+  }
+  chain lan_redirect {
+    meta l4proto tcp counter redirect to :7891
+  }
+  chain lan_tun {
+    meta l4proto { tcp, udp } th dport 53 counter return
+    meta l4proto { tcp, udp } meta mark set meta mark & 0xffffff00 | 0x81 counter accept
+  }
+  chain nat_output {
+    type nat hook output priority filter; policy accept;
+    meta cgroup 302387718 counter return
+    meta nfproto @dns_hijack_nfproto jump router_dns_hijack
+${NIKKI_BYPASS}
+    meta nfproto @proxy_nfproto jump router_redirect
+  }
+  chain mangle_output {
+    type route hook output priority mangle; policy accept;
+    meta cgroup 302387718 counter return
+${NIKKI_BYPASS}
+    meta nfproto @proxy_nfproto meta l4proto udp jump router_tun
+  }
+  chain mangle_prerouting_router {
+    type filter hook prerouting priority mangle - 1; policy accept;
+    iifname "nikki" meta l4proto { icmp, tcp, udp } counter accept
+  }
+  chain dstnat {
+    type nat hook prerouting priority dstnat + 1; policy accept;
+    iifname @lan_inbound_device meta nfproto @dns_hijack_nfproto jump lan_dns_hijack
+${NIKKI_BYPASS}
+    iifname @lan_inbound_device meta nfproto @proxy_nfproto jump lan_redirect
+  }
+  chain mangle_prerouting_lan {
+    type filter hook prerouting priority mangle; policy accept;
+${NIKKI_BYPASS}
+    iifname @lan_inbound_device meta nfproto @proxy_nfproto meta l4proto udp jump lan_tun
+  }
+}
+`;
+const NIKKI_ROUTE = [
+  'rule add fwmark 0x80/0xff table 80 pref 1024',
+  'route add local 0.0.0.0/0 dev lo table 80',
+  'rule add fwmark 0x81/0xff table 81 pref 1025',
+  'route add default dev nikki table 81',
+];
+
+// ---------------------------------------------------------------------------
+// ShellCrash: juewuy/ShellCrash scripts/starts/fw_nftables.sh and fw_iptables.sh @040accd (start_nft_route,
+// start_nft_dns, start_nft_wan / start_ipt_route, start_ipt_dns, start_ipt_wan) with fw_start.sh defaults:
+// redir_mod Redir, lan_proxy on, common_ports ON (multiport 22,80,443,8080,8443), fake-ip 28.0.0.0/8,
+// mix 7890 / redir 7892 / tproxy 7893 / dns 1053 / db 9999, routing_mark 7894, host_ipv4 = the LAN.
+const SC_RESERVED = LOCALNETWORK.join(', ');
+const SC_PORTS = '22, 80, 443, 8080, 8443';
+const SHELLCRASH_NFT = `table inet shellcrash {
+  chain input {
+    type filter hook input priority -100; policy accept;
+    iif "lo" accept
+    ip saddr { 192.168.1.0/24 } accept
+    ip6 saddr { fe80::/10, fd00::/8 } accept
+    tcp dport { 7890, 9999 } reject
+    udp dport { 7890, 9999 } reject
+  }
+  chain prerouting_dns {
+    type nat hook prerouting priority -100; policy accept;
+    udp dport != 53 return
+    tcp dport != 53 return
+    meta mark 7894 return
+    meta skgid { 453, 7890 } return
+    ip saddr != { 192.168.1.0/24 } return
+    ip6 saddr != { fe80::/10, fd00::/8 } return
+    udp dport 53 redirect to :1053
+    tcp dport 53 redirect to :1053
+  }
+  chain prerouting {
+    type nat hook prerouting priority -100; policy accept;
+    tcp dport 53 return
+    udp dport 53 return
+    meta mark 7894 return
+    meta skgid 7890 return
+    ip daddr != { 28.0.0.0/8 } tcp dport != { ${SC_PORTS} } return
+    ip daddr != { 28.0.0.0/8 } udp dport != { ${SC_PORTS} } return
+    ip6 daddr != { fc00::/16 } tcp dport != { ${SC_PORTS} } return
+    ip6 daddr != { fc00::/16 } udp dport != { ${SC_PORTS} } return
+    ip daddr { ${SC_RESERVED} } return
+    ip saddr != { 192.168.1.0/24 } return
+    meta nfproto ipv6 return
+    meta l4proto tcp redirect to :7892
+  }
+}
+`;
+
+// iptables: chains created with -N/-A, hooked with -I (so the later -I lands first).
+const SHELLCRASH_IPT = `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -i lo -j ACCEPT
+-A INPUT -s 192.168.1.0/24 -j ACCEPT
+-A INPUT -p udp -m multiport --dports 7890,9999 -j REJECT --reject-with icmp-port-unreachable
+-A INPUT -p tcp -m multiport --dports 7890,9999 -j REJECT --reject-with icmp-port-unreachable
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:shellcrash - [0:0]
+:shellcrash_dns - [0:0]
+-A PREROUTING -p udp -m udp --dport 53 -j shellcrash_dns
+-A PREROUTING -p tcp -m tcp --dport 53 -j shellcrash_dns
+-A PREROUTING -d 28.0.0.0/8 -p tcp -j shellcrash
+-A PREROUTING -p tcp -m multiport --dports 22,80,443,8080,8443 -j shellcrash
+-A shellcrash -p tcp -m tcp --dport 53 -j RETURN
+-A shellcrash -p udp -m udp --dport 53 -j RETURN
+-A shellcrash -m mark --mark 0x1e96 -j RETURN
+-A shellcrash -d 192.168.1.0/24 -j RETURN
+${LOCALNETWORK.map((n) => `-A shellcrash -d ${n} -j RETURN`).join('\n')}
+-A shellcrash -s 192.168.1.0/24 -p tcp -j REDIRECT --to-ports 7892
+-A shellcrash_dns -m mark --mark 0x1e96 -j RETURN
+-A shellcrash_dns -s 192.168.1.0/24 -p tcp -j REDIRECT --to-ports 1053
+-A shellcrash_dns -s 192.168.1.0/24 -p udp -j REDIRECT --to-ports 1053
+COMMIT
+`;
+
+// ---------------------------------------------------------------------------
+// OpenClash fw3 (iptables + ipset), same logic and order as fw4 (proxies.md §1 "fw3").
+const OC_FW3_IPSET = `create localnetwork hash:net family inet hashsize 1024 maxelem 65536
+${LOCALNETWORK.map((n) => `add localnetwork ${n}`).join('\n')}
+`;
+const OC_FW3_IPT = `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:openclash - [0:0]
+:openclash_output - [0:0]
+-A PREROUTING -p udp -m udp --dport 53 -m comment --comment "OpenClash DNS Hijack" -j REDIRECT --to-ports 7874
+-A PREROUTING -p tcp -j openclash
+-A OUTPUT -p tcp -j openclash_output
+-A openclash -m set --match-set localnetwork dst -j RETURN
+-A openclash -m conntrack --ctdir REPLY -j RETURN
+-A openclash -d 198.18.0.0/16 -p tcp -j REDIRECT --to-ports 7892
+-A openclash -p tcp -j REDIRECT --to-ports 7892
+-A openclash_output -m owner --gid-owner 65534 -j RETURN
+-A openclash_output -m set --match-set localnetwork dst -j RETURN
+-A openclash_output -p tcp -j REDIRECT --to-ports 7892
+COMMIT
+*mangle
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:openclash - [0:0]
+-A PREROUTING -p udp -j openclash
+-A openclash -m set --match-set localnetwork dst -j RETURN
+-A openclash -m conntrack --ctdir REPLY -j RETURN
+-A openclash -p udp -j TPROXY --on-port 7895 --on-ip 0.0.0.0 --tproxy-mark 0x162/0xffffffff
+COMMIT
+`;
+
+// ---------------------------------------------------------------------------
+// An unknown transparent proxy (a hand-written sing-box style TPROXY table): recognised only by what it does.
+const UNKNOWN_NFT = `table inet sbx {
+  chain pre {
+    type filter hook prerouting priority mangle; policy accept;
+    ip daddr { 10.0.0.0/8, 127.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 } return
+    meta l4proto { tcp, udp } meta mark set 0x1 tproxy ip to 127.0.0.1:12345 accept
+  }
+}
+`;
+
+export const FIXTURES: Fixture[] = [
+  { name: 'openclash-fw4-fakeip', source: OC_SOURCE('fake-ip (TCP redirect, UDP TPROXY)'), nft: openclashFw4({}), ip: OC_TPROXY_ROUTE },
+  {
+    name: 'openclash-fw4-redirhost-common-ports',
+    source: OC_SOURCE('redir-host with common_ports=1'),
+    nft: openclashFw4({ commonPorts: true }),
+    ip: OC_TPROXY_ROUTE,
+  },
+  { name: 'openclash-fw4-tun', source: OC_SOURCE('fake-ip-tun (en_mode_tun=1)'), nft: openclashFw4({ tun: 'tun' }), ip: OC_TUN_ROUTE, tun: ['utun'] },
+  { name: 'openclash-fw4-mix', source: OC_SOURCE('fake-ip-mix (en_mode_tun=2)'), nft: openclashFw4({ tun: 'mix' }), ip: OC_TUN_ROUTE, tun: ['utun'] },
+  {
+    name: 'openclash-fw4-bypass-gateway-compatible',
+    source: OC_SOURCE('fake-ip with bypass_gateway_compatible=1'),
+    nft: openclashFw4({ bypassGatewayCompatible: true }),
+    ip: OC_TPROXY_ROUTE,
+  },
+  {
+    name: 'openclash-fw4-china-ip-route-8k',
+    source: `${OC_SOURCE('fake-ip with china_ip_route=1')} The 8,000 china_ip_route prefixes are generated (seeded xorshift, chinaPrefixes() in fixtures.ts), not real data.`,
+    nft: openclashFw4({ chinaIpRoute: chinaPrefixes() }),
+    ip: OC_TPROXY_ROUTE,
+  },
+  {
+    name: 'openclash-fw3-fakeip',
+    source:
+      'OpenClash fw3 (iptables-legacy + ipset), fake-ip: luci-app-openclash/root/etc/init.d/openclash (set_firewall, fw3 branch), gorillapower/OpenClash@7664c89. Re-stated, not copied.',
+    iptables: OC_FW3_IPT,
+    iptablesVariant: 'legacy',
+    ipset: OC_FW3_IPSET,
+    ip: OC_TPROXY_ROUTE,
+  },
+  {
+    name: 'passwall-nft',
+    source:
+      'Passwall: xiaorouji/openwrt-passwall luci-app-passwall/root/usr/share/passwall/nftables.sh as described for @471fb79 in research/proxies.md (own table inet passwall, fwmark 1 / table 100), chain shapes cross-read in nftables.sh @052f029 and a 2025 revision (add_firewall_rule, PSW_RULE, REDIRECT()); defaults tcp_proxy_way=redirect, chn_list=direct. Re-stated, not copied.',
+    nft: PASSWALL_NFT,
+    ip: PSW_ROUTE,
+  },
+  {
+    name: 'passwall2-nft',
+    source:
+      'Passwall2: Openwrt-Passwall/openwrt-passwall2 luci-app-passwall2/root/usr/share/passwall2/nftables.sh @53f05ba (TPROXY for TCP and UDP on REDIR_PORT 1041). Re-stated, not copied.',
+    nft: PASSWALL2_NFT,
+    ip: PSW_ROUTE,
+  },
+  {
+    name: 'homeproxy',
+    source:
+      'homeproxy: immortalwrt/homeproxy root/etc/homeproxy/scripts/firewall_post.ut @856f09d (read), rendered into table inet fw4; proxy_mode redirect_tproxy, routing_port common, bypass_mainland_china, a UDP node set. Re-stated, not copied.',
+    nft: HOMEPROXY_NFT,
+    ip: HP_ROUTE,
+  },
+  {
+    name: 'nikki',
+    source:
+      'nikki: nikkinikki-org/OpenWrt-nikki nikki/files/ucode/hijack.ut @48ff42e (read) with nikki.conf defaults (tcp_mode redirect, udp_mode tun, lan_proxy and router_proxy on). Re-stated, not copied.',
+    nft: NIKKI_NFT,
+    ip: NIKKI_ROUTE,
+    tun: ['nikki'],
+  },
+  {
+    name: 'shellcrash-nft',
+    source: 'ShellCrash: juewuy/ShellCrash scripts/starts/fw_nftables.sh @040accd (read: start_nft_route, start_nft_dns, start_nft_wan) with fw_start.sh defaults (Redir mode, common ports). Re-stated, not copied.',
+    nft: SHELLCRASH_NFT,
+  },
+  {
+    name: 'shellcrash-iptables',
+    source:
+      'ShellCrash: juewuy/ShellCrash scripts/starts/fw_iptables.sh @040accd (read: start_ipt_route, start_ipt_dns, start_ipt_wan) with fw_start.sh defaults (Redir mode, multiport common ports), loaded with iptables-nft so that nft -j shows the same tables with xt parts. Re-stated, not copied.',
+    iptables: SHELLCRASH_IPT,
+    iptablesVariant: 'nft',
+  },
+  { name: 'unknown-tproxy', source: 'A hand-written TPROXY table with no known proxy names.', nft: UNKNOWN_NFT, ip: ['rule add fwmark 1 table 100', 'route add local 0.0.0.0/0 dev lo table 100'] },
+  { name: 'empty', source: 'No firewall rules at all: a plain router.' },
+];

@@ -1,0 +1,404 @@
+// luci-app-replyguard's views in headless Chromium, inside a harness page that
+// provides the part of LuCI's client API they use (test/luci/harness). The
+// status page is fed a real status.json from the namespace lab
+// (fixtures/status-hijacked.json, made by make-fixture.ts); Chinese comes from
+// the .lmo our compiler makes of po/zh_Hans, looked up by hash as LuCI does.
+// Screenshots go to test/artifacts/.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+import { compileLmo, lmoToTr } from '../../openwrt/tools/lmo';
+import { parseConfigText } from '../../src/config/load-config';
+import { parseUci } from '../../src/config/uci-file';
+
+const ROOT = join(__dirname, '..', '..');
+const HTDOCS = join(ROOT, 'luci-app', 'htdocs');
+const HARNESS = join(__dirname, 'harness');
+const ARTIFACTS = join(ROOT, 'test', 'artifacts');
+const STATUS_FILE = '/var/run/replyguard/status.json';
+const FIXTURE = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'status-hijacked.json'), 'utf8'));
+const ZH_TR = lmoToTr(compileLmo(readFileSync(join(ROOT, 'luci-app', 'po', 'zh_Hans', 'replyguard.po'), 'utf8'))!);
+
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
+
+function serve(): Promise<Server> {
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const rel = normalize(decodeURIComponent(url.pathname));
+    let file: string | undefined;
+    if (rel.startsWith('/harness/')) file = join(HARNESS, rel.slice('/harness/'.length));
+    else if (rel.startsWith('/luci-static/')) file = join(HTDOCS, rel);
+    if (!file || rel.includes('..')) {
+      res.writeHead(404).end();
+      return;
+    }
+    try {
+      const body = readFileSync(file);
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+interface HarnessInput {
+  fs?: Record<string, string>;
+  uci?: Record<string, Record<string, Record<string, unknown>>>;
+  rpc?: Record<string, unknown>;
+  TR?: Record<string, string> | null;
+}
+
+/** UCI text → the harness's uci data ({ config: { sid: { '.type', '.name', opt: value } } }). */
+function uciData(text: string) {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const s of parseUci(text, '/etc/config/replyguard')) {
+    const sid = s.name ?? `cfg${Object.keys(out).length}`;
+    const sec: Record<string, unknown> = { '.type': s.type, '.name': sid };
+    for (const [k, o] of s.options) sec[k] = o.value;
+    out[sid] = sec;
+  }
+  return { replyguard: out };
+}
+
+/** The harness's uci data → UCI text, as `uci commit` would write it. */
+function uciText(data: Record<string, Record<string, unknown>>): string {
+  const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+  const lines: string[] = [];
+  for (const sec of Object.values(data)) {
+    lines.push('', `config ${sec['.type']} ${q(String(sec['.name']))}`);
+    for (const [k, v] of Object.entries(sec)) {
+      if (k.startsWith('.')) continue;
+      if (Array.isArray(v)) for (const item of v) lines.push(`\tlist ${k} ${q(String(item))}`);
+      else lines.push(`\toption ${k} ${q(String(v))}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const DEFAULT_CONFIG = readFileSync(join(ROOT, 'openwrt', 'files', 'replyguard.config'), 'utf8');
+const SETTINGS_CONFIG = `${DEFAULT_CONFIG}
+config forward 'nas'
+	option host '192.168.1.10'
+	option port '443'
+	option proto 'tcp'
+	option wan_port '9443'
+`;
+
+const RUNNING = { 'service.list': { replyguard: { instances: { replyguard: { running: true, pid: 1234 } } } } };
+
+/** The lab's status plus the fields later daemon versions add, to see that they are shown. */
+function withLaterFields(st: typeof FIXTURE) {
+  const s = structuredClone(st);
+  s.proxy = { name: 'OpenClash', mode: 'redir-host', redirect_port: 7892, chain: 'inet fw4 openclash' };
+  s.ruleset = { backend: 'nftables', fingerprint: 'abc123' };
+  s.sensors.probe = { state: 'running', packets: 12 };
+  s.findings[0].rule = { text: 'tcp dport != 22 redirect to :7892', table: 'inet fw4', chain: 'openclash' };
+  s.timeline = [
+    { at: s.started_at, kind: 'started', text: 'replyguard started' },
+    { at: s.findings[0].first_seen, kind: 'finding', text: 'Replies of 192.168.50.10:443 hijacked' },
+  ];
+  return s;
+}
+
+describe('luci-app-replyguard pages in Chromium', () => {
+  let server: Server;
+  let browser: Browser;
+  let base: string;
+
+  before(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    server = await serve();
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    await new Promise((r) => server?.close(r));
+  });
+
+  async function open(view: string, input: HarnessInput): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.addInitScript(`window.__harness = ${JSON.stringify(input)};`);
+    await page.goto(`${base}/harness/index.html?view=${view}`);
+    await page.waitForFunction('window.__ready || window.__error');
+    const error = (await page.evaluate('window.__error')) as string | undefined;
+    assert.equal(error, undefined, `the view failed: ${error}`);
+    assert.deepEqual(errors, []);
+    return page;
+  }
+
+  /** The rendered text of the first match (Playwright's innerText: table cells tab-separated). */
+  const rendered = async (l: Locator) => (await l.first().allInnerTexts())[0] ?? '';
+  const text = (page: Page, selector: string) => rendered(page.locator(selector));
+  const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, name), fullPage: true });
+
+  describe('Status', () => {
+    it('shows the lab finding (server, fix), the forwards and the sensors, in English', async () => {
+      const page = await open('replyguard/status', { fs: { [STATUS_FILE]: JSON.stringify(FIXTURE) }, rpc: RUNNING });
+      const f = FIXTURE.findings[0];
+      assert.equal(await page.getAttribute('#rg-banner', 'data-health'), 'problem');
+      assert.match(await text(page, '#rg-banner'), /Health: Problem/);
+      assert.match(await text(page, '#rg-banner'), /Replies of 192\.168\.50\.10:443 \(nas\) are being hijacked/);
+
+      const card = page.locator(`.rg-finding[data-server="${f.server}"]`);
+      assert.equal(await card.count(), 1);
+      const cardText = await rendered(card);
+      assert.match(cardText, /BROKEN: TCP 192\.168\.50\.10:443 \(forward 'nas'\)/);
+      assert.match(cardText, /203\.0\.113\.50/);
+      assert.match(cardText, /192\.168\.50\.2:7892/);
+      assert.doesNotMatch(cardText, /Responsible rule/, 'no rule row when status.json has none');
+      const fixes = await card.locator('.rg-fix-line').allInnerTexts();
+      assert.deepEqual(fixes, f.fix);
+      assert.equal(await card.locator('.rg-fix > button.rg-copy').getAttribute('data-copy'), f.fix.join('\n'));
+
+      const rows = await page.locator('#rg-forwards tr').allInnerTexts();
+      assert.ok(
+        rows.some((r) => /nas\s+192\.168\.50\.10:443\s+TCP\s+9443\s+Replies hijacked/.test(r)),
+        rows.join('\n'),
+      );
+      assert.ok(
+        rows.some((r) => /wg\s+192\.168\.50\.10:51820\s+UDP\s+-\s+No replies seen yet/.test(r)),
+        rows.join('\n'),
+      );
+
+      const sensors = await text(page, '#rg-sensors');
+      assert.match(sensors, /Conntrack events\s+running/);
+      assert.match(sensors, /MQTT\s+disabled/);
+      assert.match(sensors, /Probe\s+running\s+interval_s: 2/);
+      assert.equal(await page.locator('#rg-proxy').count(), 0);
+      assert.equal(await page.locator('#rg-timeline').count(), 0);
+      assert.equal(await page.locator('#save').count(), 0, 'a status page has no Save button');
+      await shot(page, 'luci-status-en.png');
+      await page.context().close();
+    });
+
+    it('shows the same in 简体中文 (translations from the compiled .lmo)', async () => {
+      const page = await open('replyguard/status', {
+        fs: { [STATUS_FILE]: JSON.stringify(FIXTURE) },
+        rpc: RUNNING,
+        TR: ZH_TR,
+      });
+      const banner = await text(page, '#rg-banner');
+      assert.match(banner, /健康状态：故障/);
+      assert.match(banner, /192\.168\.50\.10:443 \(nas\) 的回包正被本路由器劫持/);
+      assert.match(await text(page, '#rg-findings h3'), /未解决的发现/);
+      const card = await rendered(page.locator('.rg-finding'));
+      assert.match(card, /故障: TCP 192\.168\.50\.10:443（转发 'nas'）/);
+      assert.match(card, /修改建议/);
+      assert.match(card, /对端\s+203\.0\.113\.50/);
+      assert.match(card, /nft insert rule inet fw4 openclash/, 'the fix itself stays as the daemon wrote it');
+      const rows = await page.locator('#rg-forwards tr').allInnerTexts();
+      assert.ok(
+        rows.some((r) => /nas.*回包被劫持/.test(r)),
+        rows.join('\n'),
+      );
+      assert.match(await text(page, '#rg-recheck'), /立即重新检查/);
+      assert.match(await text(page, '#rg-sensors'), /Conntrack 事件\s+运行中/);
+      await shot(page, 'luci-status-zh_Hans.png');
+      await page.context().close();
+    });
+
+    it('shows proxy, responsible rule, probe and timeline when status.json has them', async () => {
+      const st = withLaterFields(FIXTURE);
+      const page = await open('replyguard/status', { fs: { [STATUS_FILE]: JSON.stringify(st) }, rpc: RUNNING });
+      assert.match(await text(page, '#rg-proxy'), /OpenClash/);
+      assert.match(await text(page, '#rg-proxy'), /7892/);
+      assert.match(await rendered(page.locator('.rg-finding')), /Responsible rule\s+tcp dport != 22 redirect to :7892/);
+      assert.match(await text(page, '#rg-sensors'), /Probe\s+running\s+packets: 12/);
+      const timeline = await text(page, '#rg-timeline');
+      assert.match(timeline, /replyguard started/);
+      assert.ok(timeline.indexOf('hijacked') < timeline.indexOf('replyguard started'), 'newest first');
+      await shot(page, 'luci-status-later-fields-en.png');
+      await page.context().close();
+    });
+
+    it('follows the status file without a reload, and "Re-check now" reloads the service', async () => {
+      const page = await open('replyguard/status', { fs: { [STATUS_FILE]: JSON.stringify(FIXTURE) }, rpc: RUNNING });
+      const polls = await page.evaluate('window.__polls.length');
+      assert.equal(polls, 1);
+      const healed = structuredClone(FIXTURE);
+      healed.health = 'ok';
+      healed.findings = healed.findings.map((f: { state: string }) => ({ ...f, state: 'resolved' }));
+      healed.forwards[0].status = 'ok';
+      await page.evaluate(
+        `window.__setFile(${JSON.stringify(STATUS_FILE)}, ${JSON.stringify(JSON.stringify(healed))})`,
+      );
+      await page.evaluate('window.__pollTick()');
+      assert.equal(await page.getAttribute('#rg-banner', 'data-health'), 'ok');
+      assert.match(await text(page, '#rg-findings'), /No open findings/);
+      assert.match(await text(page, '#rg-findings'), /Resolved findings \(1\)/);
+
+      await page.click('#rg-recheck');
+      await page.waitForFunction('window.__execCalls.length > 0');
+      const calls = await page.evaluate('window.__execCalls');
+      assert.deepEqual(calls, [['/etc/init.d/replyguard', 'reload']]);
+      await page.context().close();
+    });
+
+    it('copies a fix line to the clipboard', async () => {
+      const page = await open('replyguard/status', { fs: { [STATUS_FILE]: JSON.stringify(FIXTURE) }, rpc: RUNNING });
+      const button = page.locator('.rg-fix li button.rg-copy').first();
+      await button.click();
+      await page.waitForFunction(`document.querySelector('.rg-fix li button.rg-copy').textContent === 'Copied'`);
+      const clip = await page.evaluate('navigator.clipboard.readText()');
+      assert.equal(clip, FIXTURE.findings[0].fix[0]);
+      await page.context().close();
+    });
+
+    it('shows what status.json says as text, never as markup', async () => {
+      const evil = structuredClone(FIXTURE);
+      const html = '<img src=x onerror="window.__pwned=1"><b>bold</b>';
+      evil.findings[0].summary = html;
+      evil.findings[0].fix = [html];
+      evil.forwards[0].name = html;
+      evil.headline = html;
+      evil.health = 'degraded';
+      const page = await open('replyguard/status', { fs: { [STATUS_FILE]: JSON.stringify(evil) }, rpc: RUNNING });
+      assert.equal(await page.locator('#view img, #view b').count(), 0);
+      assert.match(await text(page, '.rg-summary'), /<img src=x/);
+      assert.match(await text(page, '#rg-banner'), /<b>bold<\/b>/);
+      assert.equal(await page.evaluate('window.__pwned'), undefined);
+      await page.context().close();
+    });
+
+    it('says so when there is no status file and the service is not running', async () => {
+      const page = await open('replyguard/status', { fs: {}, rpc: { 'service.list': {} } });
+      assert.equal(await page.getAttribute('#rg-banner', 'data-health'), 'none');
+      assert.match(await text(page, '#rg-banner'), /No status yet/);
+      assert.match(await text(page, '#rg-banner'), /\/etc\/init\.d\/replyguard start/);
+      assert.equal(await page.locator('#rg-forwards').count(), 0);
+      await page.context().close();
+    });
+  });
+
+  describe('Settings', () => {
+    const uciOf = (page: Page) =>
+      page.evaluate('window.__uciData') as Promise<Record<string, Record<string, Record<string, unknown>>>>;
+    const changesOf = (page: Page) => page.evaluate('window.__uciChanges') as Promise<unknown[][]>;
+
+    it('offers general, MQTT (password hidden) and forwards, and nothing the daemon would reject', async () => {
+      const page = await open('replyguard/settings', { uci: uciData(SETTINGS_CONFIG) });
+      const sections = await page.locator('.cbi-map > .cbi-section > h3').allInnerTexts();
+      assert.deepEqual(sections, ['General', 'MQTT', 'Forwards']);
+      assert.equal(await page.getAttribute('#cbid\\.replyguard\\.mqtt\\.password', 'type'), 'password');
+      const ids = await page.locator('[id^="cbid.replyguard."]').evaluateAll((els) => els.map((e) => e.id));
+      const options = new Set(ids.map((id) => id.split('.').slice(2).join('.')));
+      for (const o of options) {
+        const [sid, opt] = o.split('.');
+        const type = sid === 'main' ? 'main' : sid === 'mqtt' ? 'mqtt' : 'forward';
+        // Every option the page can write passes the daemon's parser (with a valid value).
+        const sample: Record<string, string> = {
+          lan_interfaces: 'br-lan',
+          lan_subnets: '192.168.1.0/24',
+          problem_hold: '900',
+          log_level: 'info',
+          state_dir: '/var/run/replyguard',
+          status_interval: '30',
+          conntrack_buffer: '4194304',
+          max_findings: '256',
+          max_flows: '8192',
+          probe: 'auto',
+          probe_interval: '2',
+          enabled: '0',
+          url: 'mqtt://192.168.1.5',
+          username: 'u',
+          password: 'p',
+          ca_file: '/etc/ca.pem',
+          insecure: '0',
+          client_id: 'rg',
+          discovery_prefix: 'homeassistant',
+          base_topic: 'replyguard',
+          node_id: 'router',
+          retain: '1',
+          host: '192.168.1.10',
+          port: '443',
+          proto: 'tcp',
+          wan_port: '9443',
+        };
+        assert.ok(opt && sample[opt] !== undefined, `no sample for ${o}`);
+        const extra = type === 'forward' ? "\toption host '192.168.1.10'\n\toption port '443'\n" : '';
+        const text = `config ${type} '${sid}'\n${extra}\toption ${opt} '${sample[opt!]}'\n`;
+        assert.doesNotThrow(() => parseConfigText(text, '/etc/config/replyguard'), `${o} is rejected by the daemon`);
+      }
+      assert.ok(!(await page.content()).match(/\bguard\b/i), 'no guard options yet');
+      assert.ok(options.has('main.probe') && options.has('main.probe_interval'));
+      await shot(page, 'luci-settings-en.png');
+      await page.context().close();
+    });
+
+    it('editing a forward produces the expected UCI changes, and the result parses', async () => {
+      const page = await open('replyguard/settings', { uci: uciData(SETTINGS_CONFIG) });
+      await page.fill('#cbid\\.replyguard\\.nas\\.host', '192.168.1.20');
+      await page.selectOption('#cbid\\.replyguard\\.nas\\.proto', 'udp');
+      await page.fill('#cbid\\.replyguard\\.nas\\.wan_port', '');
+      await page.click('#save');
+      assert.deepEqual(await changesOf(page), [
+        ['set', 'nas', 'host', '192.168.1.20'],
+        ['set', 'nas', 'proto', 'udp'],
+        ['unset', 'nas', 'wan_port'],
+      ]);
+      const config = parseConfigText(uciText((await uciOf(page)).replyguard!), '/etc/config/replyguard');
+      assert.deepEqual(config.forwards, [{ name: 'nas', host: '192.168.1.20', port: 443, proto: 'udp' }]);
+      assert.equal(config.mqtt.enabled, false);
+      await page.context().close();
+    });
+
+    it('adds forwards only as named sections with valid names', async () => {
+      const page = await open('replyguard/settings', { uci: uciData(SETTINGS_CONFIG) });
+      const add = async (name: string) => {
+        await page.fill('.cbi-tblsection .cbi-section-create-name', name);
+        await page.locator('.cbi-tblsection .cbi-section-create-name').dispatchEvent('keyup');
+        await page.click('.cbi-tblsection .cbi-button-add');
+      };
+      await add('bad-name');
+      await add('x'.repeat(33));
+      await add('nas');
+      assert.deepEqual(await changesOf(page), []);
+      const notes = (await page.evaluate('window.__notifications')) as { text: string }[];
+      assert.equal(notes.length, 2, JSON.stringify(notes));
+      assert.match(notes[0]!.text, /1-32 letters/);
+      assert.match(notes[1]!.text, /already a section named "nas"/);
+
+      await add('game');
+      assert.deepEqual(await changesOf(page), [['add', 'forward', 'game']]);
+      // A new forward cannot be saved without host and port.
+      await page.click('#save');
+      assert.equal((await uciOf(page)).replyguard!.game!.host, undefined);
+      await page.fill('#cbid\\.replyguard\\.game\\.host', 'fd00::20');
+      await page.fill('#cbid\\.replyguard\\.game\\.port', '27015');
+      await page.selectOption('#cbid\\.replyguard\\.game\\.proto', 'udp');
+      await page.click('#save');
+      const config = parseConfigText(uciText((await uciOf(page)).replyguard!), '/etc/config/replyguard');
+      assert.deepEqual(
+        config.forwards.map((f) => [f.name, f.host, f.port, f.proto]),
+        [
+          ['nas', '192.168.1.10', 443, 'tcp'],
+          ['game', 'fd00::20', 27015, 'udp'],
+        ],
+      );
+      await page.context().close();
+    });
+
+    it('is in 简体中文 too', async () => {
+      const page = await open('replyguard/settings', { uci: uciData(SETTINGS_CONFIG), TR: ZH_TR });
+      const sections = await page.locator('.cbi-map > .cbi-section > h3').allInnerTexts();
+      assert.deepEqual(sections, ['常规设置', 'MQTT', '端口转发']);
+      assert.match(await text(page, '.cbi-tblsection'), /服务器地址/);
+      await shot(page, 'luci-settings-zh_Hans.png');
+      await page.context().close();
+    });
+  });
+});
