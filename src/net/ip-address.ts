@@ -156,8 +156,8 @@ export function formatEndpoint(ip: string, port: number | undefined): string {
 }
 
 // Addresses that are never "the internet": a peer in one of these is not an
-// outside client of a port forward.
-const NON_PUBLIC = [
+// outside client of a port forward. The probe's nft sets use the same lists.
+export const NON_PUBLIC_V4 = [
   '0.0.0.0/8',
   '10.0.0.0/8',
   '100.64.0.0/10',
@@ -167,12 +167,10 @@ const NON_PUBLIC = [
   '192.168.0.0/16',
   '224.0.0.0/4',
   '240.0.0.0/4',
-  '::/128',
-  '::1/128',
-  'fc00::/7',
-  'fe80::/10',
-  'ff00::/8',
-].map((p) => parsePrefix(p)!);
+];
+export const NON_PUBLIC_V6 = ['::/128', '::1/128', 'fc00::/7', 'fe80::/10', 'ff00::/8'];
+
+const NON_PUBLIC = [...NON_PUBLIC_V4, ...NON_PUBLIC_V6].map((p) => parsePrefix(p)!);
 
 export function isNonPublic(addr: Address): boolean {
   return NON_PUBLIC.some((p) => prefixContains(p, addr));

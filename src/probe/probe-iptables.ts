@@ -19,7 +19,8 @@
 // IPv4 only.
 
 import { createHash } from 'node:crypto';
-import { NON_PUBLIC_V4, type ProbeRulesInput, probeComment, probeTimeoutS } from './probe-rules';
+import { NON_PUBLIC_V4 } from '../net/ip-address';
+import { type ProbeRulesInput, probeComment, probeTimeoutS } from './probe-rules';
 
 export const IPT_PRE = 'replyguard_pre';
 export const IPT_POST = 'replyguard_post';

@@ -24,24 +24,10 @@
 // UDP forward's host:port to a public address.
 
 import { createHash } from 'node:crypto';
-import type { Prefix } from '../net/ip-address';
+import { NON_PUBLIC_V4, NON_PUBLIC_V6, type Prefix } from '../net/ip-address';
 
 export const PROBE_TABLE = 'replyguard';
 export const PROBE_FAMILY = 'inet';
-
-/** Addresses that are never an outside client (the same list as isNonPublic in src/net/ip-address.ts). */
-export const NON_PUBLIC_V4 = [
-  '0.0.0.0/8',
-  '10.0.0.0/8',
-  '100.64.0.0/10',
-  '127.0.0.0/8',
-  '169.254.0.0/16',
-  '172.16.0.0/12',
-  '192.168.0.0/16',
-  '224.0.0.0/4',
-  '240.0.0.0/4',
-];
-export const NON_PUBLIC_V6 = ['::/128', '::1/128', 'fc00::/7', 'fe80::/10', 'ff00::/8'];
 
 export interface ProbeRulesInput {
   /** LAN prefixes (either family). */

@@ -11,15 +11,78 @@ import type { Lab } from '../lab/lab';
 
 export const BUNDLE = join(__dirname, '..', '..', 'dist', 'replyguard.js');
 
-export interface RunningDaemon {
-  dir: string;
+/** A daemon process followed by a test: its log, its status.json, waits on both, a clean stop. */
+export interface DaemonFollower {
   stateDir: string;
-  configPath: string;
   child: ChildProcess;
   log: () => string;
   status: () => StatusDocument | undefined;
   waitFor: (what: string, pred: (s: StatusDocument) => boolean, timeoutMs?: number) => Promise<StatusDocument>;
+  waitLog: (re: RegExp, timeoutMs?: number) => Promise<void>;
+  /** SIGTERM, then SIGKILL to its process group after a grace time; resolves with the exit code (null if killed). */
   stop: () => Promise<number | null>;
+}
+
+export interface RunningDaemon extends DaemonFollower {
+  dir: string;
+  configPath: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function followDaemon(child: ChildProcess, stateDir: string, onStopped?: () => void): DaemonFollower {
+  let log = '';
+  child.stdout?.on('data', (b: Buffer) => {
+    log += b.toString();
+  });
+  child.stderr?.on('data', (b: Buffer) => {
+    log += b.toString();
+  });
+  const status = (): StatusDocument | undefined => {
+    try {
+      return JSON.parse(readFileSync(join(stateDir, 'status.json'), 'utf8')) as StatusDocument;
+    } catch {
+      return undefined;
+    }
+  };
+  const exited = () => child.exitCode !== null || child.signalCode !== null;
+  const waitFor = async (what: string, pred: (s: StatusDocument) => boolean, timeoutMs = 5000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = status();
+      if (s && pred(s)) return s;
+      if (Date.now() > deadline) {
+        assert.fail(`timed out waiting for ${what}\nstatus: ${JSON.stringify(s, null, 1)}\ndaemon log:\n${log}`);
+      }
+      if (exited()) assert.fail(`daemon exited (${child.exitCode ?? child.signalCode}) waiting for ${what}\n${log}`);
+      await sleep(10);
+    }
+  };
+  const waitLog = async (re: RegExp, timeoutMs = 8000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!re.test(log)) {
+      if (Date.now() > deadline) assert.fail(`timed out waiting for log ${re}\n${log}`);
+      await sleep(20);
+    }
+  };
+  const stop = async (): Promise<number | null> => {
+    if (!exited()) {
+      const done = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGTERM');
+      await Promise.race([done, sleep(8000)]);
+      if (!exited()) {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          child.kill('SIGKILL');
+        }
+        await Promise.race([done, sleep(2000)]);
+      }
+    }
+    onStopped?.();
+    return child.exitCode;
+  };
+  return { stateDir, child, log: () => log, status, waitFor, waitLog, stop };
 }
 
 export function labConfig(lab: Lab, extra = ''): string {
@@ -38,56 +101,28 @@ proto = udp
 ${extra}`;
 }
 
-export async function startDaemon(lab: Lab, configText = labConfig(lab)): Promise<RunningDaemon> {
-  const dir = mkdtempSync(join(tmpdir(), `rg-daemon-${lab.id}-`));
+export interface StartOptions {
+  /** The child's environment (default: the lab's, i.e. this process's minus proxies). */
+  env?: NodeJS.ProcessEnv;
+  /** A directory made by the caller for config and state (removed on stop either way). */
+  dir?: string;
+}
+
+/** Starts the bundle in the lab's side-router namespace and waits until its conntrack sensor runs. */
+export async function startDaemon(
+  lab: Lab,
+  configText = labConfig(lab),
+  opts: StartOptions = {},
+): Promise<RunningDaemon> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), `rg-daemon-${lab.id}-`));
   const stateDir = join(dir, 'state');
   const configPath = join(dir, 'replyguard.ini');
   writeFileSync(configPath, configText);
-  const child = lab.spawn(lab.ns.side, [
-    process.execPath,
-    BUNDLE,
-    'run',
-    '--config',
-    configPath,
-    '--state-dir',
-    stateDir,
-  ]);
-  let log = '';
-  child.stdout?.on('data', (b: Buffer) => {
-    log += b.toString();
-  });
-  child.stderr?.on('data', (b: Buffer) => {
-    log += b.toString();
-  });
-  const status = (): StatusDocument | undefined => {
-    try {
-      return JSON.parse(readFileSync(join(stateDir, 'status.json'), 'utf8')) as StatusDocument;
-    } catch {
-      return undefined;
-    }
-  };
-  const waitFor = async (what: string, pred: (s: StatusDocument) => boolean, timeoutMs = 5000) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const s = status();
-      if (s && pred(s)) return s;
-      if (Date.now() > deadline) {
-        assert.fail(`timed out waiting for ${what}\nstatus: ${JSON.stringify(s, null, 1)}\ndaemon log:\n${log}`);
-      }
-      if (child.exitCode !== null) assert.fail(`daemon exited (${child.exitCode}) waiting for ${what}\n${log}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  };
-  const stop = async (): Promise<number | null> => {
-    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-    const done = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    child.kill('SIGTERM');
-    const code = await Promise.race([done, new Promise<null>((r) => setTimeout(() => r(null), 5000))]);
-    rmSync(dir, { recursive: true, force: true });
-    return code;
-  };
-  await waitFor('the conntrack sensor to run', (s) => s.sensors.conntrack.state === 'running');
-  return { dir, stateDir, configPath, child, log: () => log, status, waitFor, stop };
+  const argv = [process.execPath, BUNDLE, 'run', '--config', configPath, '--state-dir', stateDir];
+  const child = lab.spawn(lab.ns.side, argv, opts.env ? { env: opts.env } : undefined);
+  const daemon = followDaemon(child, stateDir, () => rmSync(dir, { recursive: true, force: true }));
+  await daemon.waitFor('the conntrack sensor to run', (s) => s.sensors.conntrack.state === 'running');
+  return { ...daemon, dir, configPath };
 }
 
 export function hijacksOf(s: StatusDocument, server?: string) {

@@ -3,12 +3,11 @@
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { StatusDocument } from '../../src/status/status-document';
-import { BUNDLE } from '../helpers/daemon';
+import { BUNDLE, type DaemonFollower, followDaemon } from '../helpers/daemon';
 
 const root = mkdtempSync(join(tmpdir(), 'rg-faults-'));
 const children: ChildProcess[] = [];
@@ -21,16 +20,7 @@ after(() => {
 const HIJACK =
   '    [NEW] ipv4     2 tcp      6 300 ESTABLISHED src=192.168.50.10 dst=203.0.113.50 sport=443 dport=53686 [UNREPLIED] src=192.168.50.2 dst=192.168.50.10 sport=7892 dport=443 id=2817674855';
 
-interface Run {
-  dir: string;
-  state: string;
-  config: string;
-  child: ChildProcess;
-  log: () => string;
-  status: () => StatusDocument | undefined;
-  waitFor: (what: string, pred: (s: StatusDocument) => boolean, ms?: number) => Promise<StatusDocument>;
-  waitLog: (re: RegExp, ms?: number) => Promise<void>;
-}
+type Run = DaemonFollower & { dir: string; config: string };
 
 /** Starts the bundle with `conntrack` replaced by `script` (a shell script body; $1 is -E or -L). */
 function start(name: string, script: string | null, configText = '[main]\nlan_subnets = 192.168.50.0/24\n'): Run {
@@ -52,40 +42,7 @@ function start(name: string, script: string | null, configText = '[main]\nlan_su
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
-  let log = '';
-  child.stdout!.on('data', (b: Buffer) => (log += b));
-  child.stderr!.on('data', (b: Buffer) => (log += b));
-  const status = () => {
-    try {
-      return JSON.parse(readFileSync(join(state, 'status.json'), 'utf8')) as StatusDocument;
-    } catch {
-      return undefined;
-    }
-  };
-  const waitFor = async (what: string, pred: (s: StatusDocument) => boolean, ms = 8000) => {
-    const end = Date.now() + ms;
-    for (;;) {
-      const s = status();
-      if (s && pred(s)) return s;
-      if (Date.now() > end) assert.fail(`timed out waiting for ${what}\n${JSON.stringify(s?.sensors)}\n${log}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
-  const waitLog = async (re: RegExp, ms = 8000) => {
-    const end = Date.now() + ms;
-    while (!re.test(log)) {
-      if (Date.now() > end) assert.fail(`timed out waiting for log ${re}\n${log}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
-  return { dir, state, config, child, log: () => log, status, waitFor, waitLog };
-}
-
-async function stop(run: Run): Promise<number | null> {
-  if (run.child.exitCode !== null) return run.child.exitCode;
-  const done = new Promise<number | null>((r) => run.child.once('exit', (code) => r(code)));
-  run.child.kill('SIGTERM');
-  return done;
+  return { ...followDaemon(child, state), dir, config };
 }
 
 function alive(pid: number): boolean {
@@ -113,7 +70,7 @@ describe('daemon faults', () => {
     }
     assert.equal(s.health, 'problem', 'the hijack is still reported');
     const last = s.sensors.conntrack.pid!;
-    assert.equal(await stop(run), 0);
+    assert.equal(await run.stop(), 0);
     await new Promise((r) => setTimeout(r, 200));
     for (const pid of [...pids, last]) assert.equal(alive(pid), false, `conntrack child ${pid} outlived the daemon`);
     const final = run.status()!;
@@ -128,7 +85,7 @@ describe('daemon faults', () => {
     assert.match(s.sensors.conntrack.last_error ?? '', /cannot run conntrack.*ENOENT/);
     assert.match(s.headline, /Not watching/);
     assert.equal(run.child.exitCode, null);
-    assert.equal(await stop(run), 0);
+    assert.equal(await run.stop(), 0);
   });
 
   it('lost events (ENOBUFS) are counted, resynced and make health degraded', async () => {
@@ -140,7 +97,7 @@ describe('daemon faults', () => {
     // The snapshot taken after the loss shows the hijacked entry that is still in the table.
     assert.equal(s.health, 'problem');
     assert.equal(s.findings[0]?.kind, 'reply_hijacked');
-    await stop(run);
+    await run.stop();
   });
 
   it('SIGHUP with a broken config keeps the running one and says why', async () => {
@@ -168,7 +125,7 @@ describe('daemon faults', () => {
     );
     run.child.kill('SIGHUP');
     await run.waitFor('the new forward', (st) => st.forwards[0]?.port === 8443);
-    await stop(run);
+    await run.stop();
   });
 
   it('an unwritable state dir: keeps running, logs once, recovers when it is writable again', async () => {
@@ -176,7 +133,7 @@ describe('daemon faults', () => {
     await run.waitFor('running', (st) => st.sensors.conntrack.state === 'running');
     const before = run.status()!;
     // A directory where status.json.<pid>.tmp must go makes every write fail, as a read-only or full disk does.
-    const blocker = join(run.state, `status.json.${run.child.pid}.tmp`);
+    const blocker = join(run.stateDir, `status.json.${run.child.pid}.tmp`);
     mkdirSync(blocker);
     run.child.kill('SIGHUP'); // any change makes the daemon write
     await run.waitLog(/status: cannot write/);
@@ -187,6 +144,6 @@ describe('daemon faults', () => {
     run.child.kill('SIGHUP');
     await run.waitLog(/status: writing works again/);
     assert.equal(run.child.exitCode, null);
-    await stop(run);
+    await run.stop();
   });
 });

@@ -5,13 +5,12 @@
 // case checks that detection keeps going whatever MQTT does.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { StatusDocument } from '../../src/status/status-document';
-import { BUNDLE } from '../helpers/daemon';
+import { BUNDLE, type DaemonFollower, followDaemon } from '../helpers/daemon';
 import {
   type Broker,
   freePort,
@@ -22,15 +21,7 @@ import {
   type TestCa,
 } from '../helpers/mosquitto';
 
-interface HostDaemon {
-  dir: string;
-  configPath: string;
-  child: ChildProcess;
-  log: () => string;
-  status: () => StatusDocument | undefined;
-  waitFor: (what: string, pred: (s: StatusDocument) => boolean, timeoutMs?: number) => Promise<StatusDocument>;
-  stop: () => Promise<void>;
-}
+type HostDaemon = DaemonFollower & { dir: string; configPath: string };
 
 const dirs: string[] = [];
 
@@ -53,39 +44,9 @@ async function startHostDaemon(config: string, dir?: string): Promise<HostDaemon
     detached: true,
     env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` },
   });
-  let log = '';
-  child.stdout?.on('data', (b: Buffer) => {
-    log += b.toString();
-  });
-  child.stderr?.on('data', (b: Buffer) => {
-    log += b.toString();
-  });
-  const status = () => {
-    try {
-      return JSON.parse(readFileSync(join(stateDir, 'status.json'), 'utf8')) as StatusDocument;
-    } catch {
-      return undefined;
-    }
-  };
-  const waitFor = async (what: string, pred: (s: StatusDocument) => boolean, timeoutMs = 5000) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const s = status();
-      if (s && pred(s)) return s;
-      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}\n${JSON.stringify(s?.sensors)}\n${log}`);
-      if (child.exitCode !== null) assert.fail(`daemon exited (${child.exitCode}) waiting for ${what}\n${log}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const done = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
-    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
-  };
-  await waitFor('conntrack running', (s) => s.sensors.conntrack.state === 'running');
-  return { dir: d, configPath, child, log: () => log, status, waitFor, stop };
+  const daemon = followDaemon(child, stateDir);
+  await daemon.waitFor('conntrack running', (s) => s.sensors.conntrack.state === 'running');
+  return { ...daemon, dir: d, configPath };
 }
 
 async function retainedNow(

@@ -1,12 +1,8 @@
-// Shared by the probe's lab tests (test/integration/probe-*.test.ts): a daemon
-// config with the probe, and what the side router's kernel holds.
-
-import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StatusDocument } from '../../src/status/status-document';
-import { BUNDLE, type RunningDaemon, startDaemon } from '../helpers/daemon';
+import { type RunningDaemon, startDaemon } from '../helpers/daemon';
 import type { Lab } from './lab';
 
 export interface ProbeDaemonOptions {
@@ -78,47 +74,9 @@ export async function startFw3Daemon(lab: Lab, opts: ProbeDaemonOptions = {}): P
     const found = ['/usr/sbin', '/sbin', '/usr/bin', '/bin'].map((d) => join(d, tool)).find((p) => existsSync(p));
     if (found) symlinkSync(found, join(bin, tool));
   }
-  const stateDir = join(dir, 'state');
-  const configPath = join(dir, 'replyguard.ini');
-  writeFileSync(configPath, probeConfig(lab, opts));
   // The lab adds /usr/sbin to a PATH that lacks it; this one names it (a directory that does not exist).
   const env = { PATH: `${bin}:/usr/bin:/bin:/nonexistent/usr/sbin`, HOME: dir };
-  const argv = [process.execPath, BUNDLE, 'run', '--config', configPath, '--state-dir', stateDir];
-  const child = lab.spawn(lab.ns.side, argv, { env });
-  let log = '';
-  child.stdout?.on('data', (b: Buffer) => {
-    log += b.toString();
-  });
-  child.stderr?.on('data', (b: Buffer) => {
-    log += b.toString();
-  });
-  const status = (): StatusDocument | undefined => {
-    try {
-      return JSON.parse(readFileSync(join(stateDir, 'status.json'), 'utf8')) as StatusDocument;
-    } catch {
-      return undefined;
-    }
-  };
-  const waitFor = async (what: string, pred: (s: StatusDocument) => boolean, timeoutMs = 5000) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const s = status();
-      if (s && pred(s)) return s;
-      if (Date.now() > deadline) {
-        assert.fail(`timed out waiting for ${what}\nstatus: ${JSON.stringify(s, null, 1)}\ndaemon log:\n${log}`);
-      }
-      if (child.exitCode !== null) assert.fail(`daemon exited (${child.exitCode}) waiting for ${what}\n${log}`);
-      await sleep(10);
-    }
-  };
-  const stop = async (): Promise<number | null> => {
-    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-    const done = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    child.kill('SIGTERM');
-    const code = await Promise.race([done, sleep(8000).then(() => null)]);
-    rmSync(dir, { recursive: true, force: true });
-    return code;
-  };
-  await waitFor('the probe to run on iptables', (s) => s.sensors.probe?.state === 'running', 8000);
-  return { dir, stateDir, configPath, child, log: () => log, status, waitFor, stop };
+  const daemon = await startDaemon(lab, probeConfig(lab, opts), { env, dir });
+  await daemon.waitFor('the probe to run on iptables', (s) => s.sensors.probe?.state === 'running', 8000);
+  return daemon;
 }

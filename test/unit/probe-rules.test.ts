@@ -5,15 +5,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { isNonPublic, parseAddress, parsePrefix, prefixContains } from '../../src/net/ip-address';
 import {
+  isNonPublic,
   NON_PUBLIC_V4,
   NON_PUBLIC_V6,
-  type ProbeRulesInput,
-  probeComment,
-  probeRules,
-  probeTimeoutS,
-} from '../../src/probe/probe-rules';
+  parseAddress,
+  parsePrefix,
+  prefixContains,
+} from '../../src/net/ip-address';
+import { type ProbeRulesInput, probeComment, probeRules, probeTimeoutS } from '../../src/probe/probe-rules';
 
 const V4_ONLY: ProbeRulesInput = {
   lan: [parsePrefix('192.168.50.0/24')!],
