@@ -88,6 +88,8 @@ export async function runDaemon(argv: string[]): Promise<number> {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // `/etc/init.d/replyguard recheck` (LuCI's "Re-check now") sends SIGUSR1.
+    process.on('SIGUSR1', () => daemon.recheck());
     process.on('SIGHUP', () => {
       try {
         const next = load();

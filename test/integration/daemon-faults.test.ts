@@ -100,6 +100,16 @@ describe('daemon faults', () => {
     await run.stop();
   });
 
+  it('SIGUSR1 (LuCI "Re-check now") reads the connection table again', async () => {
+    const run = start('usr1', 'if [ "$1" = "-E" ]; then exec sleep 600; fi; exit 0');
+    const s0 = await run.waitFor('the first snapshot', (st) => st.sensors.conntrack.resyncs === 1);
+    run.child.kill('SIGUSR1');
+    const s1 = await run.waitFor('a second snapshot', (st) => st.sensors.conntrack.resyncs === 2);
+    assert.equal(s1.sensors.conntrack.pid, s0.sensors.conntrack.pid, 'the event stream keeps running');
+    await run.waitLog(/re-check requested/);
+    assert.equal(await run.stop(), 0);
+  });
+
   it('SIGHUP with a broken config keeps the running one and says why', async () => {
     const run = start(
       'hup',

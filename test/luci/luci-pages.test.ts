@@ -225,7 +225,7 @@ describe('luci-app-replyguard pages in Chromium', () => {
       await page.context().close();
     });
 
-    it('follows the status file without a reload, and "Re-check now" reloads the service', async () => {
+    it('follows the status file without a reload, and "Re-check now" asks the service to re-check', async () => {
       const page = await open('replyguard/status', { fs: { [STATUS_FILE]: JSON.stringify(FIXTURE) }, rpc: RUNNING });
       const polls = await page.evaluate('window.__polls.length');
       assert.equal(polls, 1);
@@ -244,7 +244,7 @@ describe('luci-app-replyguard pages in Chromium', () => {
       await page.click('#rg-recheck');
       await page.waitForFunction('window.__execCalls.length > 0');
       const calls = await page.evaluate('window.__execCalls');
-      assert.deepEqual(calls, [['/etc/init.d/replyguard', 'reload']]);
+      assert.deepEqual(calls, [['/etc/init.d/replyguard', 'recheck']]);
       await page.context().close();
     });
 

@@ -223,8 +223,8 @@ describe('make ipk', () => {
     const g = acl['luci-app-replyguard'];
     // Least privilege: exactly the file the page reads, exactly the command it runs, only its UCI config.
     assert.deepEqual(g.read.file, { [statusFile!]: ['read'] });
-    assert.deepEqual(g.write.file, { [`${initScript} reload`]: ['exec'] });
-    assert.match(status, /fs\.exec\(INIT_SCRIPT, \[ 'reload' \]\)/);
+    assert.deepEqual(g.write.file, { [`${initScript} recheck`]: ['exec'] });
+    assert.match(status, /fs\.exec\(INIT_SCRIPT, \[ 'recheck' \]\)/);
     assert.deepEqual(g.read.uci, ['replyguard']);
     assert.deepEqual(g.write.uci, ['replyguard']);
     assert.deepEqual(g.read.ubus, { file: ['read'], service: ['list'] });
@@ -303,14 +303,14 @@ describe('make ipk', () => {
           'sh',
           [
             '-c',
-            '. "$1"; . "$2"; start_service; service_triggers; reload_service; echo "USE_PROCD=$USE_PROCD START=$START"',
+            '. "$1"; . "$2"; start_service; service_triggers; reload_service; recheck; echo "USE_PROCD=$USE_PROCD START=$START EXTRA_COMMANDS=$EXTRA_COMMANDS"',
             'sh',
             stub,
             init,
           ],
           { env: { PATH: process.env.PATH, PROCD_LOG: log }, encoding: 'utf8' },
         );
-        assert.equal(vars.trim(), 'USE_PROCD=1 START=95');
+        assert.equal(vars.trim(), 'USE_PROCD=1 START=95 EXTRA_COMMANDS=recheck');
         assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), [
           'open_instance replyguard',
           'set_param command /usr/sbin/replyguard run --config /etc/config/replyguard',
@@ -321,6 +321,7 @@ describe('make ipk', () => {
           'close_instance',
           'reload_trigger replyguard',
           'send_signal replyguard',
+          'send_signal replyguard * USR1',
         ]);
         assert.match(readFileSync(init, 'utf8'), /^#!\/bin\/sh \/etc\/rc\.common\n/);
       } finally {

@@ -420,7 +420,7 @@ return view.extend({
 
 	handleRecheck: function(ev) {
 		var self = this;
-		return fs.exec(INIT_SCRIPT, [ 'reload' ]).then(function(res) {
+		return fs.exec(INIT_SCRIPT, [ 'recheck' ]).then(function(res) {
 			if (res && res.code)
 				ui.addNotification(null, E('p', [ _('Re-check failed: %s').format(res.stderr || res.code) ]), 'error');
 			return self.refresh();
@@ -459,7 +459,7 @@ return view.extend({
 				E('button', {
 					'class': 'cbi-button cbi-button-action',
 					'id': 'rg-recheck',
-					'title': _('Makes the daemon re-read its configuration and rewrite its status (runs "/etc/init.d/replyguard reload").'),
+					'title': _('Makes the daemon read the connection tracking table again and rewrite its status (runs "/etc/init.d/replyguard recheck").'),
 					'click': ui.createHandlerFn(this, 'handleRecheck')
 				}, [ _('Re-check now') ])
 			]),
