@@ -2,8 +2,8 @@
 
 import type { Config, MqttConfig } from '../config/config';
 import { Daemon } from '../daemon/daemon';
-import { type RetainedCleanup, startRetainedCleanup } from '../mqtt/mqtt-cleanup';
-import { MqttOutput } from '../mqtt/mqtt-output';
+import type { RetainedCleanup } from '../mqtt/mqtt-cleanup';
+import type { MqttOutput } from '../mqtt/mqtt-output';
 import { mqttSettings, mqttSettingsChanged, statusNodeId } from '../mqtt/mqtt-settings';
 import { readRouterInfo } from '../mqtt/router-info';
 import { createLogger, type Logger } from '../util/log';
@@ -41,7 +41,9 @@ export async function runDaemon(argv: string[]): Promise<number> {
     ...(config.mqtt.enabled ? { mqttStatus: () => mqtt!.status() } : {}),
   });
   let cleanup: RetainedCleanup | undefined;
+  // MQTT.js is loaded only when MQTT is used: about 10 MB of memory a router without it keeps.
   if (config.mqtt.enabled) {
+    const { MqttOutput } = await import('../mqtt/mqtt-output');
     mqtt = new MqttOutput({
       settings: mqttSettings(config.mqtt, hostNodeId),
       version: VERSION,
@@ -54,6 +56,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
     daemon.addOutput(mqtt);
   } else if (config.mqtt.url !== undefined) {
     // Switched off since a run that announced entities: clear them (see mqtt-cleanup.ts).
+    const { startRetainedCleanup } = await import('../mqtt/mqtt-cleanup');
     cleanup = startRetainedCleanup(mqttSettings(config.mqtt, hostNodeId), config.main.stateDir, log);
   }
 
