@@ -21,6 +21,7 @@ import { PROBE_FAMILY, PROBE_TABLE, type ProbeRules, probeComment } from '../pro
 import { type ProbeSample, sampleFromDump } from '../probe/probe-sample';
 import type { ProbeSensorStatus } from '../status/status-document';
 import type { Logger } from '../util/log';
+import { NftSession } from '../util/nft-session';
 
 export interface ProbeSensorOptions {
   /** The nft binary. */
@@ -117,13 +118,21 @@ interface Backend {
 class NftBackend implements Backend {
   readonly name = 'nft';
   private rules?: ProbeRules;
+  /** Reads go to one long-running `nft -j -i` instead of a new nft every interval. */
+  private readonly session: NftSession;
   constructor(
     private readonly command: string,
     private readonly makeRules: () => ProbeRules,
-  ) {}
+  ) {
+    this.session = new NftSession(command);
+  }
 
   forget(): void {
     this.rules = undefined;
+  }
+
+  close(): void {
+    this.session.close();
   }
 
   private current(): ProbeRules {
@@ -138,12 +147,12 @@ class NftBackend implements Backend {
   }
 
   async read(): Promise<Reading> {
-    const r = await runNft(this.command, ['-j', 'list', 'table', PROBE_FAMILY, PROBE_TABLE]);
-    if (failed(r)) {
-      if (/No such file or directory/.test(r.stderr)) return { lost: 'the table is gone' };
-      return { error: `reading the counters failed: ${why(r)}` };
+    const answer = await this.session.request(`list table ${PROBE_FAMILY} ${PROBE_TABLE}`, NFT_TIMEOUT_MS);
+    if (!answer.ok) {
+      if (/No such file or directory/.test(answer.error)) return { lost: 'the table is gone' };
+      return { error: `reading the counters failed: ${answer.error.split('\n')[0]!.slice(0, 300)}` };
     }
-    const dump = parseProbeDump(r.stdout, PROBE_TABLE);
+    const dump = parseProbeDump(answer.stdout, PROBE_TABLE);
     if ('error' in dump) return { error: `cannot read nft's output: ${dump.error}` };
     const rules = this.current();
     const comment = probeComment(rules.fingerprint);
@@ -333,6 +342,7 @@ export class ProbeSensor {
       if (err) this.opts.log.warn(`probe: cannot remove its ${backend.name} rules: ${err}`);
       else this.opts.log.info(`probe: ${backend.name} rules removed`);
     }
+    this.nft.close();
     this.status.state = 'off';
   }
 

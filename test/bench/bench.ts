@@ -5,7 +5,7 @@
 //   npm run bench -- --only ingest,rules,memory,startup,lab
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -338,6 +338,37 @@ function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
 }
 
+/** CPU seconds of a process and of its live descendants (reaped ones are in its cutime/cstime). */
+function treeCpu(root: number): Map<number, number> {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out = new Map<number, number>();
+  const walk = (pid: number) => {
+    try {
+      out.set(pid, cpuSeconds(pid));
+    } catch {
+      return;
+    }
+    for (const [child, p] of parent) if (p === pid) walk(child);
+  };
+  walk(root);
+  return out;
+}
+
+function treeCpuDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, cpu] of after) sum += cpu - (before.get(pid) ?? 0);
+  return sum;
+}
+
 async function labBench(): Promise<void> {
   const lab = await createLab({ mode: 'iptables-redirect', tag: 'bench' });
   try {
@@ -367,15 +398,15 @@ async function labBench(): Promise<void> {
       // Idle cost: CPU seconds of the daemon (and its children) in a quiet lab.
       const window = QUICK ? 15 : 60;
       const pid = daemon.child.pid!;
-      const c0 = cpuSeconds(pid);
+      const c0 = treeCpu(pid);
       const idle = spawn(process.execPath, ['-e', `setTimeout(() => {}, ${window * 1000})`], { stdio: 'ignore' });
       const i0 = cpuSeconds(idle.pid!);
       await sleep(window * 1000);
-      const used = cpuSeconds(pid) - c0;
+      const used = treeCpuDelta(c0, treeCpu(pid));
       const idleUsed = cpuSeconds(idle.pid!) - i0;
       idle.kill('SIGKILL');
       row(
-        `idle cost: daemon CPU in ${window} s of a quiet lab`,
+        `idle cost: CPU of the daemon and its children in ${window} s of a quiet lab`,
         `${used.toFixed(2)} s`,
         `an idle node process: ${idleUsed.toFixed(2)} s`,
         undefined,
