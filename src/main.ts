@@ -2,9 +2,12 @@
 
 import { UsageError } from './cli/args';
 import { runAnalyze } from './cli/cmd-analyze';
+import { runDiagnose } from './cli/cmd-diagnose';
 import { runExplain } from './cli/cmd-explain';
+import { runGuard } from './cli/cmd-guard';
 import { runDaemon } from './cli/cmd-run';
 import { runStatus } from './cli/cmd-status';
+import { runTrace } from './cli/cmd-trace';
 import { HELP } from './cli/help';
 import { VERSION } from './version';
 
@@ -32,6 +35,9 @@ async function main(argv: string[]): Promise<number> {
     status: runStatus,
     analyze: runAnalyze,
     explain: runExplain,
+    diagnose: runDiagnose,
+    trace: runTrace,
+    guard: runGuard,
   };
   const handler = commands[command];
   if (!handler) {

@@ -10,6 +10,9 @@ Commands:
   status    show what the daemon found: what is broken, since when, why, what to change
   analyze   read a saved \`conntrack -E\` capture and report the same findings offline
   explain   show which firewall rule takes a packet (e.g. a server's reply) and why
+  diagnose  check every declared forward against the live ruleset: would its replies be swallowed?
+  trace     confirm on live traffic which rules a server's replies pass (nft monitor trace)
+  guard     plan, apply, remove or check rules that exempt the forwards' replies from the proxy
 
 Options:
   --version   print the version
@@ -69,4 +72,70 @@ Example, a port-forwarded server's reply:
 
 Exit codes: 0 forwarded or local, 2 proxied or dropped (the packet is swallowed),
 3 undetermined, 64 usage, 66 --ruleset-dir unreadable.`,
+  diagnose: `Usage: replyguard diagnose [--config FILE] [--in IFACE] [--json]
+
+Reads the live ruleset (nft, iptables/ipset, policy routing, tcp_loose) once,
+without the daemon, and walks the replies of every declared forward (and of
+every server a running daemon has seen answering) to an outside client: the
+SYN-ACK, the mid-stream ACK (TCP) or the datagram (UDP). A forward whose
+replies would be swallowed is reported as reply_at_risk, with the responsible
+rule (table, chain, position, handle) and what to change — the proxy's own
+option first (OpenClash lan_ac_traffic, Passwall ports …), then the guard.
+
+  --config FILE   the forwards and lan_interfaces (default /etc/config/replyguard)
+  --in IFACE      the interface replies come in on (default: the first of lan_interfaces present, br-lan)
+  --json          { "health", "proxy", "ruleset", "forwards", "findings": [ … as in status.json ] }
+
+Exit codes: 0 healthy, 1 findings (a forward at risk), 2 could not run.`,
+  trace: `Usage: replyguard trace --server IP:PORT [--proto tcp|udp] [--seconds N] [--in IFACE] [--json]
+
+Live confirmation. Adds a temporary table (inet replyguard_trace, prerouting
+priority -400) that marks for tracing only the packets from IP:PORT to
+non-private addresses, reads \`nft monitor trace\` for N seconds (default 30),
+and prints the real path of each kind of reply (SYN-ACK, mid-stream ACK, UDP):
+table, chain, rule handle, verdict — and whether the static \`explain\` for the
+same packet agrees. A disagreement is a bug in replyguard: the output says what
+to send. Connect from outside through the port forward while it runs.
+The table is always removed (also on Ctrl-C; after a crash, at the next trace
+or daemon start). Needs nftables (iptables-nft rules are traced too).
+
+Exit codes: 0 traced and explain agrees, 1 explain disagrees, 2 could not run,
+3 no reply passed while tracing.`,
+  guard: `Usage: replyguard guard plan|apply|remove|status [--json] [--config FILE] [--in IFACE]
+                       [--ruleset-dir DIR] [--nat auto|nft|iptables]
+
+Exempts exactly the replies of inbound connections (the declared forwards'
+servers answering outside clients) from this router's transparent proxy, and
+nothing else. Every rule is tagged with the comment "replyguard-guard".
+  plan    print the rules it would add for the proxy and mode it recognises,
+          why each is needed, the replies before and after (simulated on the
+          model), and the proxy's own setting that does the same (OpenClash)
+  apply   add them (one nft transaction; iptables -I); an existing guard is
+          replaced, never doubled; then re-reads the ruleset and checks them
+  remove  take out exactly the rules tagged replyguard-guard and the table
+          inet replyguard_guard, nothing else
+  status  are they in place, and do they take effect (the replies evaluate to
+          forwarded)?
+Per mode: nat REDIRECT → an identity NAT binding (dnat to the same address) in
+table inet replyguard_guard at priority dstnat - 10, before the proxy's nat
+chains, for TCP without SYN from the forward's host:port (without nft: a RETURN
+at the top of the proxy's nat chain); TPROXY/TUN → a return at the top of the
+proxy's mangle chain for TCP without SYN in state invalid/new; UDP forwards →
+a return for the host:port as source there; a proxy that masquerades them
+(OpenClash bypass_gateway_compatible) → an identity source NAT binding in the
+same table at srcnat - 10. Without declared forwards: TCP
+from the LAN to public addresses. The rules go only into chains of a
+recognised proxy, or into replyguard's own table.
+
+  --config FILE     forwards, lan_subnets/lan_interfaces (default /etc/config/replyguard)
+  --in IFACE        the interface replies come in on (default: first of lan_interfaces present, br-lan)
+  --ruleset-dir DIR plan/status from saved dumps (as for explain)
+  --nat WHERE       nat guard: auto (own nft table if nft is there, else iptables), nft, iptables
+  --json            machine-readable output
+
+Exit codes: plan 0 rules to add, 1 nothing to do or not applicable; apply 0 in
+place and effective (also: already was), 1 nothing to do, 2 failed; remove 0
+removed, 1 nothing to remove, 2 failed; status 0 effective (in place, or not
+needed), 1 not (fully) in place, 2 in place but not effective; 3 could not run
+(config, ruleset unreadable), 64 usage.`,
 };

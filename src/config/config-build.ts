@@ -9,6 +9,7 @@ import {
   DEFAULT_MAIN,
   type ForwardConfig,
   type ForwardProto,
+  type GuardMode,
   type LogLevel,
   type MainConfig,
   type MqttConfig,
@@ -115,6 +116,7 @@ const MAIN_FIELDS = new Map<string, Field>([
   ['status_interval', one(integer(1, 3600, 'seconds'))],
   ['probe', one(oneOf<ProbeMode>(['auto', 'on', 'off']))],
   ['probe_interval', one(integer(1, 60, 'seconds'))],
+  ['guard', one(oneOf<GuardMode>(['off', 'auto']))],
 ]);
 
 /** mqtt:// or mqtts:// with a host; ws:// and socks are not built into the bundle. */
@@ -326,6 +328,7 @@ export function buildConfig(sections: readonly ConfigSection[], file: string): C
         main.statusInterval = get('status_interval', main.statusInterval);
         if (got.has('probe')) main.probe = got.get('probe') as ProbeMode;
         if (got.has('probe_interval')) main.probeInterval = got.get('probe_interval') as number;
+        if (got.has('guard')) main.guard = got.get('guard') as GuardMode;
       } else {
         const got = check.read(section, label, MQTT_FIELDS);
         if (first) return;

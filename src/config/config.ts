@@ -37,9 +37,19 @@ export interface MainConfig {
   probe?: ProbeMode;
   /** Seconds between readings of the probe's counters (1-60). Absent means PROBE_DEFAULTS.probeInterval. */
   probeInterval?: number;
+  /**
+   * The guard (replyguard guard): off = only on command; auto = the daemon keeps it applied (planned).
+   * Absent means the default, GUARD_DEFAULT.
+   */
+  guard?: GuardMode;
 }
 
 export type ProbeMode = 'auto' | 'on' | 'off';
+
+export type GuardMode = 'off' | 'auto';
+
+/** Default of the guard option (kept out of DEFAULT_MAIN, like the probe options). */
+export const GUARD_DEFAULT: GuardMode = 'off';
 
 /** Defaults of the probe options (kept out of DEFAULT_MAIN: a config that leaves them out reads as before). */
 export const PROBE_DEFAULTS: { probe: ProbeMode; probeInterval: number } = { probe: 'auto', probeInterval: 2 };

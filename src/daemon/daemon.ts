@@ -14,6 +14,7 @@ import { buildStatus, type MqttOutputStatus, type StatusDocument } from '../stat
 import { statusEvents } from '../status/status-events';
 import { writeStatusAtomic } from '../status/status-file';
 import type { Logger } from '../util/log';
+import { RulesetUnit } from './ruleset-unit';
 import type { StatusOutput } from './status-output';
 
 export interface DaemonOptions {
@@ -50,6 +51,7 @@ export class Daemon {
   private expiryTimer?: NodeJS.Timeout;
   private lastWriteError?: string;
   private stopped = false;
+  private readonly ruleset: RulesetUnit;
   private readonly outputs: StatusOutput[] = [];
   private lastDoc?: StatusDocument;
 
@@ -59,6 +61,7 @@ export class Daemon {
   ) {
     this.config = config;
     this.log = opts.log;
+    this.ruleset = new RulesetUnit(config, this.log, { onChange: () => this.scheduleWrite() });
     this.view = makeLanView(config.main.lanSubnets, [], config.forwards, 'config');
     this.detector = new Detector(this.view, {
       maxFindings: config.main.maxFindings,
@@ -125,6 +128,8 @@ export class Daemon {
     await this.addresses.start();
     if (this.interfaces.length === 0) this.refreshLanView();
     this.conntrack.start();
+    // Not awaited: the first full read takes ~0.3 s and must not hold the other sensors back.
+    void this.ruleset.start();
     this.maybeStartProbe();
     this.periodicTimer = setInterval(() => this.writeStatus(), this.config.main.statusInterval * 1000);
     this.writeStatus();
@@ -138,6 +143,7 @@ export class Daemon {
     clearInterval(this.periodicTimer);
     this.addresses.stop();
     this.conntrack.stop();
+    this.ruleset.stop();
     // The probe's table must not outlive the daemon.
     await this.probe.stop();
     this.writeStatus();
@@ -152,6 +158,7 @@ export class Daemon {
   recheck(): void {
     this.log.info('re-check requested');
     this.conntrack.resync();
+    void this.ruleset.recheck();
     this.scheduleWrite();
   }
 
@@ -161,13 +168,14 @@ export class Daemon {
   }
 
   childPids(): number[] {
-    return this.conntrack.childPids();
+    return [...this.conntrack.childPids(), ...this.ruleset.childPids()];
   }
 
   /** Applies a re-read config; options that need a restart are named in the log. */
   reload(config: Config): void {
     const old = this.config;
     this.config = config;
+    this.ruleset.setConfig(config);
     this.log.setLevel(config.main.logLevel);
     const restartOnly = [
       'stateDir',
@@ -197,6 +205,7 @@ export class Daemon {
     if (!changed) return;
     this.view = view;
     this.detector.setLanView(view);
+    this.ruleset.setLanView(view);
     this.probe.rulesChanged();
     if (!this.stopped && this.probe.status.state === 'off') this.maybeStartProbe();
     if (view.lanSource.startsWith('fallback')) this.log.warn(`LAN: ${view.lanSource}`);
@@ -236,6 +245,8 @@ export class Daemon {
   statusDocument(now = Date.now()): StatusDocument {
     const ct = this.conntrack.status;
     const holdMs = this.config.main.problemHold * 1000;
+    // Hijacks get the responsible rule and the proxy's own fix; predictions and the timeline join them.
+    const rs = this.ruleset.statusPart(this.detector.findings(now), now);
     return buildStatus({
       version: this.opts.version,
       nodeId: this.opts.nodeId,
@@ -251,7 +262,8 @@ export class Daemon {
         router_addresses: [...this.view.routerAddresses],
       },
       forwards: this.config.forwards,
-      findings: this.detector.findings(now),
+      findings: [...rs.findings, ...rs.atRisk],
+      ruleset: rs,
       counters: this.detector.counters(),
       problemHoldS: this.config.main.problemHold,
       ...(this.opts.mqttStatus ? { mqtt: this.opts.mqttStatus() } : {}),

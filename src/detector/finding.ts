@@ -1,11 +1,13 @@
 // A finding as status.json, the CLI and (later) MQTT show it.
 
-export type FindingKind = 'reply_hijacked' | 'asymmetric_reply';
+import type { RuleRef } from './rule-attribution';
+
+export type FindingKind = 'reply_hijacked' | 'asymmetric_reply' | 'reply_at_risk';
 
 export interface Finding {
   id: string;
   kind: FindingKind;
-  severity: 'problem' | 'info';
+  severity: 'problem' | 'warning' | 'info';
   /** active: seen within problem_hold and not followed by healthy replies; resolved otherwise. */
   state: 'active' | 'resolved';
   proto: 'tcp' | 'udp';
@@ -21,4 +23,19 @@ export interface Finding {
   summary: string;
   evidence: string[];
   fix: string[];
+  /** The rule that takes (reply_hijacked, attributed) or would take (reply_at_risk) the replies. */
+  rule?: RuleRef | null;
+  /** The proxy owning that rule, e.g. "OpenClash (fw4)". */
+  proxy?: string;
+  /**
+   * reply_hijacked, attributed: the proxy's own option / access-list entry and the guard for the exact
+   * chain that took the replies. `fix` stays the detector's, so `analyze` (offline) and the daemon agree.
+   */
+  proxy_fix?: string[];
+  /** reply_at_risk: false when a match could not be decided ("possibly"). */
+  certain?: boolean;
+  /** reply_at_risk: the reply packet that breaks first. */
+  packet?: 'synack' | 'ack' | 'udp';
+  /** "first seen 3 min after OpenClash (fw4)'s rules changed (chain openclash (inet fw4): +2 rules)". */
+  since_change?: string;
 }

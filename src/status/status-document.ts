@@ -2,13 +2,15 @@
 // LuCI, `replyguard status` and (later) MQTT read this one document.
 
 import type { ForwardConfig } from '../config/config';
+import type { ProxyStatus, RulesetStatus } from '../daemon/ruleset-unit';
 import type { DetectorCounters } from '../detector/detector';
 import type { Finding } from '../detector/finding';
+import type { TimelineEntry } from './timeline';
 
 export const STATUS_SCHEMA = 1;
 
 export type Health = 'ok' | 'problem' | 'degraded';
-export type ForwardStatus = 'ok' | 'hijacked' | 'unknown';
+export type ForwardStatus = 'ok' | 'hijacked' | 'at_risk' | 'unknown';
 
 export interface ConntrackSensorStatus {
   state: 'starting' | 'running' | 'restarting' | 'failed' | 'stopped';
@@ -72,6 +74,12 @@ export interface StatusDocument {
     finding?: string;
   }>;
   findings: Finding[];
+  /** The transparent proxy found in the ruleset (the first when several), null when none or not read yet. */
+  proxy: ProxyStatus | null;
+  /** backend, fingerprint, changed_at, watch, state, last changes; null before the first read. */
+  ruleset: RulesetStatus | null;
+  /** ruleset_changed / finding_opened / finding_cleared, oldest first, capped. */
+  timeline: TimelineEntry[];
   counters: DetectorCounters & { problem_hold_s: number };
 }
 
@@ -84,6 +92,8 @@ export interface StatusInputs {
   lostRecently: boolean;
   lan: StatusDocument['lan'];
   forwards: readonly ForwardConfig[];
+  /** The ruleset unit's part (RulesetUnit.statusPart). */
+  ruleset?: { proxy: ProxyStatus | null; ruleset: RulesetStatus; timeline: TimelineEntry[] };
   findings: Finding[];
   counters: DetectorCounters;
   problemHoldS: number;
@@ -113,6 +123,9 @@ export function buildStatus(input: StatusInputs): StatusDocument {
     lan: input.lan,
     forwards: input.forwards.map((fw) => forwardStatus(fw, input.findings)),
     findings: input.findings,
+    proxy: input.ruleset?.proxy ?? null,
+    ruleset: input.ruleset?.ruleset ?? null,
+    timeline: input.ruleset?.timeline ?? [],
     counters: { ...input.counters, problem_hold_s: input.problemHoldS },
   };
 }
@@ -121,15 +134,18 @@ function forwardStatus(fw: ForwardConfig, findings: Finding[]): StatusDocument['
   const mine = findings.filter((f) => f.forward === fw.name);
   const hijack = mine.find((f) => f.kind === 'reply_hijacked' && f.state === 'active');
   const healthy = mine.find((f) => f.kind === 'asymmetric_reply');
+  // Healthy replies seen beat a prediction: right after a guard goes in, the prediction is re-read ~1 s later.
+  const risk = mine.find((f) => f.kind === 'reply_at_risk');
   const out: StatusDocument['forwards'][number] = {
     name: fw.name,
     host: fw.host,
     port: fw.port,
     proto: fw.proto,
-    status: hijack ? 'hijacked' : healthy ? 'ok' : 'unknown',
+    status: hijack ? 'hijacked' : healthy ? 'ok' : risk ? 'at_risk' : 'unknown',
   };
   if (fw.wanPort !== undefined) out.wan_port = fw.wanPort;
   if (hijack) out.finding = hijack.id;
+  else if (risk && !healthy) out.finding = risk.id;
   return out;
 }
 
@@ -145,6 +161,13 @@ function headline(health: Health, active: Finding[], input: StatusInputs): strin
     return `Not watching TPROXY/TUN modes and UDP: the probe failed${input.probe?.last_error ? ` (${input.probe.last_error})` : ''}.`;
   }
   if (input.lostRecently) return 'Watching, but conntrack events were lost recently: a hijack may have been missed.';
+  // Health stays ok for a prediction (nothing failed yet), but people must read it.
+  const risks = input.findings.filter((f) => f.kind === 'reply_at_risk');
+  if (risks.length > 0) {
+    const servers = risks.map((f) => (f.forward ? `${f.server} (${f.forward})` : f.server)).join(', ');
+    const proxy = risks[0]!.proxy ? ` (${risks[0]!.proxy})` : '';
+    return `At risk: this router would swallow the replies of ${servers}${proxy} — no outside client has failed yet.`;
+  }
   return 'No hijacked replies seen.';
 }
 

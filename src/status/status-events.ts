@@ -45,5 +45,30 @@ export function statusEvents(prev: StatusDocument | undefined, next: StatusDocum
     if (f.forward) e.forward = f.forward;
     events.push(e);
   }
+  const riskBefore = new Set((prev?.findings ?? []).filter((f) => f.kind === 'reply_at_risk').map((f) => f.id));
+  for (const f of next.findings) {
+    if (f.kind !== 'reply_at_risk' || riskBefore.has(f.id)) continue;
+    const e: StatusEvent = {
+      event_type: 'at_risk',
+      at: f.first_seen,
+      finding: f.id,
+      server: f.server,
+      summary: f.summary,
+    };
+    if (f.forward) e.forward = f.forward;
+    events.push(e);
+  }
+  const fpBefore = prev?.ruleset?.fingerprint;
+  const fpNow = next.ruleset?.fingerprint;
+  if (fpBefore && fpNow && fpBefore !== fpNow) {
+    const change = (next.timeline ?? []).filter((t) => t.kind === 'ruleset_changed').pop();
+    events.push({
+      event_type: 'ruleset_changed',
+      at: next.ruleset?.changed_at ?? next.updated_at,
+      finding: '',
+      server: '',
+      summary: change?.summary ?? 'the ruleset changed',
+    });
+  }
   return events;
 }

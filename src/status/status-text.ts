@@ -15,6 +15,7 @@ export function renderStatusText(doc: StatusDocument, now: number, staleAfterS: 
   }
   const active = doc.findings.filter((f) => f.kind === 'reply_hijacked' && f.state === 'active');
   for (const f of active) out.push('', ...renderFindingLines(f, now));
+  for (const f of doc.findings.filter((x) => x.kind === 'reply_at_risk')) out.push('', ...renderRiskLines(f));
   if (doc.forwards.length > 0) {
     out.push('', 'Forwards:');
     for (const fw of doc.forwards) {
@@ -22,7 +23,7 @@ export function renderStatusText(doc: StatusDocument, now: number, staleAfterS: 
       out.push(`  ${pad(fw.name, 12)} ${pad(`${fw.host}:${fw.port}/${fw.proto}`, 28)} ${fw.status}${wan}`);
     }
   }
-  const others = doc.findings.filter((f) => !active.includes(f));
+  const others = doc.findings.filter((f) => !active.includes(f) && f.kind !== 'reply_at_risk');
   if (others.length > 0) {
     out.push('', 'Other findings:');
     for (const f of others) {
@@ -47,6 +48,18 @@ export function renderStatusText(doc: StatusDocument, now: number, staleAfterS: 
             (probe.last_error ? ` — last error: ${probe.last_error}` : ''),
     );
   }
+  if (doc.ruleset) {
+    const p = doc.proxy;
+    out.push(
+      `Ruleset: ${doc.ruleset.backend || 'none'}, ${p ? `${p.label} (${p.mode})` : 'no transparent proxy'}, watched by ${doc.ruleset.watch || '—'}` +
+        (doc.ruleset.changed_at ? `, last change ${ago(doc.ruleset.changed_at, now)}` : ''),
+    );
+  }
+  const recent = (doc.timeline ?? []).slice(-5);
+  if (recent.length > 0) {
+    out.push('Timeline:');
+    for (const e of recent) out.push(`  ${ago(e.at, now)}  ${e.kind.replace('_', ' ')}: ${e.summary}`);
+  }
   out.push(`LAN: ${doc.lan.subnets.join(' ') || '(none)'} (${doc.lan.source})`);
   out.push(`Updated ${ago(doc.updated_at, now)}.`);
   return `${out.join('\n')}\n`;
@@ -59,12 +72,37 @@ export function renderFindingLines(f: Finding, now: number): string[] {
     `  Peers: ${f.peers.join(', ')}`,
   ];
   if (f.diverted_to) lines.push(`  Replies went to: ${f.diverted_to}`);
+  if (f.rule) lines.push(`  Rule: ${ruleText(f.rule)}${f.proxy ? ` (${f.proxy})` : ''}`);
+  if (f.since_change) lines.push(`  Since: ${f.since_change}`);
   lines.push('  What to change:');
   f.fix.forEach((fix, i) => {
     lines.push(`    ${i + 1}. ${fix}`);
   });
+  (f.proxy_fix ?? []).forEach((fix, i) => {
+    lines.push(`    ${f.fix.length + i + 1}. ${fix}`);
+  });
   lines.push('  Evidence (conntrack, probe):');
   for (const e of f.evidence.slice(1)) lines.push(`    ${e}`);
+  return lines;
+}
+
+export function ruleText(r: NonNullable<Finding['rule']>): string {
+  return r.backend === 'route'
+    ? `routing: ${r.text}`
+    : `${r.backend} ${r.table} ${r.chain} #${r.position ?? '?'}${r.handle !== undefined ? ` (handle ${r.handle})` : ''}: ${r.text}`;
+}
+
+export function renderRiskLines(f: Finding): string[] {
+  const lines = [
+    `AT RISK: ${f.proto.toUpperCase()} ${f.server}${f.forward ? ` (forward '${f.forward}')` : ''} — no outside client has failed yet`,
+    `  Why: ${f.summary}`,
+  ];
+  if (f.rule) lines.push(`  Rule: ${ruleText(f.rule)}`);
+  if (f.since_change) lines.push(`  Since: ${f.since_change}`);
+  lines.push('  What to change:');
+  f.fix.forEach((fix, i) => {
+    lines.push(`    ${i + 1}. ${fix}`);
+  });
   return lines;
 }
 
