@@ -85,11 +85,14 @@ async function main(): Promise<number> {
       say(`   outside client → ${again.ok ? 'works' : `still fails: ${again.detail}`}`);
       const udpAgain = await lab.udpThroughForward();
       say(`   UDP → ${udpAgain.ok ? 'answered' : `still fails: ${udpAgain.detail}`}`);
-      const s = await daemon.waitFor(
-        'health to recover',
-        (st) => st.health !== 'problem',
-        (PROBE_INTERVAL_S + 1) * 1000 + 1000,
-      );
+      await daemon.waitFor('health to recover', (st) => st.health !== 'problem', (PROBE_INTERVAL_S + 1) * 1000 + 1000);
+      // The prediction follows the ruleset change a moment later (nft monitor, or the iptables-legacy poll).
+      const deadline = Date.now() + 12_000;
+      let s = daemon.status()!;
+      while (s.findings.some((f) => f.kind === 'reply_at_risk') && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        s = daemon.status()!;
+      }
       say(`   replyguard health: ${s.health} — ${s.headline}`);
       return again.ok && udpAgain.ok ? 0 : 1;
     }
