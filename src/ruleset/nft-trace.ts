@@ -197,8 +197,12 @@ export interface TraceFate {
   dropped?: TraceHop;
   /** The last base chain it was seen in (nat INPUT after a redirect = delivered to the router). */
   lastEntry?: string;
+  /** The packet mark nft printed last ("… policy accept meta mark 0x00000162"): what policy routing sees. */
+  finalMark?: number;
 }
 
+/** `meta mark set …` or `mark set …`, not `ct mark set …` (that one marks the connection). */
+const SETS_PACKET_MARK = /(?<!ct )(?<!ct meta )\bmark set\b/;
 const DIVERT = /\b(redirect to|tproxy|dnat to|masquerade|snat to)\b/;
 
 export function traceFate(p: TracePacket, ownTable = 'inet replyguard_trace'): TraceFate {
@@ -206,8 +210,11 @@ export function traceFate(p: TracePacket, ownTable = 'inet replyguard_trace'): T
   for (const h of p.hops) {
     if (h.table === ownTable) continue;
     if (h.kind === 'rule' && DIVERT.test(h.text) && !f.diverted) f.diverted = h;
-    if (h.kind === 'rule' && /\bmark set\b/.test(h.text) && !f.marked) f.marked = h;
+    // The last marking rule: earlier ones (e.g. `meta mark set ct mark`) are overwritten by it.
+    if (h.kind === 'rule' && SETS_PACKET_MARK.test(h.text)) f.marked = h;
     if ((h.verdict === 'drop' || /^drop/.test(h.verdict)) && !f.dropped) f.dropped = h;
+    const mark = /\bmeta mark (0x[0-9a-f]+)/.exec(h.verdict);
+    if (mark) f.finalMark = Number.parseInt(mark[1]!.slice(2), 16);
   }
   const last = p.entries[p.entries.length - 1];
   if (last) f.lastEntry = `${last.table} ${last.chain}`;
@@ -222,7 +229,7 @@ export function foreignHops(p: TracePacket, ownTable = 'inet replyguard_trace'):
 /** What `explain` says about one packet, reduced to what a trace can confirm. */
 export interface ExplainedFate {
   verdict: string;
-  how: { kind: string; port?: number; device?: string } | null;
+  how: { kind: string; port?: number; device?: string; mark?: number } | null;
   responsible: { backend: string; table: string; chain: string; handle: number | null; effect: string } | null;
 }
 
@@ -247,10 +254,18 @@ export function compareTrace(p: TracePacket, e: ExplainedFate, ownTable = 'inet 
   const masq = e.verdict === 'forwarded' && e.responsible?.effect.startsWith('masquerade') === true;
   const explainTakes = e.verdict === 'proxied' || e.verdict === 'dropped' || masq;
   const tun = e.how?.kind === 'tun';
+  // A tproxy statement that finds no listening socket ends its rule without a traced verdict, but the
+  // mark set before it stays and policy routing delivers the packet to this router all the same.
+  const markedForTproxy =
+    e.how?.kind === 'tproxy' && e.how.mark !== undefined && !fate.diverted && fate.finalMark === e.how.mark;
   const tracedHop = fate.dropped ?? fate.diverted ?? (tun ? fate.marked : undefined);
+  const mark = `0x${(fate.finalMark ?? 0).toString(16)}`;
   const traced = tracedHop
     ? `${fate.dropped ? 'dropped' : 'taken'} by ${hopWhere(tracedHop)}: ${tracedHop.text || '(rule changed since)'} (verdict ${tracedHop.verdict})`
-    : 'no rule took it (passed on)';
+    : markedForTproxy
+      ? `left the chains with mark ${mark}${fate.marked ? ` (set by ${hopWhere(fate.marked)})` : ''}, which policy routing delivers to this router; ` +
+        'the tproxy rule itself shows no verdict (no proxy socket was listening on its port)'
+      : 'no rule took it (passed on)';
   const explained =
     e.verdict === 'proxied'
       ? `proxied via ${e.how?.kind ?? '?'}${e.how?.port !== undefined ? ` to :${e.how.port}` : ''}${e.how?.device ? ` into ${e.how.device}` : ''}` +
@@ -262,7 +277,7 @@ export function compareTrace(p: TracePacket, e: ExplainedFate, ownTable = 'inet 
     why.push('explain could not decide (undetermined)');
     return { agree: false, traced, explained, why };
   }
-  if (explainTakes !== Boolean(tracedHop)) {
+  if (explainTakes !== (Boolean(tracedHop) || markedForTproxy)) {
     why.push(
       explainTakes
         ? `explain says the packet is ${explained}, but the trace shows ${traced}`

@@ -5,44 +5,20 @@
 // replies, agree with explain, and never leave its table behind.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { RiskFinding } from '../../src/detector/predict-risk';
-import { BUNDLE, labConfig } from '../helpers/daemon';
+import { BUNDLE } from '../helpers/daemon';
+import {
+  buildBundle,
+  type DiagnoseDoc,
+  rgIn,
+  sideTables,
+  type TraceDoc,
+  writeDiagnoseConfig,
+} from '../helpers/ruleset-cli';
 import { createLab, type Lab, type ProxyMode } from '../lab/lab';
-
-let built = false;
-function build(): void {
-  if (built) return;
-  execFileSync('npm', ['run', 'build'], { cwd: join(__dirname, '..', '..'), stdio: 'ignore' });
-  built = true;
-}
-
-interface DiagnoseDoc {
-  health: string;
-  proxy: { name: string } | null;
-  forwards: { name: string; status: string; finding?: string }[];
-  findings: RiskFinding[];
-}
-
-interface TraceDoc {
-  agree: boolean | null;
-  packets: number;
-  table_removed: boolean;
-  kinds: {
-    kind: string;
-    packets: number;
-    example: {
-      path: { table: string; chain: string; handle?: number; text: string; verdict: string }[];
-      fate: { diverted?: { table: string; chain: string; handle?: number; text: string } };
-    };
-    comparison: { agree: boolean; traced: string; explained: string; why: string[] } | null;
-    explain: { verdict: string; how: { kind: string; port?: number } | null } | null;
-  }[];
-}
 
 for (const mode of ['iptables-redirect', 'nft-redirect'] as ProxyMode[]) {
   const backend = mode === 'nft-redirect' ? 'nft' : 'iptables';
@@ -52,28 +28,18 @@ for (const mode of ['iptables-redirect', 'nft-redirect'] as ProxyMode[]) {
     let configPath: string;
 
     before(async () => {
-      build();
+      buildBundle();
       lab = await createLab({ mode, tag: mode.startsWith('nft') ? 'dtn' : 'dti' });
       dir = mkdtempSync(join(tmpdir(), `rg-diag-${lab.id}-`));
-      configPath = join(dir, 'replyguard.ini');
-      // state_dir inside the temp dir: diagnose reads a daemon's status.json from there if any.
-      writeFileSync(
-        configPath,
-        labConfig(lab).replace('log_level = debug', `log_level = debug\nstate_dir = ${join(dir, 'state')}`),
-      );
+      configPath = writeDiagnoseConfig(lab, dir);
     });
     after(async () => {
       await lab?.destroy();
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
-    const rg = (args: string[], timeoutMs = 20_000) =>
-      lab.exec(lab.ns.side, [process.execPath, BUNDLE, ...args], { timeoutMs });
-
-    async function traceTables(): Promise<string> {
-      const res = await lab.exec(lab.ns.side, ['nft', 'list', 'tables']);
-      return res.stdout;
-    }
+    const rg = (args: string[], timeoutMs?: number) => rgIn(lab)(args, timeoutMs);
+    const traceTables = () => sideTables(lab);
 
     it('diagnose reports the forward at risk (exit 1) before any outside connection, naming chain openclash and the redirect to 7892', async () => {
       assert.equal(lab.proxyAccepts(), 0, 'no connection has reached the proxy yet');

@@ -3,49 +3,17 @@
 // must agree with what actually happens to the outside TLS connection.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { BUNDLE } from '../helpers/daemon';
+import { buildBundle, type ExplainReport as Report } from '../helpers/ruleset-cli';
 import { createLab, type Lab, type ProxyMode } from '../lab/lab';
-
-const BUNDLE = join(__dirname, '..', '..', 'dist', 'replyguard.js');
-
-interface Report {
-  verdict: string;
-  certain: boolean;
-  how: { kind: string; port?: number } | null;
-  proxy: { name: string } | null;
-  responsible: { chain: string; text: string; backend: string } | null;
-  path: {
-    backend: string;
-    table: string;
-    chain: string;
-    position: number | null;
-    handle: number | null;
-    text: string;
-    effect: string;
-  }[];
-  packet: { flags: string; ct_state: string; in: string };
-}
-
-function ensureBundle(): void {
-  let text = '';
-  try {
-    text = readFileSync(BUNDLE, 'utf8');
-  } catch {
-    // not built yet
-  }
-  if (!text.includes('ruleset-dir'))
-    execFileSync('npm', ['run', 'build'], { cwd: join(__dirname, '..', '..'), stdio: 'ignore' });
-}
 
 for (const mode of ['iptables-redirect', 'nft-redirect'] as ProxyMode[]) {
   describe(`explain on the live kernel, ${mode}`, () => {
     let lab: Lab;
 
     before(async () => {
-      ensureBundle();
+      buildBundle();
       lab = await createLab({ mode, tag: mode.startsWith('nft') ? 'exn' : 'exi' });
     });
     after(async () => {

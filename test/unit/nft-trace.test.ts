@@ -172,6 +172,35 @@ describe('compareTrace', () => {
     assert.equal(phantom.agree, false);
   });
 
+  it('a tproxy rule with no listening socket shows no verdict: the mark it left is what counts', () => {
+    const lines = [
+      'trace id 0a1b2c3d inet replyguard_trace pre packet: iif "br-lan" ip saddr 192.168.50.10 ip daddr 203.0.113.50 ip protocol tcp tcp sport 443 tcp dport 40000 tcp flags == 0x12',
+      'trace id 0a1b2c3d inet replyguard_trace pre policy accept ',
+      'trace id 0a1b2c3d inet fw4 mangle_prerouting packet: iif "br-lan" ip saddr 192.168.50.10 ip daddr 203.0.113.50 ip protocol tcp tcp sport 443 tcp dport 40000',
+      'trace id 0a1b2c3d inet fw4 mangle_prerouting rule meta nfproto ipv4 counter packets 0 bytes 0 jump openclash_mangle # handle 20 (verdict jump openclash_mangle)',
+      'trace id 0a1b2c3d inet fw4 mangle_prerouting policy accept meta mark 0x00000162 ',
+    ];
+    const [p] = parseTrace(lines.join('\n'));
+    assert.ok(p);
+    assert.equal(traceFate(p).finalMark, 0x162);
+    const tproxy = {
+      verdict: 'proxied',
+      how: { kind: 'tproxy', port: 7895, mark: 0x162 },
+      responsible: {
+        backend: 'nft',
+        table: 'inet fw4',
+        chain: 'openclash_mangle',
+        handle: 9,
+        effect: 'tproxy to :7895',
+      },
+    };
+    const c = compareTrace(p, tproxy);
+    assert.equal(c.agree, true, c.why.join('; '));
+    assert.match(c.traced, /mark 0x162.*delivers to this router/);
+    // Another mark (or none) is a real disagreement.
+    assert.equal(compareTrace(p, { ...tproxy, how: { ...tproxy.how, mark: 0x1 } }).agree, false);
+  });
+
   it('iptables explain hops (no handle) match by table and chain', () => {
     const ipt = parseTrace(read('iptables-nft-redirect-guard-toggle.txt'));
     const ack = ipt.find((p) => p.kind === 'ack')!;
