@@ -95,7 +95,11 @@ for (const n of COUNTS) {
         await sleep(2500);
         const s = daemon.status()!;
         assert.deepEqual(hijacksOf(s), []);
-        assert.equal(s.health, 'ok');
+        // A burst can overflow conntrack's event buffer on a loaded machine: then health is honestly
+        // "degraded" (events lost, counted), never "problem".
+        const lost = s.sensors.conntrack.lost;
+        assert.equal(s.health, lost > 0 ? 'degraded' : 'ok', `sensors: ${JSON.stringify(s.sensors)}`);
+        t.diagnostic(`conntrack events lost in the burst: ${lost}`);
         assert.equal(s.forwards.find((f) => f.name === 'plain')?.status, 'ok');
         t.diagnostic(`probe: ${JSON.stringify(s.sensors.probe)}`);
       } finally {
