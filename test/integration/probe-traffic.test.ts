@@ -93,7 +93,12 @@ for (const n of COUNTS) {
         assert.equal(pout, probedPackets, 'the probe counted every forwarded reply');
         // Two more readings: nothing was judged swallowed.
         await sleep(2500);
-        const s = daemon.status()!;
+        // A sensor restarting after the burst (seen once on a loaded CI machine) comes back within seconds.
+        const s = await daemon.waitFor(
+          'health to settle',
+          (st) => st.health === 'ok' || st.sensors.conntrack.lost > 0,
+          8000,
+        );
         assert.deepEqual(hijacksOf(s), []);
         // A burst can overflow conntrack's event buffer on a loaded machine: then health is honestly
         // "degraded" (events lost, counted), never "problem".
