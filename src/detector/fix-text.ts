@@ -44,6 +44,10 @@ export function fixLines(v: ReplyVerdict): string[] {
     );
   }
   lines.push(
+    'Or let replyguard add exactly these exemptions for the proxy it finds (and take them out again later): ' +
+      '`replyguard guard plan` shows them, `replyguard guard apply` adds them, `replyguard guard remove` removes them.',
+  );
+  lines.push(
     `Or remove the asymmetry: give ${v.serverIp} the main router as its default gateway, so its replies never pass this router.`,
   );
   return lines;

@@ -74,12 +74,13 @@ export function renderFindingLines(f: Finding, now: number): string[] {
   if (f.diverted_to) lines.push(`  Replies went to: ${f.diverted_to}`);
   if (f.rule) lines.push(`  Rule: ${ruleText(f.rule)}${f.proxy ? ` (${f.proxy})` : ''}`);
   if (f.since_change) lines.push(`  Since: ${f.since_change}`);
-  lines.push('  What to change:');
-  f.fix.forEach((fix, i) => {
+  // When the ruleset named the rule, the proxy's own setting and the guard for that chain come first.
+  const fixes = [...(f.proxy_fix ?? []), ...f.fix];
+  lines.push(
+    f.proxy_fix?.length ? `  What to change (first the fixes for ${f.proxy ?? 'this proxy'}):` : '  What to change:',
+  );
+  fixes.forEach((fix, i) => {
     lines.push(`    ${i + 1}. ${fix}`);
-  });
-  (f.proxy_fix ?? []).forEach((fix, i) => {
-    lines.push(`    ${f.fix.length + i + 1}. ${fix}`);
   });
   lines.push('  Evidence (conntrack, probe):');
   for (const e of f.evidence.slice(1)) lines.push(`    ${e}`);

@@ -60,7 +60,7 @@ for (const mode of ['iptables-redirect', 'nft-redirect'] as ProxyMode[]) {
       assert.equal(code, 2, 'exit code 2 = problem');
       assert.match(out, /PROBLEM/);
       assert.match(out, /BROKEN: TCP 192\.168\.50\.10:443 \(forward 'nas'\)/);
-      assert.match(out, /What to change:/);
+      assert.match(out, /What to change/);
       assert.match(out, /7892/);
     });
 
