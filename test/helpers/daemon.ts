@@ -85,20 +85,27 @@ export function followDaemon(child: ChildProcess, stateDir: string, onStopped?: 
   return { stateDir, child, log: () => log, status, waitFor, waitLog, stop };
 }
 
-export function labConfig(lab: Lab, extra = ''): string {
-  return `[main]
-lan_interfaces = br-lan
-log_level = debug
-[forward.nas]
-host = ${lab.addr.server}
-port = ${lab.forward.serverPort}
-proto = tcp
-wan_port = ${lab.forward.wanPort}
-[forward.wg]
-host = ${lab.addr.server}
-port = ${lab.forward.udpServerPort}
-proto = udp
-${extra}`;
+export interface LabConfigOptions {
+  /** More `[main]` options, e.g. { probe: 'on', problem_hold: 3 }. */
+  main?: Record<string, string | number>;
+  /** Also declare the lab's plain TCP forward (9080 → 8080). */
+  plainForward?: boolean;
+  /** Sections appended as they are, e.g. an `[mqtt]` section. */
+  extra?: string;
+}
+
+/** The config every lab test starts from: LAN br-lan, the lab's forwards, debug logs. */
+export function labConfig(lab: Lab, opts: LabConfigOptions = {}): string {
+  const main = Object.entries(opts.main ?? {}).map(([k, v]) => `${k} = ${v}\n`);
+  const forward = (name: string, port: number, proto: string, wanPort: number) =>
+    `[forward.${name}]\nhost = ${lab.addr.server}\nport = ${port}\nproto = ${proto}\nwan_port = ${wanPort}\n`;
+  return [
+    `[main]\nlan_interfaces = br-lan\nlog_level = debug\n${main.join('')}`,
+    forward('nas', lab.forward.serverPort, 'tcp', lab.forward.wanPort),
+    forward('wg', lab.forward.udpServerPort, 'udp', lab.forward.udpWanPort),
+    opts.plainForward ? forward('plain', lab.forward.plainServerPort, 'tcp', lab.forward.plainWanPort) : '',
+    opts.extra ?? '',
+  ].join('');
 }
 
 export interface StartOptions {

@@ -97,9 +97,6 @@ export async function sideTables(lab: Lab): Promise<string> {
  */
 export function writeDiagnoseConfig(lab: Lab, dir: string): string {
   const configPath = join(dir, 'replyguard.ini');
-  writeFileSync(
-    configPath,
-    labConfig(lab).replace('log_level = debug', `log_level = debug\nstate_dir = ${join(dir, 'state')}`),
-  );
+  writeFileSync(configPath, labConfig(lab, { main: { state_dir: join(dir, 'state') } }));
   return configPath;
 }

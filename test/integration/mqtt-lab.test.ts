@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { type RunningDaemon, startDaemon } from '../helpers/daemon';
+import { labConfig, type RunningDaemon, startDaemon } from '../helpers/daemon';
 import { type Broker, type Received, startBroker, startClient, type TestClient } from '../helpers/mosquitto';
 import { createLab, type Lab } from '../lab/lab';
 
@@ -27,24 +27,10 @@ const DISCOVERY = [
 ].map((t) => `homeassistant/${t}/config`);
 
 function configText(lab: Lab): string {
-  return `[main]
-lan_interfaces = br-lan
-log_level = debug
-problem_hold = ${HOLD_S}
-[mqtt]
-enabled = 1
-url = mqtt://127.0.0.1:${PORT}
-node_id = ${NODE}
-[forward.nas]
-host = ${lab.addr.server}
-port = ${lab.forward.serverPort}
-proto = tcp
-wan_port = ${lab.forward.wanPort}
-[forward.wg]
-host = ${lab.addr.server}
-port = ${lab.forward.udpServerPort}
-proto = udp
-`;
+  return labConfig(lab, {
+    main: { problem_hold: HOLD_S },
+    extra: `[mqtt]\nenabled = 1\nurl = mqtt://127.0.0.1:${PORT}\nnode_id = ${NODE}\n`,
+  });
 }
 
 /** Retained messages a fresh subscriber gets for `filters`, collected for a moment. */

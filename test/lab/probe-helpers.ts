@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StatusDocument } from '../../src/status/status-document';
-import { type RunningDaemon, startDaemon } from '../helpers/daemon';
+import { labConfig, type RunningDaemon, startDaemon } from '../helpers/daemon';
 import type { Lab } from './lab';
 
 export interface ProbeDaemonOptions {
@@ -12,27 +12,10 @@ export interface ProbeDaemonOptions {
 
 /** The lab's forwards (TLS, UDP "WireGuard", plain TCP) and the probe options. */
 export function probeConfig(lab: Lab, opts: ProbeDaemonOptions = {}): string {
-  return `[main]
-lan_interfaces = br-lan
-log_level = debug
-probe = ${opts.probe ?? 'on'}
-probe_interval = ${opts.intervalS ?? 2}
-[forward.nas]
-host = ${lab.addr.server}
-port = ${lab.forward.serverPort}
-proto = tcp
-wan_port = ${lab.forward.wanPort}
-[forward.wg]
-host = ${lab.addr.server}
-port = ${lab.forward.udpServerPort}
-proto = udp
-wan_port = ${lab.forward.udpWanPort}
-[forward.plain]
-host = ${lab.addr.server}
-port = ${lab.forward.plainServerPort}
-proto = tcp
-wan_port = ${lab.forward.plainWanPort}
-`;
+  return labConfig(lab, {
+    main: { probe: opts.probe ?? 'on', probe_interval: opts.intervalS ?? 2 },
+    plainForward: true,
+  });
 }
 
 /** Starts the daemon in the side namespace and waits until its probe reads counters (unless it is off). */
