@@ -1,6 +1,8 @@
 # replyguard — `make lab` shows the incident caught, `make test` runs every check.
 # Both need root on Debian (network namespaces, netfilter) and install what they lack.
 
+# RG_NODE18: a Node 18 binary (ensure-deps fetches one) that test/integration/node18.test.ts runs the bundle with.
+export RG_NODE18 ?= $(CURDIR)/node_modules/.cache/replyguard-node18/package/bin/node
 NODE_TEST := node --import tsx --test --test-concurrency=4
 UNIT_TESTS := $(wildcard test/unit/*.test.ts)
 INTEGRATION_TESTS := $(wildcard test/integration/*.test.ts) $(wildcard test/lab/*.test.ts) \

@@ -112,8 +112,17 @@ export function daemonPackage(bundlePath: string): PackageSpec {
       },
     ],
     conffiles: ['/etc/config/replyguard'],
+    prermPkg: DAEMON_PRERM,
   };
 }
+
+/** Uninstall leaves nothing in the firewall: the daemon stops first (guard = auto would put the guard back). */
+export const DAEMON_PRERM = `[ -n "\${IPKG_INSTROOT}" ] || [ "\${PKG_UPGRADE}" = "1" ] || {
+	/etc/init.d/replyguard stop 2>/dev/null
+	/usr/sbin/replyguard guard remove >/dev/null 2>&1
+	exit 0
+}
+`;
 
 /** luci.mk's default postinst of an application (no uci-defaults of its own). */
 const LUCI_POSTINST = `[ -n "\${IPKG_INSTROOT}" ] || {

@@ -7,10 +7,9 @@
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/config';
 import { applyGuard, removeGuard } from '../guard/guard-apply';
+import { guardInputFor, guardInterface } from '../guard/guard-input';
 import { type GuardInput, type GuardPlan, renderPlan, stepCommand } from '../guard/guard-plan';
 import { findGuard, type GuardStatus, guardStatus } from '../guard/guard-status';
-import { parsePrefix } from '../net/ip-address';
-import { defaultLanInterface } from '../ruleset/explain-text';
 import { readDumpDir, readLiveRuleset } from '../ruleset/ruleset-sensor';
 import { DUMP_FILES, makeSnapshot, type RulesetSnapshot } from '../ruleset/ruleset-snapshot';
 import { flagString, parseArgs, UsageError } from './args';
@@ -20,18 +19,6 @@ export const GUARD_EXIT = { ok: 0, nothing: 1, failed: 2, cannotRun: 3 } as cons
 
 const SUBCOMMANDS = ['plan', 'apply', 'remove', 'status'] as const;
 type Sub = (typeof SUBCOMMANDS)[number];
-
-function lanSubnets(config: Config, snapshot: RulesetSnapshot): string[] {
-  if (config.main.lanSubnets.length > 0) return config.main.lanSubnets;
-  const out: string[] = [];
-  for (const a of snapshot.ruleset.routing.addresses) {
-    if (!config.main.lanInterfaces.includes(a.ifname)) continue;
-    if (a.family === 6 && /^fe80:/i.test(a.address)) continue;
-    const p = parsePrefix(`${a.address}/${a.prefixlen}`);
-    if (p && !out.includes(p.text)) out.push(p.text);
-  }
-  return out;
-}
 
 async function liveSnapshot(): Promise<{ snapshot: RulesetSnapshot; problem?: string }> {
   const live = await readLiveRuleset();
@@ -128,17 +115,8 @@ export async function runGuard(argv: string[]): Promise<number> {
     if (live.problem) return fail(live.problem);
     snapshot = live.snapshot;
   }
-  const iif =
-    flagString(args, '--in') ??
-    config.main.lanInterfaces.find((i) => snapshot.ruleset.routing.interfaces.includes(i)) ??
-    defaultLanInterface(snapshot);
-  const inputFor = (s: RulesetSnapshot): GuardInput => ({
-    ruleset: s.ruleset,
-    forwards: config.forwards,
-    lanSubnets: lanSubnets(config, s),
-    iif,
-    natBackend: nat,
-  });
+  const iif = flagString(args, '--in') ?? guardInterface(config, snapshot);
+  const inputFor = (s: RulesetSnapshot): GuardInput => guardInputFor(config, s, { iif, natBackend: nat });
 
   if (command === 'plan') {
     const plan = guardStatus(inputFor(snapshot)).plan;
@@ -166,6 +144,11 @@ export async function runGuard(argv: string[]): Promise<number> {
     const text = ok
       ? `Guard removed: ${present.rules.length} rule(s)${present.ownTable ? ' and table inet replyguard_guard' : ''}\n`
       : `Guard removal failed: ${[...res.errors, ...left.rules.map((r) => `still there: ${r.table} ${r.chain}: ${r.text}`)].join('; ')}\n`;
+    if (ok && config.main.guard === 'auto')
+      process.stderr.write(
+        `note: guard = auto in ${config.source}: a running daemon puts the guard back within seconds; ` +
+          'switch it off first (uci set replyguard.main.guard=off && uci commit replyguard && /etc/init.d/replyguard reload)\n',
+      );
     out(text, {
       ok,
       removed: present.rules.length,

@@ -1,6 +1,8 @@
 // `replyguard run`: the daemon in the foreground, with signals handled.
 
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import type { Config, MqttConfig } from '../config/config';
+import { setMainOption } from '../config/config-edit';
 import { Daemon } from '../daemon/daemon';
 import type { RetainedCleanup } from '../mqtt/mqtt-cleanup';
 import type { MqttOutput } from '../mqtt/mqtt-output';
@@ -51,6 +53,11 @@ export async function runDaemon(argv: string[]): Promise<number> {
       log,
       stateDir: config.main.stateDir,
       onRecheck: () => daemon.recheck(),
+      onGuardMode: (mode) => {
+        if (mode === daemon.guardMode) return;
+        persistOption(config.source, 'guard', mode, log);
+        void daemon.setGuardMode(mode, 'switched from Home Assistant');
+      },
       onStatusChange: () => daemon.outputStatusChanged(),
     });
     daemon.addOutput(mqtt);
@@ -98,11 +105,30 @@ export async function runDaemon(argv: string[]): Promise<number> {
         const next = load();
         reloadMqtt(config.mqtt, next.mqtt, mqtt, log);
         daemon.reload(next);
+        config = next;
       } catch (err) {
         log.error(`reload: keeping the running config, the new one cannot be used: ${(err as Error).message}`);
       }
     });
   });
+}
+
+/**
+ * Writes one main option into the config file (comments and other lines kept; tmp + rename), so that a
+ * switch from Home Assistant outlives a restart. When it cannot, the change holds for this run only.
+ */
+function persistOption(file: string, key: string, value: string, log: Logger): void {
+  try {
+    const text = readFileSync(file, 'utf8');
+    const next = setMainOption(text, file, key, value);
+    if (next === text) return;
+    const tmp = `${file}.replyguard-tmp`;
+    writeFileSync(tmp, next, { mode: statSync(file).mode & 0o777 });
+    renameSync(tmp, file);
+    log.info(`config: ${key} = ${value} written to ${file}`);
+  } catch (err) {
+    log.warn(`config: ${key} = ${value} holds for this run only: cannot write ${file}: ${(err as Error).message}`);
+  }
 }
 
 /** True when the config file now has MQTT disabled (an unreadable file changes nothing). */

@@ -128,7 +128,10 @@ const mqttUrl: Parse<string> = (raw) => {
     url = undefined;
   }
   if (!url || (url.protocol !== 'mqtt:' && url.protocol !== 'mqtts:') || url.hostname === '') {
-    return new Invalid(`${show(raw)} is not an MQTT broker URL (mqtt://host[:port] or mqtts://host[:port])`);
+    // Shown without what comes before an '@': a user:password there would end up in the log.
+    const at = raw.lastIndexOf('@');
+    const shown = at < 0 ? raw : `${/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(raw)?.[0] ?? ''}…${raw.slice(at)}`;
+    return new Invalid(`${show(shown)} is not an MQTT broker URL (mqtt://host[:port] or mqtts://host[:port])`);
   }
   if (url.username !== '' || url.password !== '') {
     // A password in the URL would end up in logs and status; there are options for both.

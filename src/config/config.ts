@@ -38,7 +38,8 @@ export interface MainConfig {
   /** Seconds between readings of the probe's counters (1-60). Absent means PROBE_DEFAULTS.probeInterval. */
   probeInterval?: number;
   /**
-   * The guard (replyguard guard): off = only on command; auto = the daemon keeps it applied (planned).
+   * The guard (replyguard guard): off = only on command; auto = the daemon keeps it applied, re-applies
+   * it after proxy restarts and firewall reloads, and takes it out when switched back to off.
    * Absent means the default, GUARD_DEFAULT.
    */
   guard?: GuardMode;

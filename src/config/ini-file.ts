@@ -92,7 +92,9 @@ export function parseIni(text: string, file: string): ConfigSection[] {
 
     const eq = trimmed.indexOf('=');
     if (eq < 0) {
-      throw new ConfigError(file, label, undefined, `expected "key = value", got ${JSON.stringify(trimmed)}`, line);
+      // `password hunter2` (the '=' forgotten) must not put the password into the message.
+      const got = /^password\b/i.test(trimmed) ? 'a password line' : JSON.stringify(trimmed);
+      throw new ConfigError(file, label, undefined, `expected "key = value", got ${got}`, line);
     }
     const keyText = trimmed.slice(0, eq).trim();
     const km = KEY_RE.exec(keyText);
@@ -120,7 +122,8 @@ export function parseIni(text: string, file: string): ConfigSection[] {
           file,
           label,
           key,
-          `unexpected text after the quoted value: ${JSON.stringify(after)}`,
+          // Not the text itself for the password: it is part of the secret and would end up in the log.
+          `unexpected text after the quoted value${key === 'password' ? '' : `: ${JSON.stringify(after)}`}`,
           line,
         );
       }

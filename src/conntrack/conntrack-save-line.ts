@@ -110,11 +110,13 @@ export function parseSaveLine(line: string): CtParseResult {
   reply.dst ??= srcNat !== undefined ? stripPort(srcNat) : orig.src;
   if (proto === undefined) return { error: 'save-format line without -p' };
   const flags = status.split(',');
-  const protoNum = PROTO_NUMBERS[proto] ?? toInt(proto) ?? 0;
+  // hasOwn: "-p __proto__" or "-p constructor" found Object.prototype's members (protoNum an object).
+  const known = Object.hasOwn(PROTO_NUMBERS, proto);
+  const protoNum = (known ? PROTO_NUMBERS[proto] : undefined) ?? toInt(proto) ?? 0;
   const full: CtEntry = {
     event,
     family: orig.src.includes(':') ? 'ipv6' : 'ipv4',
-    proto: PROTO_NUMBERS[proto] !== undefined ? proto : 'unknown',
+    proto: known ? proto : 'unknown',
     protoNum,
     orig: orig as CtTuple,
     reply: reply as CtTuple,

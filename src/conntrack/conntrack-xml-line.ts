@@ -11,7 +11,8 @@ export function parseXmlLine(line: string): CtParseResult {
   if (!typeMatch) return { error: 'malformed <flow> element' };
   let event: CtEventType = 'SNAPSHOT';
   if (typeMatch[1] !== undefined) {
-    const ev = XML_EVENTS[typeMatch[1]];
+    // hasOwn: type="constructor" found Object's constructor (an event that is a function).
+    const ev = Object.hasOwn(XML_EVENTS, typeMatch[1]) ? XML_EVENTS[typeMatch[1]] : undefined;
     if (!ev) return { error: `unknown flow type "${typeMatch[1]}"` };
     event = ev;
   }

@@ -1,7 +1,7 @@
 // Wires sensors → detector → status file. Owns the timers and the children;
 // the pieces it connects do no wiring of their own.
 
-import { type Config, PROBE_DEFAULTS } from '../config/config';
+import { type Config, GUARD_DEFAULT, type GuardMode, PROBE_DEFAULTS } from '../config/config';
 import { Detector } from '../detector/detector';
 import { type LanView, lanViewFromInterfaces, makeLanView } from '../detector/lan-view';
 import { iptablesProbeRules } from '../probe/probe-iptables';
@@ -14,6 +14,7 @@ import { buildStatus, type MqttOutputStatus, type StatusDocument } from '../stat
 import { statusEvents } from '../status/status-events';
 import { writeStatusAtomic } from '../status/status-file';
 import type { Logger } from '../util/log';
+import { GuardUnit } from './guard-unit';
 import { RulesetUnit } from './ruleset-unit';
 import type { StatusOutput } from './status-output';
 
@@ -28,6 +29,8 @@ export interface DaemonOptions {
   nftCommand?: string;
 }
 
+/** How often legacy iptables rules are re-read with guard = auto (else every 10 s). */
+const GUARD_LEGACY_POLL_MS = 2000;
 /** Coalesces bursts of changes into one status write. */
 const WRITE_DELAY_MS = 20;
 const ADDRESS_POLL_MS = 60_000;
@@ -52,6 +55,7 @@ export class Daemon {
   private lastWriteError?: string;
   private stopped = false;
   private readonly ruleset: RulesetUnit;
+  private readonly guard: GuardUnit;
   private readonly outputs: StatusOutput[] = [];
   private lastDoc?: StatusDocument;
 
@@ -61,7 +65,21 @@ export class Daemon {
   ) {
     this.config = config;
     this.log = opts.log;
-    this.ruleset = new RulesetUnit(config, this.log, { onChange: () => this.scheduleWrite() });
+    const guardMode = config.main.guard ?? GUARD_DEFAULT;
+    this.guard = new GuardUnit({
+      mode: guardMode,
+      config,
+      log: this.log,
+      reread: () => void this.ruleset.recheck(),
+      onChange: () => this.scheduleWrite(),
+    });
+    this.ruleset = new RulesetUnit(
+      config,
+      this.log,
+      { onChange: () => this.scheduleWrite(), onRead: (s) => this.guard.onRead(s) },
+      // Legacy iptables makes no nft monitor events: with guard = auto, look more often.
+      guardMode === 'auto' ? { watch: { legacyPollMs: GUARD_LEGACY_POLL_MS } } : {},
+    );
     this.view = makeLanView(config.main.lanSubnets, [], config.forwards, 'config');
     this.detector = new Detector(this.view, {
       maxFindings: config.main.maxFindings,
@@ -144,6 +162,7 @@ export class Daemon {
     this.addresses.stop();
     this.conntrack.stop();
     this.ruleset.stop();
+    this.guard.stop();
     // The probe's table must not outlive the daemon.
     await this.probe.stop();
     this.writeStatus();
@@ -162,6 +181,19 @@ export class Daemon {
     this.scheduleWrite();
   }
 
+  /**
+   * The guard switched from Home Assistant: applies now, and writes the option into the config file so a
+   * restart keeps it (persist is the caller's, it knows the file); the in-memory config follows.
+   */
+  async setGuardMode(mode: GuardMode, why: string): Promise<void> {
+    this.config.main.guard = mode;
+    await this.guard.setMode(mode, why);
+  }
+
+  get guardMode(): GuardMode {
+    return this.guard.currentMode;
+  }
+
   /** An output's own state changed (e.g. MQTT connected): rewrite status.json soon. */
   outputStatusChanged(): void {
     this.scheduleWrite();
@@ -176,6 +208,7 @@ export class Daemon {
     const old = this.config;
     this.config = config;
     this.ruleset.setConfig(config);
+    void this.guard.setConfig(config, config.main.guard ?? GUARD_DEFAULT, 'config reloaded');
     this.log.setLevel(config.main.logLevel);
     const restartOnly = [
       'stateDir',
@@ -264,6 +297,7 @@ export class Daemon {
       forwards: this.config.forwards,
       findings: [...rs.findings, ...rs.atRisk],
       ruleset: rs,
+      guard: this.guard.status(),
       counters: this.detector.counters(),
       problemHoldS: this.config.main.problemHold,
       ...(this.opts.mqttStatus ? { mqtt: this.opts.mqttStatus() } : {}),

@@ -80,6 +80,8 @@ export type AttributedFindingWithChange = AttributedFinding & { since_change?: s
 export interface RulesetUnitCallbacks {
   /** Something in statusPart() changed: write status soon. */
   onChange: () => void;
+  /** Every read of the ruleset, changed or not. */
+  onRead?: (snapshot: RulesetSnapshot) => void;
 }
 
 export interface RulesetUnitOptions {
@@ -128,6 +130,7 @@ export class RulesetUnit {
     this.watch = new RulesetWatch({
       log,
       onSnapshot: (w) => this.onSnapshot(w),
+      ...(callbacks.onRead ? { onRead: callbacks.onRead } : {}),
       onStatus: () => callbacks.onChange(),
       ...opts.watch,
     });

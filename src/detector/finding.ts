@@ -32,6 +32,8 @@ export interface Finding {
    * chain that took the replies. `fix` stays the detector's, so `analyze` (offline) and the daemon agree.
    */
   proxy_fix?: string[];
+  /** reply_hijacked, attributed: what to show, in order (proxy_fix, then the detector's lines the ruleset did not make redundant). */
+  fixes?: string[];
   /** reply_at_risk: false when a match could not be decided ("possibly"). */
   certain?: boolean;
   /** reply_at_risk: the reply packet that breaks first. */

@@ -5,6 +5,25 @@ import { formatEndpoint } from '../net/ip-address';
 import type { ReplyVerdict } from './classify-flow';
 import { proxyHintForPort } from './proxy-hints';
 
+/**
+ * How each kind of fix line begins: the generators below start their lines so, and fixKind() reads
+ * the kind back (a finding keeps plain strings in status.json; attribution drops the generic lines the
+ * ruleset made exact).
+ */
+export const FIX_START = {
+  natGuard: 'Exempt packets picked up mid-stream (TCP without SYN) from the proxy',
+  mangleGuard: "Exempt replies at the top of the proxy's mangle",
+  udpGuard: "Exempt the forward's replies at the top of the proxy's mangle",
+  proxySetting: 'Or exempt the server in the proxy itself: OpenClash',
+} as const;
+
+export type FixKind = keyof typeof FIX_START;
+
+export function fixKind(line: string): FixKind | undefined {
+  for (const [kind, start] of Object.entries(FIX_START)) if (line.startsWith(start)) return kind as FixKind;
+  return undefined;
+}
+
 export function fixLines(v: ReplyVerdict): string[] {
   const server = formatEndpoint(v.serverIp, v.serverPort);
   const v6 = v.serverIp.includes(':');
@@ -22,7 +41,7 @@ export function fixLines(v: ReplyVerdict): string[] {
     const chain = hint?.natChain ?? '<proxy nat chain>';
     const table = hint?.nftTable ?? 'inet fw4';
     lines.push(
-      `Exempt packets picked up mid-stream (TCP without SYN) from the proxy's nat chain — proxied connections still start with a SYN and stay proxied: ` +
+      `${FIX_START.natGuard}'s nat chain — proxied connections still start with a SYN and stay proxied: ` +
         `nft insert rule ${table} ${chain} 'tcp flags & (fin|syn|rst|ack) != syn counter return'` +
         `  (iptables: ${v6 ? 'ip6tables' : 'iptables'} -t nat -I ${chain} 1 -p tcp ! --syn -j RETURN)`,
     );
@@ -34,7 +53,7 @@ export function fixLines(v: ReplyVerdict): string[] {
     );
   }
   lines.push(
-    `Or exempt the server in the proxy itself: OpenClash → Access Control → Lan Traffic Access List ` +
+    `${FIX_START.proxySetting} → Access Control → Lan Traffic Access List ` +
       `(来源流量访问控制): src_ip ${v.serverIp}, src_port ${v.serverPort}, proto ${v.proto}, target return.`,
   );
   if (v.proto === 'tcp' && v.fate !== 'swallowed') {
@@ -61,12 +80,12 @@ function mangleGuardLine(v: ReplyVerdict): string {
   if (v.proto === 'udp') {
     const ip = v.serverIp.includes(':') ? 'ip6' : 'ip';
     return (
-      `Exempt the forward's replies at the top of the proxy's mangle (TPROXY/TUN) chain — UDP has no handshake, so name them: ` +
+      `${FIX_START.udpGuard} (TPROXY/TUN) chain — UDP has no handshake, so name them: ` +
       `${where} '${ip} saddr ${v.serverIp} udp sport ${v.serverPort} counter return' ${others}.`
     );
   }
   return (
-    `Exempt replies at the top of the proxy's mangle (TPROXY/TUN) chain — packets conntrack calls invalid (a SYN-ACK whose SYN this router never saw) ` +
+    `${FIX_START.mangleGuard} (TPROXY/TUN) chain — packets conntrack calls invalid (a SYN-ACK whose SYN this router never saw) ` +
     `and new TCP without SYN; proxied connections start with a SYN and stay proxied: ` +
     `${where} 'meta l4proto tcp ct state new tcp flags & (fin|syn|rst|ack) != syn counter return' and then ` +
     `${where} 'ct state invalid counter return' ${others}. ` +

@@ -12,7 +12,9 @@ import { defaultLanInterface } from '../ruleset/explain-text';
 import { modelPacket, type TcpFlagsName } from '../ruleset/packet';
 import { type ProxyInfo, proxyOfHop } from '../ruleset/recognize-proxy';
 import type { RulesetSnapshot } from '../ruleset/ruleset-snapshot';
+import { shellWord } from '../util/shell-quote';
 import type { Finding } from './finding';
+import { fixKind } from './fix-text';
 
 /** The rule that takes the replies, as status.json shows it. */
 export interface RuleRef {
@@ -160,8 +162,11 @@ export function guardLines(r: ReplyEvaluation, server: string, port: number, pro
   const ip = v6 ? 'ip6' : 'ip';
   const ipt = r.rule?.backend === 'ip6tables' || v6 ? 'ip6tables' : 'iptables';
   const nft = where.backend === 'nft';
-  const nftInsert = (rule: string) => `nft insert rule ${where.table} ${where.chain} '${rule}'`;
-  const iptInsert = (spec: string) => `${ipt} -t ${iptablesTable(where.table)} -I ${where.chain} 1 ${spec}`;
+  // Table and chain names come from the ruleset: quoted for the shell the line is pasted into.
+  const table = where.table.split(' ').map(shellWord).join(' ');
+  const chain = shellWord(where.chain);
+  const nftInsert = (rule: string) => `nft insert rule ${table} ${chain} ${shellWord(rule)}`;
+  const iptInsert = (spec: string) => `${ipt} -t ${iptablesTable(where.table)} -I ${chain} 1 ${spec}`;
   const how = r.evaluation.how?.kind;
   const keep =
     ' (insert it again after the proxy restarts, e.g. from its custom firewall script; OpenClash: /etc/openclash/custom/openclash_custom_firewall_rules.sh)';
@@ -192,8 +197,8 @@ export function guardLines(r: ReplyEvaluation, server: string, port: number, pro
         nftInsert('ct state invalid counter return'),
       ]
     : [
-        `${ipt} -t ${iptablesTable(where.table)} -I ${where.chain} 1 -p tcp -m conntrack --ctstate NEW ! --syn -j RETURN`,
-        `${ipt} -t ${iptablesTable(where.table)} -I ${where.chain} 1 -m conntrack --ctstate INVALID -j RETURN`,
+        `${ipt} -t ${iptablesTable(where.table)} -I ${chain} 1 -p tcp -m conntrack --ctstate NEW ! --syn -j RETURN`,
+        `${ipt} -t ${iptablesTable(where.table)} -I ${chain} 1 -m conntrack --ctstate INVALID -j RETURN`,
       ];
   return [
     `Generic guard — return packets conntrack calls invalid (a SYN-ACK whose SYN this router never saw) and new TCP without SYN at the top of the chain, before the proxy's rule: ${rules.join(' ; then ')}${keep}`,
@@ -304,7 +309,13 @@ export function splitEndpoint(text: string): { ip: string; port: number } | null
   return m ? { ip: m[1]!, port: Number(m[2]) } : null;
 }
 
-export type AttributedFinding = Finding & { rule?: RuleRef | null; proxy?: string; proxy_fix?: string[] };
+export type AttributedFinding = Finding & {
+  rule?: RuleRef | null;
+  proxy?: string;
+  proxy_fix?: string[];
+  /** What to show people, in order: the proxy's own fix and the exact guard, then the generic lines still useful. */
+  fixes?: string[];
+};
 
 /** What attribution adds to a finding: the rule, the proxy, one evidence line, the proxy's own fix and the guard. */
 export interface Attribution {
@@ -313,6 +324,8 @@ export interface Attribution {
   evidence: string;
   /** The proxy's own option or access-list entry, then the generic guard in the very chain that takes the replies. */
   proxyFix: string[];
+  /** proxyFix holds the guard for the exact chain (the detector's guessed-chain guard is then redundant). */
+  exactGuard: boolean;
 }
 
 /**
@@ -345,15 +358,14 @@ export function attributionFor(
   );
   if (typeof r === 'string' || r.fate === 'passes' || !r.rule) return null;
   const where = `${r.rule.backend === 'route' ? 'routing' : `${r.rule.backend} ${r.rule.table} ${r.rule.chain} #${r.rule.position ?? '?'}`}`;
+  const guard = guardLines(r, ep.ip, ep.port, f.proto);
   const by = r.proxy ? ` (${r.proxy.label})` : '';
   return {
     rule: r.rule,
     ...(r.proxy ? { proxy: r.proxy.label } : {}),
     evidence: `ruleset: the ${packetWord(r.packet)} to ${formatEndpoint(peer, undefined)} is ${fateWord(r)} by ${where}${by}: ${r.rule.text}`,
-    proxyFix: [
-      ...proxyFixLines(r.proxy, r, ep.ip, ep.port, f.proto, f.forward),
-      ...guardLines(r, ep.ip, ep.port, f.proto),
-    ],
+    proxyFix: [...proxyFixLines(r.proxy, r, ep.ip, ep.port, f.proto, f.forward), ...guard],
+    exactGuard: guard.length > 0,
   };
 }
 
@@ -374,11 +386,19 @@ export function applyAttribution(f: Finding, a: Attribution | null): AttributedF
     const c = commandOf(l);
     return c === undefined || !given.has(c);
   });
+  // The detector's generic lines the ruleset made exact: its guess of the chain, and OpenClash's
+  // access list by hand when the proxy is known (its own lines, or another proxy altogether).
+  const stillUseful = f.fix.filter((l) => {
+    const kind = fixKind(l);
+    if (a.exactGuard && (kind === 'natGuard' || kind === 'mangleGuard' || kind === 'udpGuard')) return false;
+    return !(a.proxy && kind === 'proxySetting');
+  });
   return {
     ...f,
     rule: a.rule,
     ...(a.proxy ? { proxy: a.proxy } : {}),
     proxy_fix: proxyFix,
+    fixes: [...a.proxyFix, ...stillUseful],
     evidence: [f.evidence[0] ?? f.summary, a.evidence, ...f.evidence.slice(1)],
   };
 }

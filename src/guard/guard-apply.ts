@@ -8,7 +8,7 @@
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { GUARD_TABLE, type GuardPlan, type GuardStep } from './guard-plan';
+import { GUARD_TABLE, type GuardPlan, type GuardStep, isNftName } from './guard-plan';
 import type { PresentGuard, PresentRule } from './guard-status';
 
 export interface GuardIoOptions {
@@ -82,6 +82,9 @@ function nftDeletes(present: PresentGuard): string[] {
   const lines: string[] = [];
   for (const r of present.rules) {
     if (r.backend !== 'nft' || r.table === OWN || r.handle === undefined) continue;
+    // A tagged rule in a chain whose name could end the statement (';', a line break …) is left alone:
+    // the planner never puts one there, and the name must not write statements into this script.
+    if (![...r.table.split(' '), r.chain].every(isNftName)) continue;
     lines.push(`delete rule ${r.table} ${r.chain} handle ${r.handle}`);
   }
   if (present.ownTable) lines.push(`table ${OWN}`, `delete table ${OWN}`);

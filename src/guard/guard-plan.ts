@@ -20,11 +20,13 @@
 // A packet swallowed by a chain no proxy owns is reported, never guarded.
 
 import type { ForwardConfig } from '../config/config';
+import { PUBLIC_PEERS } from '../detector/predict-risk';
 import { NON_PUBLIC_V4, NON_PUBLIC_V6, parsePrefix } from '../net/ip-address';
 import { compileRuleset, type Evaluation, evaluatePacket, type Hop } from '../ruleset/evaluate';
 import type { Chain, Key, Match, Op, Rule, Ruleset, Table, Value } from '../ruleset/model';
 import { modelPacket, type PacketSpec } from '../ruleset/packet';
 import { type ProxyInfo, proxyOfHop, recognizeProxies } from '../ruleset/recognize-proxy';
+import { shellWord } from '../util/shell-quote';
 
 /** The comment every guard rule carries: `remove` deletes exactly the rules with it. */
 export const GUARD_TAG = 'replyguard-guard';
@@ -52,8 +54,22 @@ export const GUARD_CHAINS: Record<string, { hook: 'prerouting' | 'postrouting'; 
   },
 };
 
-/** An outside peer for the hypothetical replies (documentation ranges). */
-const PEER = { 4: '203.0.113.50', 6: '2001:db8::50' } as const;
+/**
+ * nft's identifier charset (scanner.l: a letter, '_' or '.', then letters, digits, '/', '-', '_', '.').
+ * Table and chain names from the ruleset go into an `nft -f` script as they are; a name outside it
+ * (a ';', a line break, a quote, a space …) could end the statement and add another one.
+ */
+export function isNftName(name: string): boolean {
+  return /^[A-Za-z_.][A-Za-z0-9_./-]*$/.test(name);
+}
+
+/**
+ * An outside peer for the hypothetical replies. IPv6: a public address (diagnose's first peer), not a
+ * documentation one: OpenClash's localnetwork6 (and other proxies' reserved sets) hold 2001:db8::/32, so
+ * the proxy's chain returns replies to 2001:db8::/32 early and a plan walked towards it would find
+ * nothing to guard — measured in the lab (test/integration/guard-ipv6.test.ts).
+ */
+const PEER = { 4: PUBLIC_PEERS[4][0]!, 6: PUBLIC_PEERS[6][0]! } as const;
 const PEER_PORT = 40000;
 
 export type GuardBackend = 'nft' | 'iptables' | 'ip6tables';
@@ -470,7 +486,7 @@ function natStepsNft(src: Source, proxy: ProxyInfo, redirectBy: string): GuardSt
         `${redirectBy} redirects it to the proxy, which resets the connection. An identity NAT binding ` +
         `(destination unchanged) before every nat chain of the proxy ends the nat chains for exactly these ` +
         `entries; the proxy's own chains stay untouched, connections a LAN host starts (with a SYN) are ` +
-        `still redirected.${src.family === 6 ? ' (IPv6: not yet verified in the lab.)' : ''}`,
+        'still redirected.',
       model: modelRule(
         text,
         [cmp({ kind: 'meta', key: 'nfproto' }, '==', num(src.family === 4 ? 2 : 10)), ...s.matches, notSyn()],
@@ -673,6 +689,13 @@ export function planGuard(input: GuardInput): GuardPlan {
         if (!notes.includes(n)) notes.push(n);
         continue;
       }
+      const inChain = outcome.how?.kind !== 'redirect' || !useNftNat;
+      const { family, name } = target.table;
+      if (inChain && target.table.backend === 'nft' && ![family, name, target.hop.chain].every(isNftName)) {
+        const n = `${check.forward} ${check.kind}: swallowed in chain ${JSON.stringify(target.hop.chain)} of table ${JSON.stringify(`${family} ${name}`)}, whose name cannot be written into an nft script safely — not guarded`;
+        if (!notes.includes(n)) notes.push(n);
+        continue;
+      }
       const by = `${target.proxy.label} (${hopText(outcome.responsible) ?? target.hop.chain})`;
       const srcs = sourcesFor(input, fam, check.proto, check.forward);
       const newSteps: GuardStep[] = [];
@@ -788,10 +811,14 @@ function packetLine(c: PacketCheck): string {
 
 /** The command one step amounts to (for people; apply runs the same through `nft -f -` / iptables argv). */
 export function stepCommand(s: GuardStep): string {
+  // For people to paste into a shell: every word quoted where needed (rules hold `&`, `|`, `(`, quotes).
+  const table = s.table.split(' ').map(shellWord).join(' ');
+  const chain = shellWord(s.chain);
   if (s.backend === 'nft') {
-    if (s.op === 'create-table') return `nft add table ${s.table}; nft add chain ${s.table} ${s.chain} '{ ${s.rule} }'`;
-    return `nft ${s.op === 'insert' ? 'insert' : 'add'} rule ${s.table} ${s.chain} ${s.rule}`;
+    if (s.op === 'create-table')
+      return `nft add table ${table}; nft add chain ${table} ${chain} ${shellWord(`{ ${s.rule} }`)}`;
+    return `nft ${s.op === 'insert' ? 'insert' : 'add'} rule ${table} ${chain} ${shellWord(s.rule)}`;
   }
   const bin = s.backend === 'ip6tables' ? 'ip6tables' : 'iptables';
-  return `${bin}${s.variant === 'legacy' ? '-legacy' : ''} -w -t ${s.table} -I ${s.chain} 1 ${(s.argv ?? []).join(' ')}`;
+  return `${bin}${s.variant === 'legacy' ? '-legacy' : ''} -w -t ${table} -I ${chain} 1 ${(s.argv ?? []).map(shellWord).join(' ')}`;
 }

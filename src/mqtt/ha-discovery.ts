@@ -14,8 +14,17 @@ import type { StatusDocument } from '../status/status-document';
 import { forwardObjectId, type HaComponent, type Topics } from './mqtt-topics';
 
 export const FORWARD_STATES = ['ok', 'at_risk', 'hijacked', 'unknown'] as const;
-export const EVENT_TYPES = ['hijack_detected', 'hijack_cleared', 'ruleset_changed', 'at_risk'] as const;
+export const EVENT_TYPES = [
+  'hijack_detected',
+  'hijack_cleared',
+  'ruleset_changed',
+  'at_risk',
+  'guard_applied',
+] as const;
 export const RECHECK_PAYLOAD = 'PRESS';
+/** The Guard switch: ON = guard auto, OFF = guard off. */
+export const GUARD_ON = 'ON';
+export const GUARD_OFF = 'OFF';
 
 export interface RouterInfo {
   /** Device name in HA: the host name. */
@@ -169,6 +178,19 @@ export function discoveryMessages(input: DiscoveryInput): DiscoveryMessage[] {
     command_topic: topics.recheck,
     payload_press: RECHECK_PAYLOAD,
     icon: 'mdi:refresh',
+    qos: 1,
+  });
+  add('switch', 'guard', {
+    name: 'Guard',
+    command_topic: topics.guardSet,
+    state_topic: topics.guard,
+    payload_on: GUARD_ON,
+    payload_off: GUARD_OFF,
+    // What the guard is doing (in place, missing, applies) rides along in the state summary.
+    json_attributes_topic: topics.state,
+    json_attributes_template: '{{ value_json.guard | tojson }}',
+    entity_category: 'config',
+    icon: 'mdi:shield-check',
     qos: 1,
   });
   for (const name of input.forwards) {

@@ -11,6 +11,8 @@ import type { Logger } from '../util/log';
 import {
   discoveryInputFor,
   discoveryMessages,
+  GUARD_OFF,
+  GUARD_ON,
   isOwnDiscoveryPayload,
   RECHECK_PAYLOAD,
   type RouterInfo,
@@ -30,6 +32,8 @@ export interface MqttOutputOptions {
   stateDir: string;
   /** The "Re-check now" button. */
   onRecheck: () => void;
+  /** The Guard switch: 'auto' for ON, 'off' for OFF. */
+  onGuardMode: (mode: 'auto' | 'off') => void;
   /** The output's own state changed: status.json should be rewritten. */
   onStatusChange: () => void;
   /** Delay before re-announcing after HA's birth message, [min, max) ms. */
@@ -66,6 +70,7 @@ export class MqttOutput implements StatusOutput {
       subscriptions: [
         this.topics.haStatus,
         this.topics.recheck,
+        this.topics.guardSet,
         this.topics.discoveryWildcard,
         this.topics.rootWildcard,
       ],
@@ -143,9 +148,28 @@ export class MqttOutput implements StatusOutput {
       if (!retain && payload === RECHECK_PAYLOAD) this.opts.onRecheck();
       return;
     }
+    if (topic === this.topics.guardSet) {
+      this.onGuardCommand(payload, retain);
+      return;
+    }
     if (!retain || payload === '') return;
     if (this.topics.isOwnDiscoveryTopic(topic) && !isOwnDiscoveryPayload(payload, this.opts.settings.nodeId)) return;
     this.found.add(topic);
+  }
+
+  /** A retained command would flip the guard at every connect: it is ignored (and cleared by the sweep). */
+  private onGuardCommand(payload: string, retain: boolean): void {
+    if (retain) {
+      this.found.add(this.topics.guardSet);
+      return;
+    }
+    const text = payload.trim().toUpperCase();
+    if (text === GUARD_ON) this.opts.onGuardMode('auto');
+    else if (text === GUARD_OFF) this.opts.onGuardMode('off');
+    else
+      this.opts.log.warn(
+        `mqtt: ${this.topics.guardSet}: expected ${GUARD_ON} or ${GUARD_OFF}, got ${JSON.stringify(payload.slice(0, 40))}; ignored`,
+      );
   }
 
   private scheduleAnnounce(): void {

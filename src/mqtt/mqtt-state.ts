@@ -5,6 +5,7 @@ import type { Finding } from '../detector/finding';
 import { proxyHintForPort } from '../detector/proxy-hints';
 import type { StatusDocument } from '../status/status-document';
 import type { StatusEvent } from '../status/status-events';
+import { GUARD_OFF, GUARD_ON } from './ha-discovery';
 import type { Topics } from './mqtt-topics';
 
 export interface StateMessage {
@@ -45,6 +46,15 @@ export function stateSummary(doc: StatusDocument): Record<string, unknown> {
     last_detection: last?.last_seen ?? null,
     events_lost: doc.sensors.conntrack.lost,
     conntrack: doc.sensors.conntrack.state,
+    guard: {
+      mode: doc.guard.mode,
+      state: doc.guard.state,
+      summary: doc.guard.summary,
+      rules: doc.guard.rules,
+      applies: doc.guard.applies,
+      last_apply: doc.guard.last_apply,
+      last_error: doc.guard.last_error ?? null,
+    },
     last_finding: last
       ? { id: last.id, server: last.server, forward: last.forward ?? null, state: last.state, summary: last.summary }
       : null,
@@ -68,7 +78,7 @@ export function findingsAttributes(doc: StatusDocument): Record<string, unknown>
       first_seen: f.first_seen,
       last_seen: f.last_seen,
       summary: f.summary,
-      fix: f.fix[0] ?? null,
+      fix: (f.fixes ?? f.fix)[0] ?? null,
     })),
   };
 }
@@ -83,6 +93,7 @@ export function stateMessages(doc: StatusDocument, topics: Topics): StateMessage
     { topic: topics.problem, payload: activeHijacks(doc).length > 0 ? 'ON' : 'OFF' },
     { topic: topics.findings, payload: JSON.stringify(findingsAttributes(doc)) },
     { topic: topics.state, payload: JSON.stringify(stateSummary(doc)) },
+    { topic: topics.guard, payload: doc.guard.mode === 'auto' ? GUARD_ON : GUARD_OFF },
   ];
   for (const fw of doc.forwards) msgs.push({ topic: topics.forwardState(fw.name), payload: fw.status });
   return msgs;

@@ -1,7 +1,7 @@
 // Every topic replyguard publishes or listens to, in one place, so that the
 // output, the discovery payloads and the cleanup agree on them.
 
-export type HaComponent = 'binary_sensor' | 'sensor' | 'event' | 'button';
+export type HaComponent = 'binary_sensor' | 'sensor' | 'event' | 'button' | 'switch';
 
 export interface TopicRoots {
   discoveryPrefix: string;
@@ -43,6 +43,14 @@ export class Topics {
   /** The "Re-check now" button's command topic. */
   get recheck(): string {
     return `${this.root}/recheck`;
+  }
+  /** Retained `ON` (guard = auto) / `OFF`: the Guard switch's state. */
+  get guard(): string {
+    return `${this.root}/guard`;
+  }
+  /** The Guard switch's command topic: `ON` / `OFF`. */
+  get guardSet(): string {
+    return `${this.root}/guard/set`;
   }
   /** Every state topic below root, for the cleanup when MQTT is switched off. */
   get rootWildcard(): string {

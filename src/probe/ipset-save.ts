@@ -10,7 +10,9 @@ const ADD_RE = /^add (\S+) ([^,\s]+),(tcp|udp):(\d{1,5}),([^,\s]+)(?: (.*))?$/;
 const CREATE_RE = /^create (\S+) .*\bmaxelem (\d+)/;
 
 export function parseIpsetSave(text: string): Record<string, ProbeSetDump> {
-  const sets: Record<string, ProbeSetDump> = {};
+  // No prototype: a set named "__proto__" or "constructor" would otherwise find Object.prototype's
+  // members (a TypeError on .elements.push, and `size` written into Object.prototype).
+  const sets: Record<string, ProbeSetDump> = Object.create(null);
   const setOf = (name: string) => {
     const existing = sets[name];
     if (existing) return existing;
@@ -37,7 +39,8 @@ export function parseIpsetSave(text: string): Record<string, ProbeSetDump> {
     const peer = canonicalAddress(m[5]!);
     const port = Number(m[4]);
     const packets = /(?:^| )packets (\d+)/.exec(m[6] ?? '');
-    if (!server || !peer || port > 65535 || !packets) {
+    // A count beyond 2^53 would lose precision (the nft reader skips those too).
+    if (!server || !peer || port > 65535 || !packets || !Number.isSafeInteger(Number(packets[1]))) {
       set.skipped++;
       continue;
     }

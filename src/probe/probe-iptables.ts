@@ -125,7 +125,7 @@ export interface IptablesCheck {
 export function checkIptablesProbe(save: string, expected: Pick<IptablesProbeRules, 'comment' | 'chainRules'>) {
   const jumps: Record<string, number[]> = { PREROUTING: [], POSTROUTING: [] };
   const deletes: string[][] = [];
-  const position: Record<string, number> = {};
+  const position: Record<string, number> = Object.create(null); // chain names are text from iptables-save
   const rules: Record<string, { count: number; foreign: boolean }> = {};
   let declared = 0;
   for (const line of save.split('\n')) {
@@ -136,7 +136,8 @@ export function checkIptablesProbe(save: string, expected: Pick<IptablesProbeRul
     const [, chain, rest] = m as unknown as [string, string, string];
     position[chain] = (position[chain] ?? 0) + 1;
     const jump = / -j (replyguard_(?:pre|post))$/.exec(` ${rest}`);
-    if (chain in jumps && jump) {
+    // hasOwn, not `in`: a chain named "toString" or "constructor" found Object.prototype's member (TypeError).
+    if (Object.hasOwn(jumps, chain) && jump) {
       jumps[chain]!.push(position[chain]!);
       const comment = /^-m comment --comment "([^"]*)" -j /.exec(rest)?.[1];
       const spec = comment !== undefined ? ['-m', 'comment', '--comment', comment] : [];

@@ -52,7 +52,9 @@ function parseElement(raw: Json): ProbeElement | undefined {
   const val = isObject(wrapper.val) ? wrapper.val.concat : undefined;
   if (!Array.isArray(val) || val.length !== 5) return undefined;
   const server = address(val[0]);
-  const proto = PROTOS[String(val[1])];
+  // Own keys of primitives only: String() throws on {"toString": 1}, and "constructor" would find Object.
+  const protoKey = typeof val[1] === 'string' || typeof val[1] === 'number' ? String(val[1]) : '';
+  const proto = Object.hasOwn(PROTOS, protoKey) ? PROTOS[protoKey] : undefined;
   const serverPort = port(val[2]);
   const peer = address(val[3]);
   const peerPort = port(val[4]);
@@ -74,8 +76,10 @@ export function parseProbeDump(text: string, table = 'replyguard'): ProbeDump | 
   const items = isObject(doc) ? doc.nftables : undefined;
   if (!Array.isArray(items)) return { error: 'no "nftables" array' };
   let tableHandle: number | undefined;
-  const chains: ProbeDump['chains'] = {};
-  const sets: ProbeDump['sets'] = {};
+  // No prototype: a chain or set named "__proto__" or "constructor" would otherwise find (and then
+  // write into) Object.prototype's members, which threw a TypeError and polluted every object.
+  const chains: ProbeDump['chains'] = Object.create(null);
+  const sets: ProbeDump['sets'] = Object.create(null);
   for (const item of items) {
     if (!isObject(item)) continue;
     const [kind] = Object.keys(item);

@@ -36,7 +36,9 @@ export function loadIpRuleJson(text: string, family: 4 | 6 = 4): IpRuleLoad {
     const r = item as Record<string, unknown>;
     const priority = toNum(r.priority);
     if (priority === undefined) continue;
-    const rule: IpRule = { priority, table: typeof r.table === 'string' ? r.table : String(r.table ?? ''), family };
+    // Not String() on an object: one whose toString is not a function ({"toString": 1}) makes it throw.
+    const table = typeof r.table === 'object' || r.table === undefined ? '' : String(r.table);
+    const rule: IpRule = { priority, table, family };
     if (r.not === true || r.not === null) rule.not = true;
     if (typeof r.src === 'string' && r.src !== 'all')
       rule.src = typeof r.srclen === 'number' ? `${r.src}/${r.srclen}` : r.src;

@@ -90,7 +90,7 @@ export function loadNftJson(text: string, opts: NftLoadOptions = {}): NftLoad {
     }
     return c;
   };
-  items.forEach((item, index) => {
+  const loadItem = (item: J, index: number): void => {
     const kv = only(item);
     if (!kv || !isObj(kv[1])) {
       issue(`item ${index}: not an object with one key; skipped`);
@@ -131,8 +131,37 @@ export function loadNftJson(text: string, opts: NftLoadOptions = {}): NftLoad {
       const s = loadSet(body, kind === 'map', issue);
       if (s) t.sets.push(s);
     }
+  };
+  items.forEach((item, index) => {
+    // The readers below recurse and print values with String(): an item nested deeper than nft ever
+    // nests (a corrupt or hostile dump) would overflow the stack, and an object whose toString is not
+    // a function makes String() throw. Either skips that item only, so the loader keeps its promise.
+    if (nestedDeeper(item, MAX_DEPTH)) {
+      issue(`item ${index}: nested deeper than ${MAX_DEPTH} levels; skipped`);
+      return;
+    }
+    try {
+      loadItem(item, index);
+    } catch (err) {
+      issue(`item ${index}: unreadable (${(err as Error).message}); skipped`);
+    }
   });
   return { tables, issues };
+}
+
+/** nft -j nests an item about 10 levels deep at most (rule → expr → match → concat → range …). */
+const MAX_DEPTH = 64;
+
+/** Whether v has more than max levels of arrays/objects; iterative, so any depth is safe to ask about. */
+function nestedDeeper(v: J, max: number): boolean {
+  const stack: Array<[J, number]> = [[v, 0]];
+  while (stack.length > 0) {
+    const [x, depth] = stack.pop()!;
+    if (typeof x !== 'object' || x === null) continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(x) ? x : Object.values(x)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------------------

@@ -29,6 +29,8 @@ export function parseIpAddrJson(text: string): InterfaceInfo[] {
     const flags = Array.isArray(rec.flags) ? rec.flags : [];
     const addresses: InterfaceAddress[] = [];
     for (const a of Array.isArray(rec.addr_info) ? rec.addr_info : []) {
+      // A null (or other non-object) entry would make ai.local throw a TypeError instead of being skipped.
+      if (typeof a !== 'object' || a === null) continue;
       const ai = a as Record<string, unknown>;
       if (typeof ai.local !== 'string' || typeof ai.prefixlen !== 'number') continue;
       if (ai.family !== 'inet' && ai.family !== 'inet6') continue;

@@ -49,6 +49,8 @@ export interface WatchedSnapshot {
 export interface RulesetWatchOptions {
   log: Logger;
   onSnapshot: (w: WatchedSnapshot) => void;
+  /** Every completed read, changed or not (the guard checks its rules, which the fingerprint leaves out). */
+  onRead?: (snapshot: RulesetSnapshot) => void;
   onStatus?: () => void;
   /** Quiet time after the last monitor line before re-reading (default 500 ms: a proxy restart is one burst). */
   debounceMs?: number;
@@ -79,8 +81,12 @@ const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 60_000;
 const STABLE_MS = 30_000;
 
-/** A monitor line about replyguard's own tables (the probe, the trace table) is no change. */
+/**
+ * A monitor line about replyguard's own tables (the probe, the trace table) is no change. The
+ * guard's table and rules are not counted as own: when something deletes them, the guard must hear.
+ */
 export function isOwnMonitorLine(line: string): boolean {
+  if (/\breplyguard_guard\b|replyguard-guard/.test(line)) return false;
   return /\b(inet|ip|ip6) replyguard(_trace)?\b/.test(line) || /\breplyguard_/.test(line);
 }
 
@@ -296,13 +302,24 @@ export class RulesetWatch {
     this.status.reads++;
     this.status.read_at = new Date(now).toISOString();
     const fingerprint = rulesetFingerprint(res.snapshot.ruleset);
+    this.opts.onRead?.(res.snapshot);
     const backends = new Set<string>();
     for (const t of res.snapshot.ruleset.tables)
       backends.add(t.backend === 'nft' ? 'nft' : `iptables${t.variant ? `-${t.variant}` : ''}`);
     this.status.backend = [...backends].sort().join('+') || 'none';
     const problems = res.problems;
     const errors = problems.filter((p) => p.severity === 'error' || /not installed/.test(p.message));
-    if (errors.length > 0) this.status.last_error = `${errors[0]!.source}: ${errors[0]!.message}`;
+    // A firewall tool that failed or timed out (nft -j, iptables-save) leaves the snapshot incomplete: say so.
+    const toolFailed = problems.filter(
+      (p) => /^(nft -j|ip6?tables-save)$/.test(p.source) && !/not installed/.test(p.message),
+    );
+    const shown = errors[0] ?? toolFailed[0];
+    if (shown) {
+      const text = `${shown.source}: ${shown.message}`;
+      if (text !== this.status.last_error) this.opts.log.warn(`ruleset watch: ${text}`);
+      this.status.last_error = text;
+    } else if (this.status.last_error && !this.status.last_error.startsWith('nft monitor'))
+      delete this.status.last_error;
     if (this.last && this.last.fingerprint === fingerprint) {
       this.opts.onStatus?.();
       return;

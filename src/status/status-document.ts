@@ -53,6 +53,29 @@ export interface ProbeSensorStatus {
   since?: string;
 }
 
+/**
+ * The guard (replyguard guard) as the daemon sees it. `state` is about the rules, whatever the mode:
+ * unknown (no ruleset read yet), no_forwards (nothing declared to guard), not_needed (no declared
+ * reply would be swallowed), in_place (there and effective), missing (needed, not there),
+ * ineffective (there, but a reply is still swallowed).
+ */
+export interface GuardStatusPart {
+  /** guard option: off = only on command, auto = the daemon keeps it in place. */
+  mode: 'off' | 'auto';
+  state: 'unknown' | 'no_forwards' | 'not_needed' | 'in_place' | 'missing' | 'ineffective';
+  summary: string;
+  /** Guard rules found (tagged rules plus the rules of replyguard's own guard table). */
+  rules: number;
+  /** Times the daemon applied (or re-applied) the guard since start. */
+  applies: number;
+  /** ISO time of the last apply by the daemon, null when none. */
+  last_apply: string | null;
+  /** Why the last apply (or remove) failed; absent after a success. */
+  last_error?: string;
+  /** mode auto after failures: when the daemon tries again (ISO). */
+  retry_at?: string;
+}
+
 export interface StatusDocument {
   schema: number;
   version: string;
@@ -80,6 +103,8 @@ export interface StatusDocument {
   ruleset: RulesetStatus | null;
   /** ruleset_changed / finding_opened / finding_cleared, oldest first, capped. */
   timeline: TimelineEntry[];
+  /** The guard; absent in status files of older versions. */
+  guard: GuardStatusPart;
   counters: DetectorCounters & { problem_hold_s: number };
 }
 
@@ -101,12 +126,14 @@ export interface StatusInputs {
   mqtt?: MqttOutputStatus;
   /** Absent: no probe (shown as off). A failed probe that is required (probe = on) makes health degraded. */
   probe?: ProbeSensorStatus;
+  /** Absent: shown as mode off, state unknown. */
+  guard?: GuardStatusPart;
 }
 
 export function buildStatus(input: StatusInputs): StatusDocument {
   const active = input.findings.filter((f) => f.kind === 'reply_hijacked' && f.state === 'active');
   const sensorDown = input.conntrack.state !== 'running' || probeDown(input.probe);
-  const health: Health = active.length > 0 ? 'problem' : sensorDown || input.lostRecently ? 'degraded' : 'ok';
+  const health: Health = active.length > 0 ? 'problem' : sensorDown || lossUncovered(input) ? 'degraded' : 'ok';
   return {
     schema: STATUS_SCHEMA,
     version: input.version,
@@ -126,6 +153,14 @@ export function buildStatus(input: StatusInputs): StatusDocument {
     proxy: input.ruleset?.proxy ?? null,
     ruleset: input.ruleset?.ruleset ?? null,
     timeline: input.ruleset?.timeline ?? [],
+    guard: input.guard ?? {
+      mode: 'off',
+      state: 'unknown',
+      summary: 'not read yet',
+      rules: 0,
+      applies: 0,
+      last_apply: null,
+    },
     counters: { ...input.counters, problem_hold_s: input.problemHoldS },
   };
 }
@@ -160,7 +195,7 @@ function headline(health: Health, active: Finding[], input: StatusInputs): strin
   if (probeDown(input.probe)) {
     return `Not watching TPROXY/TUN modes and UDP: the probe failed${input.probe?.last_error ? ` (${input.probe.last_error})` : ''}.`;
   }
-  if (input.lostRecently) return 'Watching, but conntrack events were lost recently: a hijack may have been missed.';
+  if (lossUncovered(input)) return 'Watching, but conntrack events were lost recently: a hijack may have been missed.';
   // Health stays ok for a prediction (nothing failed yet), but people must read it.
   const risks = input.findings.filter((f) => f.kind === 'reply_at_risk');
   if (risks.length > 0) {
@@ -169,6 +204,16 @@ function headline(health: Health, active: Finding[], input: StatusInputs): strin
     return `At risk: this router would swallow the replies of ${servers}${proxy} — no outside client has failed yet.`;
   }
   return 'No hijacked replies seen.';
+}
+
+/**
+ * Lost conntrack events matter only where nothing else would have seen what they held: a running probe
+ * counts every reply that is taken, whatever conntrack dropped. (On a busy router the kernel's conntrack
+ * garbage collection sends DESTROY events in bursts that overflow any socket buffer now and then; with
+ * the probe running that is counted in sensors.conntrack.lost, not shown as degraded health.)
+ */
+function lossUncovered(input: StatusInputs): boolean {
+  return input.lostRecently && input.probe?.state !== 'running';
 }
 
 function probeDown(probe: ProbeSensorStatus | undefined): boolean {

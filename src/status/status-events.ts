@@ -3,7 +3,7 @@
 
 import type { StatusDocument } from './status-document';
 
-export type StatusEventType = 'hijack_detected' | 'hijack_cleared' | 'ruleset_changed' | 'at_risk';
+export type StatusEventType = 'hijack_detected' | 'hijack_cleared' | 'ruleset_changed' | 'at_risk' | 'guard_applied';
 
 export interface StatusEvent {
   event_type: StatusEventType;
@@ -68,6 +68,20 @@ export function statusEvents(prev: StatusDocument | undefined, next: StatusDocum
       finding: '',
       server: '',
       summary: change?.summary ?? 'the ruleset changed',
+    });
+  }
+  // The daemon (guard = auto) put the guard back, e.g. after the proxy restarted.
+  if (prev && next.guard.applies > prev.guard.applies && next.guard.last_apply) {
+    events.push({
+      event_type: 'guard_applied',
+      at: next.guard.last_apply,
+      finding: '',
+      server: '',
+      summary: next.guard.last_error
+        ? `The guard could not be applied: ${next.guard.last_error}`
+        : next.guard.applies === 1
+          ? 'The guard was applied (guard = auto).'
+          : 'The guard was applied again (guard = auto): the ruleset had lost it.',
     });
   }
   return events;

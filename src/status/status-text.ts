@@ -55,6 +55,18 @@ export function renderStatusText(doc: StatusDocument, now: number, staleAfterS: 
         (doc.ruleset.changed_at ? `, last change ${ago(doc.ruleset.changed_at, now)}` : ''),
     );
   }
+  // Absent in a status file written by an older version.
+  const g = doc.guard as StatusDocument['guard'] | undefined;
+  if (g && g.state !== 'unknown') {
+    const mode = g.mode === 'auto' ? 'auto (kept in place)' : 'off (only on command)';
+    const applied = g.applies > 0 && g.last_apply ? `, applied ${g.applies}× (last ${ago(g.last_apply, now)})` : '';
+    out.push(`Guard: ${mode}: ${g.summary}${applied}${g.last_error ? ` — last error: ${g.last_error}` : ''}`);
+    if (g.state === 'missing' && g.mode === 'off')
+      out.push(
+        '       fix once: replyguard guard apply',
+        '       keep it:  uci set replyguard.main.guard=auto && uci commit replyguard && /etc/init.d/replyguard reload',
+      );
+  }
   const recent = (doc.timeline ?? []).slice(-5);
   if (recent.length > 0) {
     out.push('Timeline:');
@@ -75,7 +87,7 @@ export function renderFindingLines(f: Finding, now: number): string[] {
   if (f.rule) lines.push(`  Rule: ${ruleText(f.rule)}${f.proxy ? ` (${f.proxy})` : ''}`);
   if (f.since_change) lines.push(`  Since: ${f.since_change}`);
   // When the ruleset named the rule, the proxy's own setting and the guard for that chain come first.
-  const fixes = [...(f.proxy_fix ?? []), ...f.fix];
+  const fixes = f.fixes ?? [...(f.proxy_fix ?? []), ...f.fix];
   lines.push(
     f.proxy_fix?.length ? `  What to change (first the fixes for ${f.proxy ?? 'this proxy'}):` : '  What to change:',
   );

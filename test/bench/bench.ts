@@ -5,7 +5,7 @@
 //   npm run bench -- --only ingest,rules,memory,startup,lab
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -23,6 +23,8 @@ import type { StatusDocument } from '../../src/status/status-document';
 import { ByteLineSplitter } from '../../src/util/byte-line-splitter';
 import { LineSplitter } from '../../src/util/line-splitter';
 import { BUNDLE, hijacksOf, startDaemon } from '../helpers/daemon';
+import { startBroker, startClient } from '../helpers/mosquitto';
+import { parentMap } from '../helpers/proc';
 import { createLab } from '../lab/lab';
 import { eventLines } from './event-stream';
 
@@ -340,16 +342,7 @@ function cpuSeconds(pid: number): number {
 
 /** CPU seconds of a process and of its live descendants (reaped ones are in its cutime/cstime). */
 function treeCpu(root: number): Map<number, number> {
-  const parent = new Map<number, number>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
+  const parent = parentMap();
   const out = new Map<number, number>();
   const walk = (pid: number) => {
     try {
@@ -421,6 +414,66 @@ async function labBench(): Promise<void> {
   }
 }
 
+/**
+ * Latency of the MQTT `problem` ON message: from the hijacked packet (conntrack's event timestamp) to a
+ * subscriber on a real mosquitto receiving it, beside status.json written for the same hijacks. ON is sent
+ * only when health turns to problem, so problem_hold is 1 s and each sample waits for OFF first.
+ */
+async function labMqttBench(): Promise<void> {
+  const lab = await createLab({ mode: 'iptables-redirect', tag: 'benchmq' });
+  const port = 18850; // the lab's side namespace has a loopback of its own
+  const inSide = (argv: string[]) => lab.spawn(lab.ns.side, argv);
+  try {
+    const broker = await startBroker({ port, spawn: inSide });
+    try {
+      const daemon = await startDaemon(
+        lab,
+        `[main]\nlan_interfaces = br-lan\nproblem_hold = 1\n[forward.nas]\nhost = ${lab.addr.server}\nport = 443\n` +
+          `[mqtt]\nenabled = 1\nurl = mqtt://127.0.0.1:${port}\nnode_id = bench\n`,
+      );
+      const client = await startClient(broker.url, ['replyguard/bench/problem'], inSide);
+      try {
+        await daemon.waitFor('mqtt connected', (s) => s.sensors.mqtt.state === 'connected', 10_000);
+        const toStatus: number[] = [];
+        const toMqtt: number[] = [];
+        const n = QUICK ? 10 : 30;
+        for (let i = 0; i < n; i++) {
+          // Health back to ok and OFF delivered, so that the next hijack sends ON again.
+          await daemon.waitFor('the hold to end', (st) => st.health !== 'problem', 5000);
+          await client.waitFor('OFF', () => client.last('replyguard/bench/problem')?.payload === 'OFF', 5000);
+          const before = hijacksOf(daemon.status()!)[0]?.count ?? 0;
+          const sent = Date.now();
+          await lab.tlsThroughForward();
+          const s = await daemon.waitFor('the hijack', (st) => (hijacksOf(st)[0]?.count ?? 0) > before, 3000);
+          const packetAt = Date.parse(hijacksOf(s)[0]!.last_seen);
+          const on = await client.waitFor(
+            'ON',
+            (m) => m.topic === 'replyguard/bench/problem' && m.payload === 'ON' && m.receivedAt >= sent,
+            3000,
+          );
+          toStatus.push(Date.parse(s.updated_at) - packetAt);
+          toMqtt.push(on.receivedAt - packetAt);
+        }
+        row(
+          `latency: hijacked packet (conntrack event) → MQTT problem ON at a subscriber (mosquitto), ${n} failures`,
+          `p50 ${percentile(toMqtt, 50)} ms, p95 ${percentile(toMqtt, 95)} ms`,
+          `→ status.json written, same hijacks: p50 ${percentile(toStatus, 50)} ms, p95 ${percentile(toStatus, 95)} ms`,
+          undefined,
+          'p95 ≤ 100 ms',
+          percentile(toMqtt, 95) <= 100,
+        );
+      } finally {
+        await client.stop();
+        await daemon.stop();
+      }
+    } finally {
+      await broker.destroy();
+    }
+  } finally {
+    await lab.destroy();
+  }
+}
+
 function printTable(): void {
   const head: Row = {
     metric: 'metric',
@@ -474,6 +527,8 @@ async function main(): Promise<void> {
     } else if (process.getuid?.() === 0) {
       process.stderr.write('lab: latency and idle cost…\n');
       await labBench();
+      process.stderr.write('lab: latency to MQTT…\n');
+      await labMqttBench();
     } else process.stderr.write('not root: lab rows skipped\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -113,6 +113,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** A directory made by the caller for config and state (removed on stop either way). */
   dir?: string;
+  /** The node binary to run the bundle with (default: the one running the tests). */
+  node?: string;
 }
 
 /** Starts the bundle in the lab's side-router namespace and waits until its conntrack sensor runs. */
@@ -125,7 +127,7 @@ export async function startDaemon(
   const stateDir = join(dir, 'state');
   const configPath = join(dir, 'replyguard.ini');
   writeFileSync(configPath, configText);
-  const argv = [process.execPath, BUNDLE, 'run', '--config', configPath, '--state-dir', stateDir];
+  const argv = [opts.node ?? process.execPath, BUNDLE, 'run', '--config', configPath, '--state-dir', stateDir];
   const child = lab.spawn(lab.ns.side, argv, opts.env ? { env: opts.env } : undefined);
   const daemon = followDaemon(child, stateDir, () => rmSync(dir, { recursive: true, force: true }));
   await daemon.waitFor('the conntrack sensor to run', (s) => s.sensors.conntrack.state === 'running');

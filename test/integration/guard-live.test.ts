@@ -8,39 +8,12 @@
 // equal what they were before apply (counters normalised).
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { BUNDLE, ensureBundle, normaliseDump } from '../helpers/bundle';
 import { createLab, type Lab, MODE_TRAITS, type ProxyMode } from '../lab/lab';
-
-const BUNDLE = join(__dirname, '..', '..', 'dist', 'replyguard.js');
-
-function ensureBundle(): void {
-  let text = '';
-  try {
-    text = readFileSync(BUNDLE, 'utf8');
-  } catch {
-    // not built yet
-  }
-  if (!text.includes('replyguard-guard'))
-    execFileSync('npm', ['run', 'build'], { cwd: join(__dirname, '..', '..'), stdio: 'ignore' });
-}
-
-/** Rules without counters and tool banners, so that two dumps of the same rules compare equal. */
-function normalise(text: string): string {
-  return text
-    .split('\n')
-    .filter((l) => !/^# (Generated|Completed)/.test(l))
-    .map((l) =>
-      l
-        .replace(/\[\d+:\d+\]/g, '[0:0]')
-        .replace(/counter packets \d+ bytes \d+/g, 'counter')
-        .replace(/packets \d+ bytes \d+/g, ''),
-    )
-    .join('\n');
-}
 
 interface StatusJson {
   in_place: boolean;
@@ -107,10 +80,10 @@ async function runGuard(
 /** nft list ruleset + both iptables-save variants, normalised. */
 async function dumpsOf(lab: Lab): Promise<string> {
   const nft = await lab.exec(lab.ns.side, ['nft', 'list', 'ruleset']);
-  const parts = [normalise(nft.stdout)];
+  const parts = [normaliseDump(nft.stdout)];
   for (const tool of ['iptables-legacy-save', 'iptables-nft-save']) {
     const r = await lab.exec(lab.ns.side, [tool]);
-    parts.push(`== ${tool}\n${normalise(r.stdout)}`);
+    parts.push(`== ${tool}\n${normaliseDump(r.stdout)}`);
   }
   return parts.join('\n');
 }

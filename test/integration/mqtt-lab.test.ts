@@ -22,6 +22,7 @@ const DISCOVERY = [
   'sensor/side1/events_lost',
   'event/side1/events',
   'button/side1/recheck',
+  'switch/side1/guard',
   'sensor/side1/forward_nas',
   'sensor/side1/forward_wg',
 ].map((t) => `homeassistant/${t}/config`);

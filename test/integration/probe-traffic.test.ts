@@ -100,10 +100,11 @@ for (const n of COUNTS) {
           8000,
         );
         assert.deepEqual(hijacksOf(s), []);
-        // A burst can overflow conntrack's event buffer on a loaded machine: then health is honestly
-        // "degraded" (events lost, counted), never "problem".
+        // A burst can overflow conntrack's event buffer on a loaded machine: the loss is counted, and with
+        // the probe running (it counts every reply, whatever conntrack dropped) health stays ok.
         const lost = s.sensors.conntrack.lost;
-        assert.equal(s.health, lost > 0 ? 'degraded' : 'ok', `sensors: ${JSON.stringify(s.sensors)}`);
+        assert.equal(s.sensors.probe.state, 'running');
+        assert.equal(s.health, 'ok', `sensors: ${JSON.stringify(s.sensors)}`);
         t.diagnostic(`conntrack events lost in the burst: ${lost}`);
         assert.equal(s.forwards.find((f) => f.name === 'plain')?.status, 'ok');
         t.diagnostic(`probe: ${JSON.stringify(s.sensors.probe)}`);

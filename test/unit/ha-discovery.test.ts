@@ -24,6 +24,10 @@
 //                  retained payload"), so events must be published non-retained.
 //  [button.py]     homeassistant/components/mqtt/button.py: Required command_topic (valid_publish_topic),
 //                  payload_press (default PRESS), device_class from ButtonDeviceClass (identify, restart, update).
+//  [switch.py]     homeassistant/components/mqtt/switch.py: PLATFORM_SCHEMA_MODERN = MQTT_RW_SCHEMA
+//                  (config.py: Required command_topic, valid_publish_topic; retain; optional state_topic)
+//                  + command_template, payload_on/payload_off (default ON/OFF), state_on/state_off,
+//                  value_template, device_class (SwitchDeviceClass: outlet, switch).
 //  [entity-cat]    homeassistant/components/sensor/__init__.py and binary_sensor/__init__.py
 //                  async_internal_added_to_hass: "Entity … cannot be added as the entity category is set
 //                  to config"; helpers/entity.py ENTITY_CATEGORIES_SCHEMA: config | diagnostic.
@@ -60,7 +64,8 @@ import { statusEvents } from '../../src/status/status-events';
 
 const TOPIC_MATCHER = /^(?<component>\w+)\/(?:(?<node_id>[a-zA-Z0-9_-]+)\/)?(?<object_id>[a-zA-Z0-9_-]+)\/config$/;
 const VALID_ENTITY_ID = /^(?!.+__)(?!_)[\da-z_]+(?<!_)\.(?!_)[\da-z_]+(?<!_)$/;
-const SUPPORTED = new Set(['binary_sensor', 'button', 'event', 'sensor']);
+const SUPPORTED = new Set(['binary_sensor', 'button', 'event', 'sensor', 'switch']);
+const SWITCH_CLASSES = new Set(['outlet', 'switch']);
 const ENTITY_CATEGORIES = new Set(['config', 'diagnostic']);
 const STATE_CLASSES = new Set(['measurement', 'measurement_angle', 'total', 'total_increasing']);
 const BUTTON_CLASSES = new Set(['identify', 'restart', 'update']);
@@ -119,6 +124,19 @@ const PLATFORM_KEYS: Record<string, string[]> = {
   ],
   event: ['state_topic', 'value_template', 'device_class', 'event_types'],
   button: ['command_topic', 'command_template', 'device_class', 'payload_press', 'retain'],
+  switch: [
+    'command_topic',
+    'command_template',
+    'retain',
+    'state_topic',
+    'value_template',
+    'device_class',
+    'payload_on',
+    'payload_off',
+    'state_on',
+    'state_off',
+    'optimistic',
+  ],
 };
 const DEVICE_KEYS = new Set([
   'identifiers',
@@ -270,6 +288,14 @@ function violations(msg: DiscoveryMessage, prefix: string, deviceName: string): 
     }
     if (p.payload_press !== undefined && typeof p.payload_press !== 'string') bad('button.py', 'payload_press');
   }
+  if (component === 'switch') {
+    const why = topicProblem(p.command_topic, true);
+    if (why) bad('switch.py', `command_topic: ${why}`);
+    if (p.device_class !== undefined && !SWITCH_CLASSES.has(String(p.device_class)))
+      bad('switch.py', `device_class ${String(p.device_class)}`);
+    for (const k of ['payload_on', 'payload_off', 'state_on', 'state_off'])
+      if (p[k] !== undefined && typeof p[k] !== 'string') bad('switch.py', `${k} must be a string`);
+  }
   return out;
 }
 
@@ -329,6 +355,7 @@ function doc(findings: Finding[], status: 'ok' | 'hijacked' | 'unknown' = 'unkno
       { name: 'wg', host: '192.168.50.10', port: 51820, proto: 'udp', status: 'unknown' },
     ],
     findings,
+    guard: { mode: 'auto', state: 'in_place', summary: 's', rules: 2, applies: 1, last_apply: null },
     counters: {
       candidates: 5,
       hijackedReplies: 3,
@@ -388,7 +415,12 @@ describe('HA discovery payloads', () => {
     assert.equal(by.get('recheck')!.payload.command_topic, 'replyguard/OpenWrt-side/recheck');
     assert.deepEqual(by.get('forward_nas')!.payload.options, [...FORWARD_STATES]);
     assert.equal(by.get('forward_wg')!.payload.state_topic, 'replyguard/OpenWrt-side/forward/wg/state');
-    assert.equal(msgs.length, 10);
+    const guard = by.get('guard')!;
+    assert.equal(guard.component, 'switch');
+    assert.equal(guard.payload.entity_category, 'config');
+    assert.equal(guard.payload.command_topic, 'replyguard/OpenWrt-side/guard/set');
+    assert.equal(guard.payload.state_topic, 'replyguard/OpenWrt-side/guard');
+    assert.equal(msgs.length, 11);
     const ids = msgs.map((m) => m.payload.unique_id as string);
     assert.equal(new Set(ids).size, ids.length, 'unique ids are unique');
     assert.ok(ids.every((id) => id.startsWith('replyguard_OpenWrt-side_')));

@@ -228,5 +228,11 @@ describe('nft monitor ruleset lines (captured)', () => {
     assert.equal(isOwnMonitorLine('delete table inet replyguard_trace'), true);
     assert.equal(isOwnMonitorLine('add rule ip mangle PREROUTING counter jump replyguard_pre'), true);
     assert.equal(isOwnMonitorLine('add element inet replyguard in4 { 192.168.50.10 . 443 }'), true);
+    // The guard's table and tagged rules are watched: a proxy or a user deleting them must be noticed.
+    assert.equal(isOwnMonitorLine('delete table inet replyguard_guard'), false);
+    assert.equal(
+      isOwnMonitorLine('add rule inet fw4 mangle_prerouting ct state invalid return comment "replyguard-guard"'),
+      false,
+    );
   });
 });

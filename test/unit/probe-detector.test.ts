@@ -220,6 +220,17 @@ describe('status.json with the probe', () => {
     assert.equal(buildStatus(base()).sensors.probe.state, 'off');
   });
 
+  it('lost conntrack events degrade health only where no running probe covers them', () => {
+    const lost = (p?: ProbeSensorStatus) => buildStatus({ ...base(p), lostRecently: true });
+    assert.equal(lost().health, 'degraded');
+    assert.match(lost().headline, /events were lost recently/);
+    assert.equal(lost(probe('failed', false)).health, 'degraded');
+    assert.equal(lost(probe('off', false)).health, 'degraded');
+    const covered = lost(probe('running', false));
+    assert.equal(covered.health, 'ok');
+    assert.doesNotMatch(covered.headline, /lost/);
+  });
+
   it('a probe-found hijack makes the forward hijacked and is explained by `replyguard status`', () => {
     const d = detector();
     twice(d, 0, [flow(443, 35000, 4, 0)]);

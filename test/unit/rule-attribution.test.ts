@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Finding } from '../../src/detector/finding';
+import { fixLines } from '../../src/detector/fix-text';
 import { attributeFinding, evaluateReply, splitEndpoint } from '../../src/detector/rule-attribution';
 import { recognizeProxies } from '../../src/ruleset/recognize-proxy';
 import { readDumpDir } from '../../src/ruleset/ruleset-sensor';
@@ -110,6 +111,35 @@ describe('attributeFinding', () => {
       !a.proxy_fix.some((l) => l.includes("nft insert rule inet fw4 openclash 'tcp flags")),
       a.proxy_fix.join('\n'),
     );
+  });
+
+  it("fixes: the proxy's lines and the exact guard first; the generic lines made redundant are left out", () => {
+    // The detector's own lines for this hijack, as it writes them without a ruleset.
+    const detector = fixLines({
+      fate: 'redirected',
+      proto: 'tcp',
+      serverIp: '192.168.1.10',
+      serverPort: 443,
+      peerIp: '93.184.216.34',
+      peerPort: 40000,
+      divertedTo: { ip: '192.168.1.2', port: 7892, isRouter: true },
+    } as Parameters<typeof fixLines>[0]);
+    assert.equal(detector.length, 5, detector.join('\n'));
+    const a = attribute('openclash-fw3-fakeip', hijack({ fix: detector }));
+    assert.deepEqual(a.fix, detector, "fix stays the detector's");
+    const fixes = a.fixes ?? [];
+    assert.deepEqual(fixes.slice(0, a.proxy_fix!.length), a.proxy_fix);
+    assert.ok(fixes.some((l) => l.includes('iptables -t nat -I openclash 1 -p tcp ! --syn -j RETURN')));
+    // Gone: the guessed-chain guard and OpenClash's access list by hand (proxy_fix has both, exactly).
+    assert.ok(!fixes.some((l) => l.startsWith('Exempt packets picked up mid-stream')), fixes.join('\n'));
+    assert.ok(!fixes.some((l) => l.startsWith('Or exempt the server in the proxy itself')));
+    // Kept: tcp_loose, replyguard guard, the gateway.
+    for (const re of [/nf_conntrack_tcp_loose=0/, /replyguard guard apply/, /remove the asymmetry/])
+      assert.ok(
+        fixes.some((l) => re.test(l)),
+        String(re),
+      );
+    assert.equal(fixes.length, a.proxy_fix!.length + 3);
   });
 
   it('unchanged: other kinds, replies the ruleset lets pass, unparsable servers', () => {

@@ -17,6 +17,7 @@ function doc(findings: Partial<Finding>[]): StatusDocument {
       last_seen: '2026-11-25T00:00:00.000Z',
       ...f,
     })),
+    guard: { mode: 'off', state: 'not_needed', summary: 's', rules: 0, applies: 0, last_apply: null },
   } as StatusDocument;
 }
 

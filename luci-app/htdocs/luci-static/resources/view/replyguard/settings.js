@@ -4,7 +4,7 @@
 'require ui';
 
 // replyguard → Settings: edits /etc/config/replyguard. It offers only the options
-// the daemon accepts (guard options do not exist yet, so there is no Guard tab) (an unknown option makes it refuse the file), uses
+// the daemon accepts (an unknown option makes it refuse the file), uses
 // placeholders rather than defaults so that saving does not write values nobody
 // chose, and checks values with the daemon's rules before they are saved.
 // Save & Apply commits; procd's reload trigger then sends the daemon SIGHUP.
@@ -113,6 +113,7 @@ return view.extend({
 		s.addremove = false;
 		s.tab('general', _('General'));
 		s.tab('probe', _('Probe'));
+		s.tab('guard', _('Guard'));
 		s.tab('advanced', _('Advanced'));
 
 		o = s.taboption('general', form.DynamicList, 'lan_interfaces', _('LAN interfaces'),
@@ -151,6 +152,13 @@ return view.extend({
 			restartNote(_('Seconds between readings of the probe\'s counters. Empty: 2.')));
 		o.placeholder = '2';
 		o.validate = wholeNumber(1, 60);
+
+		// guard = auto | off. Unticking removes the option: absent means off (the daemon's default).
+		o = s.taboption('guard', form.Flag, 'guard', _('Keep the guard in place (guard = auto)'),
+			_('When on, replyguard adds rules that exempt only the replies of the declared forwards\' servers from the transparent proxy, puts them back when the proxy restarts or the firewall reloads, and removes them when switched off. The LAN devices\' own connections are still proxied. Only forwards declared in the Forwards tab are guarded. To add the rules once instead, run "replyguard guard apply".'));
+		o.enabled = 'auto';
+		o.disabled = 'off';
+		o.default = 'off';
 
 		o = s.taboption('advanced', form.Value, 'state_dir', _('State directory'),
 			restartNote(_('Where status.json is written. This page reads /var/run/replyguard/status.json only, so change it only for a daemon you watch by other means.')));

@@ -11,6 +11,8 @@
 
 var STATUS_FILE = '/var/run/replyguard/status.json';
 var INIT_SCRIPT = '/etc/init.d/replyguard';
+/** Adds the guard once (the Settings page's "Keep the guard in place" keeps it). */
+var GUARD_APPLY = 'replyguard guard apply';
 var POLL_SECONDS = 5;
 /** Older than this, the status file is stale: the daemon rewrites it at least every status_interval (max 3600 s). */
 var STALE_SECONDS = 3700;
@@ -84,6 +86,16 @@ function timeWithAge(iso, now) {
 	return formatTime(iso) + (age ? ' (' + age + ')' : '');
 }
 
+/** A time to come: "2026-11-25 03:10:00 (in 40 s)". */
+function timeWithWait(iso, now) {
+	var t = iso ? new Date(iso).getTime() : NaN;
+	if (isNaN(t))
+		return formatTime(iso);
+	var s = Math.max(0, Math.round((t - now) / 1000));
+	var wait = s < 60 ? _('in %d s').format(s) : s < 3600 ? _('in %d min').format(Math.ceil(s / 60)) : _('in %d h').format(Math.ceil(s / 3600));
+	return formatTime(iso) + ' (' + wait + ')';
+}
+
 function healthLabel(health) {
 	switch (health) {
 	case 'ok': return _('OK');
@@ -117,6 +129,44 @@ function sensorStateLabel(state) {
 	case 'reconnecting': return _('reconnecting');
 	default: return state ? String(state) : _('Unknown');
 	}
+}
+
+function guardModeLabel(mode) {
+	switch (mode) {
+	case 'auto': return _('Automatic: replyguard keeps it in place');
+	case 'off': return _('Off: only on command');
+	default: return mode ? String(mode) : _('Unknown');
+	}
+}
+
+function guardStateLabel(state) {
+	switch (state) {
+	case 'in_place': return _('In place and effective');
+	case 'missing': return _('Not in place: replies are swallowed');
+	case 'ineffective': return _('In place but not effective: replies are still swallowed');
+	case 'not_needed': return _('Not needed: no reply would be swallowed');
+	case 'no_forwards': return _('No forwards declared');
+	case 'unknown': return _('Not read yet');
+	default: return state ? String(state) : _('Unknown');
+	}
+}
+
+function guardStateKind(state) {
+	switch (state) {
+	case 'in_place': return 'ok';
+	case 'missing':
+	case 'ineffective': return 'bad';
+	default: return 'neutral';
+	}
+}
+
+/** Fix lines as status.json gives them: a list of strings (or, defensively, one string). */
+function lines(value) {
+	if (typeof value === 'string')
+		return value !== '' ? [ value ] : [];
+	if (!Array.isArray(value))
+		return [];
+	return value.filter(function(l) { return l != null && l !== ''; }).map(String);
 }
 
 function badge(text, kind) {
@@ -276,8 +326,33 @@ return view.extend({
 		].concat(extra));
 	},
 
+	/**
+	 * The proxy's own fix (proxy_fix) first, then the detector's generic fix, as `replyguard status` lists them.
+	 * Newer daemons send `fixes`: the same order with the generic lines the ruleset made redundant left out.
+	 */
+	renderFix: function(f) {
+		var proxyFix = lines(f.proxy_fix);
+		var fixes = f.fixes != null
+			? lines(f.fixes).filter(function(l) { return proxyFix.indexOf(l) < 0; })
+			: lines(f.fix);
+		var all = proxyFix.concat(fixes);
+		if (all.length === 0)
+			return E([]);
+		var item = function(cls) {
+			return function(line) {
+				return E('li', { 'class': cls }, [ E('pre', { 'class': 'rg-fix-line' }, [ line ]), copyButton(line, _('Copy')) ]);
+			};
+		};
+		return E('div', { 'class': 'rg-fix' }, [
+			E('h5', [ proxyFix.length
+				? _('What to change (first the fixes for %s)').format(f.proxy ? describe(f.proxy) : _('this proxy'))
+				: _('What to change') ]),
+			E('ol', {}, proxyFix.map(item('rg-fix-proxy')).concat(fixes.map(item('rg-fix-generic')))),
+			copyButton(all.join('\n'), _('Copy all'))
+		]);
+	},
+
 	renderFinding: function(f, now) {
-		var fixes = Array.isArray(f.fix) ? f.fix : [];
 		var rule = f.rule != null ? describe(f.rule) : '';
 		var problem = f.kind === 'reply_hijacked';
 		var proto = String(f.proto || '').toUpperCase();
@@ -302,13 +377,7 @@ return view.extend({
 				[ _('Proxy'), f.proxy_hint || describe(f.proxy) ],
 				[ _('Responsible rule'), rule ? E('code', { 'class': 'rg-rule' }, [ rule ]) : '' ]
 			]),
-			fixes.length ? E('div', { 'class': 'rg-fix' }, [
-				E('h5', [ _('What to change') ]),
-				E('ol', {}, fixes.map(function(line) {
-					return E('li', {}, [ E('pre', { 'class': 'rg-fix-line' }, [ line ]), copyButton(line, _('Copy')) ]);
-				})),
-				copyButton(fixes.join('\n'), _('Copy all'))
-			]) : E([]),
+			this.renderFix(f),
 			(f.evidence || []).length ? E('details', { 'class': 'rg-evidence' }, [
 				E('summary', [ _('Evidence') ]),
 				E('pre', {}, [ f.evidence.join('\n') ])
@@ -350,6 +419,33 @@ return view.extend({
 					];
 				}),
 				_('No forwards configured: add the main router\'s port forwards under Settings so findings name them.'))
+		]);
+	},
+
+	/** The guard (status.json's `guard`, absent in files of older daemons: then no section). */
+	renderGuard: function(st, now) {
+		var g = st.guard;
+		if (g == null || typeof g !== 'object')
+			return E([]);
+		var hint = E([]);
+		if (g.state === 'missing' && g.mode === 'off')
+			hint = E('div', { 'class': 'rg-hint', 'id': 'rg-guard-hint' }, [
+				E('p', [ _('Turn on "Keep the guard in place" in Settings → General → Guard, or add the guard rules once with:') ]),
+				E('pre', { 'class': 'rg-fix-line' }, [ GUARD_APPLY ]),
+				copyButton(GUARD_APPLY, _('Copy'))
+			]);
+		return section('rg-guard', _('Guard'), [
+			keyValueTable([
+				[ _('Mode'), guardModeLabel(g.mode) ],
+				[ _('State'), badge(guardStateLabel(g.state), guardStateKind(g.state)) ],
+				[ _('Details'), g.summary || '' ],
+				[ _('Guard rules'), g.rules != null ? String(g.rules) : '' ],
+				[ _('Times applied'), g.applies != null ? String(g.applies) : '' ],
+				[ _('Last applied'), g.last_apply ? timeWithAge(g.last_apply, now) : _('never') ],
+				[ _('Last error'), g.last_error ? E('span', { 'class': 'rg-error' }, [ String(g.last_error) ]) : '' ],
+				[ _('Next attempt'), g.retry_at ? timeWithWait(g.retry_at, now) : '' ]
+			]),
+			hint
 		]);
 	},
 
@@ -410,6 +506,7 @@ return view.extend({
 			parts.push(
 				this.renderFindings(st, now),
 				this.renderForwards(st),
+				this.renderGuard(st, now),
 				this.renderProxy(st),
 				this.renderSensors(st),
 				this.renderTimeline(st, now),
@@ -449,7 +546,8 @@ return view.extend({
 				'div.rg-finding.rg-bad,div.rg-finding.rg-neutral{background:none;color:inherit}div.rg-finding.rg-bad{border-left-color:#a94442}' +
 				'div.rg-finding.rg-bad .rg-finding-title{color:#a94442}' +
 				'.rg-fix-line{display:inline-block;margin:0 .5em 0 0;white-space:pre-wrap;vertical-align:middle}' +
-				'.rg-fix li{margin:.25em 0}.rg-meta{font-size:90%;margin-top:.25em}'
+				'.rg-fix li{margin:.25em 0}.rg-meta{font-size:90%;margin-top:.25em}' +
+				'.rg-error{color:#a94442;font-weight:bold}.rg-hint{border-left:4px solid #8a6d3b;padding:.25em .75em;margin:.75em 0}'
 			]),
 			E('h2', [ _('replyguard') ]),
 			E('div', { 'class': 'cbi-map-descr' }, [
