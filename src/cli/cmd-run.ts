@@ -9,6 +9,7 @@ import type { MqttOutput } from '../mqtt/mqtt-output';
 import { mqttSettings, mqttSettingsChanged, statusNodeId } from '../mqtt/mqtt-settings';
 import { readRouterInfo } from '../mqtt/router-info';
 import { createLogger, type Logger } from '../util/log';
+import { killRunningCommands } from '../util/run-command';
 import { defaultNodeId } from '../util/node-id';
 import { VERSION } from '../version';
 import { flagString, parseArgs } from './args';
@@ -69,6 +70,8 @@ export async function runDaemon(argv: string[]): Promise<number> {
 
   // procd signals only the daemon: its conntrack children must not outlive it.
   const killChildren = () => {
+    // A hung iptables-save or nft would otherwise keep the process alive until its time limit.
+    killRunningCommands();
     for (const pid of daemon.childPids()) {
       try {
         process.kill(pid, 'SIGTERM');

@@ -1,7 +1,7 @@
 // Runs a command to completion with an argument array (never a shell) and a
 // time limit, collecting bounded output.
 
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 
 export interface CommandResult {
   code: number | null;
@@ -10,6 +10,15 @@ export interface CommandResult {
   stderr: string;
   /** Set when the command could not start (ENOENT …) or ran out of time. */
   error?: string;
+}
+
+/** Children of runCommand still running: a stopping daemon kills them instead of waiting for their time limit. */
+const running = new Set<ChildProcess>();
+
+/** SIGKILLs every command runCommand started that has not finished (at stop; their results no longer matter). */
+export function killRunningCommands(): number {
+  for (const child of running) child.kill('SIGKILL');
+  return running.size;
 }
 
 export function runCommand(
@@ -21,6 +30,7 @@ export function runCommand(
   return new Promise((resolve) => {
     const [cmd, ...args] = argv;
     const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outBytes = 0;
@@ -46,6 +56,7 @@ export function runCommand(
       error = `cannot run ${cmd}: ${e.message}`;
     });
     child.on('close', (code, signal) => {
+      running.delete(child);
       clearTimeout(timer);
       const result: CommandResult = {
         code,

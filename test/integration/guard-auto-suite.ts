@@ -14,16 +14,21 @@ export const RECOVERY_LIMIT_MS = 8000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls the forward until it answers; the time from `since` to the first success. */
-async function forwardBackAfter(lab: Lab, since: number, limitMs: number): Promise<number> {
+/** Polls `probe` until it succeeds; the time from `since` to the first success. */
+async function backAfter(
+  what: string,
+  probe: () => Promise<{ ok: boolean; detail: string }>,
+  since: number,
+  limitMs: number,
+): Promise<number> {
   let last = '';
   while (Date.now() - since < limitMs) {
-    const r = await lab.tlsThroughForward({ timeoutMs: 1000 });
+    const r = await probe();
     if (r.ok) return Date.now() - since;
     last = r.detail;
     await sleep(100);
   }
-  assert.fail(`the forward did not work again within ${limitMs} ms after the proxy rebuilt its rules: ${last}`);
+  assert.fail(`${what} did not work again within ${limitMs} ms after the proxy rebuilt its rules: ${last}`);
 }
 
 export function guardAutoSuite(modes: readonly ProxyMode[]): void {
@@ -56,30 +61,35 @@ export function guardAutoSuite(modes: readonly ProxyMode[]): void {
         }
 
         const { applies: appliesBefore } = daemon.status()!.guard;
-        const readsBefore = daemon.status()!.ruleset?.reads ?? 0;
+        // The guard lives in replyguard's own table (nat modes) or also in the proxy's chains (TPROXY, TUN,
+        // UDP): only the latter is lost with the proxy's rules, and must be re-applied by the daemon.
+        const inChain = MODE_TRAITS[mode].udp || MODE_TRAITS[mode].tcp === 'timeout';
         const t0 = Date.now();
         await lab.reloadProxyRules();
-        const ms = await forwardBackAfter(lab, t0, RECOVERY_LIMIT_MS);
-        // Only a status written after the daemon read the rebuilt rules counts.
-        const back = await daemon.waitFor(
-          'the rebuilt rules read and the guard in place again',
-          (s) => (s.ruleset?.reads ?? 0) > readsBefore && s.guard.state === 'in_place',
+        const tcpMs = await backAfter(
+          'TLS through the forward',
+          () => lab.tlsThroughForward({ timeoutMs: 1000 }),
+          t0,
           RECOVERY_LIMIT_MS,
         );
-        // nat-only guards live in replyguard's own table and survive the rebuild; in-chain ones are re-applied.
-        const reapplied = back.guard.applies > appliesBefore;
-        if (reapplied) await daemon.waitLog(/guard: re-applying: .*applied \d+ rule\(s\)/);
+        const udpMs = MODE_TRAITS[mode].udp
+          ? await backAfter('the UDP forward', () => lab.udpThroughForward({ timeoutMs: 1000 }), t0, RECOVERY_LIMIT_MS)
+          : undefined;
+        const back = await daemon.waitFor(
+          inChain ? 'the guard re-applied and in place' : 'the guard in place',
+          (s) => s.guard.state === 'in_place' && (!inChain || s.guard.applies > appliesBefore),
+          RECOVERY_LIMIT_MS,
+        );
+        if (inChain) await daemon.waitLog(/guard: re-applying: .*applied \d+ rule\(s\)/);
+        else assert.equal(back.guard.applies, appliesBefore, 'the own table survives: nothing to re-apply');
         console.log(
-          `# ${mode}: forward works ${ms} ms after the proxy rebuilt its rules ` +
-            `(guard ${reapplied ? `re-applied, ${back.guard.applies} applies in all` : 'untouched: own table'})`,
+          `# ${mode}: TCP forward works ${tcpMs} ms after the proxy rebuilt its rules` +
+            `${udpMs !== undefined ? `, UDP after ${udpMs} ms` : ''} ` +
+            `(guard ${inChain ? `re-applied, ${back.guard.applies} applies in all` : 'untouched: own table'})`,
         );
         assert.equal(back.guard.last_error, undefined, back.guard.last_error);
         const again = await lab.tlsThroughForward({ timeoutMs: 3000 });
         assert.equal(again.ok, true, again.detail);
-        if (MODE_TRAITS[mode].udp) {
-          const u = await lab.udpThroughForward({ timeoutMs: 3000 });
-          assert.equal(u.ok, true, `the UDP forward after the rebuild: ${u.detail}`);
-        }
       });
     });
   }
