@@ -370,6 +370,12 @@ async function labBench(): Promise<void> {
       `[main]\nlan_interfaces = br-lan\n[forward.nas]\nhost = ${lab.addr.server}\nport = 443\n`,
     );
     try {
+      // Steady state: the first ruleset read and the probe's install (start-up work) are done first.
+      await daemon.waitFor(
+        'the first ruleset read and the probe running',
+        (s) => (s.ruleset?.reads ?? 0) >= 1 && s.sensors.probe.state === 'running',
+        15_000,
+      );
       // Latency: conntrack's event timestamp → status.json written (its updated_at).
       const samples: number[] = [];
       const n = QUICK ? 10 : 30;
