@@ -64,7 +64,8 @@ export function fixLines(v: ReplyVerdict): string[] {
   }
   lines.push(
     'Or let replyguard add exactly these exemptions for the proxy it finds (and take them out again later): ' +
-      '`replyguard guard plan` shows them, `replyguard guard apply` adds them, `replyguard guard remove` removes them.',
+      '`replyguard guard plan` shows them, `replyguard guard apply` adds them, `replyguard guard remove` removes them; ' +
+      'with guard = auto (LuCI → Settings → Guard, or the Home Assistant switch) the daemon keeps them in place across proxy restarts.',
   );
   lines.push(
     `Or remove the asymmetry: give ${v.serverIp} the main router as its default gateway, so its replies never pass this router.`,
