@@ -1,6 +1,7 @@
 // `replyguard run`: the daemon in the foreground, with signals handled.
 
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Config, MqttConfig } from '../config/config';
 import { setMainOption } from '../config/config-edit';
 import { Daemon } from '../daemon/daemon';
@@ -125,7 +126,8 @@ function persistOption(file: string, key: string, value: string, log: Logger): v
     const text = readFileSync(file, 'utf8');
     const next = setMainOption(text, file, key, value);
     if (next === text) return;
-    const tmp = `${file}.replyguard-tmp`;
+    // A dot name: uci lists every other file in /etc/config as a package.
+    const tmp = join(dirname(file), `.${basename(file)}.tmp`);
     writeFileSync(tmp, next, { mode: statSync(file).mode & 0o777 });
     renameSync(tmp, file);
     log.info(`config: ${key} = ${value} written to ${file}`);
