@@ -134,8 +134,10 @@ export async function runTrace(argv: string[]): Promise<number> {
     );
     const exited = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), seconds * 1000);
-      child.once('close', () => {
+      child.once('close', (_code, signal) => {
         clearTimeout(timer);
+        // Ctrl-C reaches the whole foreground process group: nft may die of it before our handler runs.
+        if (!child.killed && (signal === 'SIGINT' || signal === 'SIGTERM')) onSignal(signal);
         resolve(true);
       });
     });

@@ -5,6 +5,7 @@
 // replies, agree with explain, and never leave its table behind.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -142,6 +143,37 @@ for (const mode of ['iptables-redirect', 'nft-redirect'] as ProxyMode[]) {
       const res = await rg(['trace', '--server', `${lab.addr.server}:${lab.forward.serverPort}`, '--seconds', '1']);
       assert.equal(res.code, 3, 'nothing traced');
       assert.match(res.stdout, /No replies of 192\.168\.50\.10:443\/tcp/);
+      assert.doesNotMatch(await traceTables(), /replyguard_trace/);
+    });
+
+    it('trace: Ctrl-C that reaches nft before replyguard (same process group) still exits 130 and removes the table', async () => {
+      const child = lab.spawn(lab.ns.side, [
+        process.execPath,
+        BUNDLE,
+        'trace',
+        '--server',
+        `${lab.addr.server}:${lab.forward.serverPort}`,
+        '--seconds',
+        '30',
+      ]);
+      let stderr = '';
+      child.stderr?.on('data', (b: Buffer) => {
+        stderr += b.toString();
+      });
+      child.stdout?.resume();
+      const deadline = Date.now() + 10_000;
+      while (!/Tracing replies/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      // The order that once lost the race: nft dies of the terminal's SIGINT first.
+      const kids = execFileSync('pgrep', ['-P', String(child.pid), '-x', 'nft'])
+        .toString()
+        .trim()
+        .split('\n');
+      assert.equal(kids.length, 1, 'one nft monitor child');
+      process.kill(Number(kids[0]), 'SIGINT');
+      assert.equal(await exited, 130, stderr);
+      assert.match(stderr, /SIGINT: trace table removed/);
+      assert.doesNotMatch(stderr, /monitor trace stopped/);
       assert.doesNotMatch(await traceTables(), /replyguard_trace/);
     });
 
