@@ -467,33 +467,34 @@ function sourcesFor(input: GuardInput, family: 4 | 6, proto: 'tcp' | 'udp', forw
     }));
 }
 
+/** One rule in replyguard's own nft table: the nat and snat guards differ only in chain, text and why. */
+function ownTableStep(src: Source, proxy: ProxyInfo, chain: string, text: string, why: string, model: Rule): GuardStep {
+  return {
+    backend: 'nft',
+    table: `inet ${GUARD_TABLE}`,
+    chain,
+    op: 'add',
+    rule: text,
+    tag: GUARD_TAG,
+    family: src.family,
+    proxy: proxy.label,
+    why,
+    model,
+  };
+}
+
 function natStepsNft(src: Source, proxy: ProxyInfo, redirectBy: string): GuardStep[] {
   const ip = src.family === 4 ? 'ip' : 'ip6';
   const s = nftSource(src);
   const text = `meta nfproto ipv${src.family} ${s.text} tcp flags & (fin|syn|rst|ack) != syn counter dnat ${ip} to ${ip} daddr${COMMENT}`;
-  return [
-    {
-      backend: 'nft',
-      table: `inet ${GUARD_TABLE}`,
-      chain: GUARD_NAT_CHAIN,
-      op: 'add',
-      rule: text,
-      tag: GUARD_TAG,
-      family: src.family,
-      proxy: proxy.label,
-      why:
-        `${src.label}: the reply after the SYN-ACK is picked up mid-stream as a new conntrack entry and ` +
-        `${redirectBy} redirects it to the proxy, which resets the connection. An identity NAT binding ` +
-        `(destination unchanged) before every nat chain of the proxy ends the nat chains for exactly these ` +
-        `entries; the proxy's own chains stay untouched, connections a LAN host starts (with a SYN) are ` +
-        'still redirected.',
-      model: modelRule(
-        text,
-        [cmp({ kind: 'meta', key: 'nfproto' }, '==', num(src.family === 4 ? 2 : 10)), ...s.matches, notSyn()],
-        { kind: 'dnat' },
-      ),
-    },
-  ];
+  const why =
+    `${src.label}: the reply after the SYN-ACK is picked up mid-stream as a new conntrack entry and ` +
+    `${redirectBy} redirects it to the proxy, which resets the connection. An identity NAT binding ` +
+    `(destination unchanged) before every nat chain of the proxy ends the nat chains for exactly these ` +
+    `entries; the proxy's own chains stay untouched, connections a LAN host starts (with a SYN) are ` +
+    'still redirected.';
+  const matches = [cmp({ kind: 'meta', key: 'nfproto' }, '==', num(src.family === 4 ? 2 : 10)), ...s.matches, notSyn()];
+  return [ownTableStep(src, proxy, GUARD_NAT_CHAIN, text, why, modelRule(text, matches, { kind: 'dnat' }))];
 }
 
 function snatStepsNft(src: Source, proxy: ProxyInfo, masqueradeBy: string): GuardStep[] {
@@ -503,23 +504,11 @@ function snatStepsNft(src: Source, proxy: ProxyInfo, masqueradeBy: string): Guar
   const text = `meta nfproto ipv${src.family} ${s.text}${tcp} counter snat ${ip} to ${ip} saddr${COMMENT}`;
   const matches = [cmp({ kind: 'meta', key: 'nfproto' }, '==', num(src.family === 4 ? 2 : 10)), ...s.matches];
   if (src.proto === 'tcp') matches.push(notSyn());
-  return [
-    {
-      backend: 'nft',
-      table: `inet ${GUARD_TABLE}`,
-      chain: GUARD_SNAT_CHAIN,
-      op: 'add',
-      rule: text,
-      tag: GUARD_TAG,
-      family: src.family,
-      proxy: proxy.label,
-      why:
-        `${src.label}: ${masqueradeBy} masquerades the replies (the peer then gets them from this router's address ` +
-        'and resets the connection). An identity source NAT binding (source unchanged) at priority srcnat - 10 ends ' +
-        "the source nat chains for exactly these entries; the proxy's own traffic is still masqueraded.",
-      model: modelRule(text, matches, { kind: 'snat' }),
-    },
-  ];
+  const why =
+    `${src.label}: ${masqueradeBy} masquerades the replies (the peer then gets them from this router's address ` +
+    'and resets the connection). An identity source NAT binding (source unchanged) at priority srcnat - 10 ends ' +
+    "the source nat chains for exactly these entries; the proxy's own traffic is still masqueraded.";
+  return [ownTableStep(src, proxy, GUARD_SNAT_CHAIN, text, why, modelRule(text, matches, { kind: 'snat' }))];
 }
 
 function iptablesTable(table: Table): { name: string; variant?: 'legacy' | 'nft' } {

@@ -14,10 +14,10 @@ export type ForwardStatus = 'ok' | 'hijacked' | 'at_risk' | 'unknown';
 
 export interface ConntrackSensorStatus {
   state: 'starting' | 'running' | 'restarting' | 'failed' | 'stopped';
-  /** The running `conntrack -E` child. */
+  /** The running `conntrack -E -e NEW` child. */
   pid?: number;
   events: number;
-  /** ENOBUFS warnings from conntrack: each one means at least one event was lost. */
+  /** ENOBUFS warnings of the NEW stream: each one means at least one NEW event was lost (and brings a resync). */
   lost: number;
   last_loss?: string;
   resyncs: number;
@@ -25,6 +25,18 @@ export interface ConntrackSensorStatus {
   parse_errors: number;
   last_error?: string;
   since?: string;
+  /**
+   * The second child, `conntrack -E -e DESTROY`: it only tells how long a hijacked entry lived, so its
+   * losses (the kernel's garbage collector sends DESTROY events in bursts) cost no detection.
+   */
+  destroy?: {
+    state: ConntrackSensorStatus['state'];
+    pid?: number;
+    events: number;
+    lost: number;
+    restarts: number;
+    last_error?: string;
+  };
 }
 
 /** The MQTT output as status.json shows it; 'disabled' when [mqtt] enabled is off. */

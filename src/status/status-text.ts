@@ -38,6 +38,11 @@ export function renderStatusText(doc: StatusDocument, now: number, staleAfterS: 
     `Sensors: conntrack ${ct.state}, ${ct.events} events, ${ct.lost} losses, ${ct.resyncs} resyncs, ${ct.restarts} restarts` +
       (ct.last_error ? ` — last error: ${ct.last_error}` : ''),
   );
+  if (ct.destroy)
+    out.push(
+      `         conntrack DESTROY stream ${ct.destroy.state}, ${ct.destroy.events} events, ${ct.destroy.lost} losses ` +
+        '(only lifetimes of hijacked entries; no detection rests on it)',
+    );
   const probe = doc.sensors.probe;
   if (probe) {
     out.push(

@@ -253,7 +253,9 @@ async function memoryBench(buf: Buffer, dir: string): Promise<void> {
   execFileSync('mkdir', ['-p', bin]);
   writeFileSync(
     join(bin, 'conntrack'),
-    `#!/bin/sh\nif [ "$1" = "-E" ]; then cat '${capture}'; exec sleep 600; fi\nexit 0\n`,
+    // The daemon runs `-E -e NEW` and `-E -e DESTROY`: each gets its part of the replay.
+    `#!/bin/sh\nif [ "$1" = "-E" ] && [ "$3" = "DESTROY" ]; then grep -F '[DESTROY]' '${capture}'; exec sleep 600; fi\n` +
+      `if [ "$1" = "-E" ]; then grep -vF '[DESTROY]' '${capture}'; exec sleep 600; fi\nexit 0\n`,
   );
   chmodSync(join(bin, 'conntrack'), 0o755);
   const config = join(dir, 'bench.ini');
@@ -276,7 +278,7 @@ async function memoryBench(buf: Buffer, dir: string): Promise<void> {
       } catch {
         doc = undefined;
       }
-      if (doc && doc.sensors.conntrack.events >= EVENTS) break;
+      if (doc && doc.sensors.conntrack.events + (doc.sensors.conntrack.destroy?.events ?? 0) >= EVENTS) break;
       if (Date.now() > deadline) throw new Error('the daemon did not read the replay in 120 s');
       await sleep(200);
     }

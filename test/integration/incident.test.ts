@@ -45,6 +45,15 @@ for (const mode of ['iptables-redirect', 'nft-redirect'] as ProxyMode[]) {
       assert.ok(f.fix.length >= 2);
       assert.equal(s.health, 'problem');
       assert.equal(s.forwards.find((fw) => fw.name === 'nas')?.status, 'hijacked');
+      // The proxy resets the redirected entry within microseconds: its DESTROY (read through the second
+      // conntrack child, often before the NEW) still gives the entry's lifetime.
+      const withLifetime = await daemon.waitFor(
+        'the lifetime of the hijacked entry',
+        (st) =>
+          /The entry was destroyed [\d.]+ (µs|ms|s) after it appeared/.test(hijacksOf(st, server)[0]?.summary ?? ''),
+        3000,
+      );
+      assert.ok(withLifetime.sensors.conntrack.destroy?.events);
     });
 
     it('`replyguard status` tells what is broken and what to change', () => {

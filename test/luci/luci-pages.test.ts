@@ -188,6 +188,7 @@ describe('luci-app-replyguard pages in Chromium', () => {
 
       const sensors = await text(page, '#rg-sensors');
       assert.match(sensors, /Conntrack events\s+running/);
+      assert.match(sensors, /Conntrack DESTROY events\s+running\s+events: 1, lost: 0, restarts: 0/);
       assert.match(sensors, /MQTT\s+disabled/);
       assert.match(sensors, /Probe\s+running\s+interval_s: 2/);
       assert.equal(await page.locator('#rg-proxy').count(), 0);
@@ -241,6 +242,7 @@ describe('luci-app-replyguard pages in Chromium', () => {
       );
       assert.match(await text(page, '#rg-recheck'), /立即重新检查/);
       assert.match(await text(page, '#rg-sensors'), /Conntrack 事件\s+运行中/);
+      assert.match(await text(page, '#rg-sensors'), /Conntrack 连接结束（DESTROY）事件\s+运行中/);
       const guard = await text(page, '#rg-guard');
       assert.match(guard, /^守护规则\n/);
       assert.match(guard, /模式\s+关闭：仅在手动执行命令时添加/);

@@ -2,11 +2,12 @@
 // prints what the real one prints (the real one runs in the lab tests).
 
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { CtEntry } from '../../src/conntrack/conntrack-entry';
+import type { LineInterest } from '../../src/conntrack/line-prefilter';
 import { ConntrackSensor } from '../../src/sensors/conntrack-sensor';
 import { createLogger } from '../../src/util/log';
 
@@ -31,11 +32,12 @@ ${eventScript}
   return path;
 }
 
-function run(command: string) {
+function run(command: string, interest?: LineInterest) {
   const entries: CtEntry[] = [];
   const logs: string[] = [];
   const sensor = new ConntrackSensor({
     command,
+    ...(interest ? { interest } : {}),
     bufferBytes: 65536,
     log: createLogger('debug', (l) => logs.push(l)),
     onEntry: (e) => entries.push(e),
@@ -99,6 +101,74 @@ describe('ConntrackSensor', () => {
       await until('failed state', () => sensor.status.state === 'failed');
       assert.match(sensor.status.last_error ?? '', /cannot run .*ENOENT/);
       await until('a retry', () => sensor.status.restarts >= 1);
+    } finally {
+      sensor.stop();
+    }
+  });
+
+  it('runs NEW and DESTROY as two children: a DESTROY loss brings no resync and leaves the NEW stream whole', async () => {
+    const argsLog = join(dir, 'ct-split-args');
+    const destroy =
+      '[1795565639.300000]\t[DESTROY] ipv4     2 tcp      6 src=192.168.50.10 dst=203.0.113.50 sport=443 dport=35660 [UNREPLIED] src=192.168.50.2 dst=192.168.50.10 sport=7892 dport=443 id=11';
+    const cmd = standIn(
+      'ct-split',
+      `echo "$*" >> '${argsLog}'
+if [ "$3" = "DESTROY" ]; then sleep 0.3; echo '${destroy}'; for i in 1 2 3; do echo 'WARNING: We have hit ENOBUFS! We are losing events.' >&2; done; exec sleep 30; fi
+echo '${HIJACK}'; exec sleep 30`,
+    );
+    const { sensor, entries, logs } = run(cmd);
+    sensor.start();
+    try {
+      await until('the DESTROY losses', () => sensor.status.destroy?.lost === 3);
+      await new Promise((r) => setTimeout(r, 400));
+      const st = sensor.status;
+      assert.equal(st.lost, 0, 'no NEW event was lost');
+      assert.equal(st.resyncs, 1, 'only the start-up snapshot: a DESTROY loss needs no resync');
+      assert.equal(st.destroy?.state, 'running');
+      assert.equal(st.destroy?.events, 1);
+      assert.equal(st.events, 1);
+      assert.deepEqual(
+        entries.filter((e) => e.event !== 'SNAPSHOT').map((e) => e.event),
+        ['NEW', 'DESTROY'],
+      );
+      assert.ok(logs.some((l) => /dropped conntrack DESTROY events/.test(l)));
+      assert.ok(!logs.some((l) => /dropped conntrack NEW events/.test(l)));
+      const args = readFileSync(argsLog, 'utf8')
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('-E'))
+        .sort();
+      assert.deepEqual(
+        args.map((a) => a.split(' ').slice(0, 3).join(' ')),
+        ['-E -e DESTROY', '-E -e NEW'],
+      );
+      assert.equal(sensor.childPids().length, 2);
+    } finally {
+      sensor.stop();
+    }
+  });
+
+  it('follows a NEW with its DESTROY that came first through the other pipe (the pre-filter had dropped it)', async () => {
+    const destroy =
+      '[1795565639.100077]\t[DESTROY] ipv4     2 tcp      6 src=192.168.50.10 dst=203.0.113.50 sport=443 dport=35660 src=192.168.50.2 dst=192.168.50.10 sport=7892 dport=443 id=11';
+    const cmd = standIn(
+      'ct-early-destroy',
+      `if [ "$3" = "DESTROY" ]; then echo '${destroy}'; exec sleep 30; fi
+sleep 0.3; echo '${HIJACK}'; exec sleep 30`,
+    );
+    // Nothing tracked yet: the DESTROY line is dropped before parsing, as in the daemon.
+    const { sensor, entries } = run(cmd, { trackedServers: new Map(), udpPorts: new Set() });
+    sensor.start();
+    try {
+      await until('the NEW and its DESTROY', () => entries.filter((e) => e.event !== 'SNAPSHOT').length >= 2);
+      const [n, d] = entries.filter((e) => e.event !== 'SNAPSHOT');
+      assert.equal(n?.event, 'NEW');
+      assert.equal(d?.event, 'DESTROY');
+      assert.equal(d?.id, 11);
+      assert.ok(Math.abs((d?.timestamp ?? 0) - 1795565639.100077) < 1e-6, String(d?.timestamp));
+      assert.deepEqual(d?.orig, n?.orig);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(entries.filter((e) => e.event === 'DESTROY').length, 1, 'followed once');
     } finally {
       sensor.stop();
     }

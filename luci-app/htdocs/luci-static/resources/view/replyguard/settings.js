@@ -171,7 +171,7 @@ return view.extend({
 		o.validate = wholeNumber(1, 3600);
 
 		o = s.taboption('advanced', form.Value, 'conntrack_buffer', _('Conntrack buffer'),
-			restartNote(_('Netlink receive buffer for conntrack events, in bytes. Raise it when events are lost. Empty: 4194304.')));
+			restartNote(_('Netlink receive buffer asked of conntrack -E (-b), in bytes. conntrack-tools 1.4.7 and later (OpenWrt 23.05, 24.10) give it to another socket, so it does not help there. Empty: 4194304.')));
 		o.placeholder = '4194304';
 		o.validate = wholeNumber(65536, 268435456);
 

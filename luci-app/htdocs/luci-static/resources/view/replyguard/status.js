@@ -477,6 +477,11 @@ return view.extend({
 					details.push(f + ': ' + s[f]);
 			return [ names[k] || k, badge(sensorStateLabel(s.state), stateKind(s.state)), details.join(', ') ];
 		});
+		/* The second conntrack child: only lifetimes of hijacked entries rest on it. */
+		var d = sensors.conntrack && sensors.conntrack.destroy;
+		if (d != null && typeof d === 'object')
+			rows.splice(1, 0, [ _('Conntrack DESTROY events'), badge(sensorStateLabel(d.state), stateKind(d.state)),
+				'events: ' + d.events + ', lost: ' + d.lost + ', restarts: ' + d.restarts ]);
 		return section('rg-sensors', _('Sensors'), [ table([ _('Sensor'), _('State'), _('Details') ], rows, '-') ]);
 	},
 
