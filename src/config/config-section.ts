@@ -31,3 +31,28 @@ export function sectionLabels(sections: readonly ConfigSection[]): string[] {
     return s.name ?? `@${s.type}[${index}]`;
   });
 }
+
+/**
+ * Adds one assignment to a section: a list item is appended, a plain option replaces the earlier value.
+ * Returns the earlier option when it was of the other kind (list vs option) and nothing was added: each
+ * parser names that clash in its own syntax.
+ */
+export function addOption(
+  section: ConfigSection,
+  key: string,
+  value: string,
+  isList: boolean,
+  line: number,
+): ConfigOption | undefined {
+  const old = section.options.get(key);
+  if (old && Array.isArray(old.value) !== isList) return old;
+  if (isList) {
+    const list: ConfigOption = old ?? { value: [], line, lines: [] };
+    (list.value as string[]).push(value);
+    list.lines?.push(line);
+    section.options.set(key, list);
+  } else {
+    section.options.set(key, { value, line });
+  }
+  return undefined;
+}

@@ -21,7 +21,7 @@
 
 import { parse } from 'ini';
 import { ConfigError } from './config';
-import type { ConfigOption, ConfigSection } from './config-section';
+import { addOption, type ConfigSection } from './config-section';
 
 const HEADER_RE = /^\[([^\]]*)\]\s*(?:[;#].*)?$/;
 const KEY_RE = /^([A-Za-z0-9_]+)(\[\])?$/;
@@ -143,23 +143,15 @@ export function parseIni(text: string, file: string): ConfigSection[] {
       value = String(decoded);
     }
 
-    const old = current.options.get(key);
-    if (old && Array.isArray(old.value) !== isList) {
+    const clash = addOption(current, key, value, isList, line);
+    if (clash) {
       throw new ConfigError(
         file,
         label,
         key,
-        `given both as '${key}' and as '${key}[]'` + (old.line !== undefined ? ` (see line ${old.line})` : ''),
+        `given both as '${key}' and as '${key}[]'` + (clash.line !== undefined ? ` (see line ${clash.line})` : ''),
         line,
       );
-    }
-    if (isList) {
-      const list: ConfigOption = old ?? { value: [], line, lines: [] };
-      (list.value as string[]).push(value);
-      list.lines?.push(line);
-      current.options.set(key, list);
-    } else {
-      current.options.set(key, { value, line });
     }
   });
   return sections;

@@ -16,7 +16,7 @@
 // swallowing the following lines.
 
 import { ConfigError } from './config';
-import type { ConfigOption, ConfigSection } from './config-section';
+import { addOption, type ConfigSection } from './config-section';
 
 interface Token {
   text: string;
@@ -256,21 +256,13 @@ export function parseUci(text: string, file: string): ConfigSection[] {
           throw problem(key, 'too many values (quote a value that contains spaces)', line);
         }
         const value = args[1]?.text ?? '';
-        const old = current.options.get(key);
-        if (old && Array.isArray(old.value) !== isList) {
+        const clash = addOption(current, key, value, isList, line);
+        if (clash) {
           throw problem(
             key,
-            `given both as 'option' and as 'list'` + (old.line !== undefined ? ` (see line ${old.line})` : ''),
+            `given both as 'option' and as 'list'` + (clash.line !== undefined ? ` (see line ${clash.line})` : ''),
             line,
           );
-        }
-        if (isList) {
-          const list: ConfigOption = old ?? { value: [], line, lines: [] };
-          (list.value as string[]).push(value);
-          list.lines?.push(line);
-          current.options.set(key, list);
-        } else {
-          current.options.set(key, { value, line });
         }
         break;
       }

@@ -276,7 +276,7 @@ export function proxyFixLines(
       ];
     case 'shellcrash':
       return [
-        `ShellCrash: keep "common ports only" on (common_ports=ON, multiport without ${port}'s peers' ports — ${COMMON_PORTS_NOTE}), ` +
+        `ShellCrash: keep "common ports only" on (common_ports=ON, the default, with multiport listing service ports only, e.g. 22,80,443,8080,8443 — ${COMMON_PORTS_NOTE}), ` +
           `or exclude the device ${server} in crash → 流量过滤 → 局域网设备过滤 (ShellCrash.cfg), then restart ShellCrash.`,
       ];
     default:

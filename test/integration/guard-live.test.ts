@@ -30,6 +30,8 @@ const MODES: ProxyMode[] = [
   'nft-tproxy',
   'tun',
   'passwall2-tproxy',
+  'passwall',
+  'shellcrash',
   'nikki',
 ];
 

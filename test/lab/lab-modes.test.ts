@@ -7,7 +7,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLab, MODE_TRAITS, type ProxyMode } from './lab';
 
-const MODES: ProxyMode[] = ['nft-tproxy', 'tun', 'openclash-fw4-fakeip', 'passwall2-tproxy', 'nikki', 'openclash-fw3'];
+const MODES: ProxyMode[] = [
+  'nft-tproxy',
+  'tun',
+  'openclash-fw4-fakeip',
+  'passwall2-tproxy',
+  'passwall',
+  'shellcrash',
+  'nikki',
+  'openclash-fw3',
+];
 
 for (const mode of MODES) {
   describe(`lab mode ${mode}`, () => {

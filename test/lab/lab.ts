@@ -32,6 +32,8 @@ export type ProxyMode =
   | 'tun'
   | 'openclash-fw4-fakeip'
   | 'passwall2-tproxy'
+  | 'passwall'
+  | 'shellcrash'
   | 'nikki';
 
 /** Every mode the lab can build. */
@@ -44,6 +46,8 @@ export const PROXY_MODES: readonly ProxyMode[] = [
   'tun',
   'openclash-fw4-fakeip',
   'passwall2-tproxy',
+  'passwall',
+  'shellcrash',
   'nikki',
 ];
 
@@ -75,6 +79,11 @@ export const MODE_TRAITS: Readonly<Record<ProxyMode, ModeTraits>> = {
   'openclash-fw4-fakeip': { tcp: 'reset', udp: true, redirectPort: 7892 },
   // Passwall2 TPROXY with tcp_redir_ports = all: its `tcp flags syn` also marks the SYN-ACK.
   'passwall2-tproxy': { tcp: 'timeout', udp: true },
+  // Passwall (1), tcp_proxy_way redirect with tcp_redir_ports = all (1:65535): TCP REDIRECT to 1041, UDP TPROXY
+  // to 1051 for new UDP entries. With the default port list the replies' client ports miss it and TCP works.
+  passwall: { tcp: 'reset', udp: true, redirectPort: 1041 },
+  // ShellCrash Redir mode (nft) with common ports off: TCP REDIRECT to 7892 in its own prerouting chain.
+  shellcrash: { tcp: 'reset', udp: false, redirectPort: 7892 },
   // nikki defaults: TCP redirect + UDP tun.
   nikki: { tcp: 'reset', udp: true, redirectPort: 7891 },
 };
@@ -899,6 +908,8 @@ const OPENCLASH_TABLE = 354;
 const OPENCLASH_TPROXY_PORT = 7895;
 /** Passwall2: fwmark 1, table 100, one port for TCP and UDP. */
 const PASSWALL2_PORT = 1041;
+/** Passwall (1): UDP TPROXY port (TCP goes to its redirect port, MODE_TRAITS.passwall.redirectPort). */
+const PASSWALL_UDP_PORT = 1051;
 /** nikki: tun mark 0x81/0xff, table 81, device "nikki". */
 const NIKKI_TUN_MARK = '0x81';
 
@@ -1085,6 +1096,53 @@ ${LOCALNETWORK_SET('passwall2_lan')}
   }
 }
 `;
+    case 'passwall':
+      // xiaorouji/openwrt-passwall nftables.sh (test/golden/rulesets/passwall-nft), sets trimmed to the LAN one.
+      return `table inet passwall {
+${LOCALNETWORK_SET('passwall_lan')}
+  chain dstnat {
+    type nat hook prerouting priority dstnat - 1; policy accept;
+    iifname "br-lan" ip protocol tcp counter jump PSW_NAT
+  }
+  chain mangle_prerouting {
+    type filter hook prerouting priority mangle - 1; policy accept;
+    iifname "br-lan" counter jump PSW_MANGLE
+  }
+  chain PSW_RULE {
+    meta mark set ct mark counter
+    meta mark 1 counter return
+    tcp flags & (fin | syn | rst | ack) == syn meta mark set mark and 0x0 xor 0x1 counter
+    meta l4proto udp ct state new meta mark set mark and 0x0 xor 0x1 counter
+    ct mark set mark counter
+  }
+  chain PSW_MANGLE {
+    meta mark 0xff counter return
+    ip daddr @passwall_lan counter return
+    ip protocol udp counter jump PSW_RULE
+    ip protocol udp counter meta mark 1 tproxy ip to :${PASSWALL_UDP_PORT}
+  }
+  chain PSW_NAT {
+    ip daddr @passwall_lan counter return
+    ip protocol tcp counter redirect to :${MODE_TRAITS.passwall.redirectPort}
+  }
+}
+`;
+    case 'shellcrash':
+      // juewuy/ShellCrash fw_nftables.sh (test/golden/rulesets/shellcrash-nft) without the common-ports returns.
+      return `table inet shellcrash {
+  chain prerouting {
+    type nat hook prerouting priority -100; policy accept;
+    tcp dport 53 return
+    udp dport 53 return
+    meta mark 7894 return
+    meta skgid 7890 return
+    ip daddr { ${LOCAL_NETWORKS.join(', ')} } return
+    ip saddr != { 192.168.50.0/24 } return
+    meta nfproto ipv6 return
+    meta l4proto tcp redirect to :${MODE_TRAITS.shellcrash.redirectPort}
+  }
+}
+`;
     case 'nikki':
       return `table inet nikki {
 ${LOCALNETWORK_SET('reserved_ip')}
@@ -1133,6 +1191,7 @@ function policyRouting(mode: ProxyMode): string[] {
         `rule add fwmark ${OPENCLASH_MARK} table ${OPENCLASH_TABLE} pref 1888`,
       ];
     case 'passwall2-tproxy':
+    case 'passwall':
       return ['rule add fwmark 1 lookup 100', 'route add local 0.0.0.0/0 dev lo table 100'];
     case 'nikki':
       return [
@@ -1190,6 +1249,13 @@ function guardRules(mode: ProxyMode, ipv6 = false): Array<{ table: string; chain
       ];
     case 'passwall2-tproxy':
       return [{ table: 'inet passwall2', chain: 'PSW2_MANGLE', rules: [invalid, newNoSyn, udpForward] }];
+    case 'shellcrash':
+      return [{ table: 'inet shellcrash', chain: 'prerouting', rules: [midstream] }];
+    case 'passwall':
+      return [
+        { table: 'inet passwall', chain: 'PSW_NAT', rules: [midstream] },
+        { table: 'inet passwall', chain: 'PSW_MANGLE', rules: [udpForward] },
+      ];
     case 'nikki':
       return [
         { table: 'inet nikki', chain: 'lan_redirect', rules: [midstream] },

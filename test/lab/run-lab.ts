@@ -4,7 +4,7 @@
 //   node --import tsx test/lab/run-lab.ts [--mode MODE]
 //
 // MODE: iptables-redirect (default), nft-redirect, nft-tproxy, tun, openclash-fw4-fakeip,
-// passwall2-tproxy, nikki or none. In TPROXY/TUN modes conntrack sees nothing of the TCP hijack;
+// passwall2-tproxy, passwall, shellcrash, nikki, openclash-fw3 or none. In TPROXY/TUN modes conntrack sees nothing of the TCP hijack;
 // the passive probe reports it within probe_interval (2 s) + 1 s.
 
 import { spawnSync } from 'node:child_process';
