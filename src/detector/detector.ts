@@ -298,7 +298,13 @@ export class Detector {
     const hijack = rec.kind === 'reply_hijacked';
     let summary = summaryLine(v);
     if (rec.lastLifetimeMs !== undefined) {
-      summary += ` The entry was destroyed ${formatMs(rec.lastLifetimeMs)} after it appeared.`;
+      // NEW and DESTROY are stamped by two conntrack processes as each reads its event: below a millisecond
+      // their order, let alone the difference, says nothing.
+      const when =
+        rec.lastLifetimeMs < 1
+          ? 'within a millisecond of appearing'
+          : `${formatMs(rec.lastLifetimeMs)} after it appeared`;
+      summary += ` The entry was destroyed ${when}.`;
     }
     const f: Finding = {
       id: rec.key,
@@ -344,5 +350,5 @@ function clip(line: string): string {
 }
 
 function formatMs(ms: number): string {
-  return ms < 1 ? `${Math.round(ms * 1000)} µs` : ms < 1000 ? `${ms.toFixed(1)} ms` : `${(ms / 1000).toFixed(1)} s`;
+  return ms < 1000 ? `${ms.toFixed(1)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }

@@ -130,13 +130,22 @@ describe('Detector', () => {
     assert.equal(d.hasActiveHijack(1795565641_000), true);
   });
 
-  it('notes how fast the hijacked entry died', () => {
+  it('notes how fast the hijacked entry died (below 1 ms: no finer, two processes stamp NEW and DESTROY)', () => {
     const d = detector();
     const e1 = entry(HIJACK_NEW);
     d.ingest(e1, HIJACK_NEW, e1.timestamp! * 1000);
     const e2 = entry(HIJACK_DESTROY);
     assert.equal(d.ingest(e2, HIJACK_DESTROY, e2.timestamp! * 1000), true);
-    assert.match(d.findings(1795565640_000)[0]!.summary, /destroyed 200 µs after/);
+    assert.match(d.findings(1795565640_000)[0]!.summary, /destroyed within a millisecond of appearing\./);
+  });
+
+  it('gives a lifetime of a millisecond or more in ms', () => {
+    const d = detector();
+    const e1 = entry(HIJACK_NEW);
+    d.ingest(e1, HIJACK_NEW, e1.timestamp! * 1000);
+    const e2 = entry(HIJACK_DESTROY);
+    assert.equal(d.ingest(e2, HIJACK_DESTROY, e1.timestamp! * 1000 + 3.4), true);
+    assert.match(d.findings(1795565640_000)[0]!.summary, /destroyed 3\.4 ms after it appeared\./);
   });
 
   it('clears a hijack once healthy replies of the same server follow', () => {

@@ -20,8 +20,13 @@ export const GOLDEN = join(__dirname, '..', 'golden');
 export const SEED = Number(process.env.FUZZ_SEED ?? 0x2e8d_1f08);
 const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
 
-/** Upper bound for one parser call; generous for a slow, shared 2-core machine (typical calls take < 1 ms). */
-export const MAX_MS_PER_INPUT = 200;
+/**
+ * Upper bound for one parser call: a hang detector, not a speed measure (`npm run bench` measures speed).
+ * Typical calls take < 1 ms; the 8k-prefix dump ~60 ms alone, and once 202 ms on the shared 2-core CI
+ * machine under load, so 200 ms was too tight. A blow-up (backtracking, quadratic lookups on the big
+ * inputs below) takes seconds.
+ */
+export const MAX_MS_PER_INPUT = 1000;
 
 /** fc.assert with the fixed seed and a scaled run count. */
 export function check<Ts extends [unknown, ...unknown[]]>(prop: fc.IProperty<Ts>, numRuns: number): void {
