@@ -138,6 +138,8 @@ interface ModeCase {
   before6: string[];
   /** How the lab shows that the proxy still takes a LAN host's own new v6 connection. */
   lanProof: 'mark' | 'listener';
+  /** The chain explain names for the v6 reply. */
+  responsible: RegExp;
 }
 
 const TAG = 'comment "replyguard-guard"';
@@ -156,6 +158,7 @@ const CASES: ModeCase[] = [
     ],
     before6: ['nas6 synack forwarded', 'nas6 ack proxied', 'wg6 udp forwarded'],
     lanProof: 'listener',
+    responsible: /openclash_v6/,
   },
   // OpenClash IPv6 TProxy (ipv6_mode 0) and TUN (ipv6_mode 2): the SYN-ACK is taken in openclash_mangle_v6.
   {
@@ -164,6 +167,7 @@ const CASES: ModeCase[] = [
     v6Steps: MANGLE_V6,
     before6: ['nas6 synack proxied', 'nas6 ack proxied', 'wg6 udp proxied'],
     lanProof: 'mark',
+    responsible: /openclash_mangle_v6/,
   },
   {
     mode: 'tun',
@@ -171,6 +175,20 @@ const CASES: ModeCase[] = [
     v6Steps: MANGLE_V6,
     before6: ['nas6 synack proxied', 'nas6 ack proxied', 'wg6 udp proxied'],
     lanProof: 'mark',
+    responsible: /openclash_mangle_v6/,
+  },
+  // nikki with IPv6 on: one set of chains for both families; TCP redirected in lan_redirect (the nat guard,
+  // own table), UDP marked into its tun in lan_tun (a UDP return there).
+  {
+    mode: 'nikki',
+    udp: true,
+    v6Steps: (server6, lab) => [
+      `inet replyguard_guard nat_pre: meta nfproto ipv6 ip6 saddr ${server6} tcp sport ${lab.forward.serverPort} tcp flags & (fin|syn|rst|ack) != syn counter dnat ip6 to ip6 daddr ${TAG}`,
+      `inet nikki lan_tun: ip6 saddr ${server6} udp sport ${lab.forward.udpServerPort} counter return ${TAG}`,
+    ],
+    before6: ['nas6 synack forwarded', 'nas6 ack proxied', 'wg6 udp proxied'],
+    lanProof: 'listener',
+    responsible: /lan_redirect/,
   },
 ];
 
@@ -217,10 +235,7 @@ for (const c of CASES) {
       // explain and diagnose agree on where the v6 reply goes.
       const ex = await explain6();
       assert.equal(ex.doc.verdict, 'proxied', ex.out);
-      assert.match(
-        JSON.stringify(ex.doc.responsible),
-        mode === 'nft-redirect' ? /openclash_v6/ : /openclash_mangle_v6/,
-      );
+      assert.match(JSON.stringify(ex.doc.responsible), c.responsible);
       const diag = await bundle(lab, ['diagnose', '--config', config, '--json']);
       const diagOf = (name: string) => diag.doc.forwards?.find((f) => f.name === name)?.status;
       assert.equal(diagOf('nas6'), 'at_risk', diag.out);

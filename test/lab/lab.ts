@@ -91,10 +91,11 @@ export const MODE_TRAITS: Readonly<Record<ProxyMode, ModeTraits>> = {
 /**
  * Modes whose proxy also takes IPv6 from the LAN when the lab has ipv6 on, in OpenClash's IPv6 chains:
  * Redirect (ipv6_mode 1, nat `openclash_v6`), TProxy (ipv6_mode 0, `openclash_mangle_v6`) and TUN
- * (ipv6_mode 2, `openclash_mangle_v6`). In every other mode IPv6 is routed but not proxied, as with a
- * proxy whose IPv6 is off (OpenClash's default ipv6_enable=0).
+ * (ipv6_mode 2, `openclash_mangle_v6`); and nikki, whose chains take both families (proxy_nfproto
+ * { ipv4, ipv6 }). In every other mode IPv6 is routed but not proxied, as with a proxy whose IPv6 is off
+ * (OpenClash's default ipv6_enable=0).
  */
-export const IPV6_PROXY_MODES: readonly ProxyMode[] = ['nft-redirect', 'nft-tproxy', 'tun'];
+export const IPV6_PROXY_MODES: readonly ProxyMode[] = ['nft-redirect', 'nft-tproxy', 'tun', 'nikki'];
 
 export interface LabOptions {
   mode: ProxyMode;
@@ -1006,7 +1007,29 @@ const OPENCLASH_NAT = `  chain dstnat {
  * into them vanish.
  */
 function nftRulesFor(mode: ProxyMode, ipv6 = false): string {
+  if (ipv6 && mode === 'nikki') return nikkiWithIpv6(nftRulesFor4(mode));
   return ipv6 ? withIpv6(nftRulesFor4(mode), mode) : nftRulesFor4(mode);
+}
+
+/**
+ * nikki with IPv6 on (proxy_nfproto = { ipv4, ipv6 }): the same chains take both families, with its
+ * reserved_ip6 set (hijack.ut) returned early as reserved_ip is.
+ */
+function nikkiWithIpv6(rules: string): string {
+  const reserved6 = `  set reserved_ip6 {
+    type ipv6_addr
+    flags interval
+    elements = { ::/128, ::1/128, ::ffff:0:0/96, 100::/64, 64:ff9b::/96, 2001::/32, 2001:10::/28, 2001:20::/28, 2001:db8::/32, 2002::/16, fc00::/7, fe80::/10, ff00::/8 }
+  }`;
+  const out = rules
+    .replaceAll('meta nfproto ipv4 meta l4proto', 'meta nfproto { ipv4, ipv6 } meta l4proto')
+    .replaceAll(
+      '    ip daddr @reserved_ip counter return\n',
+      '    ip daddr @reserved_ip counter return\n    ip6 daddr @reserved_ip6 counter return\n',
+    )
+    .replace('table inet nikki {\n', `table inet nikki {\n${reserved6}\n`);
+  if (out === rules) throw new Error('nikki rules changed shape: no place for IPv6');
+  return out;
 }
 
 function nftRulesFor4(mode: ProxyMode): string {
@@ -1218,6 +1241,8 @@ function policyRouting6(mode: ProxyMode): string[] {
         `route add default dev utun table ${OPENCLASH_TABLE}`,
         `rule add fwmark ${OPENCLASH_MARK} table ${OPENCLASH_TABLE} pref 1888`,
       ];
+    case 'nikki':
+      return ['route add default dev nikki table 81', `rule add fwmark ${NIKKI_TUN_MARK}/0xff table 81 pref 1025`];
     default:
       return [];
   }
@@ -1259,7 +1284,7 @@ function guardRules(mode: ProxyMode, ipv6 = false): Array<{ table: string; chain
     case 'nikki':
       return [
         { table: 'inet nikki', chain: 'lan_redirect', rules: [midstream] },
-        { table: 'inet nikki', chain: 'lan_tun', rules: [invalid, udpForward] },
+        { table: 'inet nikki', chain: 'lan_tun', rules: [invalid, udpForward, ...(ipv6 ? [udpForward6] : [])] },
       ];
     default:
       return [];
