@@ -11,12 +11,11 @@
 // shared socket the NEW events of the same moment were lost with them.
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import type { EventStreamKind } from '../conntrack/event-line-reader';
 import { ByteLineSplitter } from '../util/byte-line-splitter';
 import { GcHint } from '../util/gc-hint';
 import { LineSplitter } from '../util/line-splitter';
 import type { Logger } from '../util/log';
-
-export type ConntrackEventKind = 'NEW' | 'DESTROY';
 
 export interface EventStreamStatus {
   state: 'starting' | 'running' | 'restarting' | 'failed' | 'stopped';
@@ -31,7 +30,7 @@ export interface EventStreamStatus {
 
 export interface ConntrackEventStreamOptions {
   command: string;
-  events: ConntrackEventKind;
+  events: EventStreamKind;
   bufferBytes: number;
   log: Logger;
   /** One line of stdout, as bytes: no copy or decode unless the caller wants it. */

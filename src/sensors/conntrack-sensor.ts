@@ -7,12 +7,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { CtEntry } from '../conntrack/conntrack-entry';
 import { parseConntrackLine } from '../conntrack/conntrack-line';
-import { EarlyDestroys, lineIdOf, lineTimeMsOf } from '../conntrack/early-destroys';
+import { EventLineReader, type EventStreamKind } from '../conntrack/event-line-reader';
 import { type LineInterest, mayMatter } from '../conntrack/line-prefilter';
 import type { ConntrackSensorStatus } from '../status/status-document';
 import { ByteLineSplitter } from '../util/byte-line-splitter';
 import type { Logger } from '../util/log';
-import { type ConntrackEventKind, ConntrackEventStream } from './conntrack-event-stream';
+import { ConntrackEventStream } from './conntrack-event-stream';
 
 export interface ConntrackSensorOptions {
   command: string;
@@ -29,7 +29,8 @@ const SNAPSHOT_TIMEOUT_MS = 30_000;
 const RESYNC_DELAY_MS = 200;
 
 export class ConntrackSensor {
-  private readonly counts = { events: 0, resyncs: 0, parse_errors: 0, destroy_events: 0 };
+  private resyncs = 0;
+  private readonly reader: EventLineReader;
   private readonly newStream: ConntrackEventStream;
   private readonly destroyStream: ConntrackEventStream;
   private snapshotChild?: ChildProcess;
@@ -37,16 +38,20 @@ export class ConntrackSensor {
   private stopping = false;
   private resyncWanted = false;
   private lastParseErrorLogged = 0;
-  private readonly earlyDestroys = new EarlyDestroys();
 
   constructor(private readonly opts: ConntrackSensorOptions) {
-    const stream = (events: ConntrackEventKind, onLoss: () => void) =>
+    this.reader = new EventLineReader({
+      ...(opts.interest ? { interest: opts.interest } : {}),
+      onEntry: opts.onEntry,
+      onParseError: (line, error) => this.noteParseError(line, error),
+    });
+    const stream = (events: EventStreamKind, onLoss: () => void) =>
       new ConntrackEventStream({
         command: opts.command,
         events,
         bufferBytes: opts.bufferBytes,
         log: opts.log,
-        onLine: (buf, start, end) => this.onEventBytes(events, buf, start, end),
+        onLine: (buf, start, end) => this.reader.read(events, buf, start, end),
         // Events flow from now on; the snapshot covers what existed before.
         onRunning: events === 'NEW' ? () => this.requestResync(0) : () => {},
         onLoss,
@@ -63,13 +68,13 @@ export class ConntrackSensor {
     const d = this.destroyStream.status;
     return {
       ...n,
-      events: this.counts.events,
-      resyncs: this.counts.resyncs,
-      parse_errors: this.counts.parse_errors,
+      events: this.reader.counts.events,
+      resyncs: this.resyncs,
+      parse_errors: this.reader.counts.parseErrors,
       destroy: {
         state: d.state,
         ...(d.pid !== undefined ? { pid: d.pid } : {}),
-        events: this.counts.destroy_events,
+        events: this.reader.counts.destroyEvents,
         lost: d.lost,
         restarts: d.restarts,
         ...(d.last_error !== undefined ? { last_error: d.last_error } : {}),
@@ -96,42 +101,6 @@ export class ConntrackSensor {
     return [this.newStream.pid(), this.destroyStream.pid(), this.snapshotChild?.pid].filter(
       (p): p is number => p !== undefined,
     );
-  }
-
-  private onEventBytes(stream: ConntrackEventKind, buf: Buffer, start: number, end: number): void {
-    if (stream === 'DESTROY') {
-      this.counts.destroy_events++;
-      const id = lineIdOf(buf, start, end);
-      if (id >= 0) {
-        const now = Date.now();
-        const at = lineTimeMsOf(buf, start, end);
-        this.earlyDestroys.note(id, Number.isNaN(at) ? now : at, now);
-      }
-    }
-    if (this.opts.interest && !mayMatter(buf, start, end, this.opts.interest)) {
-      if (stream === 'NEW') this.counts.events++;
-      return;
-    }
-    const line = buf.toString('utf8', start, end);
-    const result = parseConntrackLine(line);
-    if ('skip' in result) return;
-    if ('error' in result) {
-      this.counts.parse_errors++;
-      this.noteParseError(line, result.error);
-      return;
-    }
-    // Each stream delivers only its kind; anything else would be counted twice.
-    const kind = result.entry.event === 'DESTROY' ? 'DESTROY' : 'NEW';
-    if (kind !== stream) return;
-    if (stream === 'NEW') this.counts.events++;
-    const at = result.entry.timestamp !== undefined ? result.entry.timestamp * 1000 : Date.now();
-    this.opts.onEntry(result.entry, line, at);
-    if (stream === 'NEW' && result.entry.id !== undefined && !this.earlyDestroys.empty) {
-      // Its DESTROY came through the other pipe first.
-      const gone = this.earlyDestroys.take(result.entry.id, Date.now());
-      if (gone !== undefined)
-        this.opts.onEntry({ ...result.entry, event: 'DESTROY', timestamp: gone / 1000 }, line, Math.max(gone, at));
-    }
   }
 
   private noteParseError(line: string, error: string): void {
@@ -185,7 +154,7 @@ export class ConntrackSensor {
       this.snapshotChild = undefined;
       if (this.stopping) return;
       if (code === 0) {
-        this.counts.resyncs++;
+        this.resyncs++;
         this.opts.onStatus();
       } else {
         this.opts.log.warn(`conntrack sensor: snapshot failed (${errText.trim() || `code ${code}`})`);
