@@ -7,14 +7,15 @@
 
 /**
  * Ids of recent DESTROY events with their times: a direct-mapped cache in typed arrays (slot = id mod
- * size; conntrack ids are hashes, so they spread), because a DESTROY flood passes through `note` and
- * must allocate nothing — a Map of boxed numbers grew the young generation by ~15 MB in the 1M-event
- * replay. A collision forgets the older entry: what is lost is a lifetime, nothing more.
+ * size; conntrack ids are hashes, so they spread), because every DESTROY line passes through `noteLine`
+ * and must allocate nothing — a Map of boxed numbers grew the young generation by ~15 MB in the 1M-event
+ * replay. A collision forgets the older entry: what is lost is a lifetime, nothing more. Ages compare
+ * conntrack's own timestamps (no clock read per line): a DESTROY counts for a NEW stamped within
+ * `maxAgeMs` of it.
  */
 export class EarlyDestroys {
   private readonly ids: Uint32Array;
   private readonly destroyedAt: Float64Array;
-  private readonly readAt: Float64Array;
   private readonly mask: number;
   private used = 0;
 
@@ -25,31 +26,38 @@ export class EarlyDestroys {
     const n = 1 << slotsLog2;
     this.mask = n - 1;
     this.ids = new Uint32Array(n);
-    this.destroyedAt = new Float64Array(n);
-    this.readAt = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
+    this.destroyedAt = new Float64Array(n).fill(Number.NaN);
   }
 
-  /** Whether anything was noted at all (a quick test before a lookup). */
+  /** Whether anything is noted at all (a quick test before a lookup). */
   get empty(): boolean {
     return this.used === 0;
   }
 
-  note(id: number, atMs: number, readMs: number): void {
-    const slot = id & this.mask;
-    if (this.readAt[slot] === Number.NEGATIVE_INFINITY) this.used++;
-    this.ids[slot] = id;
-    this.destroyedAt[slot] = atMs;
-    this.readAt[slot] = readMs;
+  /** Notes the id and timestamp of a DESTROY line; a line without either is ignored. */
+  noteLine(buf: Uint8Array, start: number, end: number): void {
+    const id = lineIdOf(buf, start, end);
+    if (id < 0) return;
+    const at = lineTimeMsOf(buf, start, end);
+    if (Number.isNaN(at)) return; // no timestamp
+    this.note(id, at);
   }
 
-  /** When the entry `id` was destroyed, if its line was read recently (and forgets it). */
-  take(id: number, nowMs: number): number | undefined {
+  note(id: number, atMs: number): void {
     const slot = id & this.mask;
-    if (this.ids[slot] !== id || this.readAt[slot] === Number.NEGATIVE_INFINITY) return undefined;
-    const fresh = nowMs - this.readAt[slot]! <= this.maxAgeMs;
-    this.readAt[slot] = Number.NEGATIVE_INFINITY;
+    if (Number.isNaN(this.destroyedAt[slot])) this.used++;
+    this.ids[slot] = id;
+    this.destroyedAt[slot] = atMs;
+  }
+
+  /** When the entry `id`, which appeared at `newAtMs`, was destroyed, if that was noted (and forgets it). */
+  take(id: number, newAtMs: number): number | undefined {
+    const slot = id & this.mask;
+    const at = this.destroyedAt[slot]!;
+    if (this.ids[slot] !== id || Number.isNaN(at)) return undefined;
+    this.destroyedAt[slot] = Number.NaN;
     this.used--;
-    return fresh ? this.destroyedAt[slot] : undefined;
+    return Math.abs(at - newAtMs) <= this.maxAgeMs ? at : undefined;
   }
 }
 

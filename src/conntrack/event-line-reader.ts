@@ -6,7 +6,7 @@
 
 import type { CtEntry } from './conntrack-entry';
 import { parseConntrackLine } from './conntrack-line';
-import { EarlyDestroys, lineIdOf, lineTimeMsOf } from './early-destroys';
+import { EarlyDestroys } from './early-destroys';
 import { type LineInterest, mayMatter } from './line-prefilter';
 
 export type EventStreamKind = 'NEW' | 'DESTROY';
@@ -32,12 +32,7 @@ export class EventLineReader {
   read(stream: EventStreamKind, buf: Buffer, start: number, end: number): void {
     if (stream === 'DESTROY') {
       this.counts.destroyEvents++;
-      const id = lineIdOf(buf, start, end);
-      if (id >= 0) {
-        const now = this.now();
-        const at = lineTimeMsOf(buf, start, end);
-        this.early.note(id, Number.isNaN(at) ? now : at, now);
-      }
+      this.early.noteLine(buf, start, end);
     }
     if (this.opts.interest && !mayMatter(buf, start, end, this.opts.interest)) {
       if (stream === 'NEW') this.counts.events++;
@@ -59,7 +54,7 @@ export class EventLineReader {
     this.opts.onEntry(result.entry, line, at);
     if (stream === 'NEW' && result.entry.id !== undefined && !this.early.empty) {
       // Its DESTROY came through the other pipe first.
-      const gone = this.early.take(result.entry.id, this.now());
+      const gone = this.early.take(result.entry.id, at);
       if (gone !== undefined)
         this.opts.onEntry({ ...result.entry, event: 'DESTROY', timestamp: gone / 1000 }, line, Math.max(gone, at));
     }

@@ -67,28 +67,41 @@ describe('EarlyDestroys', () => {
   it('gives a remembered time once, then forgets it', () => {
     const m = new EarlyDestroys();
     assert.equal(m.empty, true);
-    m.note(11, 900, 1000);
+    m.note(11, 900);
     assert.equal(m.empty, false);
-    assert.equal(m.take(11, 1500), 900, 'the time it was destroyed');
-    assert.equal(m.take(11, 1500), undefined);
-    assert.equal(m.take(12, 1500), undefined);
+    assert.equal(m.take(11, 899.5), 900, 'the time it was destroyed');
+    assert.equal(m.take(11, 899.5), undefined);
+    assert.equal(m.take(12, 899.5), undefined);
     assert.equal(m.empty, true);
   });
-  it('ignores a line read longer ago than its age limit', () => {
+  it('notes a DESTROY line by its id and conntrack timestamp; a line without either is ignored', () => {
+    const m = new EarlyDestroys();
+    m.noteLine(b(DESTROY), 0, DESTROY.length);
+    const noTime = DESTROY.replace(/^\[[\d.]+\]\t/, '').replace('id=3141592653', 'id=5');
+    m.noteLine(b(noTime), 0, noTime.length);
+    const noId = DESTROY.replace(/ id=\d+$/, '').replace('1795565639', '1795565640');
+    m.noteLine(b(noId), 0, noId.length);
+    assert.equal(m.take(5, 1795565639100), undefined);
+    assert.equal(m.take(3141592653, 1795565639100), 1795565639100.054);
+    assert.equal(m.empty, true);
+  });
+  it('ignores a DESTROY stamped further than its age limit from the NEW, either way', () => {
     const m = new EarlyDestroys(4, 5000);
-    m.note(1, 1000, 1000);
+    m.note(1, 1000);
     assert.equal(m.take(1, 7000), undefined);
+    m.note(2, 9000);
+    assert.equal(m.take(2, 3000), undefined);
     assert.equal(m.empty, true);
   });
   it('keeps ids up to 2^32 - 1 apart from their slot neighbours', () => {
     const m = new EarlyDestroys(4);
-    m.note(4294967295, 1, 1);
+    m.note(4294967295, 1);
     assert.equal(m.take(15, 1), undefined, 'same slot, other id');
     assert.equal(m.take(4294967295, 1), 1);
   });
   it('holds a fixed number of slots: a colliding id replaces the older one', () => {
     const m = new EarlyDestroys(2); // 4 slots
-    for (let id = 1; id <= 8; id++) m.note(id, id, id);
+    for (let id = 1; id <= 8; id++) m.note(id, id);
     for (let id = 1; id <= 4; id++) assert.equal(m.take(id, 10), undefined, `id ${id} was replaced`);
     for (let id = 5; id <= 8; id++) assert.equal(m.take(id, 10), id);
     assert.equal(m.empty, true);
