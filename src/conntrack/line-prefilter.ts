@@ -28,8 +28,11 @@ export function mayMatter(buf: Uint8Array, start: number, end: number, interest:
   if (buf[i] === OPEN) {
     const kind = buf[i + 1];
     if (kind === 85 /* U */) return false; // [UPDATE]
-    if (kind === 68 /* D */) destroy = true;
-    else if (kind !== 78 /* N */) return true;
+    if (kind === 68 /* D */) {
+      // Nobody tracked (the usual state of a quiet router): no DESTROY matters, whatever it says.
+      if (interest.trackedServers.size === 0) return false;
+      destroy = true;
+    } else if (kind !== 78 /* N */) return true;
     i = skipSpace(buf, skipPast(buf, i, end, CLOSE), end);
   }
   // Optional "ipv4 2" / "ipv6 10" (-o extended).

@@ -85,6 +85,16 @@ describe('EarlyDestroys', () => {
     assert.equal(m.take(3141592653, 1795565639100), 1795565639100.054);
     assert.equal(m.empty, true);
   });
+  it('does not note an [ASSURED] entry (traffic both ways: no one-way reply)', () => {
+    const m = new EarlyDestroys();
+    const assured = `${DESTROY.replace(/ id=\d+$/, '')} [ASSURED] id=77`;
+    m.noteLine(b(assured), 0, assured.length);
+    assert.equal(m.empty, true);
+    const unreplied = DESTROY.replace(' src=192.168.50.2', ' [UNREPLIED] src=192.168.50.2').replace(/id=\d+$/, 'id=78');
+    m.noteLine(b(unreplied), 0, unreplied.length);
+    assert.equal(m.take(78, 1795565639100), 1795565639100.054);
+  });
+
   it('ignores a DESTROY stamped further than its age limit from the NEW, either way', () => {
     const m = new EarlyDestroys(4, 5000);
     m.note(1, 1000);
