@@ -73,7 +73,7 @@ function sleep(ms: number) {
 
 // --- conntrack ingest -------------------------------------------------------
 
-function ingestBench(buf: Buffer): void {
+function ingestBench(buf: Buffer, lines: string[]): void {
   const chunksOf = (b: Buffer): Buffer[] => {
     const out: Buffer[] = [];
     for (let i = 0; i < b.length; i += 65536) out.push(b.subarray(i, i + 65536));
@@ -82,9 +82,8 @@ function ingestBench(buf: Buffer): void {
   const chunks = chunksOf(buf);
   // The daemon reads two children: `-e NEW` and `-e DESTROY` (the kernel splits the kinds). The replay is
   // split the same way before timing; NEW's part keeps the UPDATE lines, which its pre-filter drops.
-  const lines = buf.toString('latin1').split('\n');
-  const destroyPart = chunksOf(Buffer.from(`${lines.filter((l) => l.includes('[DESTROY]')).join('\n')}\n`, 'latin1'));
-  const newPart = chunksOf(Buffer.from(`${lines.filter((l) => !l.includes('[DESTROY]')).join('\n')}\n`, 'latin1'));
+  const destroyPart = chunksOf(Buffer.from(`${lines.filter((l) => l.includes('[DESTROY]')).join('\n')}\n`));
+  const newPart = chunksOf(Buffer.from(`${lines.filter((l) => !l.includes('[DESTROY]')).join('\n')}\n`));
   const time = (s: LineSplitter): number => {
     const t = process.hrtime.bigint();
     for (const c of chunks) s.write(c);
@@ -533,7 +532,7 @@ async function main(): Promise<void> {
     const buf = Buffer.from(`${lines.join('\n')}\n`);
     if (wanted('ingest')) {
       process.stderr.write('conntrack ingest…\n');
-      ingestBench(buf);
+      ingestBench(buf, lines);
     }
     if (wanted('rules')) {
       process.stderr.write('rule evaluation…\n');
