@@ -93,37 +93,3 @@ export class EarlyDestroys {
     return Math.abs(at - newAtMs) <= this.maxAgeMs ? at : undefined;
   }
 }
-
-/** The `id=N` at the end of a `conntrack -E -o …,id` line; -1 when the line does not end in an id. */
-export function lineIdOf(buf: Uint8Array, start: number, end: number): number {
-  let j = end;
-  while (j > start && (buf[j - 1] === 32 || buf[j - 1] === 9 || buf[j - 1] === 13)) j--;
-  let id = 0;
-  let scale = 1;
-  let digits = 0;
-  while (j > start && buf[j - 1]! >= 48 && buf[j - 1]! <= 57 && digits < 10) {
-    id += (buf[j - 1]! - 48) * scale;
-    scale *= 10;
-    digits++;
-    j--;
-  }
-  if (digits === 0 || j - 3 < start || buf[j - 1] !== 61 || buf[j - 2] !== 100 || buf[j - 3] !== 105) return -1;
-  if (j - 3 > start && buf[j - 4] !== 32 && buf[j - 4] !== 9) return -1; // "…xid=" is no id
-  return id;
-}
-
-/** The `[sec.usec]` timestamp at the start of a line, in milliseconds; NaN when it has none. (No allocation.) */
-export function lineTimeMsOf(buf: Uint8Array, start: number, end: number): number {
-  if (buf[start] !== 91 /* [ */) return Number.NaN;
-  let sec = 0;
-  let i = start + 1;
-  for (; i < end && buf[i]! >= 48 && buf[i]! <= 57; i++) sec = sec * 10 + (buf[i]! - 48);
-  if (i === start + 1 || buf[i] !== 46 /* . */) return Number.NaN;
-  let frac = 0;
-  let fracScale = 1;
-  for (i++; i < end && buf[i]! >= 48 && buf[i]! <= 57 && fracScale < 1e6; i++) {
-    frac = frac * 10 + (buf[i]! - 48);
-    fracScale *= 10;
-  }
-  return sec * 1000 + (frac / fracScale) * 1000;
-}

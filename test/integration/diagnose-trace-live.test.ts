@@ -40,6 +40,26 @@ for (const mode of ['iptables-redirect', 'nft-redirect'] as ProxyMode[]) {
     });
 
     const rg = (args: string[], timeoutMs?: number) => rgIn(lab)(args, timeoutMs);
+    /** A 30 s `replyguard trace` in the side router, once it says it is tracing; its stderr so far. */
+    const startTracing = async () => {
+      const child = lab.spawn(lab.ns.side, [
+        process.execPath,
+        BUNDLE,
+        'trace',
+        '--server',
+        `${lab.addr.server}:${lab.forward.serverPort}`,
+        '--seconds',
+        '30',
+      ]);
+      let err = '';
+      child.stderr?.on('data', (b: Buffer) => {
+        err += b.toString();
+      });
+      child.stdout?.resume();
+      const deadline = Date.now() + 10_000;
+      while (!/Tracing replies/.test(err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      return { child, stderr: () => err };
+    };
     const traceTables = () => sideTables(lab);
 
     it('diagnose reports the forward at risk (exit 1) before any outside connection, naming chain openclash and the redirect to 7892', async () => {
@@ -114,28 +134,13 @@ for (const mode of ['iptables-redirect', 'nft-redirect'] as ProxyMode[]) {
     });
 
     it('trace: Ctrl-C removes the table; a leftover table is removed by the next trace', async () => {
-      const child = lab.spawn(lab.ns.side, [
-        process.execPath,
-        BUNDLE,
-        'trace',
-        '--server',
-        `${lab.addr.server}:${lab.forward.serverPort}`,
-        '--seconds',
-        '30',
-      ]);
-      let stderr = '';
-      child.stderr?.on('data', (b: Buffer) => {
-        stderr += b.toString();
-      });
-      child.stdout?.resume();
-      const deadline = Date.now() + 10_000;
-      while (!/Tracing replies/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const { child, stderr } = await startTracing();
       assert.match(await traceTables(), /replyguard_trace/, 'the table exists while tracing');
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       // ip netns exec runs node as its child: signal the process group the lab gave it.
       process.kill(-child.pid!, 'SIGINT');
-      assert.equal(await exited, 130, stderr);
-      assert.match(stderr, /trace table removed/);
+      assert.equal(await exited, 130, stderr());
+      assert.match(stderr(), /trace table removed/);
       assert.doesNotMatch(await traceTables(), /replyguard_trace/);
       // A crash leaves it: the next trace starts by removing it.
       const add = await lab.exec(lab.ns.side, ['nft', 'add', 'table', 'inet', 'replyguard_trace'], {});
@@ -147,22 +152,7 @@ for (const mode of ['iptables-redirect', 'nft-redirect'] as ProxyMode[]) {
     });
 
     it('trace: Ctrl-C that reaches nft before replyguard (same process group) still exits 130 and removes the table', async () => {
-      const child = lab.spawn(lab.ns.side, [
-        process.execPath,
-        BUNDLE,
-        'trace',
-        '--server',
-        `${lab.addr.server}:${lab.forward.serverPort}`,
-        '--seconds',
-        '30',
-      ]);
-      let stderr = '';
-      child.stderr?.on('data', (b: Buffer) => {
-        stderr += b.toString();
-      });
-      child.stdout?.resume();
-      const deadline = Date.now() + 10_000;
-      while (!/Tracing replies/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const { child, stderr } = await startTracing();
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       // The order that once lost the race: nft dies of the terminal's SIGINT first.
       const kids = execFileSync('pgrep', ['-P', String(child.pid), '-x', 'nft'])
@@ -171,9 +161,9 @@ for (const mode of ['iptables-redirect', 'nft-redirect'] as ProxyMode[]) {
         .split('\n');
       assert.equal(kids.length, 1, 'one nft monitor child');
       process.kill(Number(kids[0]), 'SIGINT');
-      assert.equal(await exited, 130, stderr);
-      assert.match(stderr, /SIGINT: trace table removed/);
-      assert.doesNotMatch(stderr, /monitor trace stopped/);
+      assert.equal(await exited, 130, stderr());
+      assert.match(stderr(), /SIGINT: trace table removed/);
+      assert.doesNotMatch(stderr(), /monitor trace stopped/);
       assert.doesNotMatch(await traceTables(), /replyguard_trace/);
     });
 

@@ -2,46 +2,47 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EarlyDestroys, lineIdOf, lineTimeMsOf } from '../../src/conntrack/early-destroys';
+import { EarlyDestroys } from '../../src/conntrack/early-destroys';
 
 const b = (s: string) => Buffer.from(s);
 const DESTROY =
   '[1795565639.100054]\t[DESTROY] ipv4     2 tcp      6 src=192.168.50.10 dst=203.0.113.50 sport=443 dport=35660 src=192.168.50.2 dst=192.168.50.10 sport=7892 dport=443 id=3141592653';
 
-describe('lineIdOf, lineTimeMsOf', () => {
-  it('read the id at the end and the timestamp at the start', () => {
-    assert.equal(lineIdOf(b(DESTROY), 0, DESTROY.length), 3141592653);
-    assert.equal(lineTimeMsOf(b(DESTROY), 0, DESTROY.length), 1795565639100.054);
+/** What noteLine took from a line: the time take() gives for `id`, or undefined. */
+function noted(line: string, id: number, start = 0, end = line.length, buf = b(line)): number | undefined {
+  const m = new EarlyDestroys();
+  m.noteLine(buf, start, end);
+  return m.take(id, 1795565639100);
+}
+
+describe('EarlyDestroys.noteLine', () => {
+  it('reads the id at the end and the timestamp at the start', () => {
+    assert.equal(noted(DESTROY, 3141592653), 1795565639100.054);
   });
-  it('read a line inside a larger buffer, with trailing blanks', () => {
+  it('reads a line inside a larger buffer, with trailing blanks', () => {
     const buf = b(`xx\n${DESTROY}  \r\nyy`);
-    const start = 3;
-    const end = start + DESTROY.length + 3;
-    assert.equal(lineIdOf(buf, start, end), 3141592653);
-    assert.equal(lineTimeMsOf(buf, start, end), 1795565639100.054);
+    assert.equal(noted(DESTROY, 3141592653, 3, 3 + DESTROY.length + 3, buf), 1795565639100.054);
   });
-  it('give no time when the line has no timestamp', () => {
-    for (const line of ['[DESTROY] tcp 6 src=1.2.3.4 id=7', '[]', '[.5]', '']) {
-      assert.ok(Number.isNaN(lineTimeMsOf(b(line), 0, line.length)), line);
-    }
-    const line = '[DESTROY] tcp      6 src=1.2.3.4 dst=5.6.7.8 sport=1 dport=2 id=7';
-    assert.equal(lineIdOf(b(line), 0, line.length), 7);
-  });
-  it('give -1 when the line does not end in an id', () => {
+  it('notes nothing without a timestamp or without an id at the end', () => {
+    const noTime = '[DESTROY] tcp      6 src=1.2.3.4 dst=5.6.7.8 sport=1 dport=2 id=7';
+    assert.equal(noted(noTime, 7), undefined);
     for (const line of [
       '',
       'id=',
       ' id=x',
-      '[DESTROY] tcp 6 src=1.2.3.4 mark=0',
-      'xid=12',
-      'valid=12',
-      '12345',
-      'id=12345678901',
+      `${DESTROY} mark=0`,
+      DESTROY.replace(' id=', ' xid='),
+      DESTROY.replace(' id=', ' valid='),
     ]) {
-      assert.equal(lineIdOf(b(line), 0, line.length), -1, JSON.stringify(line));
+      assert.equal(noted(line, 3141592653), undefined, JSON.stringify(line));
     }
+    assert.equal(
+      noted(DESTROY.replace('id=3141592653', 'id=12345678901'), 12345678901 % 2 ** 32),
+      undefined,
+      'no 11-digit id',
+    );
   });
-  it('never throw on random bytes (property)', () => {
+  it('never throws on random bytes and notes only ids the line ends with (property)', () => {
     let seed = 7;
     const rnd = () => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -52,13 +53,10 @@ describe('lineIdOf, lineTimeMsOf', () => {
       const len = rnd() % 60;
       const buf = Buffer.alloc(len);
       for (let i = 0; i < len; i++) buf[i] = alphabet[rnd() % alphabet.length]!;
-      const id = lineIdOf(buf, 0, len);
-      if (id >= 0) {
-        assert.ok(Number.isInteger(id) && id < 1e10, String(id));
-        assert.match(buf.toString(), new RegExp(`id=0*${id}\\s*$`));
-      }
-      const t = lineTimeMsOf(buf, 0, len);
-      assert.ok(Number.isNaN(t) || (t >= 0 && Number.isFinite(t)), String(t));
+      const m = new EarlyDestroys(4);
+      m.noteLine(buf, 0, len);
+      const tail = /id=0*(\d{1,10})\s*$/.exec(buf.toString());
+      if (!m.empty) assert.ok(tail, `noted from ${JSON.stringify(buf.toString())}`);
     }
   });
 });
