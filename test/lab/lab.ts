@@ -21,6 +21,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { PASSWALL_RULE_CHAIN } from '../golden/rulesets/fixtures';
 import { killGroup, type LabResources, trackLab, untrackLab } from './cleanup';
 
 export type ProxyMode =
@@ -1131,13 +1132,7 @@ ${LOCALNETWORK_SET('passwall_lan')}
     type filter hook prerouting priority mangle - 1; policy accept;
     iifname "br-lan" counter jump PSW_MANGLE
   }
-  chain PSW_RULE {
-    meta mark set ct mark counter
-    meta mark 1 counter return
-    tcp flags & (fin | syn | rst | ack) == syn meta mark set mark and 0x0 xor 0x1 counter
-    meta l4proto udp ct state new meta mark set mark and 0x0 xor 0x1 counter
-    ct mark set mark counter
-  }
+${PASSWALL_RULE_CHAIN}
   chain PSW_MANGLE {
     meta mark 0xff counter return
     ip daddr @passwall_lan counter return

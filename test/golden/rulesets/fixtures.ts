@@ -306,6 +306,15 @@ ${elements ? `    elements = { ${elements} }\n` : ''}  }`;
   ].join('\n');
 }
 
+/** Passwall's PSW_RULE: marks new connections (`== syn`, and new UDP) and keeps the mark in ct mark. The lab uses it too. */
+export const PASSWALL_RULE_CHAIN = `  chain PSW_RULE {
+    meta mark set ct mark counter
+    meta mark 1 counter return
+    tcp flags & (fin | syn | rst | ack) == syn meta mark set mark and 0x0 xor 0x1 counter
+    meta l4proto udp ct state new meta mark set mark and 0x0 xor 0x1 counter
+    ct mark set mark counter
+  }`;
+
 const PASSWALL_NFT = `table inet passwall {
 ${pswSets('passwall')}
   chain dstnat {
@@ -329,13 +338,7 @@ ${pswSets('passwall')}
   }
   chain PSW_REDIRECT {
   }
-  chain PSW_RULE {
-    meta mark set ct mark counter
-    meta mark 1 counter return
-    tcp flags & (fin | syn | rst | ack) == syn meta mark set mark and 0x0 xor 0x1 counter
-    meta l4proto udp ct state new meta mark set mark and 0x0 xor 0x1 counter
-    ct mark set mark counter
-  }
+${PASSWALL_RULE_CHAIN}
   chain PSW_MANGLE {
     meta mark 0xff counter return
     ip daddr @passwall_lan counter return
