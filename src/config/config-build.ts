@@ -3,6 +3,7 @@
 // daemon tells the user everything that is wrong with the file.
 
 import { canonicalAddress, parsePrefix } from '../net/ip-address';
+import { quotedInput } from '../util/input-text';
 import {
   type Config,
   ConfigError,
@@ -43,9 +44,9 @@ interface Field {
   parse: Parse<unknown>;
 }
 
-/** A value quoted for a message, cut short when long. */
+/** A value quoted for a message, cut short when long, its control characters escaped. */
 function show(raw: string): string {
-  return JSON.stringify(raw.length > 64 ? `${raw.slice(0, 61)}...` : raw);
+  return quotedInput(raw, 64);
 }
 
 const DIGITS_RE = /^[0-9]+$/;
@@ -81,11 +82,20 @@ const boolean: Parse<boolean> = (raw) => {
   return new Invalid(`${show(raw)} is not a boolean (use 1/0, true/false, yes/no, on/off or enabled/disabled)`);
 };
 
-/** Linux interface names: up to IFNAMSIZ-1 bytes, no '/', ':' or whitespace, not "." or "..". */
+/**
+ * Interface names as OpenWrt makes them (br-lan, eth0.2, wlan0-1, phy0-ap0, pppoe-wan): 1-15
+ * letters, digits, '_', '.' or '-', not starting with '.' or '-'. Linux would take more (any byte
+ * but '/', ':' and whitespace), but a name reaches status.json, logs and the kernel tools, and
+ * shell syntax such as "$(id)" has no business there.
+ */
+const INTERFACE_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;
+
 const interfaceName: Parse<string> = (raw) =>
-  /^[!-~]{1,15}$/.test(raw) && !/[/:]/.test(raw) && raw !== '.' && raw !== '..'
+  INTERFACE_NAME_RE.test(raw)
     ? raw
-    : new Invalid(`${show(raw)} is not a network interface name (1-15 characters, no spaces, '/' or ':')`);
+    : new Invalid(
+        `${show(raw)} is not a network interface name (1-15 letters, digits, '_', '.' or '-'; not starting with '.' or '-')`,
+      );
 
 const prefix: Parse<string> = (raw) => {
   const p = raw.includes('/') ? parsePrefix(raw) : null;
@@ -99,6 +109,20 @@ const address: Parse<string> = (raw) =>
 const absolutePath: Parse<string> = (raw) =>
   raw.startsWith('/') && !/[\x00-\x1f\x7f]/.test(raw) ? raw : new Invalid(`${show(raw)} is not an absolute path`);
 
+/**
+ * Where runtime state may go: one directory directly under /var/run (OpenWrt: /tmp/run, in RAM).
+ * The daemon runs as root, and a directory elsewhere could be one whose files something runs
+ * (/etc/hotplug.d/…, /etc/uci-defaults); the daemon also refuses a directory it did not make.
+ */
+export const STATE_DIR_RE = /^\/(var|tmp)\/run\/[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+
+const stateDir: Parse<string> = (raw) =>
+  STATE_DIR_RE.test(raw)
+    ? raw
+    : new Invalid(
+        `${show(raw)} is not a runtime state directory: use /var/run/NAME (or /tmp/run/NAME), NAME of letters, digits, '_', '.' or '-'`,
+      );
+
 // ---- schema ----------------------------------------------------------------
 
 const one = (parse: Parse<unknown>): Field => ({ list: false, parse });
@@ -107,7 +131,7 @@ const many = (parse: Parse<unknown>): Field => ({ list: true, parse });
 const MAIN_FIELDS = new Map<string, Field>([
   ['lan_interfaces', many(interfaceName)],
   ['lan_subnets', many(prefix)],
-  ['state_dir', one(absolutePath)],
+  ['state_dir', one(stateDir)],
   ['problem_hold', one(integer(1, 604800, 'seconds'))],
   ['log_level', one(oneOf<LogLevel>(['debug', 'info', 'warn', 'error']))],
   ['conntrack_buffer', one(integer(65536, 268435456, 'bytes'))],

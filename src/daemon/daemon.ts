@@ -36,6 +36,16 @@ const WRITE_DELAY_MS = 20;
 const ADDRESS_POLL_MS = 60_000;
 /** Elements per counting set of the probe (reply flows seen within the element timeout). */
 const PROBE_SET_SIZE = 4096;
+/** Options read once at start: a reload keeps their running value (the log says so). */
+const RESTART_ONLY = [
+  'stateDir',
+  'conntrackBuffer',
+  'maxFindings',
+  'maxFlows',
+  'statusInterval',
+  'probe',
+  'probeInterval',
+] as const;
 /** A deficit in the probe's counters is confirmed (or not) by a second reading this much later. */
 const PROBE_CONFIRM_MS = 300;
 
@@ -203,25 +213,20 @@ export class Daemon {
     return [...this.conntrack.childPids(), ...this.ruleset.childPids()];
   }
 
-  /** Applies a re-read config; options that need a restart are named in the log. */
-  reload(config: Config): void {
+  /** Applies a re-read config; options that need a restart keep their running value and are named in the log. */
+  reload(next: Config): void {
     const old = this.config;
+    const main = { ...next.main };
+    for (const key of RESTART_ONLY) {
+      if (old.main[key] === main[key]) continue;
+      this.log.warn(`reload: '${key}' changes only after a restart`);
+      (main as Record<string, unknown>)[key] = old.main[key];
+    }
+    const config: Config = { ...next, main };
     this.config = config;
     this.ruleset.setConfig(config);
     void this.guard.setConfig(config, config.main.guard ?? GUARD_DEFAULT, 'config reloaded');
     this.log.setLevel(config.main.logLevel);
-    const restartOnly = [
-      'stateDir',
-      'conntrackBuffer',
-      'maxFindings',
-      'maxFlows',
-      'statusInterval',
-      'probe',
-      'probeInterval',
-    ] as const;
-    for (const key of restartOnly) {
-      if (old.main[key] !== config.main[key]) this.log.warn(`reload: '${key}' changes only after a restart`);
-    }
     this.refreshLanView();
     this.log.info(`reload: config ${config.source} applied (${config.forwards.length} forwards)`);
     this.scheduleWrite();

@@ -2,8 +2,9 @@
 // on, so that a later start with MQTT switched off knows what to clear even
 // if the prefixes or the node id changed meanwhile. No secrets are stored.
 
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureStateDir } from '../status/state-dir';
 import type { Logger } from '../util/log';
 import type { TopicRoots } from './mqtt-topics';
 
@@ -29,7 +30,7 @@ export function rememberAnnounced(stateDir: string, roots: TopicRoots, log: Logg
   const text = `${JSON.stringify(roots)}\n`;
   try {
     if (readAnnouncedText(stateDir) === text) return;
-    mkdirSync(stateDir, { recursive: true });
+    ensureStateDir(stateDir);
     const tmp = `${announcedPath(stateDir)}.tmp`;
     writeFileSync(tmp, text);
     renameSync(tmp, announcedPath(stateDir));

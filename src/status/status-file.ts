@@ -1,8 +1,9 @@
 // Writes status.json so that a reader never sees half a file: write a
 // temporary file in the same directory, then rename it over the old one.
 
-import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureStateDir } from './state-dir';
 
 export const STATUS_FILE = 'status.json';
 
@@ -11,18 +12,24 @@ export function statusPath(stateDir: string): string {
 }
 
 export function writeStatusAtomic(stateDir: string, doc: unknown): void {
-  mkdirSync(stateDir, { recursive: true });
+  ensureStateDir(stateDir);
   const target = statusPath(stateDir);
   const tmp = `${target}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, `${JSON.stringify(doc, null, 1)}\n`, { mode: 0o644 });
+    // 'wx': a file (or link) already there under the temporary name is never written through.
+    unlinkTmp(tmp);
+    writeFileSync(tmp, `${JSON.stringify(doc, null, 1)}\n`, { mode: 0o644, flag: 'wx' });
     renameSync(tmp, target);
   } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // nothing was written
-    }
+    unlinkTmp(tmp);
     throw err;
+  }
+}
+
+function unlinkTmp(tmp: string): void {
+  try {
+    unlinkSync(tmp);
+  } catch {
+    // not there
   }
 }

@@ -4,7 +4,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { RiskFinding } from '../../src/detector/predict-risk';
 import type { ExecResult, Lab } from '../lab/lab';
 import { BUNDLE, labConfig } from './daemon';
@@ -92,11 +92,12 @@ export async function sideTables(lab: Lab): Promise<string> {
 }
 
 /**
- * Writes the lab's INI (forwards 'nas' tcp and 'wg' udp) to dir/replyguard.ini, with its state_dir
- * inside dir (diagnose reads a daemon's status.json from there if any); returns the path.
+ * Writes the lab's INI (forwards 'nas' tcp and 'wg' udp) to dir/replyguard.ini, with a state_dir of
+ * its own under /var/run that no daemon writes (diagnose reads a daemon's status.json from there if
+ * any; state_dir may only name one directory under /var/run); returns the path.
  */
 export function writeDiagnoseConfig(lab: Lab, dir: string): string {
   const configPath = join(dir, 'replyguard.ini');
-  writeFileSync(configPath, labConfig(lab, { main: { state_dir: join(dir, 'state') } }));
+  writeFileSync(configPath, labConfig(lab, { main: { state_dir: join('/var/run', `rg-test-${basename(dir)}`) } }));
   return configPath;
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -10,6 +10,7 @@ import type { ConfigSection } from '../../src/config/config-section';
 import { loadConfig, parseConfigText } from '../../src/config/load-config';
 
 const UCI = '/etc/config/replyguard';
+const ATTACKS = join(__dirname, '..', 'fixtures', 'attacks');
 const INI = '/etc/replyguard.ini';
 
 const INI_EXAMPLE = `[main]
@@ -135,7 +136,7 @@ describe('buildConfig: main', () => {
     const main = mainOf(
       "option lan_interfaces 'br-lan br-guest'",
       "option lan_subnets '192.168.1.0/24 fd00::/64'",
-      "option state_dir '/tmp/rg'",
+      "option state_dir '/tmp/run/rg'",
       "option problem_hold '60'",
       "option log_level 'debug'",
       "option conntrack_buffer '65536'",
@@ -146,7 +147,7 @@ describe('buildConfig: main', () => {
     assert.deepEqual(main, {
       lanInterfaces: ['br-lan', 'br-guest'],
       lanSubnets: ['192.168.1.0/24', 'fd00::/64'],
-      stateDir: '/tmp/rg',
+      stateDir: '/tmp/run/rg',
       problemHold: 60,
       logLevel: 'debug',
       conntrackBuffer: 65536,
@@ -186,7 +187,19 @@ describe('buildConfig: main', () => {
   });
 
   it('rejects bad interface names', () => {
-    for (const name of ['abcdefghijklmnop', 'a/b', 'eth0:1', '.', '..', 'bär']) {
+    for (const name of [
+      'abcdefghijklmnop',
+      'a/b',
+      'eth0:1',
+      '.',
+      '..',
+      'bär',
+      '$(id>pwned)',
+      '`id`',
+      'a;b',
+      '-x',
+      '"x"',
+    ]) {
       const err = problem(uci('main', 'main', `option lan_interfaces 'br-lan ${name}'`));
       assert.equal(err.key, 'lan_interfaces');
       assert.match(err.message, /is not a network interface name/, name);
@@ -202,10 +215,40 @@ describe('buildConfig: main', () => {
     }
   });
 
+  it('keeps state_dir to one directory under /var/run (/tmp/run): the settings-to-root attack is refused', () => {
+    for (const file of ['settings-to-root-hotplug.uci', 'settings-to-root-uci-defaults.uci']) {
+      const errors = problems(readFileSync(join(ATTACKS, file), 'utf8'));
+      assert.deepEqual(
+        errors.map((e) => e.key),
+        ['lan_interfaces', 'state_dir'],
+        file,
+      );
+      assert.match(errors[1]!.message, /is not a runtime state directory: use \/var\/run\/NAME/);
+    }
+    for (const bad of [
+      '/etc/hotplug.d/iface',
+      '/etc/uci-defaults',
+      '/var/run',
+      '/var/run/',
+      '/var/run/..',
+      '/var/run/../../etc/hotplug.d/iface',
+      '/var/run/a/b',
+      '/run/replyguard',
+      '/tmp/replyguard',
+      '/var/run/.hidden',
+      '/var/run/$(id)',
+    ]) {
+      assert.equal(problem(uci('main', 'main', `option state_dir '${bad}'`)).key, 'state_dir', bad);
+    }
+    for (const good of ['/var/run/replyguard', '/tmp/run/replyguard', '/var/run/rg_2.test-a']) {
+      assert.equal(mainOf(`option state_dir '${good}'`).stateDir, good);
+    }
+  });
+
   it('rejects a relative state_dir', () => {
     assert.match(
       problem(uci('main', 'main', 'option state_dir var/run')).message,
-      /"var\/run" is not an absolute path/,
+      /"var\/run" is not a runtime state directory/,
     );
   });
 

@@ -76,11 +76,16 @@ function validatePort(required) {
 	};
 }
 
+// The daemon's rules (src/config/config-build.ts): interface names as OpenWrt makes them, and
+// runtime state only in one directory under /var/run (the daemon runs as root).
+var INTERFACE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;
+var STATE_DIR_RE = /^\/(var|tmp)\/run\/[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+
 function validateInterface(section_id, value) {
 	if (isEmpty(value))
 		return true;
-	return /^[!-~]{1,15}$/.test(value) && !/[/:]/.test(value) && value !== '.' && value !== '..'
-		? true : _('Expecting an interface name (1-15 characters, no spaces, "/" or ":")');
+	return INTERFACE_RE.test(value)
+		? true : _('Expecting an interface name (1-15 letters, digits, "_", "." or "-")');
 }
 
 function validatePrefix(section_id, value) {
@@ -163,7 +168,7 @@ return view.extend({
 		o = s.taboption('advanced', form.Value, 'state_dir', _('State directory'),
 			restartNote(_('Where status.json is written. This page reads /var/run/replyguard/status.json only, so change it only for a daemon you watch by other means.')));
 		o.placeholder = '/var/run/replyguard';
-		o.validate = validatePattern(/^\/[^\x00-\x1f\x7f]*$/, _('Expecting an absolute path'));
+		o.validate = validatePattern(STATE_DIR_RE, _('Expecting /var/run/NAME (NAME of letters, digits, "_", "." or "-")'));
 
 		o = s.taboption('advanced', form.Value, 'status_interval', _('Status interval'),
 			restartNote(_('Seconds between rewrites of status.json when nothing changes. Empty: 30.')));
