@@ -6,6 +6,9 @@
 // so a proxy that keeps rebuilding its chains is never fought in a loop.
 // Switching from auto to off takes the guard out; stopping the daemon leaves
 // it in place (the forward keeps working while replyguard is down).
+// Applies and removes run one at a time through one queue, and each looks at
+// the mode when its turn comes: a switch to off during an apply removes what
+// that apply added (found by the read that follows it), whatever the order.
 
 import type { Config, GuardMode } from '../config/config';
 import { applyGuard, type GuardIoResult, removeGuard } from '../guard/guard-apply';
@@ -37,6 +40,8 @@ export interface GuardUnitOptions {
 }
 
 const DEFAULT_RETRY_MS: [number, number] = [1000, 300_000];
+/** After switching to off, a remove that keeps failing is tried this often, then left to the user. */
+const MAX_REMOVE_FAILURES = 3;
 
 const kernelIo: GuardIo = { apply: (plan, present) => applyGuard(plan, present), remove: (p) => removeGuard(p) };
 
@@ -45,8 +50,16 @@ export class GuardUnit {
   private config: Config;
   private snapshot?: RulesetSnapshot;
   private last?: GuardStatus;
-  private busy = false;
-  private again = false;
+  /** The apply or remove running now, if any; the next waits for it. */
+  private queue: Promise<void> = Promise.resolve();
+  private applyQueued = false;
+  private applying = false;
+  private removeQueued = false;
+  private removeFailures = 0;
+  /** An apply or remove ran since the last read: the snapshot no longer shows the kernel. */
+  private stale = false;
+  /** Switched to off and no read has yet shown the guard gone: every read removes what it shows. */
+  private removing = false;
   /** Applies since the guard was last seen in place and effective. */
   private failures = 0;
   private retryAt?: number;
@@ -72,6 +85,7 @@ export class GuardUnit {
   /** Every read of the ruleset, changed or not: a guard rule deleted by a proxy is no fingerprint change. */
   onRead(snapshot: RulesetSnapshot): void {
     this.snapshot = snapshot;
+    this.stale = false;
     this.check();
   }
 
@@ -83,7 +97,7 @@ export class GuardUnit {
     return Promise.resolve();
   }
 
-  /** off → auto applies at once; auto → off takes the guard out. */
+  /** off → auto applies at once; auto → off takes the guard out (also what an apply running now adds). */
   async setMode(mode: GuardMode, why: string): Promise<void> {
     if (mode === this.mode) return;
     const was = this.mode;
@@ -92,8 +106,10 @@ export class GuardUnit {
     this.retryAt = undefined;
     clearTimeout(this.retryTimer);
     this.opts.log.info(`guard: ${was} → ${mode} (${why})`);
+    this.removing = mode === 'off';
+    this.removeFailures = 0;
     if (mode === 'auto') this.check();
-    else await this.remove();
+    else await this.enqueueRemove();
     this.opts.onChange();
   }
 
@@ -136,6 +152,11 @@ export class GuardUnit {
 
   private check(): void {
     if (!this.snapshot || this.stopped) return;
+    if (this.mode === 'off' && this.removing && !this.stale) {
+      const present = findGuard(this.snapshot.ruleset);
+      if (present.rules.length > 0 || present.ownTable) void this.enqueueRemove();
+      else if (!this.removeQueued) this.removing = false;
+    }
     const before = this.last;
     this.last = this.config.forwards.length > 0 ? guardStatus(guardInputFor(this.config, this.snapshot)) : undefined;
     const s = this.last;
@@ -152,29 +173,54 @@ export class GuardUnit {
       this.setError(`cannot guard: ${s.plan.notes[0] ?? s.summary}`);
       return;
     }
-    if (this.busy) {
-      this.again = true;
-      return;
-    }
+    // The read that follows the running apply (or remove) decides whether another is needed.
+    if (this.applyQueued || this.applying || this.stale) return;
     const wait = (this.retryAt ?? 0) - this.now();
     if (wait > 0) {
       clearTimeout(this.retryTimer);
       this.retryTimer = setTimeout(() => this.check(), wait);
       return;
     }
-    void this.apply(s);
+    this.applyQueued = true;
+    void this.enqueue(() => {
+      this.applyQueued = false;
+      // The mode, the forwards or the ruleset may have changed while waiting: decide on the latest.
+      if (this.mode !== 'auto' || this.stopped || this.stale || this.last === undefined) return Promise.resolve();
+      if (!this.last.needed || (this.last.inPlace && this.last.effective) || this.last.plan.steps.length === 0)
+        return Promise.resolve();
+      return this.apply(this.last);
+    });
+  }
+
+  /** Runs `op` after every operation queued before it (at most one apply and one remove wait). */
+  private enqueue(op: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(op, op);
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  private enqueueRemove(): Promise<void> {
+    if (this.removeQueued) return this.queue;
+    this.removeQueued = true;
+    return this.enqueue(() => {
+      this.removeQueued = false;
+      return this.mode === 'off' ? this.remove() : Promise.resolve();
+    });
   }
 
   private async apply(s: GuardStatus): Promise<void> {
-    this.busy = true;
     const first = this.applies === 0;
     const why = first ? 'guard = auto' : `re-applying: ${s.summary}`;
     let res: GuardIoResult;
+    this.applying = true;
     try {
       res = await this.io.apply(s.plan, s.present);
     } catch (err) {
       res = { ok: false, commands: [], errors: [(err as Error).message] };
+    } finally {
+      this.applying = false;
     }
+    this.stale = true;
     this.applies++;
     this.lastApply = this.now();
     this.failures++;
@@ -186,14 +232,9 @@ export class GuardUnit {
       const where = [...new Set(s.plan.steps.map((x) => `${x.table} ${x.chain}`))].join(', ');
       this.opts.log.info(`guard: ${why}: applied ${rules} rule(s) in ${where}`);
     } else this.setError(`apply failed: ${res.errors.join('; ')}`);
-    this.busy = false;
     this.opts.onChange();
     if (this.stopped) return;
     this.opts.reread();
-    if (this.again) {
-      this.again = false;
-      this.check();
-    }
   }
 
   private async remove(): Promise<void> {
@@ -205,10 +246,15 @@ export class GuardUnit {
     } catch (err) {
       res = { ok: false, commands: [], errors: [(err as Error).message] };
     }
+    this.stale = true;
     if (res.ok) {
       this.lastError = undefined;
       this.opts.log.info(`guard: removed ${present.rules.length} rule(s)`);
-    } else this.setError(`remove failed: ${res.errors.join('; ')}`);
+    } else {
+      this.setError(`remove failed: ${res.errors.join('; ')}`);
+      // Reported in status; not fought over on every read.
+      if (++this.removeFailures >= MAX_REMOVE_FAILURES) this.removing = false;
+    }
     this.opts.reread();
   }
 

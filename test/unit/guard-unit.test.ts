@@ -4,6 +4,7 @@
 // removes, and what status() says.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Config } from '../../src/config/config';
@@ -12,13 +13,14 @@ import { parseConfigText } from '../../src/config/load-config';
 import { type GuardIo, GuardUnit } from '../../src/daemon/guard-unit';
 import type { GuardIoResult } from '../../src/guard/guard-apply';
 import { type GuardPlan, simulateGuard, stripGuard } from '../../src/guard/guard-plan';
-import type { PresentGuard } from '../../src/guard/guard-status';
+import { findGuard, type PresentGuard } from '../../src/guard/guard-status';
 import { readDumpDir } from '../../src/ruleset/ruleset-sensor';
 import { makeSnapshot, type RulesetSnapshot } from '../../src/ruleset/ruleset-snapshot';
 import { statusEvents } from '../../src/status/status-events';
 import { createLogger } from '../../src/util/log';
 
 const DIR = join(__dirname, '..', 'golden', 'rulesets');
+const ATTACKS = join(__dirname, '..', 'fixtures', 'attacks');
 
 function config(forwards = true): Config {
   const lines = ['[main]', 'lan_interfaces[] = br-lan', 'lan_subnets[] = 192.168.1.0/24'];
@@ -46,12 +48,22 @@ interface Harness {
 
 function harness(
   fixture: string,
-  opts: { mode?: 'off' | 'auto'; forwards?: boolean; fail?: boolean; retryMs?: [number, number] } = {},
+  opts: {
+    mode?: 'off' | 'auto';
+    forwards?: boolean;
+    fail?: boolean;
+    retryMs?: [number, number];
+    /** How long the fake apply takes. */
+    applyMs?: number;
+    /** A reread gives the unit the kernel's state, as the daemon's ruleset unit does. */
+    feedReads?: boolean;
+  } = {},
 ): Harness {
   const h = { applies: [], removes: [], rereads: 0, logs: [], kernel: snapshot(fixture) } as unknown as Harness;
   const io: GuardIo = {
     async apply(plan): Promise<GuardIoResult> {
       h.applies.push(plan);
+      if (opts.applyMs) await sleep(opts.applyMs);
       if (opts.fail) return { ok: false, commands: [], errors: ['nft -f -: Error: Could not process rule'] };
       h.kernel = withRuleset(h.kernel, simulateGuard(stripGuard(h.kernel.ruleset), plan.steps));
       return { ok: true, commands: [], errors: [] };
@@ -68,6 +80,7 @@ function harness(
     log: createLogger('debug', (l) => h.logs.push(l)),
     reread: () => {
       h.rereads++;
+      if (opts.feedReads) setImmediate(() => h.unit.onRead(h.kernel));
     },
     onChange: () => {},
     io,
@@ -179,6 +192,50 @@ describe('guard unit (guard = auto)', () => {
     assert.equal(h.unit.status().state, 'missing');
     assert.equal(h.unit.status().rules, 0);
     assert.match(h.logs.join(''), /guard: auto → off \(test\)[\s\S]*guard: removed \d+ rule/);
+  });
+
+  it('switched off while an apply runs (HA ON then OFF): the guard is taken out again; the last mode decides', async () => {
+    const race = JSON.parse(readFileSync(join(ATTACKS, 'guard-switch-race.json'), 'utf8')) as {
+      steps: { at_ms: number; mode: 'auto' | 'off' }[];
+      apply_takes_ms: number;
+    };
+    const h = harness('openclash-fw4-tun', { mode: 'off', applyMs: race.apply_takes_ms, feedReads: true });
+    h.unit.onRead(h.kernel);
+    const started = Date.now();
+    const switches: Promise<void>[] = [];
+    for (const step of race.steps) {
+      await sleep(step.at_ms - (Date.now() - started));
+      switches.push(h.unit.setMode(step.mode, 'switched from Home Assistant'));
+    }
+    await Promise.all(switches);
+    for (let i = 0; i < 50 && findGuard(h.kernel.ruleset).rules.length > 0; i++) await sleep(10);
+    assert.equal(h.applies.length, 1);
+    assert.equal(findGuard(h.kernel.ruleset).rules.length, 0, 'no guard rule is left in the firewall');
+    assert.equal(findGuard(h.kernel.ruleset).ownTable, false, 'no guard table is left');
+    const st = h.unit.status();
+    assert.equal(st.mode, 'off');
+    assert.notEqual(st.state, 'in_place');
+    assert.match(h.logs.join(''), /auto → off[\s\S]*applied \d+ rule\(s\)[\s\S]*guard: removed \d+ rule/);
+    // Reads go on: nothing is applied or removed again.
+    const removes = h.removes.length;
+    h.unit.onRead(h.kernel);
+    await sleep(20);
+    assert.equal(h.applies.length, 1);
+    assert.equal(h.removes.length, removes);
+  });
+
+  it('switched off and on again during an apply: one apply, nothing removed', async () => {
+    const h = harness('openclash-fw4-tun', { mode: 'off', applyMs: 30, feedReads: true });
+    h.unit.onRead(h.kernel);
+    const on = h.unit.setMode('auto', 'test');
+    await sleep(5);
+    await h.unit.setMode('off', 'test');
+    await h.unit.setMode('auto', 'test');
+    await on;
+    await sleep(80);
+    assert.equal(h.applies.length, 1, h.logs.join(''));
+    assert.ok(findGuard(h.kernel.ruleset).rules.length > 0, 'the guard is in place');
+    assert.equal(h.unit.status().state, 'in_place');
   });
 
   it('a config reload that sets guard = off removes it; its forwards are used from then on', async () => {
