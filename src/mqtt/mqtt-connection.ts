@@ -6,9 +6,14 @@
 // connect), and an error is logged once per change, not once per retry.
 
 import { readFileSync } from 'node:fs';
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { isIP, connect as netConnect } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
+import { type IClientOptions, MqttClient } from 'mqtt';
 import type { MqttOutputStatus } from '../status/status-document';
+import { quotedInput } from '../util/input-text';
 import type { Logger } from '../util/log';
+import { type DroppedPacket, IncomingLimit } from './incoming-limit';
 import { brokerLabel, type MqttSettings } from './mqtt-settings';
 
 export type MqttConnectionState = Exclude<MqttOutputStatus['state'], 'disabled'>;
@@ -37,6 +42,15 @@ export interface MqttConnectionOptions {
 }
 
 const DEFAULT_BACKOFF_MS = [1000, 2000, 5000, 10_000, 30_000, 60_000];
+/**
+ * Largest packet taken from the broker. What the daemon subscribes to is a few bytes (commands,
+ * homeassistant/status) or its own discovery configs (a few KB); anything larger is dropped unread.
+ */
+export const MAX_INCOMING_BYTES = 256 * 1024;
+/** The one buffer a plain TCP connection reads into. */
+const READ_BUFFER_BYTES = 64 * 1024;
+/** At most one log line about dropped packets this often (each names how many so far). */
+const DROP_LOG_MS = 60_000;
 const KEEPALIVE_S = 30;
 const STOP_TIMEOUT_MS = 2000;
 
@@ -85,6 +99,8 @@ export class MqttConnection {
   private _state: MqttConnectionState = 'connecting';
   private _lastError?: string;
   private since = new Date().toISOString();
+  private dropped = 0;
+  private lastDropLog = Number.NEGATIVE_INFINITY;
   readonly broker: string;
 
   constructor(private readonly opts: MqttConnectionOptions) {
@@ -208,7 +224,7 @@ export class MqttConnection {
       this.scheduleRetry();
       return;
     }
-    const client = connect(this.opts.settings.url, options);
+    const client = new MqttClient(() => this.openStream(options), options);
     this.client = client;
     let closed = false;
     let fatal: string | undefined;
@@ -249,6 +265,41 @@ export class MqttConnection {
     });
     // MQTT.js emits 'error' on a client nobody listens to once; keep a listener for the whole life.
     client.on('offline', () => {});
+  }
+
+  /** The socket to the broker (TCP or TLS), behind the incoming size limit. */
+  private openStream(options: IClientOptions): Duplex {
+    const url = new URL(this.opts.settings.url);
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const secure = url.protocol === 'mqtts:';
+    const port = url.port !== '' ? Number(url.port) : secure ? 8883 : 1883;
+    const onDrop = (d: DroppedPacket) => this.noteDropped(d);
+    if (secure) {
+      const socket = tlsConnect({
+        host,
+        port,
+        ...(isIP(host) === 0 ? { servername: host } : {}),
+        ...(options.ca !== undefined ? { ca: options.ca as Buffer } : {}),
+        rejectUnauthorized: options.rejectUnauthorized !== false,
+      });
+      return new IncomingLimit(socket, MAX_INCOMING_BYTES, onDrop);
+    }
+    let limit: IncomingLimit | undefined;
+    const buffer = Buffer.alloc(READ_BUFFER_BYTES);
+    const socket = netConnect({ host, port, onread: { buffer, callback: (n) => limit!.feed(buffer.subarray(0, n)) } });
+    limit = new IncomingLimit(socket, MAX_INCOMING_BYTES, onDrop, true);
+    return limit;
+  }
+
+  private noteDropped(d: DroppedPacket): void {
+    this.dropped++;
+    const now = Date.now();
+    if (now - this.lastDropLog < DROP_LOG_MS) return;
+    this.lastDropLog = now;
+    const what = d.topic !== undefined ? `message on ${quotedInput(d.topic, 80)}` : `packet of type ${d.type}`;
+    this.opts.log.warn(
+      `mqtt: dropped a ${d.bytes}-byte ${what} from ${this.broker} unread: larger than ${MAX_INCOMING_BYTES} bytes (${this.dropped} dropped since start)`,
+    );
   }
 
   private noteError(text: string, fatal: boolean): void {
