@@ -58,6 +58,8 @@ export interface Outcome {
   /** The assumptions this branch made about "maybe" matches. */
   assumptions: string[];
   notes: string[];
+  /** Hops met but left out of `path` (it keeps the first MAX_PATH_HOPS). */
+  pathCut?: number;
 }
 
 export interface Evaluation {
@@ -198,6 +200,8 @@ interface State {
   assumptions: string[];
   notes: string[];
   undetermined?: string;
+  /** Hops not recorded in `path` (it keeps the first MAX_PATH_HOPS). */
+  pathCut?: number;
 }
 
 interface Branch {
@@ -214,10 +218,163 @@ interface Ctx {
   p: ModelledPacket;
   forks: number;
   hook: Hook;
+  /** Rules looked at so far (all branches). */
+  visits: number;
+  /** A limit (forks, visits) was hit: results from now on depend on it and are not remembered. */
+  capped: boolean;
+  /** What walking a jumped-to chain from a given state gave: reused when the same state jumps there again. */
+  memo: Map<string, MemoBranch[]>;
 }
 
 const MAX_FORKS = 64;
 const MAX_DEPTH = 32;
+/**
+ * Rules looked at for one packet, over all branches. Real rulesets need a few thousand; chains that
+ * jump into each other on very many paths (13 chains each jumping 4 times to the next: 4^13) end
+ * here in an honest "undetermined" instead of running for minutes.
+ */
+export const MAX_RULE_VISITS = 100_000;
+/** Chain walks remembered for one packet (each holds at most MAX_PATH_HOPS hops per branch). */
+const MAX_MEMO = 2048;
+/** Hops kept in a path; the rest are counted and said to be left out. */
+export const MAX_PATH_HOPS = 256;
+
+function addHop(st: State, hop: Hop): void {
+  if (st.path.length < MAX_PATH_HOPS) st.path.push(hop);
+  else st.pathCut = (st.pathCut ?? 0) + 1;
+}
+
+// ---------------------------------------------------------------------------
+// Reusing the walk of a chain: a jump from the same state (everything a match reads) into the
+// same chain ends the same way, so the second time its result is applied instead of walked.
+
+/** The fields of State a walk may change, besides the lists. */
+const WALK_FIELDS = [
+  'mark',
+  'ctMark',
+  'ctStatus',
+  'daddr',
+  'dport',
+  'oif',
+  'natBound',
+  'redirect',
+  'dnat',
+  'tproxy',
+  'masquerade',
+  'markHop',
+  'dropHop',
+  'lastBypass',
+  'undetermined',
+] as const;
+
+type WalkField = (typeof WALK_FIELDS)[number];
+
+interface MemoBranch {
+  end: End;
+  set: Partial<Pick<State, WalkField>>;
+  path: Hop[];
+  pathCut: number;
+  assumptions: string[];
+  notes: string[];
+}
+
+interface Entry {
+  fields: Pick<State, WalkField>;
+  path: number;
+  pathCut: number;
+  assumptions: number;
+  notes: number;
+}
+
+function entryOf(st: State): Entry {
+  const fields = {} as Record<WalkField, unknown>;
+  for (const f of WALK_FIELDS) fields[f] = st[f];
+  return {
+    fields: fields as Pick<State, WalkField>,
+    path: st.path.length,
+    pathCut: st.pathCut ?? 0,
+    assumptions: st.assumptions.length,
+    notes: st.notes.length,
+  };
+}
+
+function memoKey(ctx: Ctx, table: Table, chain: Chain, st: State, depth: number): string {
+  return [
+    ctx.hook,
+    table.backend,
+    table.family,
+    table.name,
+    chain.name,
+    depth,
+    st.mark,
+    st.ctMark,
+    st.ctStatus,
+    st.daddr.family,
+    st.daddr.n,
+    st.dport,
+    st.oif ?? '',
+    st.natBound ? 1 : 0,
+    st.undetermined === undefined ? 0 : 1,
+  ].join('\u0000');
+}
+
+function remember(entry: Entry, sub: Branch[]): MemoBranch[] {
+  return sub.map((b) => {
+    const set: Partial<Record<WalkField, unknown>> = {};
+    for (const f of WALK_FIELDS) if (b.st[f] !== entry.fields[f]) set[f] = b.st[f];
+    return {
+      end: b.end,
+      set: set as Partial<Pick<State, WalkField>>,
+      path: b.st.path.slice(entry.path),
+      pathCut: (b.st.pathCut ?? 0) - entry.pathCut,
+      assumptions: b.st.assumptions.slice(entry.assumptions),
+      notes: b.st.notes.slice(entry.notes),
+    };
+  });
+}
+
+function replay(st: State, memo: MemoBranch[]): Branch[] {
+  const states = memo.map((_, k) => (k === memo.length - 1 ? st : clone(st)));
+  return memo.map((m, k) => {
+    const s = states[k]!;
+    Object.assign(s, m.set);
+    for (const hop of m.path) addHop(s, hop);
+    if (m.pathCut > 0) s.pathCut = (s.pathCut ?? 0) + m.pathCut;
+    s.assumptions.push(...m.assumptions);
+    s.notes.push(...m.notes);
+    return { st: s, end: m.end };
+  });
+}
+
+/** Walks a jumped-to chain, or applies what the same walk gave before. */
+function walkJump(ctx: Ctx, table: Table, target: Chain, st: State, depth: number): Branch[] {
+  const key = memoKey(ctx, table, target, st, depth);
+  const known = ctx.memo.get(key);
+  if (known) {
+    ctx.forks += known.length - 1;
+    if (overBudget(ctx, st, table, target)) return [{ st, end: 'stop' }];
+    return replay(st, known);
+  }
+  const entry = entryOf(st);
+  const sub = runChain(ctx, table, target, 0, st, depth);
+  if (!ctx.capped && ctx.memo.size < MAX_MEMO) ctx.memo.set(key, remember(entry, sub));
+  return sub;
+}
+
+/** Counts one rule visit; true (and the state undetermined) when a limit is passed. */
+function overBudget(ctx: Ctx, st: State, table: Table, chain: Chain): boolean {
+  if (++ctx.visits > MAX_RULE_VISITS) {
+    ctx.capped = true;
+    st.undetermined ??= `evaluation stopped after ${MAX_RULE_VISITS} rule visits at ${table.name} ${chain.name}: chains jump into each other on too many paths to follow`;
+    return true;
+  }
+  if (ctx.forks > MAX_FORKS) {
+    ctx.capped = true;
+    st.undetermined ??= `more than ${MAX_FORKS} undecidable matches; stopped at ${table.name} ${chain.name}`;
+    return true;
+  }
+  return false;
+}
 
 // ---------------------------------------------------------------------------
 // Reading the packet
@@ -506,6 +663,13 @@ function fmtMark(n: number): string {
   return `0x${n.toString(16)}`;
 }
 
+/** A matched rule's effect: go on with the next rule of the chain in this state, or these branches (which went on themselves). */
+type Step = State | Branch[];
+
+/**
+ * Walks a chain from rule `from`. A loop, not a call per rule: only jumps (at most MAX_DEPTH deep)
+ * and forks (at most MAX_FORKS) nest.
+ */
 function runChain(ctx: Ctx, table: Table, chain: Chain, from: number, st: State, depth: number): Branch[] {
   if (depth > MAX_DEPTH) {
     st.undetermined = `jumps nest deeper than ${MAX_DEPTH} chains (a loop?) at ${table.name} ${chain.name}`;
@@ -513,12 +677,13 @@ function runChain(ctx: Ctx, table: Table, chain: Chain, from: number, st: State,
   }
   const rules = chain.rules;
   for (let i = from; i < rules.length; i++) {
+    if (overBudget(ctx, st, table, chain)) return [{ st, end: 'stop' }];
     const rule = rules[i]!;
     const r = matchRule(rule, ctx, st, table);
     if (r.t === F) continue;
-    let certain = true;
     if (r.t === M) {
       if (ctx.forks >= MAX_FORKS) {
+        ctx.capped = true;
         st.undetermined = `more than ${MAX_FORKS} undecidable matches; stopped at ${table.name} ${chain.name} rule ${rule.position}`;
         return [{ st, end: 'stop' }];
       }
@@ -528,28 +693,23 @@ function runChain(ctx: Ctx, table: Table, chain: Chain, from: number, st: State,
       no.assumptions.push(`assumed ${table.name} ${chain.name} rule ${rule.position} does not match (${why})`);
       const noBranches = runChain(ctx, table, chain, i + 1, no, depth);
       st.assumptions.push(`assumed ${table.name} ${chain.name} rule ${rule.position} matches (${why})`);
-      certain = false;
-      return [...applyRule(ctx, table, chain, i, st, depth, certain), ...noBranches];
+      const yes = applyRule(ctx, table, chain, i, st, depth, false);
+      const yesBranches = Array.isArray(yes) ? yes : runChain(ctx, table, chain, i + 1, yes, depth);
+      return [...yesBranches, ...noBranches];
     }
-    return applyRule(ctx, table, chain, i, st, depth, certain);
+    const step = applyRule(ctx, table, chain, i, st, depth, true);
+    if (Array.isArray(step)) return step;
+    st = step;
   }
   return [{ st, end: 'fallthrough' }];
 }
 
-/** Applies rule i (matched) and continues the chain after it. */
-function applyRule(
-  ctx: Ctx,
-  table: Table,
-  chain: Chain,
-  i: number,
-  st: State,
-  depth: number,
-  certain: boolean,
-): Branch[] {
+/** Applies rule i (matched): a State when the walk goes on with rule i + 1 in it. */
+function applyRule(ctx: Ctx, table: Table, chain: Chain, i: number, st: State, depth: number, certain: boolean): Step {
   const rule = chain.rules[i]!;
   const effects: string[] = [];
   const hop = hopOf(table, chain, rule, '', certain);
-  st.path.push(hop);
+  addHop(st, hop);
   const done = (end: End, effect?: string): Branch[] => {
     if (effect) effects.push(effect);
     hop.effect = effects.join('; ') || 'matched';
@@ -603,7 +763,10 @@ function applyRule(
           return done('stop', `${op.kind} ${op.chain} (missing chain)`);
         }
         hop.effect = [...effects, `${op.kind} ${op.chain}`].join('; ');
-        const sub = runChain(ctx, table, target, 0, st, depth + 1);
+        const sub = walkJump(ctx, table, target, st, depth + 1);
+        // The common case, one branch back from a jump: go on in this chain without nesting a call.
+        if (op.kind === 'jump' && sub.length === 1 && (sub[0]!.end === 'fallthrough' || sub[0]!.end === 'return'))
+          return sub[0]!.st;
         const out: Branch[] = [];
         for (const b of sub) {
           if (b.end === 'fallthrough' || b.end === 'return') {
@@ -659,7 +822,8 @@ function applyRule(
         if (!verdict) break;
         // Re-dispatch the found verdict as if it were written in the rule.
         const synthetic: Rule = { ...rule, ops: [verdict] };
-        st.path.pop();
+        if (st.path[st.path.length - 1] === hop) st.path.pop();
+        else st.pathCut = (st.pathCut ?? 1) - 1;
         const patched: Chain = { ...chain, rules: chain.rules.map((r, j) => (j === i ? synthetic : r)) };
         return applyRule(ctx, table, patched, i, st, depth, certain);
       }
@@ -673,7 +837,7 @@ function applyRule(
     }
   }
   hop.effect = effects.join('; ') || 'matched (no verdict)';
-  return runChain(ctx, table, chain, i + 1, st, depth);
+  return st;
 }
 
 function vmapLookup(ctx: Ctx, table: Table, map: Value, x: Rt): Verdict | null | 'maybe' {
@@ -729,15 +893,16 @@ function runHook(ctx: Ctx, hook: Hook, st: State): State[] {
         } else if (b.end === 'stop') {
           finished.push(b.st);
         } else if ((b.end === 'fallthrough' || b.end === 'return') && ref.chain.policy === 'drop') {
-          b.st.path.push({
+          const hop: Hop = {
             backend: ref.table.backend,
             table: `${ref.table.family} ${ref.table.name}`,
             chain: ref.chain.name,
             text: 'policy drop',
             effect: 'drop (chain policy)',
             certain: true,
-          });
-          b.st.dropHop = b.st.path[b.st.path.length - 1]!;
+          };
+          addHop(b.st, hop);
+          b.st.dropHop = hop;
           finished.push(b.st);
         } else next.push(b.st);
       }
@@ -813,8 +978,17 @@ function routeLookup(ctx: Ctx, st: State): RouteResult {
 // ---------------------------------------------------------------------------
 // One packet
 
+function baseOf(st: State): Pick<Outcome, 'path' | 'assumptions' | 'notes' | 'pathCut'> {
+  return {
+    path: st.path,
+    assumptions: st.assumptions,
+    notes: st.notes,
+    ...(st.pathCut ? { pathCut: st.pathCut } : {}),
+  };
+}
+
 function finish(ctx: Ctx, st: State): Outcome | Outcome[] {
-  const base = { path: st.path, assumptions: st.assumptions, notes: st.notes };
+  const base = baseOf(st);
   if (st.dropHop) return { verdict: 'dropped', responsible: st.dropHop, ...base };
   if (st.undetermined) return { verdict: 'undetermined', ...base, notes: [...st.notes, st.undetermined] };
   if (st.redirect) {
@@ -889,7 +1063,7 @@ function finish(ctx: Ctx, st: State): Outcome | Outcome[] {
     for (const s0 of live) {
       s0.natBound = false; // a source NAT binding is separate from a destination one
       for (const s of runHook(ctx, hook, s0)) {
-        const base = { path: s.path, assumptions: s.assumptions, notes: s.notes };
+        const base = baseOf(s);
         if (s.dropHop) outcomes.push({ verdict: 'dropped', responsible: s.dropHop, ...base });
         else if (s.undetermined)
           outcomes.push({ verdict: 'undetermined', ...base, notes: [...s.notes, s.undetermined] });
@@ -902,23 +1076,22 @@ function finish(ctx: Ctx, st: State): Outcome | Outcome[] {
     if (s.masquerade)
       s.notes.push(`masqueraded by ${s.masquerade.table} ${s.masquerade.chain} rule ${s.masquerade.position}`);
     const responsible = s.masquerade ?? s.lastBypass ?? (s.dnat ? s.dnat.hop : undefined);
-    outcomes.push({
-      verdict: 'forwarded',
-      ...(responsible ? { responsible } : {}),
-      path: s.path,
-      assumptions: s.assumptions,
-      notes: s.notes,
-    });
+    outcomes.push({ verdict: 'forwarded', ...(responsible ? { responsible } : {}), ...baseOf(s) });
   }
   return outcomes;
 }
 
 const RANK: Record<FinalVerdict, number> = { proxied: 0, dropped: 1, undetermined: 2, local: 3, forwarded: 4 };
 
+export interface EvaluateOptions {
+  /** Reuse the walk of a chain jumped to again from the same state (default true; false only to test that reuse changes nothing). */
+  reuseWalks?: boolean;
+}
+
 /** Never throws: an internal error becomes an undetermined result that says so. */
-export function evaluatePacket(c: CompiledRuleset, p: ModelledPacket): Evaluation {
+export function evaluatePacket(c: CompiledRuleset, p: ModelledPacket, opts: EvaluateOptions = {}): Evaluation {
   try {
-    return evaluateUnsafe(c, p);
+    return evaluateUnsafe(c, p, opts.reuseWalks !== false);
   } catch (err) {
     return {
       verdict: 'undetermined',
@@ -933,8 +1106,8 @@ export function evaluatePacket(c: CompiledRuleset, p: ModelledPacket): Evaluatio
   }
 }
 
-function evaluateUnsafe(c: CompiledRuleset, p: ModelledPacket): Evaluation {
-  const ctx: Ctx = { c, p, forks: 0, hook: 'prerouting' };
+function evaluateUnsafe(c: CompiledRuleset, p: ModelledPacket, reuseWalks: boolean): Evaluation {
+  const ctx: Ctx = { c, p, forks: 0, hook: 'prerouting', visits: 0, capped: !reuseWalks, memo: new Map() };
   const st: State = {
     mark: p.mark,
     ctMark: p.ctMark,
@@ -991,6 +1164,8 @@ function evaluateUnsafe(c: CompiledRuleset, p: ModelledPacket): Evaluation {
     outcomes: distinct,
     ctState: p.ctState + (p.ctDirection ? ` (${p.ctDirection})` : ''),
     ctReason: p.ctReason,
-    notes: first.notes,
+    notes: first.pathCut
+      ? [...first.notes, `the path shows the first ${MAX_PATH_HOPS} rules met; ${first.pathCut} more are left out`]
+      : first.notes,
   };
 }
