@@ -380,11 +380,13 @@ function backendOf(t: Table): GuardBackend {
 
 /** The model with the plan's rules in it, as the kernel would hold them after `guard apply`. */
 export function simulateGuard(rs: Ruleset, steps: readonly GuardStep[]): Ruleset {
-  const tables: Table[] = rs.tables.map((t) => ({
-    ...t,
-    chains: t.chains.map((c) => ({ ...c, rules: c.rules.slice() })),
-  }));
-  const inserted = new Map<Chain, number>();
+  const tables: Table[] = rs.tables.map((t) => ({ ...t, chains: t.chains.slice() }));
+  // Each chain is rebuilt once, whatever the number of steps: inserts in order at its top, adds at its end.
+  const edits = new Map<Chain, { table: Table; at: number; insert: Rule[]; add: Rule[] }>();
+  const chainOf = (t: Table, name: string) => {
+    const at = t.chains.findIndex((x) => x.name === name);
+    return at < 0 ? undefined : { at, chain: t.chains[at]! };
+  };
   for (const s of steps) {
     if (s.op === 'create-table') {
       const [family, name] = s.table.split(' ');
@@ -411,16 +413,17 @@ export function simulateGuard(rs: Ruleset, steps: readonly GuardStep[]): Ruleset
         tableKey(x) === s.table &&
         (s.backend === 'nft' || x.family === (s.family === 4 ? 'ip' : 'ip6')),
     );
-    const c = t?.chains.find((x) => x.name === s.chain);
-    if (!c || !s.model) continue;
-    if (s.op === 'add') c.rules.push({ ...s.model });
-    else {
-      const at = inserted.get(c) ?? 0;
-      c.rules.splice(at, 0, { ...s.model });
-      inserted.set(c, at + 1);
+    const found = t ? chainOf(t, s.chain) : undefined;
+    if (!t || !found || !s.model) continue;
+    let e = edits.get(found.chain);
+    if (!e) {
+      e = { table: t, at: found.at, insert: [], add: [] };
+      edits.set(found.chain, e);
     }
-    c.rules = renumber(c.rules);
+    (s.op === 'add' ? e.add : e.insert).push({ ...s.model });
   }
+  for (const [chain, e] of edits)
+    e.table.chains[e.at] = { ...chain, rules: renumber([...e.insert, ...chain.rules, ...e.add]) };
   return { ...rs, tables };
 }
 
@@ -451,13 +454,30 @@ function chainToGuard(
   return fallback;
 }
 
-function sourcesFor(input: GuardInput, family: 4 | 6, proto: 'tcp' | 'udp', forward: string): Source[] {
+/** The declared forwards by name (names are unique; the map saves a scan per packet). */
+function forwardsByName(input: GuardInput): Map<string, ForwardConfig[]> {
+  const m = new Map<string, ForwardConfig[]>();
+  for (const f of input.forwards) {
+    const list = m.get(f.name);
+    if (list) list.push(f);
+    else m.set(f.name, [f]);
+  }
+  return m;
+}
+
+function sourcesFor(
+  input: GuardInput,
+  byName: Map<string, ForwardConfig[]>,
+  family: 4 | 6,
+  proto: 'tcp' | 'udp',
+  forward: string,
+): Source[] {
   if (forward === 'LAN') {
     const subnets = input.lanSubnets.filter((s) => s.includes(':') === (family === 6));
     return subnets.length > 0 ? [{ family, proto, subnets, label: 'the LAN' }] : [];
   }
-  return input.forwards
-    .filter((f) => f.name === forward && f.proto === proto)
+  return (byName.get(forward) ?? [])
+    .filter((f) => f.proto === proto)
     .map((f) => ({
       family,
       proto,
@@ -645,6 +665,13 @@ export function planGuard(input: GuardInput): GuardPlan {
   const scope = input.forwards.length > 0 ? 'forwards' : 'lan';
   const useNftNat = input.natBackend === 'nft' || (input.natBackend !== 'iptables' && base.sources.includes('nft'));
   const notes: string[] = [];
+  const noted = new Set<string>();
+  const note = (n: string) => {
+    if (noted.has(n)) return;
+    noted.add(n);
+    notes.push(n);
+  };
+  const byName = forwardsByName(input);
   const steps: GuardStep[] = [];
   const seen = new Set<string>();
   const before = checkPackets(base, packets, input.iif);
@@ -656,7 +683,7 @@ export function planGuard(input: GuardInput): GuardPlan {
       const masq = ev && check.masqueraded !== undefined ? masqueradedBy(ev, proxies) : null;
       if (masq && useNftNat) {
         const fam: 4 | 6 = check.from.startsWith('[') ? 6 : 4;
-        for (const src of sourcesFor(input, fam, check.proto, check.forward))
+        for (const src of sourcesFor(input, byName, fam, check.proto, check.forward))
           for (const st of snatStepsNft(src, masq.proxy, `${masq.proxy.label} (${hopText(masq.hop)})`)) {
             const k = stepKey(st);
             if (seen.has(k)) continue;
@@ -666,7 +693,7 @@ export function planGuard(input: GuardInput): GuardPlan {
           }
       } else if (masq) {
         const n = `${check.forward} ${check.kind}: masqueraded by ${hopText(masq.hop)}; without nft there is no guard for it (turn the proxy's masquerade off, e.g. OpenClash bypass_gateway_compatible)`;
-        if (!notes.includes(n)) notes.push(n);
+        note(n);
       }
       if (!swallowed(check) || !ev) continue;
       const outcome = ev.outcomes.find((o) => o.verdict === 'proxied');
@@ -675,18 +702,18 @@ export function planGuard(input: GuardInput): GuardPlan {
       const target = chainToGuard(base, proxies, outcome.path);
       if (!target) {
         const n = `${check.forward} ${check.kind}: swallowed by ${hopText(outcome.responsible) ?? 'a rule'}, which no recognised proxy owns — not guarded (replyguard never touches chains it did not recognise)`;
-        if (!notes.includes(n)) notes.push(n);
+        note(n);
         continue;
       }
       const inChain = outcome.how?.kind !== 'redirect' || !useNftNat;
       const { family, name } = target.table;
       if (inChain && target.table.backend === 'nft' && ![family, name, target.hop.chain].every(isNftName)) {
         const n = `${check.forward} ${check.kind}: swallowed in chain ${JSON.stringify(target.hop.chain)} of table ${JSON.stringify(`${family} ${name}`)}, whose name cannot be written into an nft script safely — not guarded`;
-        if (!notes.includes(n)) notes.push(n);
+        note(n);
         continue;
       }
       const by = `${target.proxy.label} (${hopText(outcome.responsible) ?? target.hop.chain})`;
-      const srcs = sourcesFor(input, fam, check.proto, check.forward);
+      const srcs = sourcesFor(input, byName, fam, check.proto, check.forward);
       const newSteps: GuardStep[] = [];
       for (const src of srcs) {
         if (outcome.how?.kind === 'redirect') {

@@ -2,7 +2,7 @@
 // measured in the same run, printed as one table. Needs root for the lab rows.
 //   npm run bench              full run (about 2 minutes)
 //   npm run bench -- --quick   shorter idle window, fewer latency samples
-//   npm run bench -- --only ingest,rules,memory,startup,lab
+//   npm run bench -- --only ingest,rules,guard,memory,startup,lab
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { parseConntrackLine } from '../../src/conntrack/conntrack-line';
 import { EventLineReader } from '../../src/conntrack/event-line-reader';
 import { Detector } from '../../src/detector/detector';
 import { makeLanView } from '../../src/detector/lan-view';
+import { planGuard } from '../../src/guard/guard-plan';
 import { evaluatePacket } from '../../src/ruleset/evaluate';
 import { explainPacket } from '../../src/ruleset/explain-text';
 import { modelPacket } from '../../src/ruleset/packet';
@@ -29,7 +30,7 @@ import { createLab } from '../lab/lab';
 import { eventLines } from './event-stream';
 
 const QUICK = process.argv.includes('--quick');
-/** `--only ingest,rules,memory,startup,lab` runs a subset. */
+/** `--only ingest,rules,guard,memory,startup,lab` runs a subset. */
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1]!.split(',') : undefined;
 const wanted = (part: string) => ONLY === undefined || ONLY.includes(part);
 const EVENTS = 1_000_000;
@@ -168,6 +169,35 @@ function ingestBench(buf: Buffer): void {
 }
 
 // --- rule evaluation -----------------------------------------------------------------
+
+/** Guard planning with many declared forwards: 4× the forwards should cost about 4× the time. */
+function guardBench(): void {
+  const snapshot = makeSnapshot(readDumpDir(join(__dirname, '..', 'golden', 'rulesets', 'openclash-fw4-tun')));
+  const forwards = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      name: `f${i}`,
+      host: `192.168.${1 + (i >> 8)}.${i & 255}`,
+      port: 443 + (i % 1000),
+      proto: 'tcp' as const,
+    }));
+  const time = (n: number) => {
+    const fw = forwards(n);
+    const t = process.hrtime.bigint();
+    planGuard({ ruleset: snapshot.ruleset, forwards: fw, lanSubnets: ['192.168.0.0/16'], iif: 'br-lan' });
+    return Number(process.hrtime.bigint() - t) / 1e6;
+  };
+  time(100); // warm-up
+  const small = median([time(1000), time(1000), time(1000)]);
+  const large = median([time(4000), time(4000), time(4000)]);
+  row(
+    'guard plan: 4,000 declared forwards, OpenClash fw4 TUN (median of 3)',
+    `${large.toFixed(0)} ms`,
+    `1,000 forwards: ${small.toFixed(0)} ms`,
+    large / small,
+    '≤ 5× (linear: 4×)',
+    large / small <= 5,
+  );
+}
 
 function ruleBench(): void {
   const dir = join(__dirname, '..', 'golden', 'rulesets', 'openclash-fw4-china-ip-route-8k');
@@ -553,6 +583,10 @@ async function main(): Promise<void> {
     if (wanted('rules')) {
       process.stderr.write('rule evaluation…\n');
       ruleBench();
+    }
+    if (wanted('guard')) {
+      process.stderr.write('guard planning…\n');
+      guardBench();
     }
     if (wanted('memory')) {
       process.stderr.write('memory…\n');

@@ -4,7 +4,7 @@
 // apply (nft script, iptables argv) and status on the simulated ruleset.
 
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { ForwardConfig } from '../../src/config/config';
@@ -15,6 +15,7 @@ import {
   GUARD_TAG,
   type GuardInput,
   type GuardPacket,
+  guardPackets,
   planGuard,
   renderPlan,
   simulateGuard,
@@ -514,5 +515,32 @@ describe('config option guard', () => {
     assert.equal(parseConfigText('[main]\nguard = auto\n', '/x.ini').main.guard, 'auto');
     assert.equal(parseConfigText('[main]\nguard = off\n', '/x.ini').main.guard, 'off');
     assert.throws(() => parseConfigText('[main]\nguard = on\n', '/x.ini'), /guard.*not one of: off, auto/);
+  });
+});
+
+describe('guard planning grows linearly with the forwards', () => {
+  // test/fixtures/attacks/forwards-1000.uci: 1,000 declared TCP forwards. Every planned guard rule sits
+  // at the top of the proxy's chain; each forward's replies must meet its own rule, not all of them.
+  const all = parseConfigText(
+    readFileSync(join(__dirname, '..', 'fixtures', 'attacks', 'forwards-1000.uci'), 'utf8'),
+    '/etc/config/replyguard',
+  ).forwards;
+
+  const visitsFor = (forwards: ForwardConfig[]) => {
+    const plan = planGuard(input('openclash-fw4-tun', forwards));
+    assert.equal(plan.steps.filter((s) => s.op !== 'create-table').length, forwards.length);
+    assert.ok(
+      plan.after.every((c) => !swallowed(c)),
+      'every forward guarded',
+    );
+    const base = stripGuard(input('openclash-fw4-tun', forwards).ruleset);
+    const checked = checkPackets(simulateGuard(base, plan.steps), guardPackets({ forwards, lanSubnets: [] }), 'br-lan');
+    return checked.reduce((n, c) => n + (c.ev?.ruleVisits ?? Number.NaN), 0);
+  };
+
+  it('4× the forwards cost about 4× the rule visits (not 16×)', () => {
+    const quarter = visitsFor(all.slice(0, 250));
+    const full = visitsFor(all);
+    assert.ok(full / quarter < 5, `rule visits: ${quarter} for 250 forwards, ${full} for 1,000`);
   });
 });

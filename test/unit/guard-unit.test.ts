@@ -208,7 +208,9 @@ describe('guard unit (guard = auto)', () => {
       switches.push(h.unit.setMode(step.mode, 'switched from Home Assistant'));
     }
     await Promise.all(switches);
-    for (let i = 0; i < 50 && findGuard(h.kernel.ruleset).rules.length > 0; i++) await sleep(10);
+    // Until the removal and the read after it (which status reflects) are through.
+    const settled = () => findGuard(h.kernel.ruleset).rules.length === 0 && h.unit.status().state !== 'in_place';
+    for (let i = 0; i < 100 && !settled(); i++) await sleep(10);
     assert.equal(h.applies.length, 1);
     assert.equal(findGuard(h.kernel.ruleset).rules.length, 0, 'no guard rule is left in the firewall');
     assert.equal(findGuard(h.kernel.ruleset).ownTable, false, 'no guard table is left');
@@ -232,7 +234,8 @@ describe('guard unit (guard = auto)', () => {
     await h.unit.setMode('off', 'test');
     await h.unit.setMode('auto', 'test');
     await on;
-    await sleep(80);
+    for (let i = 0; i < 100 && h.unit.status().state !== 'in_place'; i++) await sleep(10);
+    await sleep(30);
     assert.equal(h.applies.length, 1, h.logs.join(''));
     assert.ok(findGuard(h.kernel.ruleset).rules.length > 0, 'the guard is in place');
     assert.equal(h.unit.status().state, 'in_place');
