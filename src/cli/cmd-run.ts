@@ -5,6 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Config, MqttConfig } from '../config/config';
 import { setMainOption } from '../config/config-edit';
 import { Daemon } from '../daemon/daemon';
+import { endLeftoverChildren } from '../daemon/leftover-children';
 import type { RetainedCleanup } from '../mqtt/mqtt-cleanup';
 import type { MqttOutput } from '../mqtt/mqtt-output';
 import { mqttSettings, mqttSettingsChanged, statusNodeId } from '../mqtt/mqtt-settings';
@@ -84,6 +85,8 @@ export async function runDaemon(argv: string[]): Promise<number> {
   process.on('exit', killChildren);
 
   log.info(`replyguard ${VERSION} starting (config ${config.source}, state ${config.main.stateDir})`);
+  // A run ended by SIGKILL left its conntrack and nft monitor children running: end them first.
+  await endLeftoverChildren(config.main.stateDir, log);
   await daemon.start();
 
   return new Promise<number>((resolve) => {

@@ -15,6 +15,7 @@ import { statusEvents } from '../status/status-events';
 import { writeStatusAtomic } from '../status/status-file';
 import type { Logger } from '../util/log';
 import { GuardUnit } from './guard-unit';
+import { rememberChildren } from './leftover-children';
 import { RulesetUnit } from './ruleset-unit';
 import type { StatusOutput } from './status-output';
 
@@ -68,6 +69,8 @@ export class Daemon {
   private readonly guard: GuardUnit;
   private readonly outputs: StatusOutput[] = [];
   private lastDoc?: StatusDocument;
+  /** The children's pids as last written to the state directory. */
+  private rememberedPids = '';
 
   constructor(
     config: Config,
@@ -176,6 +179,7 @@ export class Daemon {
     // The probe's table must not outlive the daemon.
     await this.probe.stop();
     this.writeStatus();
+    this.rememberChildPids([]);
     await Promise.all(
       this.outputs.map((o) =>
         o.stop().catch((err: unknown) => this.log.warn(`${o.name}: stop failed: ${(err as Error).message}`)),
@@ -321,6 +325,7 @@ export class Daemon {
       if (msg !== this.lastWriteError) this.log.error(`status: cannot write ${this.config.main.stateDir}: ${msg}`);
       this.lastWriteError = msg;
     }
+    if (!this.stopped) this.rememberChildPids(this.childPids());
     const events = statusEvents(this.lastDoc, doc);
     this.lastDoc = doc;
     for (const e of events) this.log.info(`${e.event_type}: ${e.summary}`);
@@ -332,6 +337,18 @@ export class Daemon {
       }
     }
     this.armExpiry(now);
+  }
+
+  /** Keeps the long-running children's pids in the state directory, for the next start after a SIGKILL. */
+  private rememberChildPids(pids: number[]): void {
+    const key = pids.join(' ');
+    if (key === this.rememberedPids) return;
+    try {
+      rememberChildren(this.config.main.stateDir, pids);
+      this.rememberedPids = key;
+    } catch (err) {
+      this.log.debug(`state: cannot note the children's pids: ${(err as Error).message}`);
+    }
   }
 
   /** Health must fall back from "problem" when a finding's hold ends, even with no new event. */
