@@ -5,6 +5,7 @@ import { type AnalysisReport, analyzeCapture } from '../analyze/analyze-capture'
 import { type LanView, makeLanView, PRIVATE_LAN_FALLBACK } from '../detector/lan-view';
 import { parsePrefix } from '../net/ip-address';
 import { renderFindingLines } from '../status/status-text';
+import { inputText } from '../util/input-text';
 import { flagString, parseArgs, UsageError } from './args';
 import { EXIT_CONFIG } from './cmd-run';
 import { configFor } from './config-option';
@@ -55,7 +56,8 @@ function renderReport(r: AnalysisReport): string {
       `${r.started_before_capture} flows began before the capture (they prove nothing).`,
     `LAN: ${r.lan.subnets.join(' ')} (${r.lan.source})`,
   ];
-  for (const e of r.first_errors.slice(0, 5)) out.push(`  line ${e.line}: ${e.error}: ${e.text}`);
+  // The lines are the capture's: shown cut short and with their control bytes escaped.
+  for (const e of r.first_errors.slice(0, 5)) out.push(`  line ${e.line}: ${inputText(e.error)}: ${inputText(e.text)}`);
   const hijacks = r.findings.filter((f) => f.kind === 'reply_hijacked');
   if (hijacks.length === 0) out.push('', 'No hijacked replies in this capture.');
   for (const f of hijacks) out.push('', ...renderFindingLines(f, Date.now()));

@@ -3,7 +3,7 @@
 // daemon tells the user everything that is wrong with the file.
 
 import { canonicalAddress, parsePrefix } from '../net/ip-address';
-import { quotedInput } from '../util/input-text';
+import { inputText, quotedInput } from '../util/input-text';
 import {
   type Config,
   ConfigError,
@@ -322,7 +322,7 @@ export function buildConfig(sections: readonly ConfigSection[], file: string): C
       check.fail(
         label,
         undefined,
-        `unknown section type '${type}'; ${unknownHint(type, SECTION_TYPES, 'types')}`,
+        `unknown section type '${inputText(type, 64)}'; ${unknownHint(type, SECTION_TYPES, 'types')}`,
         section.line,
       );
       return;

@@ -1,5 +1,7 @@
 // The one typed configuration the daemon runs on, whichever file it came from.
 
+import { inputText } from '../util/input-text';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type ForwardProto = 'tcp' | 'udp';
 
@@ -113,8 +115,8 @@ export class ConfigError extends Error {
   ) {
     const where = [
       file + (line !== undefined ? `:${line}` : ''),
-      section !== undefined ? `section '${section}'` : undefined,
-      key !== undefined ? `option '${key}'` : undefined,
+      section !== undefined ? `section '${inputText(section, 64)}'` : undefined,
+      key !== undefined ? `option '${inputText(key, 64)}'` : undefined,
     ]
       .filter(Boolean)
       .join(', ');

@@ -20,6 +20,7 @@
 // values are taken literally (as in UCI).
 
 import { parse } from 'ini';
+import { quotedInput } from '../util/input-text';
 import { ConfigError } from './config';
 import { addOption, type ConfigSection } from './config-section';
 
@@ -63,7 +64,7 @@ export function parseIni(text: string, file: string): ConfigSection[] {
     if (trimmed.startsWith('[')) {
       const m = HEADER_RE.exec(trimmed);
       if (!m)
-        throw new ConfigError(file, undefined, undefined, `malformed section header ${JSON.stringify(trimmed)}`, line);
+        throw new ConfigError(file, undefined, undefined, `malformed section header ${quotedInput(trimmed)}`, line);
       const header = m[1]!.trim();
       const dot = header.indexOf('.');
       const type = dot < 0 ? header : header.slice(0, dot);
@@ -93,7 +94,7 @@ export function parseIni(text: string, file: string): ConfigSection[] {
     const eq = trimmed.indexOf('=');
     if (eq < 0) {
       // `password hunter2` (the '=' forgotten) must not put the password into the message.
-      const got = /^password\b/i.test(trimmed) ? 'a password line' : JSON.stringify(trimmed);
+      const got = /^password\b/i.test(trimmed) ? 'a password line' : quotedInput(trimmed);
       throw new ConfigError(file, label, undefined, `expected "key = value", got ${got}`, line);
     }
     const keyText = trimmed.slice(0, eq).trim();
@@ -103,7 +104,7 @@ export function parseIni(text: string, file: string): ConfigSection[] {
         file,
         label,
         undefined,
-        `invalid option name ${JSON.stringify(keyText)}: use letters, digits and '_' (and a trailing [] for a list item)`,
+        `invalid option name ${quotedInput(keyText)}: use letters, digits and '_' (and a trailing [] for a list item)`,
         line,
       );
     }
@@ -123,7 +124,7 @@ export function parseIni(text: string, file: string): ConfigSection[] {
           label,
           key,
           // Not the text itself for the password: it is part of the secret and would end up in the log.
-          `unexpected text after the quoted value${key === 'password' ? '' : `: ${JSON.stringify(after)}`}`,
+          `unexpected text after the quoted value${key === 'password' ? '' : `: ${quotedInput(after)}`}`,
           line,
         );
       }

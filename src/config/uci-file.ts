@@ -15,6 +15,7 @@
 // line: a forgotten quote is reported where it opened instead of silently
 // swallowing the following lines.
 
+import { quotedInput } from '../util/input-text';
 import { ConfigError } from './config';
 import { addOption, type ConfigSection } from './config-section';
 
@@ -179,7 +180,7 @@ export function parseUci(text: string, file: string): ConfigSection[] {
         if (args.length === 0) throw problem(undefined, "'package' without a name", line);
         if (args.length > 1) throw problem(undefined, "too many arguments after 'package'", line);
         if (!PACKAGE_RE.test(args[0]!.text))
-          throw problem(undefined, `invalid package name ${JSON.stringify(args[0]!.text)}`, line);
+          throw problem(undefined, `invalid package name ${quotedInput(args[0]!.text)}`, line);
         break;
       }
       case 'config':
@@ -187,7 +188,7 @@ export function parseUci(text: string, file: string): ConfigSection[] {
         const type = args[0]?.text ?? '';
         const name = args[1]?.text ?? '';
         if (type === '') throw problem(undefined, "'config' without a section type", line);
-        if (!TYPE_RE.test(type)) throw problem(undefined, `invalid section type ${JSON.stringify(type)}`, line);
+        if (!TYPE_RE.test(type)) throw problem(undefined, `invalid section type ${quotedInput(type)}`, line);
         if (args.length > 2) {
           throw new ConfigError(
             file,
@@ -202,7 +203,7 @@ export function parseUci(text: string, file: string): ConfigSection[] {
             file,
             undefined,
             undefined,
-            `invalid section name ${JSON.stringify(name)}: uci allows only letters, digits and '_'`,
+            `invalid section name ${quotedInput(name)}: uci allows only letters, digits and '_'`,
             line,
           );
         }
@@ -248,7 +249,7 @@ export function parseUci(text: string, file: string): ConfigSection[] {
         if (!NAME_RE.test(key)) {
           throw problem(
             undefined,
-            `invalid option name ${JSON.stringify(key)}: uci allows only letters, digits and '_'`,
+            `invalid option name ${quotedInput(key)}: uci allows only letters, digits and '_'`,
             line,
           );
         }
@@ -269,7 +270,7 @@ export function parseUci(text: string, file: string): ConfigSection[] {
       default:
         throw problem(
           undefined,
-          `unknown command ${JSON.stringify(verb.text)} (expected config, option, list or package)`,
+          `unknown command ${quotedInput(verb.text)} (expected config, option, list or package)`,
           line,
         );
     }

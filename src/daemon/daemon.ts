@@ -37,6 +37,8 @@ const WRITE_DELAY_MS = 20;
 const ADDRESS_POLL_MS = 60_000;
 /** Elements per counting set of the probe (reply flows seen within the element timeout). */
 const PROBE_SET_SIZE = 4096;
+/** How often the long-running children's pids are compared with those noted in the state directory. */
+const CHILDREN_CHECK_MS = 1000;
 /** Options read once at start: a reload keeps their running value (the log says so). */
 const RESTART_ONLY = [
   'stateDir',
@@ -63,6 +65,7 @@ export class Daemon {
   private writeTimer?: NodeJS.Timeout;
   private periodicTimer?: NodeJS.Timeout;
   private expiryTimer?: NodeJS.Timeout;
+  private childrenTimer?: NodeJS.Timeout;
   private lastWriteError?: string;
   private stopped = false;
   private readonly ruleset: RulesetUnit;
@@ -163,6 +166,8 @@ export class Daemon {
     void this.ruleset.start();
     this.maybeStartProbe();
     this.periodicTimer = setInterval(() => this.writeStatus(), this.config.main.statusInterval * 1000);
+    // A child started or restarted (with backoff) is noted within a second, not at the next status write.
+    this.childrenTimer = setInterval(() => this.rememberChildPids(this.childPids()), CHILDREN_CHECK_MS);
     this.writeStatus();
   }
 
@@ -172,6 +177,7 @@ export class Daemon {
     clearTimeout(this.writeTimer);
     clearTimeout(this.expiryTimer);
     clearInterval(this.periodicTimer);
+    clearInterval(this.childrenTimer);
     this.addresses.stop();
     this.conntrack.stop();
     this.ruleset.stop();
@@ -325,7 +331,6 @@ export class Daemon {
       if (msg !== this.lastWriteError) this.log.error(`status: cannot write ${this.config.main.stateDir}: ${msg}`);
       this.lastWriteError = msg;
     }
-    if (!this.stopped) this.rememberChildPids(this.childPids());
     const events = statusEvents(this.lastDoc, doc);
     this.lastDoc = doc;
     for (const e of events) this.log.info(`${e.event_type}: ${e.summary}`);

@@ -7,6 +7,7 @@
 import type { StatusOutput } from '../daemon/status-output';
 import type { MqttOutputStatus, StatusDocument } from '../status/status-document';
 import type { StatusEvent } from '../status/status-events';
+import { quotedInput } from '../util/input-text';
 import type { Logger } from '../util/log';
 import {
   discoveryInputFor,
@@ -168,7 +169,7 @@ export class MqttOutput implements StatusOutput {
     else if (text === GUARD_OFF) this.opts.onGuardMode('off');
     else
       this.opts.log.warn(
-        `mqtt: ${this.topics.guardSet}: expected ${GUARD_ON} or ${GUARD_OFF}, got ${JSON.stringify(payload.slice(0, 40))}; ignored`,
+        `mqtt: ${this.topics.guardSet}: expected ${GUARD_ON} or ${GUARD_OFF}, got ${quotedInput(payload, 40)}; ignored`,
       );
   }
 

@@ -51,7 +51,8 @@ describe('SIGKILL: the next start ends what the killed run left', () => {
     await d.waitFor('conntrack running', (s) => s.sensors.conntrack.state === 'running', 10_000);
     // Both conntrack children and nft monitor, noted in the state directory.
     for (let i = 0; i < 100 && childrenOf(child.pid!).length < 3; i++) await sleep(50);
-    await sleep(300);
+    // The daemon notes a new child within a second.
+    await sleep(1300);
     return d;
   };
 
