@@ -9,6 +9,7 @@ import { runDaemon } from './cli/cmd-run';
 import { runStatus } from './cli/cmd-status';
 import { runTrace } from './cli/cmd-trace';
 import { HELP } from './cli/help';
+import { inputText } from './util/input-text';
 import { VERSION } from './version';
 
 export const EXIT_USAGE = 64;
@@ -41,14 +42,14 @@ async function main(argv: string[]): Promise<number> {
   };
   const handler = commands[command];
   if (!handler) {
-    process.stderr.write(`replyguard: unknown command '${command}'\n\n${HELP.main}\n`);
+    process.stderr.write(`replyguard: unknown command '${inputText(command, 64)}'\n\n${HELP.main}\n`);
     return EXIT_USAGE;
   }
   try {
     return await handler(rest);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`replyguard ${command}: ${err.message}\n\n${HELP[command]}\n`);
+    process.stderr.write(`replyguard ${command}: ${inputText(err.message, 300)}\n\n${HELP[command]}\n`);
     return EXIT_USAGE;
   }
 }

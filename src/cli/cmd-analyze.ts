@@ -5,7 +5,7 @@ import { type AnalysisReport, analyzeCapture } from '../analyze/analyze-capture'
 import { type LanView, makeLanView, PRIVATE_LAN_FALLBACK } from '../detector/lan-view';
 import { parsePrefix } from '../net/ip-address';
 import { renderFindingLines } from '../status/status-text';
-import { inputText } from '../util/input-text';
+import { inputText, terminalText } from '../util/input-text';
 import { flagString, parseArgs, UsageError } from './args';
 import { EXIT_CONFIG } from './cmd-run';
 import { configFor } from './config-option';
@@ -46,7 +46,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
   }
   const report = analyzeCapture(text, file, view);
   if (args.flags.has('--json')) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else process.stdout.write(renderReport(report));
+  else process.stdout.write(terminalText(renderReport(report)));
   return report.findings.some((f) => f.kind === 'reply_hijacked') ? 2 : 0;
 }
 

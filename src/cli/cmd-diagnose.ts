@@ -18,6 +18,7 @@ import { readLiveRuleset } from '../ruleset/ruleset-sensor';
 import { type InterfaceInfo, parseIpAddrJson } from '../sensors/ip-addr-json';
 import type { StatusDocument } from '../status/status-document';
 import { statusPath } from '../status/status-file';
+import { terminalText } from '../util/input-text';
 import { flagString, parseArgs, UsageError } from './args';
 import { configFor } from './config-option';
 
@@ -167,6 +168,6 @@ export async function runDiagnose(argv: string[]): Promise<number> {
   }
   out.push('');
   out.push('This is a prediction from the ruleset; `replyguard trace --server IP:PORT` confirms it on live traffic.');
-  process.stdout.write(`${out.join('\n')}\n`);
+  process.stdout.write(terminalText(`${out.join('\n')}\n`));
   return code;
 }

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { explainPacket, renderExplain } from '../ruleset/explain-text';
 import { readDumpDir, readLiveRuleset } from '../ruleset/ruleset-sensor';
 import { DUMP_FILES, makeSnapshot } from '../ruleset/ruleset-snapshot';
+import { terminalText } from '../util/input-text';
 import { flagString, parseArgs, UsageError } from './args';
 
 export const EXPLAIN_EXIT = { notSwallowed: 0, swallowed: 2, undetermined: 3, noInput: 66 } as const;
@@ -59,7 +60,7 @@ export async function runExplain(argv: string[]): Promise<number> {
   });
   if (typeof report === 'string') throw new UsageError(report);
   if (args.flags.has('--json')) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else process.stdout.write(renderExplain(report));
+  else process.stdout.write(terminalText(renderExplain(report)));
   if (report.verdict === 'undetermined') return EXPLAIN_EXIT.undetermined;
   return report.verdict === 'proxied' || report.verdict === 'dropped'
     ? EXPLAIN_EXIT.swallowed

@@ -12,6 +12,7 @@ import { type GuardInput, type GuardPlan, renderPlan, stepCommand } from '../gua
 import { findGuard, type GuardStatus, guardStatus } from '../guard/guard-status';
 import { readDumpDir, readLiveRuleset } from '../ruleset/ruleset-sensor';
 import { DUMP_FILES, makeSnapshot, type RulesetSnapshot } from '../ruleset/ruleset-snapshot';
+import { terminalText } from '../util/input-text';
 import { flagString, parseArgs, UsageError } from './args';
 import { configFor } from './config-option';
 
@@ -92,7 +93,8 @@ export async function runGuard(argv: string[]): Promise<number> {
   if (dir !== undefined && (command === 'apply' || command === 'remove'))
     throw new UsageError(`--ruleset-dir only works with plan and status (${command} changes the live ruleset)`);
   const json = args.flags.has('--json');
-  const out = (text: string, doc: object) => process.stdout.write(json ? `${JSON.stringify(doc, null, 2)}\n` : text);
+  const out = (text: string, doc: object) =>
+    process.stdout.write(json ? `${JSON.stringify(doc, null, 2)}\n` : terminalText(text));
   const fail = (msg: string) => {
     process.stderr.write(`replyguard guard ${command}: ${msg}\n`);
     return GUARD_EXIT.cannotRun;

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { StatusDocument } from '../status/status-document';
 import { statusPath } from '../status/status-file';
 import { renderStatusText } from '../status/status-text';
+import { terminalText } from '../util/input-text';
 import { flagString, parseArgs } from './args';
 import { configFor } from './config-option';
 
@@ -35,6 +36,6 @@ export async function runStatus(argv: string[]): Promise<number> {
     return STATUS_EXIT.none;
   }
   if (args.flags.has('--json')) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-  else process.stdout.write(renderStatusText(doc, Date.now(), staleAfter));
+  else process.stdout.write(terminalText(renderStatusText(doc, Date.now(), staleAfter)));
   return STATUS_EXIT[doc.health] ?? STATUS_EXIT.none;
 }

@@ -22,6 +22,7 @@ import {
 } from '../ruleset/nft-trace';
 import { readLiveRuleset } from '../ruleset/ruleset-sensor';
 import { which } from '../sensors/ruleset-watch';
+import { terminalText } from '../util/input-text';
 import { createLogger } from '../util/log';
 import { flagString, parseArgs, UsageError } from './args';
 
@@ -241,7 +242,7 @@ export async function runTrace(argv: string[]): Promise<number> {
       `No replies of ${formatEndpoint(server.ip, server.port)}/${proto} to a non-private address passed this router in ${seconds} s.`,
       'Start a connection from outside (through the main router’s port forward) while the trace runs, or trace longer (--seconds).',
     );
-    process.stdout.write(`${out.join('\n')}\n`);
+    process.stdout.write(terminalText(`${out.join('\n')}\n`));
     return code;
   }
   out.push(`Traced ${packets.length} replies of ${formatEndpoint(server.ip, server.port)}/${proto} in ${seconds} s:`);
@@ -286,6 +287,6 @@ export async function runTrace(argv: string[]): Promise<number> {
   out.push(
     `Trace table ${TRACE_TABLE.family} ${TRACE_TABLE.name} ${removed ? 'removed' : 'NOT removed — run: nft delete table inet replyguard_trace'}.`,
   );
-  process.stdout.write(`${out.join('\n')}\n`);
+  process.stdout.write(terminalText(`${out.join('\n')}\n`));
   return code;
 }

@@ -37,3 +37,15 @@ export function inputText(text: string, max = INPUT_TEXT_MAX): string {
 export function quotedInput(text: string, max = INPUT_TEXT_MAX): string {
   return `"${inputText(text, max).replace(/"/g, '\\"')}"`;
 }
+
+/**
+ * A whole text for the terminal (a report of many lines, some quoting rule comments, names or
+ * captures): the line breaks kept, every other control character escaped; nothing cut.
+ */
+export function terminalText(text: string): string {
+  if (!UNSAFE_TERMINAL_RE.test(text)) return text;
+  return text.replace(UNSAFE_TERMINAL_RE_G, escapeChar);
+}
+
+const UNSAFE_TERMINAL_RE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const UNSAFE_TERMINAL_RE_G = new RegExp(UNSAFE_TERMINAL_RE.source, 'g');

@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parseConfigText } from '../../src/config/load-config';
-import { INPUT_TEXT_MAX, inputText, quotedInput } from '../../src/util/input-text';
+import { INPUT_TEXT_MAX, inputText, quotedInput, terminalText } from '../../src/util/input-text';
 import { createLogger } from '../../src/util/log';
 import { BUNDLE } from '../helpers/daemon';
 
 const ATTACKS = join(__dirname, '..', 'fixtures', 'attacks');
-/** What must never reach a terminal raw: C0 (but the line break between lines), DEL, C1, bidi controls. */
-const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+/** What must never reach a terminal raw: C0 (but tab and the line break between lines), DEL, C1, bidi controls. */
+const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 function configError(text: string, file: string): string {
   try {
@@ -48,11 +48,19 @@ describe('inputText', () => {
       fc.property(fc.string({ unit: 'binary', maxLength: 500 }), (s) => {
         const out = inputText(s);
         assert.ok(!UNSAFE.test(out.replace(/\n/g, '')), JSON.stringify(out));
-        assert.ok(!out.includes('\n'));
+        assert.ok(!out.includes('\n') && !out.includes('\t'));
         assert.ok(out.length <= INPUT_TEXT_MAX * 6 + 40, `${out.length}`);
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('terminalText', () => {
+  it('keeps line breaks and tabs, escapes every other control character, cuts nothing', () => {
+    assert.equal(terminalText('a\tb\nc\u001b[31md\u0007\r'), 'a\tb\nc\\x1b[31md\\x07\\r');
+    const long = 'x'.repeat(100_000);
+    assert.equal(terminalText(long), long);
   });
 });
 
@@ -84,6 +92,28 @@ describe('attack inputs in config errors, logs and analyze', () => {
     assert.ok(lines[0]!.length < 4200, `${lines[0]!.length}`);
     assert.match(lines[0]!, /\\x1b\[2J\\x9b31m/);
     assert.equal(lines[1], 'info: two\nlines\n');
+  });
+
+  it('explain shows a rule comment with terminal escapes escaped (it printed them raw)', () => {
+    const r = spawnSync(
+      process.execPath,
+      [
+        BUNDLE,
+        'explain',
+        '--from',
+        '192.168.1.10:443',
+        '--to',
+        '203.0.113.50:40000',
+        '--flags',
+        'ack',
+        '--ruleset-dir',
+        join(ATTACKS, 'explain-escape'),
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(r.status, 2, r.stderr);
+    assert.ok(!UNSAFE.test(r.stdout.replace(/\n/g, '')), JSON.stringify(r.stdout));
+    assert.match(r.stdout, /--comment \\x1b\[2J\\x1b\[31mred\\x1b\]0;pwned\\x07 -j REDIRECT/);
   });
 
   it('analyze shows unreadable capture lines escaped (it printed their raw bytes)', () => {
