@@ -47,8 +47,14 @@ export function rememberChildren(stateDir: string, pids: readonly number[]): voi
   ensureStateDir(stateDir);
   const tmp = `${file}.tmp`;
   rmSync(tmp, { force: true });
-  writeFileSync(tmp, `${records.map((r) => `${r.pid} ${r.start} ${r.name}`).join('\n')}\n`, { flag: 'wx' });
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, `${records.map((r) => `${r.pid} ${r.start} ${r.name}`).join('\n')}\n`, { flag: 'wx' });
+    renameSync(tmp, file);
+  } catch (err) {
+    // A full disk: no half-written file stays behind.
+    rmSync(tmp, { force: true });
+    throw err;
+  }
 }
 
 function readRecords(stateDir: string): ChildRecord[] {

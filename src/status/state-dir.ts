@@ -2,7 +2,7 @@
 // the children's pids). The daemon runs as root and its path comes from a config file
 // that a LuCI user may edit, so a path is used only when it is a directory replyguard
 // made: a real directory (no symlink), owned by this user, writable by nobody else,
-// holding nothing but replyguard's own files. Anything else (e.g. /etc/hotplug.d/iface,
+// holding nothing but replyguard's own files when it takes it. Anything else (e.g. /etc/hotplug.d/iface,
 // whose files a shell sources) is refused with a message, and nothing is written there.
 
 import { lstatSync, mkdirSync, readdirSync } from 'node:fs';
@@ -17,6 +17,9 @@ export class StateDirError extends Error {
     this.name = 'StateDirError';
   }
 }
+
+/** Directories taken in this process: their content was checked once; a later file in them is no reason to stop. */
+const taken = new Set<string>();
 
 /** Creates the state directory (mode 0755) when absent; throws StateDirError when it is not replyguard's. */
 export function ensureStateDir(dir: string): void {
@@ -34,6 +37,7 @@ export function ensureStateDir(dir: string): void {
   if (uid !== undefined && st.uid !== uid) throw new StateDirError(dir, `belongs to uid ${st.uid}, not to ${uid}`);
   if ((st.mode & 0o022) !== 0)
     throw new StateDirError(dir, `others may write into it (mode ${(st.mode & 0o777).toString(8)})`);
+  if (taken.has(dir)) return;
   const foreign = readdirSync(dir).filter((n) => !OWN_FILE_RE.test(n));
   if (foreign.length > 0) {
     const shown = foreign
@@ -42,4 +46,5 @@ export function ensureStateDir(dir: string): void {
       .join(', ');
     throw new StateDirError(dir, `holds files that are not replyguard's (${shown}${foreign.length > 3 ? ', …' : ''})`);
   }
+  taken.add(dir);
 }

@@ -280,7 +280,7 @@ describe('daemon faults, more', { concurrency: true }, () => {
       chmodSync(join(bin, 'conntrack'), 0o755);
       const config = join(dir, 'rg.ini');
       writeFileSync(config, '[main]\nlan_subnets = 192.168.50.0/24\nstatus_interval = 1\n');
-      const script = `mount -t tmpfs -o size=256k rgfull '${state}' && exec '${process.execPath}' '${BUNDLE}' run --config '${config}' --state-dir '${state}'`;
+      const script = `mount -t tmpfs -o size=256k,mode=0755 rgfull '${state}' && exec '${process.execPath}' '${BUNDLE}' run --config '${config}' --state-dir '${state}'`;
       child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], {
         env: { PATH: `${bin}:/usr/bin:/bin:/usr/sbin:/sbin`, HOME: dir },
         stdio: ['ignore', 'pipe', 'pipe'],
