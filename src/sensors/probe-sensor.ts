@@ -428,7 +428,10 @@ export class ProbeSensor {
       this.noteError(reading.error);
       return true;
     }
-    if (this.status.last_error) {
+    if (this.status.state !== 'running' || this.status.last_error) {
+      // Readings work again after failing: seeing again.
+      if (this.status.state !== 'running') this.opts.log.info('probe: reading the counters again');
+      this.status.state = 'running';
       this.status.last_error = undefined;
       this.opts.onStatus();
     }
@@ -449,8 +452,10 @@ export class ProbeSensor {
     return false;
   }
 
+  /** A reading that failed: the probe sees nothing until one works again, so it is not running. */
   private noteError(message: string): void {
     if (this.status.last_error !== message) this.opts.log.warn(`probe: ${message}`);
+    this.status.state = 'failed';
     this.status.last_error = message;
     this.opts.onStatus();
   }

@@ -136,7 +136,7 @@ export interface StatusInputs {
   problemHoldS: number;
   /** Absent: MQTT is disabled. MQTT being down never changes health (detection does not need it). */
   mqtt?: MqttOutputStatus;
-  /** Absent: no probe (shown as off). A failed probe that is required (probe = on) makes health degraded. */
+  /** Absent: no probe (shown as off). A failed probe makes health degraded. */
   probe?: ProbeSensorStatus;
   /** Absent: shown as mode off, state unknown. */
   guard?: GuardStatusPart;
@@ -228,6 +228,10 @@ function lossUncovered(input: StatusInputs): boolean {
   return input.lostRecently && input.probe?.state !== 'running';
 }
 
+/**
+ * A probe that installed and cannot read (or could install before and cannot now) is blind, whatever the
+ * mode; with probe = auto, a router where neither nft nor iptables works leaves it 'off', not failed.
+ */
 function probeDown(probe: ProbeSensorStatus | undefined): boolean {
-  return probe?.required === true && probe.state === 'failed';
+  return probe?.state === 'failed';
 }
