@@ -323,10 +323,12 @@ export class ProbeSensor {
     this.schedule(ms);
   }
 
-  /** The config or the LAN changed: the next reading finds the old fingerprint and installs the new rules. */
+  /** The config or the LAN changed: a reading now finds the old fingerprint and installs the new rules. */
   rulesChanged(): void {
     this.nft.forget();
     this.iptables.forget();
+    // A forward added in LuCI is counted from the Save & Apply on, not from the next interval.
+    this.pollSoon(0);
   }
 
   /** Stops polling and removes what it installed. */
