@@ -20,6 +20,7 @@ export type ValueKind =
   | 'icmpv6'
   | 'icmpcode'
   | 'icmpv6code'
+  | 'iftype'
   | 'mac';
 
 // nft's names (its icmp_type, icmpv6_type, icmp_code and icmpv6_code datatypes); the same name is a
@@ -84,6 +85,17 @@ const ICMPV6_CODES: Record<string, number> = {
   'reject-route': 6,
 };
 
+/** nft's iface_type names (the kernel's ARPHRD_* numbers), as in `meta oiftype ether`. */
+const IF_TYPES: Record<string, number> = {
+  ether: 1,
+  ppp: 512,
+  ipip: 768,
+  ipip6: 769,
+  loopback: 772,
+  sit: 776,
+  ipgre: 778,
+};
+
 const TABLES: Partial<Record<ValueKind, Record<string, number>>> = {
   proto: L4PROTO,
   nfproto: NFPROTO,
@@ -96,6 +108,7 @@ const TABLES: Partial<Record<ValueKind, Record<string, number>>> = {
   icmpv6: ICMPV6_TYPES,
   icmpcode: ICMP_CODES,
   icmpv6code: ICMPV6_CODES,
+  iftype: IF_TYPES,
 };
 
 /** Bitmask kinds: a plain `ct state new` means "this bit is set". */
@@ -107,6 +120,7 @@ export function keyKind(key: Key): ValueKind | ValueKind[] {
   switch (key.kind) {
     case 'meta':
       if (key.key === 'l4proto' || key.key === 'protocol') return 'proto';
+      if (key.key === 'iiftype' || key.key === 'oiftype') return 'iftype';
       if (key.key === 'nfproto') return 'nfproto';
       if (/^(iif|oif)(name)?$|^[io]brname$|^iifgroup$/.test(key.key)) return key.key.endsWith('group') ? 'num' : 'str';
       return 'num';
@@ -174,6 +188,8 @@ export function typeKind(type: string): ValueKind {
       return 'icmpcode';
     case 'icmpv6_code':
       return 'icmpv6code';
+    case 'iface_type':
+      return 'iftype';
     case 'tcp_flag':
       return 'tcpflags';
     default:
