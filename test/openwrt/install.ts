@@ -35,6 +35,9 @@ export async function installReplyguard(lab: Lab): Promise<string> {
   const standIns = standInIpks(MTIME).map((p) => `/tmp/ipk/${p.name}`);
   let out = await routerSh(lab, `opkg install ${standIns.join(' ')} 2>&1`);
   out += await routerSh(lab, `opkg install ${ours.map((p) => `/tmp/ipk/${p.name}`).join(' ')} 2>&1`);
+  // default_postinst asked procd to start it; wait for its first status so that a restart right after
+  // cannot be confused with this start (both write started_at after the caller's clock reading).
+  await waitRouterStatus(lab, 'the first start after install', (st) => st.sensors.conntrack.state === 'running');
   return out;
 }
 
