@@ -78,7 +78,7 @@ describe('LuCI on OpenWrt (uhttpd, rpcd, the image LuCI) in headless Chromium', 
   it("Status renders the live daemon's status: the hijacked forward, the fix, the sensors", async () => {
     const page = await loggedIn('admin/services/replyguard/status');
     await page.waitForSelector('#rg-banner[data-health="problem"]', { timeout: 15_000 });
-    const body = await page.locator('#rg-body').innerText();
+    const body = (await page.locator('#rg-body').textContent()) ?? '';
     assert.match(body, /192\.168\.50\.10:443/);
     assert.match(body, /nas/);
     assert.match(body, /Replies hijacked/);
@@ -108,7 +108,7 @@ describe('LuCI on OpenWrt (uhttpd, rpcd, the image LuCI) in headless Chromium', 
     try {
       const page = await loggedIn('admin/services/replyguard/status');
       await page.waitForSelector('#rg-banner', { timeout: 15_000 });
-      const text = await page.locator('body').innerText();
+      const text = (await page.locator('body').textContent()) ?? '';
       assert.match(text, /立即重新检查/);
       await page.screenshot({ path: join(ARTIFACTS, 'openwrt-luci-status-zh_Hans.png'), fullPage: true });
       await page.context().close();
