@@ -7,6 +7,7 @@
 // Passwall ports, …) plus the generic guard for that very chain. Pure.
 
 import { formatEndpoint } from '../net/ip-address';
+import { lanAcTrafficCommands, lanBlacklistCommand, OPENCLASH_RESTART } from '../proxies/openclash';
 import { type Evaluation, evaluatePacket, type Hop } from '../ruleset/evaluate';
 import { defaultLanInterface } from '../ruleset/explain-text';
 import { modelPacket, type TcpFlagsName } from '../ruleset/packet';
@@ -218,7 +219,6 @@ export function proxyFixLines(
 ): string[] {
   if (!proxy) return [];
   const v6 = server.includes(':');
-  const label = forwardName ? `replyguard: replies of ${forwardName}` : `replyguard: replies of ${server}:${port}`;
   switch (proxy.name) {
     case 'openclash': {
       const lines: string[] = [];
@@ -230,11 +230,10 @@ export function proxyFixLines(
       }
       lines.push(
         "OpenClash: add a Lan Traffic Access List entry (插件设置 → 访问控制 → 来源流量访问控制, OpenClash ≥ 0.46.059) for the server's replies: " +
-          `uci add openclash lan_ac_traffic && uci set openclash.@lan_ac_traffic[-1].enabled='1' && ` +
-          `uci set openclash.@lan_ac_traffic[-1].src_ip='${server}' && uci set openclash.@lan_ac_traffic[-1].src_port='${port}' && ` +
-          `uci set openclash.@lan_ac_traffic[-1].proto='${proto}' && uci set openclash.@lan_ac_traffic[-1].family='${v6 ? 'ipv6' : 'ipv4'}' && ` +
-          `uci set openclash.@lan_ac_traffic[-1].target='return' && uci set openclash.@lan_ac_traffic[-1].comment='${label}' && ` +
-          'uci commit openclash && /etc/init.d/openclash restart',
+          [
+            ...lanAcTrafficCommands({ host: server, port, proto, ...(forwardName ? { name: forwardName } : {}) }),
+            OPENCLASH_RESTART,
+          ].join(' && '),
       );
       if (
         proto === 'tcp' &&
@@ -247,7 +246,7 @@ export function proxyFixLines(
         );
       lines.push(
         `Or bypass the server entirely (all its traffic, not only the replies) with the LAN blacklist: uci set openclash.config.lan_ac_mode='0' && ` +
-          `uci add_list openclash.config.${v6 ? 'lan_ac_black_ipv6s' : 'lan_ac_black_ips'}='${server}' && uci commit openclash && /etc/init.d/openclash restart`,
+          `${lanBlacklistCommand(server)} && ${OPENCLASH_RESTART}`,
       );
       return lines;
     }

@@ -1,0 +1,52 @@
+// OpenClash (vernesong/OpenClash): the settings replyguard tells its users to
+// change, in the form luci-app-openclash/root/etc/init.d/openclash reads them.
+
+/** One Lan Traffic Access List entry (section type `lan_ac_traffic`) that exempts a server port's replies. */
+export interface LanAcTrafficEntry {
+  host: string;
+  port: number;
+  proto: 'tcp' | 'udp';
+  /** The forward's name, if declared: it names the entry. */
+  name?: string;
+}
+
+/** What nft takes as a string without quotes, which is also one shell word that no glob touches. */
+const BARE_WORD = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+/**
+ * The entry's comment. firewall_lan_ac_traffic (init.d/openclash) expands it unquoted into
+ * `nft insert rule … comment ${comment}` and `iptables … -m comment --comment ${comment}` (earlier
+ * releases quoted it): a comment with a space, a colon or a quote makes nft and iptables reject the
+ * rule, and OpenClash discards the error. So: one bare word.
+ */
+export function lanAcTrafficComment(e: LanAcTrafficEntry): string {
+  const what = e.name ?? `${e.host}_${e.port}`;
+  const word = `replyguard_${what}`.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64);
+  return BARE_WORD.test(word) ? word : 'replyguard';
+}
+
+/** The uci commands that add the entry (target return: the replies skip OpenClash's chains). */
+export function lanAcTrafficCommands(e: LanAcTrafficEntry): string[] {
+  const s = 'openclash.@lan_ac_traffic[-1]';
+  return [
+    'uci add openclash lan_ac_traffic',
+    `uci set ${s}.enabled='1'`,
+    `uci set ${s}.src_ip='${e.host}'`,
+    `uci set ${s}.src_port='${e.port}'`,
+    `uci set ${s}.proto='${e.proto}'`,
+    `uci set ${s}.family='${e.host.includes(':') ? 'ipv6' : 'ipv4'}'`,
+    `uci set ${s}.target='return'`,
+    `uci set ${s}.comment='${lanAcTrafficComment(e)}'`,
+  ];
+}
+
+/**
+ * The LAN blacklist takes IPv4 and IPv6 hosts in the one list `lan_ac_black_ips` (init.d/openclash
+ * adds each entry to both the lan_ac_black_ips and lan_ac_black_ipv6s sets; there is no option of the
+ * second name).
+ */
+export function lanBlacklistCommand(host: string): string {
+  return `uci add_list openclash.config.lan_ac_black_ips='${host}'`;
+}
+
+export const OPENCLASH_RESTART = 'uci commit openclash && /etc/init.d/openclash restart';
