@@ -64,7 +64,7 @@ const CASES: Record<string, Case> = {
     a: ['forwarded', null, 'openclash#4'],
     b: ['proxied', 'redirect:7892', 'openclash#5'],
     c: ['forwarded', null, 'openclash#1'],
-    d: ['forwarded', null, 'openclash_mangle#4'],
+    d: ['forwarded', null, 'openclash_mangle#3'],
   },
   'openclash-fw4-tun': {
     proxy: { name: 'openclash', mode: 'tun', marks: ['0x162'] },

@@ -108,12 +108,37 @@ ${p.chains ?? ''}
 }
 
 // ---------------------------------------------------------------------------
-// OpenClash, fw4. luci-app-openclash/root/etc/init.d/openclash (set_firewall, firewall_lan_ac_traffic,
-// do_run_mode), read at gorillapower/OpenClash@7664c89 ("sync upstream v0.47.071"), see
-// shared/background/research/proxies.md §1. PROXY_FWMARK 0x162, table 0x162, redir 7892, tproxy 7895, dns 7874.
+// OpenClash, fw4: what luci-app-openclash/root/etc/init.d/openclash writes, re-stated rule by rule with
+// the line that writes it (OC_FILE, OC_COMMIT below) and its default config
+// (luci-app-openclash/root/etc/config/openclash: en_mode fake-ip, enable_redirect_dns 1, enable_udp_proxy 1,
+// disable_udp_quic 1, router_self_proxy 1, common_ports 0, china_ip_route 0, ipv6_enable 0, lan_ac_mode 0
+// with no lists, bypass_gateway_compatible 0). PROXY_FWMARK 0x162, table 0x162, redir 7892, tproxy 7895.
+// Rules that name a set OpenClash only creates for a non-empty list (lan_ac_black_ips, wan_ac_black_ips, …)
+// are absent: nft refuses them and OpenClash ignores the error.
 
-const OC_SOURCE = (mode: string) =>
-  `OpenClash fw4, ${mode}: luci-app-openclash/root/etc/init.d/openclash (set_firewall), vernesong/OpenClash as synced in gorillapower/OpenClash@7664c89 (v0.47.071). Re-stated, not copied.`;
+const OC_REPO = 'vernesong/OpenClash';
+/** The upstream release v0.47.071 as synced into the fork gorillapower/OpenClash (its history holds vernesong's commits). */
+const OC_COMMIT = 'v0.47.071 as synced in gorillapower/OpenClash@7664c89d';
+const OC_FILE = 'luci-app-openclash/root/etc/init.d/openclash';
+
+/** Collects, for SOURCE.md, which upstream line writes each rule of a fixture. */
+class Cited {
+  readonly rows: string[] = [];
+  /** One rule line of chain `chain`, written by `line` of the upstream file. */
+  rule(chain: string, line: string, text: string): string {
+    this.rows.push(`| ${chain} | \`${text.replace(/\|/g, '\\|')}\` | ${line} |`);
+    return `    ${text}`;
+  }
+  table(repo: string, commit: string, file: string): string {
+    return [
+      `Upstream: ${repo} ${commit}, \`${file}\` (lines below). Re-stated, not copied.`,
+      '',
+      '| chain / set | rule | line |',
+      '|---|---|---|',
+      ...this.rows,
+    ].join('\n');
+  }
+}
 
 interface OcOptions {
   commonPorts?: boolean;
@@ -122,7 +147,13 @@ interface OcOptions {
   chinaIpRoute?: string[];
 }
 
-function openclashFw4(o: OcOptions): string {
+/** A stand-in for /etc/openclash/china_ip_route.ipset (downloaded at runtime): a few prefixes. */
+const OC_CHINA_SAMPLE = ['1.0.1.0/24', '36.0.0.0/10', '114.114.0.0/16', '223.5.5.0/24'];
+
+function openclashFw4(o: OcOptions): { nft: string; cites: Cited } {
+  const c = new Cited();
+  const fakeIp = !o.commonPorts; // the common_ports fixture runs redir-host
+  const china = o.chinaIpRoute ?? OC_CHINA_SAMPLE;
   const sets = [
     `  set localnetwork {
     type ipv4_addr
@@ -130,128 +161,241 @@ function openclashFw4(o: OcOptions): string {
     auto-merge
     elements = { ${LOCALNETWORK.join(', ')} }
   }`,
+    // disable_udp_quic=1 (default) loads china_ip_route even with china_ip_route=0.
+    `  set china_ip_route {
+    type ipv4_addr
+    flags interval
+    elements = { ${china.join(', ')} }
+  }
+  set china_ip_route_pass {
+    type ipv4_addr
+    flags interval
+    auto-merge
+  }`,
   ];
+  c.rows.push('| set localnetwork | default elements | 1548, 1556 |');
+  c.rows.push(
+    `| set china_ip_route | loaded from /etc/openclash/china_ip_route.ipset (disable_udp_quic=1); elements: ${o.chinaIpRoute ? 'generated, see below' : 'a four-prefix stand-in'} | 1477-1479 |`,
+  );
+  c.rows.push('| set china_ip_route_pass | empty | 1489 |');
   if (o.commonPorts) {
     sets.push(`  set common_ports {
     type inet_service
     flags interval
     elements = { 21, 22, 23, 53, 80, 123, 143, 194, 443, 465, 587, 853, 993, 995, 998, 2052, 2053, 2082, 2083, 2086, 2095, 2096, 5222, 5228-5230, 8080, 8443, 8880, 8888, 8889 }
   }`);
+    c.rows.push('| set common_ports | the default list | 1439, 1567-1570 |');
   }
-  if (o.chinaIpRoute) {
-    sets.push(`  set china_ip_route {
-    type ipv4_addr
-    flags interval
-    elements = { ${o.chinaIpRoute.join(', ')} }
-  }
-  set china_ip_route_pass {
-    type ipv4_addr
-    flags interval
-  }`);
-  }
-  const bypass = [
-    o.commonPorts ? '    th dport != @common_ports counter return' : '',
-    o.chinaIpRoute ? '    ip daddr @china_ip_route ip daddr != @china_ip_route_pass counter return' : '',
-  ]
-    .filter(Boolean)
-    .join('\n');
-  sets.push(`  set lan_ac_black_ips {
-    type ipv4_addr
-    flags interval
-  }
-  set lan_ac_black_macs {
-    type ether_addr
-  }`);
+  const bypass = (chain: string, lines: { common: string; china: string }) =>
+    [
+      o.commonPorts ? c.rule(chain, lines.common, 'th dport != @common_ports counter return') : '',
+      o.chinaIpRoute
+        ? c.rule(chain, lines.china, 'ip daddr @china_ip_route ip daddr != @china_ip_route_pass counter return')
+        : '',
+    ].filter(Boolean);
   const chains: string[] = [];
-  // enable_redirect_dns=1 (default): DNS to dnsmasq, except blacklisted LAN hosts.
-  let dstnat =
-    '    meta nfproto { ipv4 } meta l4proto { tcp, udp } th dport 53 ip saddr != @lan_ac_black_ips ether saddr != @lan_ac_black_macs counter redirect to :53 comment "OpenClash DNS Hijack"';
-  let mangle = '';
-  const fakeIpUdp = o.tun
-    ? ''
-    : '    meta l4proto { udp } ip daddr { 198.18.0.1/16 } mark set 0x162 tproxy ip to 127.0.0.1:7895 counter accept';
+  const input: string[] = [];
+  const forward: string[] = [];
+  const srcnat: string[] = [];
+  const dstnat: string[] = [];
+  const mangle: string[] = [];
+  const mangleOutput: string[] = [];
+  // enable_redirect_dns=1: inserted at position 0 of dstnat (DNSPORT: dnsmasq's port, 53).
+  dstnat.push(c.rule('dstnat', '1624', 'meta l4proto { tcp, udp } th dport 53 counter redirect to :53 comment "OpenClash DNS Hijack"'));
+  const natOutput: string[] = [
+    c.rule('nat_output', '1631-1632', 'meta skgid != 65534 meta l4proto { tcp, udp } th dport 53 ip daddr { 127.0.0.1 } counter redirect to :53 comment "OpenClash DNS Hijack"'),
+  ];
   if (o.tun !== 'tun') {
-    // TCP redirect (non-TUN and mix).
-    chains.push(`  chain openclash {
-    ip daddr @localnetwork counter return
-    ct direction reply counter return
-    ip protocol tcp ip daddr { 198.18.0.1/16 } counter redirect to :7892
-${bypass}
-    ip protocol tcp counter redirect to :7892
-  }`);
-    dstnat += '\n    meta nfproto { ipv4 } ip protocol tcp counter jump openclash';
+    // TCP redirect (no TUN, and mix).
+    chains.push(
+      [
+        '  chain openclash {',
+        c.rule('openclash', '1662', 'ip daddr @localnetwork counter return'),
+        c.rule('openclash', '1663', 'ct direction reply counter return'),
+        c.rule('openclash', '1664', 'ip protocol tcp ip daddr { 198.18.0.1/16 } counter redirect to :7892'),
+        ...bypass('openclash', { common: '1677', china: '1686' }),
+        c.rule('openclash', '1689', 'ip protocol tcp counter redirect to :7892'),
+        '  }',
+      ].join('\n'),
+    );
+    dstnat.push(c.rule('dstnat', '1690', 'meta nfproto { ipv4 } ip protocol tcp counter jump openclash'));
+    // router_self_proxy=1.
+    chains.push(
+      [
+        '  chain openclash_output {',
+        c.rule('openclash_output', '1790', 'meta skgid 65534 counter return'),
+        c.rule('openclash_output', '1791', 'ip daddr @localnetwork counter return'),
+        c.rule('openclash_output', '1792', 'ct direction reply counter return'),
+        fakeIp ? c.rule('openclash_output', '1794', 'ip protocol tcp ip daddr { 198.18.0.1/16 } counter redirect to :7892') : '',
+        o.commonPorts ? c.rule('openclash_output', '1800', 'th dport != @common_ports counter return') : '',
+        o.chinaIpRoute ? c.rule('openclash_output', '1809', 'ip daddr @china_ip_route ip daddr != @china_ip_route_pass counter return') : '',
+        c.rule('openclash_output', '1811', 'ip protocol tcp counter redirect to :7892'),
+        '  }',
+      ]
+        .filter(Boolean)
+        .join('\n'),
+    );
+    natOutput.push(c.rule('nat_output', '1814', 'meta nfproto { ipv4 } ip protocol tcp counter jump openclash_output'));
   }
   if (!o.tun) {
-    // UDP TPROXY.
-    chains.push(`  chain openclash_mangle {
-    ip daddr @localnetwork counter return
-    ct direction reply counter return
-${fakeIpUdp}
-${bypass}
-    ip protocol udp counter jump openclash_upnp
-    meta l4proto { udp } mark set 0x162 tproxy ip to 127.0.0.1:7895 counter accept
-  }
-  chain openclash_upnp {
-  }`);
-    mangle = '    meta nfproto { ipv4 } ip protocol udp counter jump openclash_mangle';
+    // UDP TPROXY (enable_udp_proxy=1).
+    chains.push(
+      [
+        '  chain openclash_mangle {',
+        c.rule('openclash_mangle', '1703', 'ip daddr @localnetwork counter return'),
+        c.rule('openclash_mangle', '1704', 'ct direction reply counter return'),
+        fakeIp
+          ? c.rule('openclash_mangle', '1706', 'meta l4proto { udp } ip daddr { 198.18.0.1/16 } mark set 0x162 tproxy ip to 127.0.0.1:7895 counter accept')
+          : '',
+        ...bypass('openclash_mangle', { common: '1720', china: '1729' }),
+        c.rule('openclash_mangle', '1732', 'ip protocol udp counter jump openclash_upnp'),
+        c.rule('openclash_mangle', '1733', 'meta l4proto { udp } mark set 0x162 tproxy ip to 127.0.0.1:7895 counter accept'),
+        '  }',
+        '  chain openclash_upnp {',
+        '  }',
+      ]
+        .filter(Boolean)
+        .join('\n'),
+    );
+    mangle.push(c.rule('mangle_prerouting', '1734', 'meta nfproto { ipv4 } ip protocol udp counter jump openclash_mangle'));
+    chains.push(
+      [
+        '  chain openclash_mangle_output {',
+        c.rule('openclash_mangle_output', '1750', 'meta skgid 65534 counter return'),
+        c.rule('openclash_mangle_output', '1751', 'ip daddr @localnetwork counter return'),
+        c.rule('openclash_mangle_output', '1752', 'ct direction reply counter return'),
+        o.commonPorts ? c.rule('openclash_mangle_output', '1756', 'th dport != @common_ports counter return') : '',
+        fakeIp
+          ? c.rule('openclash_mangle_output', '1759', 'meta l4proto { udp } ip daddr { 198.18.0.1/16 } mark set 0x162 counter accept')
+          : '',
+        o.chinaIpRoute
+          ? c.rule('openclash_mangle_output', '1768', 'ip daddr @china_ip_route ip daddr != @china_ip_route_pass counter return')
+          : '',
+        c.rule('openclash_mangle_output', '1771', 'mark set 0x162 counter accept'),
+        '  }',
+      ]
+        .filter(Boolean)
+        .join('\n'),
+    );
+    mangleOutput.push(c.rule('mangle_output', '1773', 'meta nfproto { ipv4 } ip protocol udp counter jump openclash_mangle_output'));
+    // disable_udp_quic=1, china_ip_route != 2: inserted at position 0 of input.
+    input.push(c.rule('input', '1781', 'udp dport 443 ip daddr != @china_ip_route counter reject comment "OpenClash QUIC REJECT"'));
   } else {
-    const last = o.tun === 'mix' ? '    meta l4proto { udp } mark set 0x162 counter' : '    mark set 0x162 counter';
-    chains.push(`  chain openclash_mangle {
-    meta l4proto { tcp, udp } iifname "utun" counter return
-    ip daddr @localnetwork counter return
-    ct direction reply counter return
-    meta l4proto { tcp, udp } ip daddr { 198.18.0.1/16 } mark set 0x162 counter
-${bypass}
-    meta nfproto { ipv4 } ip protocol icmp icmp type echo-request mark set 0x162 counter accept comment "OpenClash ICMP Mark"
-    ip protocol udp counter jump openclash_upnp
-${last}
+    const tun = o.tun === 'tun';
+    chains.push(
+      [
+        '  chain openclash_mangle_output {',
+        c.rule('openclash_mangle_output', '1825', 'meta skgid 65534 counter return'),
+        c.rule('openclash_mangle_output', '1826', 'ip daddr @localnetwork counter return'),
+        c.rule('openclash_mangle_output', '1827', 'ct direction reply counter return'),
+        tun
+          ? c.rule('openclash_mangle_output', '1829', 'meta l4proto { tcp, udp } ip daddr { 198.18.0.1/16 } mark set 0x162 counter')
+          : c.rule('openclash_mangle_output', '1831', 'meta l4proto { udp } ip daddr { 198.18.0.1/16 } mark set 0x162 counter'),
+        o.chinaIpRoute
+          ? c.rule('openclash_mangle_output', '1846', 'ip daddr @china_ip_route ip daddr != @china_ip_route_pass counter return')
+          : '',
+        c.rule('openclash_mangle_output', '1850', 'meta nfproto { ipv4 } ip protocol icmp icmp type echo-request mark set 0x162 counter accept comment "OpenClash ICMP Mark"'),
+        tun
+          ? c.rule('openclash_mangle_output', '1853', 'meta l4proto { tcp, udp } meta mark set 0x162 counter')
+          : c.rule('openclash_mangle_output', '1855', 'meta l4proto { udp } meta mark set 0x162 counter'),
+        '  }',
+      ]
+        .filter(Boolean)
+        .join('\n'),
+    );
+    mangleOutput.push(c.rule('mangle_output', '1858', 'meta nfproto { ipv4 } counter jump openclash_mangle_output'));
+    chains.push(
+      [
+        '  chain openclash_mangle {',
+        c.rule('openclash_mangle', '1868', 'meta l4proto { tcp, udp } iifname "utun" counter return'),
+        c.rule('openclash_mangle', '1869', 'ip daddr @localnetwork counter return'),
+        c.rule('openclash_mangle', '1870', 'ct direction reply counter return'),
+        tun
+          ? c.rule('openclash_mangle', '1872', 'meta l4proto { tcp, udp } ip daddr { 198.18.0.1/16 } mark set 0x162 counter')
+          : c.rule('openclash_mangle', '1874', 'meta l4proto { udp } ip daddr { 198.18.0.1/16 } mark set 0x162 counter'),
+        ...bypass('openclash_mangle', { common: '1888', china: '1897' }),
+        c.rule('openclash_mangle', '1901', 'meta nfproto { ipv4 } ip protocol icmp icmp type echo-request mark set 0x162 counter accept comment "OpenClash ICMP Mark"'),
+        c.rule('openclash_mangle', '1903', 'ip protocol udp counter jump openclash_upnp'),
+        tun
+          ? c.rule('openclash_mangle', '1906', 'mark set 0x162 counter')
+          : c.rule('openclash_mangle', '1908', 'meta l4proto { udp } mark set 0x162 counter'),
+        '  }',
+        '  chain openclash_upnp {',
+        '  }',
+      ]
+        .filter(Boolean)
+        .join('\n'),
+    );
+    mangle.push(c.rule('mangle_prerouting', '1911', 'meta nfproto { ipv4 } counter jump openclash_mangle'));
+    // Inserted at position 0, so the later insert comes first.
+    forward.push(
+      c.rule('forward', '1924', 'oifname "utun" udp dport 443 ip daddr != @china_ip_route counter reject comment "OpenClash QUIC REJECT"'),
+      c.rule('forward', '1915', 'meta nfproto { ipv4 } iifname "utun" counter accept comment "OpenClash TUN Forward"'),
+      c.rule('forward', '1914', 'meta nfproto { ipv4 } oifname "utun" counter accept comment "OpenClash TUN Forward"'),
+    );
+    input.push(c.rule('input', '1916', 'meta nfproto { ipv4 } iifname "utun" counter accept comment "OpenClash TUN Input"'));
+    srcnat.push(c.rule('srcnat', '1917', 'meta nfproto { ipv4 } oifname "utun" counter return comment "OpenClash TUN Postrouting"'));
   }
-  chain openclash_upnp {
-  }`);
-    mangle = '    meta nfproto { ipv4 } counter jump openclash_mangle';
-  }
-  // router_self_proxy=1 (default): output chains (TUN marks in mangle_output instead).
-  if (o.tun !== 'tun')
-    chains.push(`  chain nat_output {
+  chains.push(`  chain nat_output {
     type nat hook output priority -1; policy accept;
-    meta nfproto { ipv4 } ip protocol tcp counter jump openclash_output
-  }
-  chain openclash_output {
-    meta skgid 65534 counter return
-    ip daddr @localnetwork counter return
-    ip protocol tcp counter redirect to :7892
+${natOutput.join('\n')}
   }`);
-  let srcnat = '';
+  c.rows.push('| nat_output | `type nat hook output priority -1` | 1631, 1813 |');
   if (o.bypassGatewayCompatible) {
-    chains.push(`  chain openclash_post {
-    meta skgid 65534 counter return
-    meta mark 0x162 counter accept
-    ip daddr @localnetwork counter return
-    ct direction reply counter return
-    fib saddr type != { local } counter masquerade
-  }`);
-    srcnat = '    meta nfproto { ipv4 } counter jump openclash_post comment "OpenClash Bypass Gateway Compatible"';
+    chains.push(
+      [
+        '  chain openclash_post {',
+        c.rule('openclash_post', '1578', 'meta skgid 65534 counter return'),
+        c.rule('openclash_post', '1579', 'meta mark 0x162 counter accept'),
+        c.rule('openclash_post', '1580', 'ip daddr @localnetwork counter return'),
+        c.rule('openclash_post', '1581', 'ct direction reply counter return'),
+        c.rule('openclash_post', '1582', 'fib saddr type != { local } counter masquerade'),
+        '  }',
+      ].join('\n'),
+    );
+    srcnat.push(c.rule('srcnat', '1583', 'meta nfproto { ipv4 } counter jump openclash_post comment "OpenClash Bypass Gateway Compatible"'));
   }
-  // Rules OpenClash inserts at position 0 of fw4's own chains.
-  const forward = o.tun
-    ? [
-        '    meta nfproto { ipv4 } iifname "utun" counter accept comment "OpenClash TUN Forward"',
-        '    meta nfproto { ipv4 } oifname "utun" counter accept comment "OpenClash TUN Forward"',
-      ].join('\n')
-    : '';
-  const input = [
-    o.tun ? '    meta nfproto { ipv4 } iifname "utun" counter accept comment "OpenClash TUN Input"' : '',
-    o.tun !== 'tun' ? '    ct status dnat accept comment "OpenClash Redirect Accept"' : '',
-    !o.tun ? '    meta mark 0x162 accept comment "OpenClash TPROXY Accept"' : '',
-  ]
-    .filter(Boolean)
-    .join('\n');
-  if (o.tun) srcnat = `    meta nfproto { ipv4 } oifname "utun" counter return comment "OpenClash TUN Postrouting"\n${srcnat}`;
-  return fw4({ sets: sets.join('\n'), dstnat, mangle, srcnat, forward, input, chains: chains.join('\n') });
+  const nft = fw4({
+    sets: sets.join('\n'),
+    dstnat: dstnat.join('\n'),
+    mangle: mangle.join('\n'),
+    mangleOutput: mangleOutput.join('\n'),
+    srcnat: srcnat.join('\n'),
+    forward: forward.join('\n'),
+    input: input.join('\n'),
+    chains: chains.join('\n'),
+  });
+  return { nft, cites: c };
 }
 
+/** Routes: no TUN 1696-1697; TUN (en_mode_tun set) 739-740. */
 const OC_TPROXY_ROUTE = ['rule add fwmark 0x162 table 0x162', 'route add local 0.0.0.0/0 dev lo table 0x162'];
 const OC_TUN_ROUTE = ['rule add fwmark 0x162 table 0x162 pref 1888', 'route add default dev utun table 0x162'];
+
+function openclashFixture(name: string, mode: string, o: OcOptions, extra = ''): Fixture {
+  const { nft, cites } = openclashFw4(o);
+  const tun = o.tun !== undefined;
+  cites.rows.push(
+    tun
+      ? '| ip rule / route | `ip rule add fwmark 0x162 table 0x162 pref 1888`, `ip route add default dev utun table 0x162` | 739-740 |'
+      : '| ip rule / route | `ip rule add fwmark 0x162 table 0x162`, `ip route add local 0.0.0.0/0 dev lo table 0x162` | 1696-1697 |',
+  );
+  return {
+    name,
+    source:
+      `OpenClash fw4, ${mode}. ${extra}Defaults otherwise from luci-app-openclash/root/etc/config/openclash at the same commit; ` +
+      "the fw4 table around OpenClash's rules is openwrt/firewall4's (see fixtures.ts), the side router has no WAN zone (intranet_allowed adds nothing).\n\n" +
+      cites.table(OC_REPO, OC_COMMIT, OC_FILE) +
+      (tun
+        ? '\n\nThe older release vernesong/OpenClash@8af97e15 (v0.47.055) writes TUN modes differently ' +
+          '(`meta l4proto {tcp,udp}` in the TUN forward/input rules, no ICMP mark, TCP and UDP marks in mix mode): this fixture is v0.47.071 only.'
+        : '\n\nThe older release vernesong/OpenClash@8af97e15 (v0.47.055) writes the same rules for these settings ' +
+          '(it lacks only the wan_ac_black_ports rules, which need a list this fixture does not set).'),
+    nft,
+    ip: tun ? OC_TUN_ROUTE : OC_TPROXY_ROUTE,
+    ...(tun ? { tun: ['utun'] } : {}),
+  };
+}
 
 /** 8,000 distinct public-looking prefixes (/16…/24), seeded; never in private, documentation or test ranges. */
 export function chinaPrefixes(count = 8000, seed = 20261125): string[] {
@@ -768,27 +912,17 @@ const UNKNOWN_NFT = `table inet sbx {
 `;
 
 export const FIXTURES: Fixture[] = [
-  { name: 'openclash-fw4-fakeip', source: OC_SOURCE('fake-ip (TCP redirect, UDP TPROXY)'), nft: openclashFw4({}), ip: OC_TPROXY_ROUTE },
-  {
-    name: 'openclash-fw4-redirhost-common-ports',
-    source: OC_SOURCE('redir-host with common_ports=1'),
-    nft: openclashFw4({ commonPorts: true }),
-    ip: OC_TPROXY_ROUTE,
-  },
-  { name: 'openclash-fw4-tun', source: OC_SOURCE('fake-ip-tun (en_mode_tun=1)'), nft: openclashFw4({ tun: 'tun' }), ip: OC_TUN_ROUTE, tun: ['utun'] },
-  { name: 'openclash-fw4-mix', source: OC_SOURCE('fake-ip-mix (en_mode_tun=2)'), nft: openclashFw4({ tun: 'mix' }), ip: OC_TUN_ROUTE, tun: ['utun'] },
-  {
-    name: 'openclash-fw4-bypass-gateway-compatible',
-    source: OC_SOURCE('fake-ip with bypass_gateway_compatible=1'),
-    nft: openclashFw4({ bypassGatewayCompatible: true }),
-    ip: OC_TPROXY_ROUTE,
-  },
-  {
-    name: 'openclash-fw4-china-ip-route-8k',
-    source: `${OC_SOURCE('fake-ip with china_ip_route=1')} The 8,000 china_ip_route prefixes are generated (seeded xorshift, chinaPrefixes() in fixtures.ts), not real data.`,
-    nft: openclashFw4({ chinaIpRoute: chinaPrefixes() }),
-    ip: OC_TPROXY_ROUTE,
-  },
+  openclashFixture('openclash-fw4-fakeip', 'fake-ip (TCP redirect, UDP TPROXY)', {}),
+  openclashFixture('openclash-fw4-redirhost-common-ports', 'redir-host with common_ports=1', { commonPorts: true }, 'en_mode redir-host, common_ports 1. '),
+  openclashFixture('openclash-fw4-tun', 'fake-ip-tun (en_mode_tun=1)', { tun: 'tun' }, 'en_mode fake-ip-tun. '),
+  openclashFixture('openclash-fw4-mix', 'fake-ip-mix (en_mode_tun=2)', { tun: 'mix' }, 'en_mode fake-ip-mix. '),
+  openclashFixture('openclash-fw4-bypass-gateway-compatible', 'fake-ip with bypass_gateway_compatible=1', { bypassGatewayCompatible: true }, 'bypass_gateway_compatible 1. '),
+  openclashFixture(
+    'openclash-fw4-china-ip-route-8k',
+    'fake-ip with china_ip_route=1',
+    { chinaIpRoute: chinaPrefixes() },
+    'china_ip_route 1; the 8,000 china_ip_route prefixes are generated (seeded xorshift, chinaPrefixes() in fixtures.ts), not real data. ',
+  ),
   {
     name: 'openclash-fw3-fakeip',
     source:
