@@ -655,135 +655,83 @@ const HOMEPROXY_NFT = fw4({
 const HP_ROUTE = ['rule add fwmark 101 table 100', 'route add local 0.0.0.0/0 dev lo table 100'];
 
 // ---------------------------------------------------------------------------
-// nikki: nikkinikki-org/OpenWrt-nikki nikki/files/ucode/hijack.ut @48ff42e + nikki.conf defaults:
-// table inet nikki, lan_proxy and router_proxy on, tcp_mode redirect (redir 7891), udp_mode tun
-// (device nikki, mark 0x81/0xff → table 81 pref 1025), tproxy mark 0x80/0xff → table 80 pref 1024,
-// DNS 1053, proxy_tcp/udp_dport 0-65535, fake-ip 198.18.0.1/16, one LAN access control entry (proxy+dns),
-// cgroups v1 (`meta cgroup` instead of a cgroupv2 path the namespace does not have).
-const NIKKI_BYPASS = `    fib daddr type { local, broadcast, anycast, multicast } counter return
-    ct direction reply counter return
-    ip daddr @reserved_ip ip daddr != 198.18.0.1/16 counter return
-    ip6 daddr @reserved_ip6 counter return
-    ip daddr @china_ip counter return
-    ip6 daddr @china_ip6 counter return
-    ip daddr @russia_ip counter return
-    ip6 daddr @russia_ip6 counter return
-    meta nfproto ipv4 meta l4proto . th dport != @proxy_dport ip daddr != 198.18.0.1/16 counter return
-    meta nfproto ipv6 meta l4proto . th dport != @proxy_dport counter return
-    meta l4proto { tcp, udp } ip dscp @bypass_dscp ip daddr != 198.18.0.1/16 counter return
-    meta l4proto { tcp, udp } ip6 dscp @bypass_dscp counter return`;
-const NIKKI_NFT = `table inet nikki {
-  set dns_hijack_nfproto {
-    type nf_proto
-    flags interval
-    elements = { ipv4 }
-  }
-  set proxy_nfproto {
-    type nf_proto
-    flags interval
-    elements = { ipv4 }
-  }
-  set reserved_ip {
-    type ipv4_addr
-    flags interval
-    auto-merge
-    elements = { ${LOCALNETWORK.join(', ')} }
-  }
-  set reserved_ip6 {
-    type ipv6_addr
-    flags interval
-    auto-merge
-    elements = { ::/128, ::1/128, ::ffff:0:0/96, 100::/64, 64:ff9b::/96, 2001::/32, 2001:10::/28, 2001:20::/28, 2001:db8::/32, 2002::/16, fc00::/7, fe80::/10, ff00::/8 }
-  }
-  set lan_inbound_device {
-    type ifname
-    flags interval
-    auto-merge
-    elements = { "br-lan" }
-  }
-  set china_ip {
-    type ipv4_addr
-    flags interval
-  }
-  set china_ip6 {
-    type ipv6_addr
-    flags interval
-  }
-  set russia_ip {
-    type ipv4_addr
-    flags interval
-  }
-  set russia_ip6 {
-    type ipv6_addr
-    flags interval
-  }
-  set proxy_dport {
-    type inet_proto . inet_service
-    flags interval
-    auto-merge
-    elements = { tcp . 0-65535, udp . 0-65535 }
-  }
-  set bypass_dscp {
-    type dscp
-    flags interval
-    auto-merge
-  }
-  chain router_dns_hijack {
-    meta l4proto { tcp, udp } th dport 53 counter redirect to :1053
-  }
-  chain router_redirect {
-    meta l4proto tcp counter redirect to :7891
-  }
-  chain router_tun {
-    meta l4proto { tcp, udp } th dport 53 counter return
-    meta l4proto { tcp, udp } meta mark set meta mark & 0xffffff00 | 0x81 counter accept
-  }
+// nikki: nikkinikki-org/OpenWrt-nikki main, nikki/files/ucode/hijack.ut rendered with the defaults of
+// nikki/files/nikki.conf (tcp_mode redirect, udp_mode tun, IPv4 and IPv6 proxy and DNS hijack,
+// fake_ip_ping_hijack, lan_inbound_interface lan = br-lan, bypass_dscp 4, proxy_tcp/udp_dport 0-65535,
+// one lan_access_control entry with dns and proxy on; mixin: redir 7891, DNS [::]:1053, fake-ip
+// 198.18.0.1/16, tun device nikki, no fake-ip-range6). Routes from nikki/files/nikki.init (tun, IPv4).
+
+const NIKKI_COMMIT = '388f34e5';
+const NIKKI_FILE = 'nikki/files/ucode/hijack.ut';
+
+function nikkiFixture(): Fixture {
+  const c = new Cited();
+  const bypass = (chain: string, from: number) =>
+    [
+      'fib daddr type { local, broadcast, anycast, multicast } counter return',
+      'ct direction reply counter return',
+      'ip daddr @reserved_ip ip daddr != 198.18.0.1/16 counter return',
+      'ip6 daddr @reserved_ip6 counter return',
+      'ip daddr @china_ip counter return',
+      'ip6 daddr @china_ip6 counter return',
+      'meta nfproto ipv4 meta l4proto . th dport != @proxy_dport ip daddr != 198.18.0.1/16 counter return',
+      'meta nfproto ipv6 meta l4proto . th dport != @proxy_dport counter return',
+      'meta l4proto { tcp, udp } ip dscp @bypass_dscp ip daddr != 198.18.0.1/16 counter return',
+      'meta l4proto { tcp, udp } ip6 dscp @bypass_dscp counter return',
+    ].map((t, i) => c.rule(chain, String(from + i), t));
+  const set = (name: string, lines: string, body: string) => {
+    c.rows.push(`| set ${name} | ${body.replace(/\n\s*/g, '; ').replace(/\|/g, '\\|')} | ${lines} |`);
+    return `  set ${name} {\n    ${body}\n  }`;
+  };
+  const nft = `table inet nikki {
+${set('dns_hijack_nfproto', '172-180', 'type nf_proto\n    flags interval\n    elements = { ipv4, ipv6 }')}
+${set('proxy_nfproto', '182-190', 'type nf_proto\n    flags interval\n    elements = { ipv4, ipv6 }')}
+${set('reserved_ip', '192-201', `type ipv4_addr\n    flags interval\n    auto-merge\n    elements = { ${LOCALNETWORK.join(', ')} }`)}
+${set('reserved_ip6', '203-212', 'type ipv6_addr\n    flags interval\n    auto-merge\n    elements = { ::/128, ::1/128, ::ffff:0:0/96, 100::/64, 64:ff9b::/96, 2001::/32, 2001:10::/28, 2001:20::/28, 2001:db8::/32, 2002::/16, fc00::/7, fe80::/10, ff00::/8 }')}
+${set('lan_inbound_device', '214-223', 'type ifname\n    flags interval\n    auto-merge\n    elements = { "br-lan" }')}
+${set('china_ip', '225-228', 'type ipv4_addr\n    flags interval')}
+${set('china_ip6', '230-233', 'type ipv6_addr\n    flags interval')}
+${set('proxy_dport', '235-244', 'type inet_proto . inet_service\n    flags interval\n    auto-merge\n    elements = { tcp . 0-65535, udp . 0-65535 }')}
+${set('bypass_dscp', '246-255', 'type dscp\n    flags interval\n    auto-merge\n    elements = { 4 }')}
   chain lan_dns_hijack {
-    meta l4proto { tcp, udp } th dport 53 counter redirect to :1053
+${c.rule('lan_dns_hijack', '376', 'meta nfproto @dns_hijack_nfproto meta l4proto { tcp, udp } th dport 53 counter redirect to :1053')}
   }
   chain lan_redirect {
-    meta l4proto tcp counter redirect to :7891
+${c.rule('lan_redirect', '400', 'meta nfproto @proxy_nfproto meta l4proto tcp counter redirect to :7891')}
   }
   chain lan_tun {
-    meta l4proto { tcp, udp } th dport 53 counter return
-    meta l4proto { tcp, udp } meta mark set meta mark & 0xffffff00 | 0x81 counter accept
-  }
-  chain nat_output {
-    type nat hook output priority filter; policy accept;
-    meta cgroup 302387718 counter return
-    meta nfproto @dns_hijack_nfproto jump router_dns_hijack
-${NIKKI_BYPASS}
-    meta nfproto @proxy_nfproto jump router_redirect
-  }
-  chain mangle_output {
-    type route hook output priority mangle; policy accept;
-    meta cgroup 302387718 counter return
-${NIKKI_BYPASS}
-    meta nfproto @proxy_nfproto meta l4proto udp jump router_tun
-  }
-  chain mangle_prerouting_router {
-    type filter hook prerouting priority mangle - 1; policy accept;
-    iifname "nikki" meta l4proto { icmp, tcp, udp } counter accept
+${c.rule('lan_tun', '465', 'meta nfproto @dns_hijack_nfproto meta l4proto { tcp, udp } th dport 53 counter return')}
+${c.rule('lan_tun', '467', 'meta nfproto @proxy_nfproto meta l4proto { tcp, udp } meta mark set meta mark & 0xffffff00 | 0x81 counter accept')}
   }
   chain dstnat {
     type nat hook prerouting priority dstnat + 1; policy accept;
-    iifname @lan_inbound_device meta nfproto @dns_hijack_nfproto jump lan_dns_hijack
-${NIKKI_BYPASS}
-    iifname @lan_inbound_device meta nfproto @proxy_nfproto jump lan_redirect
+${c.rule('dstnat', '576', 'iifname @lan_inbound_device jump lan_dns_hijack')}
+${bypass('dstnat', 579).join('\n')}
+${c.rule('dstnat', '592', 'iifname @lan_inbound_device jump lan_redirect')}
+${c.rule('dstnat', '596', 'icmp type echo-request ip daddr 198.18.0.1/16 counter redirect')}
   }
   chain mangle_prerouting_lan {
     type filter hook prerouting priority mangle; policy accept;
-${NIKKI_BYPASS}
-    iifname @lan_inbound_device meta nfproto @proxy_nfproto meta l4proto udp jump lan_tun
+${bypass('mangle_prerouting_lan', 606).join('\n')}
+${c.rule('mangle_prerouting_lan', '619', 'iifname @lan_inbound_device meta l4proto vmap { tcp : continue, udp : jump lan_tun }')}
   }
 }
 `;
-const NIKKI_ROUTE = [
-  'rule add fwmark 0x80/0xff table 80 pref 1024',
-  'route add local 0.0.0.0/0 dev lo table 80',
-  'rule add fwmark 0x81/0xff table 81 pref 1025',
-  'route add default dev nikki table 81',
-];
+  c.rows.push('| ip rule / route | `ip -4 route add unicast default dev nikki table 81`, `ip -4 rule add pref 1025 fwmark 0x81/0xff table 81` | nikki/files/nikki.init:409-410 |');
+  return {
+    name: 'nikki',
+    source:
+      `nikki, main (tcp_mode redirect, udp_mode tun): defaults of nikki/files/nikki.conf at the same commit. ` +
+      'Left out, as stand-ins would be needed: the router_proxy part (chains router_*, nat_output, mangle_output, ' +
+      'mangle_prerouting_router, lines 257-570: they match the router\'s users and cgroups v2 paths, and hook output, or ' +
+      'prerouting only for lo and the nikki device) and the IPv6 routes (the fixture namespace runs without IPv6). ' +
+      'The earlier fixture came from 48ff42e, a commit on no branch of this snapshot (not main).\n\n' +
+      c.table('nikkinikki-org/OpenWrt-nikki', NIKKI_COMMIT, NIKKI_FILE),
+    nft,
+    ip: ['rule add fwmark 0x81/0xff table 81 pref 1025', 'route add default dev nikki table 81'],
+    tun: ['nikki'],
+  };
+}
 
 // ---------------------------------------------------------------------------
 // ShellCrash: juewuy/ShellCrash scripts/starts/fw_nftables.sh and fw_iptables.sh @040accd (start_nft_route,
@@ -953,14 +901,7 @@ export const FIXTURES: Fixture[] = [
     nft: HOMEPROXY_NFT,
     ip: HP_ROUTE,
   },
-  {
-    name: 'nikki',
-    source:
-      'nikki: nikkinikki-org/OpenWrt-nikki nikki/files/ucode/hijack.ut @48ff42e (read) with nikki.conf defaults (tcp_mode redirect, udp_mode tun, lan_proxy and router_proxy on). Re-stated, not copied.',
-    nft: NIKKI_NFT,
-    ip: NIKKI_ROUTE,
-    tun: ['nikki'],
-  },
+  nikkiFixture(),
   {
     name: 'shellcrash-nft',
     source: 'ShellCrash: juewuy/ShellCrash scripts/starts/fw_nftables.sh @040accd (read: start_nft_route, start_nft_dns, start_nft_wan) with fw_start.sh defaults (Redir mode, common ports). Re-stated, not copied.',
