@@ -108,9 +108,17 @@ const CASES: Record<string, Case> = {
   'passwall2-nft': {
     proxy: { name: 'passwall2', mode: 'tproxy', tproxy: [1041] },
     a: ['forwarded', null, null],
-    b: ['proxied', 'tproxy:1041', 'PSW2_MANGLE#5'],
-    c: ['forwarded', null, 'PSW2_MANGLE#2'],
-    d: ['proxied', 'tproxy:1041', 'PSW2_MANGLE#7'],
+    b: ['proxied', 'tproxy:1041', 'PSW2_MANGLE#6'],
+    c: ['forwarded', null, 'PSW2_MANGLE#1'],
+    d: ['proxied', 'tproxy:1041', 'PSW2_MANGLE#9'],
+  },
+  // The defaults since 2026-01: TCP REDIRECT on every port, so the server's reply (a) is taken too.
+  'passwall2-nft-redirect': {
+    proxy: { name: 'passwall2', mode: 'redirect + tproxy', redirect: [1041], tproxy: [1041] },
+    a: ['proxied', 'redirect:1041', 'PSW2_NAT#4'],
+    b: ['proxied', 'redirect:1041', 'PSW2_NAT#4'],
+    c: ['forwarded', null, 'PSW2_NAT#1'],
+    d: ['proxied', 'tproxy:1041', 'PSW2_MANGLE#6'],
   },
   homeproxy: {
     proxy: { name: 'homeproxy', mode: 'redirect + tproxy', redirect: [5331], tproxy: [5332], marks: ['0x65'] },

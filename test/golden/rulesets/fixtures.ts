@@ -504,19 +504,67 @@ ${PASSWALL_RULE_CHAIN}
 }
 `;
 
-// Passwall2: Openwrt-Passwall/openwrt-passwall2 luci-app-passwall2/root/usr/share/passwall2/nftables.sh @53f05ba:
-// table inet passwall2, PSW2_* chains, one REDIR_PORT (1041) for TCP and UDP via TPROXY; PSW2_RULE marks with
-// `tcp flags syn` (a bit test, so SYN-ACK too); tcp_redir_ports default as Passwall.
-const PASSWALL2_NFT = `table inet passwall2 {
-${pswSets('passwall2')}
+// Passwall2: Openwrt-Passwall/openwrt-passwall2 at 7d7dd9b6 (2026-02-01),
+// luci-app-passwall2/root/usr/share/passwall2/nftables.sh (add_firewall_rule and the default ACL of
+// load_acl), app.sh (get_config) and 0_default_config. Own table inet passwall2, one REDIR_PORT (1041,
+// get_new_port 1041) for TCP and UDP; DNS_REDIRECT_PORT 11400 (the copy dnsmasq, get_new_port 11400).
+// Two fixtures: the defaults (tcp_proxy_way redirect with tcp_redir_ports 1:65535, the default since
+// a22e5fb, 2026-01-12: every TCP port, so REDIRECT of the server's mid-stream replies), and TPROXY
+// (tcp_proxy_way tproxy) with the port list that was the default before.
+
+const PSW2_COMMIT = '7d7dd9b6';
+const PSW2_FILE = 'luci-app-passwall2/root/usr/share/passwall2/nftables.sh';
+const PSW2_OLD_TCP_PORTS = '22,25,53,80,143,443,465,587,853,873,993,995,5222,8080,8443,9418';
+
+function passwall2Fixture(name: string, way: 'redirect' | 'tproxy', tcpPorts: string): Fixture {
+  const c = new Cited();
+  const tproxy = way === 'tproxy';
+  const dport = tcpPorts === '1:65535' ? '' : ` tcp dport { ${tcpPorts.split(',').join(', ')} }`;
+  const set = (n: string, type: string, line: string, elements?: string) => {
+    c.rows.push(`| set ${n} | ${type}, flags interval, timeout${elements ? `; ${elements.length > 60 ? 'see fixtures.ts' : elements}` : ''} | ${line} |`);
+    return `  set ${n} {
+    type ${type}
+    flags interval,timeout
+    auto-merge
+${elements ? `    elements = { ${elements} }\n` : ''}  }`;
+  };
+  const LAN6 =
+    '::/128, ::1/128, ::ffff:0:0/96, ::ffff:0:0:0/96, 64:ff9b::/96, 100::/64, 2001::/32, 2001:20::/28, 2001:db8::/32, 2002::/16, fc00::/7, fe80::/10, ff00::/8';
+  const sets = [
+    set('passwall2_wan', 'ipv4_addr', '707'),
+    set('passwall2_local', 'ipv4_addr', '708, 717 (the router\'s addresses)', '127.0.0.1, 192.168.1.2'),
+    set('passwall2_lan', 'ipv4_addr', '709, 204-215 (gen_lanlist), 729', LOCALNETWORK.join(', ')),
+    set('passwall2_vps', 'ipv4_addr', '710'),
+    set('passwall2_wan6', 'ipv6_addr', '712'),
+    set('passwall2_local6', 'ipv6_addr', '713'),
+    set('passwall2_lan6', 'ipv6_addr', '714, gen_lanlist_6', LAN6),
+    set('passwall2_vps6', 'ipv6_addr', '715'),
+    set('passwall2_global_white', 'ipv4_addr', '749'),
+    set('passwall2_global_white6', 'ipv6_addr', '750'),
+  ].join('\n');
+  const nj = tproxy ? 'counter jump PSW2_RULE' : 'counter redirect to :1041';
+  const tcpChain = tproxy ? 'PSW2_MANGLE' : 'PSW2_NAT';
+  const defaultTcp = [
+    c.rule(tcpChain, '602', `ip protocol tcp ip daddr 198.18.0.0/16 ${nj} comment "Default"`),
+    c.rule(tcpChain, '604', `ip protocol tcp${dport} ${nj} comment "Default"`),
+    tproxy ? c.rule('PSW2_MANGLE', '605', 'ip protocol tcp counter meta mark 1 tproxy ip to :1041 comment "Default"') : '',
+  ].filter(Boolean);
+  const defaultUdp = [
+    c.rule('PSW2_MANGLE', '620', 'ip protocol udp ip daddr 198.18.0.0/16 counter jump PSW2_RULE comment "Default"'),
+    c.rule('PSW2_MANGLE', '622', 'ip protocol udp counter jump PSW2_RULE comment "Default"'),
+    c.rule('PSW2_MANGLE', '623', 'ip protocol udp counter meta mark 1 tproxy ip to :1041 comment "Default"'),
+  ];
+  const nft = `table inet passwall2 {
+${sets}
   chain dstnat {
     type nat hook prerouting priority dstnat - 1; policy accept;
-    jump PSW2_REDIRECT
+${c.rule('dstnat', '782', 'jump PSW2_DNS')}
+${tproxy ? '' : c.rule('dstnat', '826', 'ip protocol tcp counter jump PSW2_NAT')}
   }
   chain mangle_prerouting {
     type filter hook prerouting priority mangle - 1; policy accept;
-    counter jump PSW2_DIVERT
-    counter jump PSW2_MANGLE
+${c.rule('mangle_prerouting', '817', 'ip protocol udp counter jump PSW2_MANGLE')}
+${tproxy ? c.rule('mangle_prerouting', '818', 'ip protocol tcp counter jump PSW2_MANGLE') : ''}
   }
   chain mangle_output {
     type route hook output priority mangle - 1; policy accept;
@@ -524,29 +572,74 @@ ${pswSets('passwall2')}
   chain nat_output {
     type nat hook output priority -1; policy accept;
   }
-  chain PSW2_DIVERT {
-    meta l4proto tcp socket transparent 1 mark set 1 counter accept
-  }
-  chain PSW2_REDIRECT {
+  chain PSW2_DNS {
+${c.rule('PSW2_DNS', '569', 'ip protocol udp udp dport 53 counter redirect to :11400 comment "Default"')}
+${c.rule('PSW2_DNS', '570', 'ip protocol tcp tcp dport 53 counter redirect to :11400 comment "Default"')}
+${c.rule('PSW2_DNS', '571', 'meta l4proto udp udp dport 53 counter redirect to :11400 comment "Default"')}
+${c.rule('PSW2_DNS', '572', 'meta l4proto tcp tcp dport 53 counter redirect to :11400 comment "Default"')}
   }
   chain PSW2_RULE {
-    meta mark set ct mark counter
-    meta mark 1 counter return
-    tcp flags syn meta mark set mark and 0x0 xor 0x1 counter
-    meta l4proto udp ct state new meta mark set mark and 0x0 xor 0x1 counter
-    ct mark set mark counter
+${c.rule('PSW2_RULE', '788', 'meta mark set ct mark counter')}
+${c.rule('PSW2_RULE', '789', 'meta mark 1 counter return')}
+${c.rule('PSW2_RULE', '790', 'tcp flags syn meta mark set mark and 0x0 xor 0x1 counter')}
+${c.rule('PSW2_RULE', '791', 'meta l4proto udp ct state new,related meta mark set mark and 0x0 xor 0x1 counter')}
+${c.rule('PSW2_RULE', '792', 'ct mark set mark counter')}
   }
   chain PSW2_MANGLE {
-    meta mark 0xff counter return
-    ip daddr @passwall2_lan counter return
-    ip daddr @passwall2_vps counter return
-    ip protocol tcp tcp dport { ${PSW_PORTS} } counter jump PSW2_RULE
-    ip protocol tcp counter meta mark 1 tproxy ip to :1041
-    ip protocol udp counter jump PSW2_RULE
-    ip protocol udp counter meta mark 1 tproxy ip to :1041
+${c.rule('PSW2_MANGLE', '797', 'ip daddr @passwall2_lan counter return')}
+${c.rule('PSW2_MANGLE', '798', 'ip daddr @passwall2_vps counter return')}
+${c.rule('PSW2_MANGLE', '799', 'ct direction reply counter return')}
+${tproxy ? defaultTcp.join('\n') : ''}
+${defaultUdp.join('\n')}
+  }
+  chain PSW2_OUTPUT_MANGLE {
+${c.rule('PSW2_OUTPUT_MANGLE', '803', 'ip daddr @passwall2_lan counter return')}
+${c.rule('PSW2_OUTPUT_MANGLE', '804', 'ip daddr @passwall2_vps counter return')}
+${c.rule('PSW2_OUTPUT_MANGLE', '805', 'ct direction reply counter return')}
+${c.rule('PSW2_OUTPUT_MANGLE', '814', 'meta mark 0xff counter return')}
+  }
+${
+  tproxy
+    ? ''
+    : `  chain PSW2_NAT {
+${c.rule('PSW2_NAT', '824', 'ip daddr @passwall2_lan counter return')}
+${c.rule('PSW2_NAT', '825', 'ip daddr @passwall2_vps counter return')}
+${defaultTcp.join('\n')}
+  }
+  chain PSW2_OUTPUT_NAT {
+${c.rule('PSW2_OUTPUT_NAT', '830', 'ip daddr @passwall2_lan counter return')}
+${c.rule('PSW2_OUTPUT_NAT', '831', 'ip daddr @passwall2_vps counter return')}
+${c.rule('PSW2_OUTPUT_NAT', '832', 'meta mark 0xff counter return')}
+  }`
+}
+  chain PSW2_MANGLE_V6 {
+${c.rule('PSW2_MANGLE_V6', '866', 'ip6 daddr @passwall2_lan6 counter return')}
+${c.rule('PSW2_MANGLE_V6', '867', 'ip6 daddr @passwall2_vps6 counter return')}
+${c.rule('PSW2_MANGLE_V6', '868', 'ct direction reply counter return')}
+  }
+  chain PSW2_OUTPUT_MANGLE_V6 {
+${c.rule('PSW2_OUTPUT_MANGLE_V6', '872', 'ip6 daddr @passwall2_lan6 counter return')}
+${c.rule('PSW2_OUTPUT_MANGLE_V6', '873', 'ip6 daddr @passwall2_vps6 counter return')}
+${c.rule('PSW2_OUTPUT_MANGLE_V6', '874', 'ct direction reply counter return')}
+${c.rule('PSW2_OUTPUT_MANGLE_V6', '875', 'meta mark 0xff counter return')}
   }
 }
 `;
+  c.rows.push('| base chains | dstnat (dstnat - 1), mangle_prerouting (mangle - 1), mangle_output, nat_output | 129-152 (gen_nft_tables) |');
+  c.rows.push('| ip rule / route | `ip rule add fwmark 1 lookup 100`, `ip route add local 0.0.0.0/0 dev lo table 100` | 860-861 |');
+  return {
+    name,
+    source:
+      `Passwall2, tcp_proxy_way ${way}, tcp_redir_ports ${tcpPorts}${tcpPorts === '1:65535' ? ' (0_default_config:30,34 and app.sh get_config: the defaults)' : ' (the default list before a22e5fb, 2026-01-12)'}; ` +
+      'udp_redir_ports 1:65535, tcp/udp_no_redir_ports disable, accept_icmp 0, ipv6_tproxy 0, client_proxy 1; a plain node ' +
+      "(the default node 'myshunt' is a shunt node: add_shunt_t_rule then adds an `ip daddr @<set>` rule per shunt rule before the catch-alls; left out), " +
+      'DNS through the copy dnsmasq on 11400 (app.sh), no WAN address on the side router. Left out: the [Local] rules of ' +
+      'add_firewall_rule for the router\'s own traffic (output hooks only). The comment "Default" is i18n("Default") in English.\n\n' +
+      c.table('Openwrt-Passwall/openwrt-passwall2', PSW2_COMMIT, PSW2_FILE),
+    nft: nft.replace(/\n\n+/g, '\n'),
+    ip: PSW_ROUTE,
+  };
+}
 
 const PSW_ROUTE = ['rule add fwmark 1 lookup 100', 'route add local 0.0.0.0/0 dev lo table 100'];
 
@@ -887,13 +980,8 @@ export const FIXTURES: Fixture[] = [
     nft: PASSWALL_NFT,
     ip: PSW_ROUTE,
   },
-  {
-    name: 'passwall2-nft',
-    source:
-      'Passwall2: Openwrt-Passwall/openwrt-passwall2 luci-app-passwall2/root/usr/share/passwall2/nftables.sh @53f05ba (TPROXY for TCP and UDP on REDIR_PORT 1041). Re-stated, not copied.',
-    nft: PASSWALL2_NFT,
-    ip: PSW_ROUTE,
-  },
+  passwall2Fixture('passwall2-nft', 'tproxy', PSW2_OLD_TCP_PORTS),
+  passwall2Fixture('passwall2-nft-redirect', 'redirect', '1:65535'),
   {
     name: 'homeproxy',
     source:
