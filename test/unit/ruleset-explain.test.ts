@@ -124,7 +124,7 @@ const CASES: Record<string, Case> = {
     proxy: { name: 'homeproxy', mode: 'redirect + tproxy', redirect: [5331], tproxy: [5332], marks: ['0x65'] },
     a: ['forwarded', null, 'homeproxy_redirect_proxy_port#1'],
     b: ['proxied', 'redirect:5331', 'homeproxy_redirect_proxy#1'],
-    c: ['forwarded', null, 'homeproxy_redirect#3'],
+    c: ['forwarded', null, 'homeproxy_redirect#4'],
     d: ['forwarded', null, 'homeproxy_mangle_tproxy_port#1'],
   },
   nikki: {

@@ -36,6 +36,8 @@ const LOCALNETWORK = [
 interface Fw4Parts {
   sets?: string;
   dstnat?: string;
+  /** Rules appended after fw4's own (a table-post include's `chain dstnat { … }`). */
+  dstnatAfter?: string;
   srcnat?: string;
   mangle?: string;
   mangleOutput?: string;
@@ -87,6 +89,7 @@ ${p.forward ?? ''}
     type nat hook prerouting priority dstnat; policy accept;
 ${p.dstnat ?? ''}
     iifname "br-lan" jump dstnat_lan comment "!fw4: Handle lan IPv4/IPv6 dstnat traffic"
+${p.dstnatAfter ?? ''}
   }
   chain dstnat_lan {
   }
@@ -644,108 +647,138 @@ ${c.rule('PSW2_OUTPUT_MANGLE_V6', '875', 'meta mark 0xff counter return')}
 const PSW_ROUTE = ['rule add fwmark 1 lookup 100', 'route add local 0.0.0.0/0 dev lo table 100'];
 
 // ---------------------------------------------------------------------------
-// homeproxy: immortalwrt/homeproxy root/etc/homeproxy/scripts/firewall_post.ut @856f09d, rendered into
-// table inet fw4 (fw4 includes it as table-post, so its `chain dstnat { … }` appends to fw4's dstnat).
-// UCI defaults: proxy_mode redirect_tproxy, routing_mode bypass_mainland_china, routing_port common,
-// self_mark 100, redirect 5331, tproxy 5332 / mark 101 (0x65) → table 100 (a UDP node configured);
-// dnsmasq not hijacking DNS itself, so homeproxy's DNS hijack rule is present.
-const HP_PORTS = '22, 53, 80, 143, 443, 465, 587, 853, 873, 993, 995, 8080, 8443, 9418';
-const HP_LOCAL = [
-  '0.0.0.0/8',
-  '10.0.0.0/8',
-  '100.64.0.0/10',
-  '127.0.0.0/8',
-  '169.254.0.0/16',
-  '172.16.0.0/12',
-  '192.0.0.0/24',
-  '192.0.2.0/24',
-  '192.31.196.0/24',
-  '192.52.193.0/24',
-  '192.88.99.0/24',
-  '192.168.0.0/16',
-  '192.175.48.0/24',
-  '198.18.0.0/15',
-  '198.51.100.0/24',
-  '203.0.113.0/24',
-  '224.0.0.0/4',
-  '240.0.0.0/4',
-];
-const hpSet = (name: string, type: string, elements?: string) => `  set ${name} {
+// homeproxy: immortalwrt/homeproxy at edece28a, root/etc/homeproxy/scripts/firewall_post.ut rendered into
+// table inet fw4 (fw4 includes it as table-post: its `chain dstnat { … }` and `chain mangle_prerouting { … }`
+// append to fw4's chains), with root/etc/config/homeproxy's defaults: proxy_mode redirect_tproxy,
+// routing_mode bypass_mainland_china, routing_port common (infra.common_port), ipv6_support 1,
+// lan_proxy_mode disabled, the default wan_proxy_ipv4/ipv6_ips, self_mark 100, redirect 5331, tproxy 5332 /
+// mark 101 → table 100; one node set as main_node (main_udp_node 'same', so UDP TPROXY is on).
+
+const HP_COMMIT = 'edece28a';
+const HP_FILE = 'root/etc/homeproxy/scripts/firewall_post.ut';
+const HP_PORTS = '22, 53, 80, 143, 443, 465, 587, 853, 873, 993, 995, 5222, 8080, 8443, 9418';
+const HP_LOCAL4 =
+  '0.0.0.0/8, 10.0.0.0/8, 100.64.0.0/10, 127.0.0.0/8, 169.254.0.0/16, 172.16.0.0/12, 192.0.0.0/24, 192.0.2.0/24, 192.31.196.0/24, 192.52.193.0/24, 192.88.99.0/24, 192.168.0.0/16, 192.175.48.0/24, 198.18.0.0/15, 198.51.100.0/24, 203.0.113.0/24, 224.0.0.0/4, 240.0.0.0/4';
+const HP_LOCAL6 =
+  '::/128, ::1/128, ::ffff:0:0/96, 100::/64, 64:ff9b::/96, 2001::/32, 2001:10::/28, 2001:20::/28, 2001:db8::/28, 2002::/16, fc00::/7, fe80::/10, ff00::/8';
+const HP_WAN_PROXY4 =
+  '91.105.192.0/23, 91.108.4.0/22, 91.108.8.0/22, 91.108.16.0/22, 91.108.12.0/22, 91.108.20.0/22, 91.108.56.0/22, 149.154.160.0/20, 185.76.151.0/24, 203.208.50.66/32';
+const HP_WAN_PROXY6 = '2001:67c:4e8::/48, 2001:b28:f23c::/48, 2001:b28:f23d::/48, 2001:b28:f23f::/48, 2a0a:f280::/32';
+/** A stand-in for resources/china_ip6.txt (shipped data): one prefix. */
+const HP_CN6_SAMPLE = '240e::/20';
+
+function homeproxyFixture(): Fixture {
+  const c = new Cited();
+  const set = (name: string, type: string, line: string, elements?: string, note?: string) => {
+    c.rows.push(`| set ${name} | ${type}${note ? `; ${note}` : ''} | ${line} |`);
+    return `  set ${name} {
     type ${type}
     flags interval
     auto-merge
 ${elements ? `    elements = { ${elements} }\n` : ''}  }`;
-const HOMEPROXY_NFT = fw4({
-  sets: [
-    hpSet('homeproxy_local_addr_v4', 'ipv4_addr', HP_LOCAL.join(', ')),
-    hpSet('homeproxy_mainland_addr_v4', 'ipv4_addr', CN_SAMPLE),
-    hpSet('homeproxy_wan_proxy_addr_v4', 'ipv4_addr'),
-    hpSet('homeproxy_wan_direct_addr_v4', 'ipv4_addr'),
-    hpSet('homeproxy_routing_port', 'inet_service', HP_PORTS),
-  ].join('\n'),
-  dstnat: [
-    '    meta nfproto { ipv4, ipv6 } udp dport 53 counter redirect to :53 comment "!homeproxy: DNS hijack"',
-    '    meta nfproto { ipv4 } meta l4proto tcp jump homeproxy_redirect_lanac',
-  ].join('\n'),
-  mangle: '    meta nfproto { ipv4 } meta l4proto udp jump homeproxy_mangle_lanac',
-  chains: `  chain homeproxy_redirect_proxy {
-    meta l4proto tcp counter redirect to :5331
+  };
+  const sets = [
+    set('homeproxy_local_addr_v4', 'ipv4_addr', '117-141', HP_LOCAL4, 'reserved ranges, documentation ranges included'),
+    set('homeproxy_local_addr_v6', 'ipv6_addr', '143-162', HP_LOCAL6),
+    set('homeproxy_mainland_addr_v4', 'ipv4_addr', '179-188', CN_SAMPLE, 'resources/china_ip4.txt: a four-prefix stand-in'),
+    set('homeproxy_mainland_addr_v6', 'ipv6_addr', '190-199', HP_CN6_SAMPLE, 'resources/china_ip6.txt: a one-prefix stand-in'),
+    set('homeproxy_wan_proxy_addr_v4', 'ipv4_addr', '204-211', HP_WAN_PROXY4, 'control.wan_proxy_ipv4_ips (default list)'),
+    set('homeproxy_wan_proxy_addr_v6', 'ipv6_addr', '214-221', HP_WAN_PROXY6, 'control.wan_proxy_ipv6_ips (default list)'),
+    set('homeproxy_wan_direct_addr_v4', 'ipv4_addr', '224-231'),
+    set('homeproxy_wan_direct_addr_v6', 'ipv6_addr', '234-241'),
+    set('homeproxy_routing_port', 'inet_service', '245-250', HP_PORTS, 'infra.common_port'),
+  ].join('\n');
+  const r = (chain: string, line: string, text: string) => c.rule(chain, line, text);
+  const nft = fw4({
+    sets,
+    dstnatAfter: [
+      r('dstnat', '259', 'meta nfproto { ipv4, ipv6 } udp dport 53 counter redirect to :53 comment "!homeproxy: DNS hijack"'),
+      r('dstnat', '262', 'meta nfproto { ipv4, ipv6 } meta l4proto tcp jump homeproxy_redirect_lanac'),
+    ].join('\n'),
+    mangle: r('mangle_prerouting', '536', 'meta nfproto { ipv4, ipv6 } meta l4proto udp jump homeproxy_mangle_lanac'),
+    mangleOutput: r('mangle_output', '540', 'meta nfproto { ipv4, ipv6 } meta l4proto udp jump homeproxy_mangle_output'),
+    chains: `  chain homeproxy_redirect_proxy {
+${r('homeproxy_redirect_proxy', '269', 'meta l4proto tcp counter redirect to :5331')}
   }
   chain homeproxy_redirect_proxy_port {
-    tcp dport != @homeproxy_routing_port counter return
-    goto homeproxy_redirect_proxy
+${r('homeproxy_redirect_proxy_port', '274', 'tcp dport != @homeproxy_routing_port counter return')}
+${r('homeproxy_redirect_proxy_port', '276', 'goto homeproxy_redirect_proxy')}
   }
   chain homeproxy_redirect_lanac {
-    meta mark 100 counter return
-    counter goto homeproxy_redirect
+${r('homeproxy_redirect_lanac', '283', 'meta mark 100 counter return')}
+${r('homeproxy_redirect_lanac', '308', 'counter goto homeproxy_redirect')}
   }
   chain homeproxy_redirect {
-    meta mark 100 counter return
-    ip daddr @homeproxy_wan_proxy_addr_v4 counter goto homeproxy_redirect_proxy_port
-    ip daddr @homeproxy_local_addr_v4 counter return
-    ip daddr @homeproxy_wan_direct_addr_v4 counter return
-    ip daddr @homeproxy_mainland_addr_v4 counter return
-    counter goto homeproxy_redirect_proxy_port
+${r('homeproxy_redirect', '313', 'meta mark 100 counter return')}
+${r('homeproxy_redirect', '315', 'ip daddr @homeproxy_wan_proxy_addr_v4 counter goto homeproxy_redirect_proxy_port')}
+${r('homeproxy_redirect', '317', 'ip6 daddr @homeproxy_wan_proxy_addr_v6 counter goto homeproxy_redirect_proxy_port')}
+${r('homeproxy_redirect', '320', 'ip daddr @homeproxy_local_addr_v4 counter return')}
+${r('homeproxy_redirect', '322', 'ip6 daddr @homeproxy_local_addr_v6 counter return')}
+${r('homeproxy_redirect', '337', 'ip daddr @homeproxy_wan_direct_addr_v4 counter return')}
+${r('homeproxy_redirect', '339', 'ip6 daddr @homeproxy_wan_direct_addr_v6 counter return')}
+${r('homeproxy_redirect', '348', 'ip daddr @homeproxy_mainland_addr_v4 counter return')}
+${r('homeproxy_redirect', '350', 'ip6 daddr @homeproxy_mainland_addr_v6 counter return')}
+${r('homeproxy_redirect', '369', 'counter goto homeproxy_redirect_proxy_port')}
   }
   chain homeproxy_output_redir {
     type nat hook output priority filter - 105; policy accept;
-    meta nfproto { ipv4 } meta l4proto tcp jump homeproxy_redirect
+${r('homeproxy_output_redir', '374', 'meta nfproto { ipv4, ipv6 } meta l4proto tcp jump homeproxy_redirect')}
   }
   chain homeproxy_mangle_tproxy {
-    meta l4proto udp meta mark set 0x65 tproxy ip to 127.0.0.1:5332 counter accept
+${r('homeproxy_mangle_tproxy', '381', 'meta l4proto udp meta mark set 0x65 tproxy ip to 127.0.0.1:5332 counter accept')}
+${r('homeproxy_mangle_tproxy', '383', 'meta l4proto udp meta mark set 0x65 tproxy ip6 to [::1]:5332 counter accept')}
   }
   chain homeproxy_mangle_tproxy_port {
-    udp dport != @homeproxy_routing_port counter return
-    goto homeproxy_mangle_tproxy
+${r('homeproxy_mangle_tproxy_port', '389', 'udp dport != @homeproxy_routing_port counter return')}
+${r('homeproxy_mangle_tproxy_port', '391', 'goto homeproxy_mangle_tproxy')}
   }
   chain homeproxy_mangle_mark {
-    udp dport != @homeproxy_routing_port counter return
-    meta l4proto udp meta mark set 0x65 counter accept
+${r('homeproxy_mangle_mark', '396', 'udp dport != @homeproxy_routing_port counter return')}
+${r('homeproxy_mangle_mark', '398', 'meta l4proto udp meta mark set 0x65 counter accept')}
   }
   chain homeproxy_mangle_lanac {
-    iifname != "lo" udp dport 53 counter return
-    meta mark 100 counter return
-    counter goto homeproxy_mangle_prerouting
+${r('homeproxy_mangle_lanac', '405', 'iifname != "lo" udp dport 53 counter return')}
+${r('homeproxy_mangle_lanac', '406', 'meta mark 100 counter return')}
+${r('homeproxy_mangle_lanac', '431', 'counter goto homeproxy_mangle_prerouting')}
   }
   chain homeproxy_mangle_prerouting {
-    ip daddr @homeproxy_wan_proxy_addr_v4 counter goto homeproxy_mangle_tproxy_port
-    ip daddr @homeproxy_local_addr_v4 counter return
-    ip daddr @homeproxy_wan_direct_addr_v4 counter return
-    ip daddr @homeproxy_mainland_addr_v4 counter return
-    udp dport { 80, 443 } counter reject comment "!homeproxy: Fuck you QUIC"
-    counter goto homeproxy_mangle_tproxy_port
+${r('homeproxy_mangle_prerouting', '436', 'ip daddr @homeproxy_wan_proxy_addr_v4 counter goto homeproxy_mangle_tproxy_port')}
+${r('homeproxy_mangle_prerouting', '438', 'ip6 daddr @homeproxy_wan_proxy_addr_v6 counter goto homeproxy_mangle_tproxy_port')}
+${r('homeproxy_mangle_prerouting', '441', 'ip daddr @homeproxy_local_addr_v4 counter return')}
+${r('homeproxy_mangle_prerouting', '443', 'ip6 daddr @homeproxy_local_addr_v6 counter return')}
+${r('homeproxy_mangle_prerouting', '458', 'ip daddr @homeproxy_wan_direct_addr_v4 counter return')}
+${r('homeproxy_mangle_prerouting', '460', 'ip6 daddr @homeproxy_wan_direct_addr_v6 counter return')}
+${r('homeproxy_mangle_prerouting', '470', 'ip daddr @homeproxy_mainland_addr_v4 counter return')}
+${r('homeproxy_mangle_prerouting', '472', 'ip6 daddr @homeproxy_mainland_addr_v6 counter return')}
+${r('homeproxy_mangle_prerouting', '475', 'udp dport { 80, 443 } counter reject comment "!homeproxy: Fuck you QUIC"')}
+${r('homeproxy_mangle_prerouting', '494', 'counter goto homeproxy_mangle_tproxy_port')}
   }
   chain homeproxy_mangle_output {
-    meta mark 100 counter return
-    ip daddr @homeproxy_wan_proxy_addr_v4 counter goto homeproxy_mangle_mark
-    ip daddr @homeproxy_local_addr_v4 counter return
-    ip daddr @homeproxy_wan_direct_addr_v4 counter return
-    ip daddr @homeproxy_mainland_addr_v4 counter return
-    counter goto homeproxy_mangle_mark
+${r('homeproxy_mangle_output', '498', 'meta mark 100 counter return')}
+${r('homeproxy_mangle_output', '500', 'ip daddr @homeproxy_wan_proxy_addr_v4 counter goto homeproxy_mangle_mark')}
+${r('homeproxy_mangle_output', '502', 'ip6 daddr @homeproxy_wan_proxy_addr_v6 counter goto homeproxy_mangle_mark')}
+${r('homeproxy_mangle_output', '505', 'ip daddr @homeproxy_local_addr_v4 counter return')}
+${r('homeproxy_mangle_output', '507', 'ip6 daddr @homeproxy_local_addr_v6 counter return')}
+${r('homeproxy_mangle_output', '510', 'ip daddr @homeproxy_wan_direct_addr_v4 counter return')}
+${r('homeproxy_mangle_output', '512', 'ip6 daddr @homeproxy_wan_direct_addr_v6 counter return')}
+${r('homeproxy_mangle_output', '521', 'ip daddr @homeproxy_mainland_addr_v4 counter return')}
+${r('homeproxy_mangle_output', '523', 'ip6 daddr @homeproxy_mainland_addr_v6 counter return')}
+${r('homeproxy_mangle_output', '532', 'counter goto homeproxy_mangle_mark')}
   }`,
-  mangleOutput: '    meta nfproto { ipv4 } meta l4proto udp jump homeproxy_mangle_output',
-});
-const HP_ROUTE = ['rule add fwmark 101 table 100', 'route add local 0.0.0.0/0 dev lo table 100'];
+  });
+  c.rows.push('| ip rule / route | `ip rule add fwmark 101 table 100`, `ip route add local 0.0.0.0/0 dev lo table 100` | root/etc/init.d/homeproxy:120-121 |');
+  return {
+    name: 'homeproxy',
+    source:
+      'homeproxy, redirect_tproxy with the defaults of root/etc/config/homeproxy at the same commit and a node set. ' +
+      'Left out: the IPv6 TPROXY route (init.d/homeproxy:124-125; the fixture namespace runs without IPv6). ' +
+      'The documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) are in homeproxy_local_addr_v4: replies to peers there are never proxied.\n\n' +
+      c.table('immortalwrt/homeproxy', HP_COMMIT, HP_FILE),
+    nft,
+    ip: ['rule add fwmark 101 table 100', 'route add local 0.0.0.0/0 dev lo table 100'],
+  };
+}
+
 
 // ---------------------------------------------------------------------------
 // nikki: nikkinikki-org/OpenWrt-nikki main, nikki/files/ucode/hijack.ut rendered with the defaults of
@@ -982,13 +1015,7 @@ export const FIXTURES: Fixture[] = [
   },
   passwall2Fixture('passwall2-nft', 'tproxy', PSW2_OLD_TCP_PORTS),
   passwall2Fixture('passwall2-nft-redirect', 'redirect', '1:65535'),
-  {
-    name: 'homeproxy',
-    source:
-      'homeproxy: immortalwrt/homeproxy root/etc/homeproxy/scripts/firewall_post.ut @856f09d (read), rendered into table inet fw4; proxy_mode redirect_tproxy, routing_port common, bypass_mainland_china, a UDP node set. Re-stated, not copied.',
-    nft: HOMEPROXY_NFT,
-    ip: HP_ROUTE,
-  },
+  homeproxyFixture(),
   nikkiFixture(),
   {
     name: 'shellcrash-nft',
