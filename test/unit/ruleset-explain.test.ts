@@ -99,11 +99,12 @@ const CASES: Record<string, Case> = {
     d: ['proxied', 'tproxy:7895', 'openclash#3'],
   },
   'passwall-nft': {
-    proxy: { name: 'passwall', mode: 'redirect + tproxy', redirect: [1041], tproxy: [1051] },
-    a: ['forwarded', null, null],
-    b: ['proxied', 'redirect:1041', 'PSW_NAT#6'],
+    // UDP "same as the TCP node": both on 1041.
+    proxy: { name: 'passwall', mode: 'redirect + tproxy', redirect: [1041], tproxy: [1041] },
+    a: ['forwarded', null, 'PSW_NAT#10'],
+    b: ['proxied', 'redirect:1041', 'PSW_NAT#9'],
     c: ['forwarded', null, 'PSW_NAT#1'],
-    d: ['proxied', 'tproxy:1051', 'PSW_MANGLE#8'],
+    d: ['proxied', 'tproxy:1041', 'PSW_MANGLE#17'],
   },
   'passwall2-nft': {
     proxy: { name: 'passwall2', mode: 'tproxy', tproxy: [1041] },

@@ -430,30 +430,21 @@ export function chinaPrefixes(count = 8000, seed = 20261125): string[] {
 }
 
 // ---------------------------------------------------------------------------
-// Passwall: xiaorouji/openwrt-passwall luci-app-passwall/root/usr/share/passwall/nftables.sh
-// (add_firewall_rule, load_acl's global part, REDIRECT(), get_redirect_ipv4) as of @471fb79 — own table
-// inet passwall, chains PSW_*, sets passwall_*; defaults tcp_proxy_way=redirect, tcp_redir_ports, chn_list direct.
+// Passwall: xiaorouji/openwrt-passwall at 471fb79a, luci-app-passwall/root/usr/share/passwall/nftables.sh
+// (add_firewall_rule and the default part of load_acl), app.sh and 0_default_config: tcp_proxy_way redirect,
+// tcp_redir_ports the default list, udp_redir_ports 1:65535, udp_proxy_drop_ports 443, the direct, proxy, block
+// and GFW lists on, chn_list direct; one xray node for TCP with UDP "same as TCP" (TCP_UDP: UDP on the TCP
+// redirect port, app.sh run_redir), TCP_REDIR_PORT 1041, DNS through the copy dnsmasq on 11400.
 
 const PSW_PORTS = '22, 25, 53, 80, 143, 443, 465, 587, 853, 873, 993, 995, 5222, 8080, 8443, 9418';
 const CN_SAMPLE = '1.0.1.0/24, 36.0.0.0/10, 114.114.0.0/16, 223.5.5.0/24';
+/** rules/lanlist_ipv4 and lanlist_ipv6 (gen_lanlist, gen_lanlist_6): the documentation ranges are in them. */
+const PSW_LAN4 =
+  '0.0.0.0/8, 10.0.0.0/8, 100.64.0.0/10, 127.0.0.0/8, 169.254.0.0/16, 172.16.0.0/12, 192.0.0.0/24, 192.0.2.0/24, 192.88.99.0/24, 192.168.0.0/16, 198.51.100.0/24, 203.0.113.0/24, 224.0.0.0/4, 233.252.0.0/24, 240.0.0.0/4, 255.255.255.255/32';
+const PSW_LAN6 =
+  '::/128, ::1/128, ::ffff:0:0/96, ::ffff:0:0:0/96, 64:ff9b::/96, 64:ff9b:1::/48, 100::/64, 2001::/32, 2001:20::/28, 2001:db8::/32, 2002::/16, 3fff::/20, 5f00::/16, fc00::/7, fe80::/64, ff00::/8';
 
-function pswSets(prefix: string): string {
-  const set = (name: string, elements?: string) => `  set ${prefix}_${name} {
-    type ipv4_addr
-    flags interval
-    auto-merge
-${elements ? `    elements = { ${elements} }\n` : ''}  }`;
-  return [
-    set('lan', LOCALNETWORK.join(', ')),
-    set('vps'),
-    set('white', '223.5.5.5'),
-    set('black'),
-    set('block'),
-    ...(prefix === 'passwall' ? [set('chn', CN_SAMPLE)] : []),
-  ].join('\n');
-}
-
-/** Passwall's PSW_RULE: marks new connections (`== syn`, and new UDP) and keeps the mark in ct mark. The lab uses it too. */
+/** Passwall's PSW_RULE (nftables.sh:1045-1049): marks new connections (`== syn`, and new UDP) and keeps the mark in ct mark. The lab uses it too. */
 export const PASSWALL_RULE_CHAIN = `  chain PSW_RULE {
     meta mark set ct mark counter
     meta mark 1 counter return
@@ -462,17 +453,42 @@ export const PASSWALL_RULE_CHAIN = `  chain PSW_RULE {
     ct mark set mark counter
   }`;
 
-const PASSWALL_NFT = `table inet passwall {
-${pswSets('passwall')}
+function passwallFixture(): Fixture {
+  const c = new Cited();
+  const set = (n: string, type: string, line: string, elements?: string, note?: string) => {
+    c.rows.push(`| set ${n} | ${type}${note ? `; ${note}` : ''} | ${line} |`);
+    return `  set ${n} {
+    type ${type}
+    flags interval
+    auto-merge
+${elements ? `    elements = { ${elements} }\n` : ''}  }`;
+  };
+  const sets = [
+    set('passwall_vps', 'ipv4_addr', '859'),
+    set('passwall_gfw', 'ipv4_addr', '860', undefined, 'filled by dnsmasq at runtime'),
+    set('passwall_local', 'ipv4_addr', '861', '127.0.0.1, 192.168.1.2', "the router's addresses"),
+    set('passwall_lan', 'ipv4_addr', '862, 221-223 (gen_lanlist: rules/lanlist_ipv4)', PSW_LAN4, 'includes the documentation ranges'),
+    set('passwall_chn', 'ipv4_addr', '867', CN_SAMPLE, 'rules/chnroute: a four-prefix stand-in'),
+    set('passwall_black', 'ipv4_addr', '869'),
+    set('passwall_white', 'ipv4_addr', '870'),
+    set('passwall_block', 'ipv4_addr', '871'),
+    set('passwall_shunt', 'ipv4_addr', '872'),
+    set('passwall_vps6', 'ipv6_addr', '874'),
+    set('passwall_lan6', 'ipv6_addr', '877 (gen_lanlist_6: rules/lanlist_ipv6)', PSW_LAN6),
+  ].join('\n');
+  const r = (chain: string, line: string, text: string) => c.rule(chain, line, text);
+  const ports = `tcp dport { ${PSW_PORTS} }`;
+  const nft = `table inet passwall {
+${sets}
   chain dstnat {
     type nat hook prerouting priority dstnat - 1; policy accept;
-    jump PSW_REDIRECT
-    ip protocol tcp counter jump PSW_NAT
+${r('dstnat', '1039', 'jump PSW_DNS')}
+${r('dstnat', '1077', 'ip protocol tcp counter jump PSW_NAT')}
   }
   chain mangle_prerouting {
     type filter hook prerouting priority mangle - 1; policy accept;
-    counter jump PSW_DIVERT
-    counter jump PSW_MANGLE
+${r('mangle_prerouting', '1069 (inserted before the PSW_MANGLE jump)', 'counter jump PSW_DIVERT')}
+${r('mangle_prerouting', '1067', 'ip protocol udp counter jump PSW_MANGLE')}
   }
   chain mangle_output {
     type route hook output priority mangle - 1; policy accept;
@@ -481,31 +497,84 @@ ${pswSets('passwall')}
     type nat hook output priority -1; policy accept;
   }
   chain PSW_DIVERT {
-    meta l4proto tcp socket transparent 1 mark set 1 counter accept
+${r('PSW_DIVERT', '1030', 'meta l4proto tcp socket transparent 1 mark set 1 counter accept')}
   }
-  chain PSW_REDIRECT {
+  chain PSW_DNS {
+${r('PSW_DNS', '637', 'ip protocol udp udp dport 53 counter redirect to :11400 comment "默认"')}
+${r('PSW_DNS', '638', 'ip protocol tcp tcp dport 53 counter redirect to :11400 comment "默认"')}
+${r('PSW_DNS', '639', 'meta l4proto udp udp dport 53 counter redirect to :11400 comment "默认"')}
+${r('PSW_DNS', '640', 'meta l4proto tcp tcp dport 53 counter redirect to :11400 comment "默认"')}
   }
 ${PASSWALL_RULE_CHAIN}
   chain PSW_MANGLE {
-    meta mark 0xff counter return
-    ip daddr @passwall_lan counter return
-    ip daddr @passwall_vps counter return
-    ip daddr @passwall_white counter return
-    ip daddr @passwall_block counter drop
-    ip protocol udp ip daddr @passwall_black counter jump PSW_RULE
-    ip protocol udp ip daddr != @passwall_chn counter jump PSW_RULE
-    ip protocol udp counter meta mark 1 tproxy ip to :1051
+${r('PSW_MANGLE', '1054', 'ip daddr @passwall_lan counter return')}
+${r('PSW_MANGLE', '1055', 'ip daddr @passwall_vps counter return')}
+${r('PSW_MANGLE', '633', 'ip protocol udp udp dport 53 counter return comment "默认"')}
+${r('PSW_MANGLE', '635', 'ip protocol tcp tcp dport 53 counter return comment "默认"')}
+${r('PSW_MANGLE', '644', 'ip daddr @passwall_block counter drop comment "默认"')}
+${r('PSW_MANGLE', '646', 'ip daddr @passwall_white counter return comment "默认"')}
+${r('PSW_MANGLE', '681', 'ip protocol udp udp dport { 443 } ip daddr 198.18.0.0/15 counter drop comment "默认"')}
+${r('PSW_MANGLE', '682', 'ip protocol udp udp dport { 443 } ip daddr @passwall_black counter drop comment "默认"')}
+${r('PSW_MANGLE', '683', 'ip protocol udp udp dport { 443 } ip daddr @passwall_gfw counter drop comment "默认"')}
+${r('PSW_MANGLE', '684', 'ip protocol udp udp dport { 443 } ip daddr @passwall_chn mark != 1 counter return comment "默认"')}
+${r('PSW_MANGLE', '686', 'ip protocol udp udp dport { 443 } counter drop comment "默认"')}
+${r('PSW_MANGLE', '764', 'ip protocol udp ip daddr 198.18.0.0/15 counter jump PSW_RULE comment "默认"')}
+${r('PSW_MANGLE', '765', 'ip protocol udp ip daddr @passwall_black counter jump PSW_RULE comment "默认"')}
+${r('PSW_MANGLE', '766', 'ip protocol udp ip daddr @passwall_gfw counter jump PSW_RULE comment "默认"')}
+${r('PSW_MANGLE', '767', 'ip protocol udp ip daddr @passwall_chn mark != 1 counter return comment "默认"')}
+${r('PSW_MANGLE', '769', 'ip protocol udp counter jump PSW_RULE comment "默认"')}
+${r('PSW_MANGLE', '770', 'ip protocol udp counter meta mark 1 tproxy ip to :1041 comment "默认"')}
+${r('PSW_MANGLE', '771', 'ip protocol udp counter return comment "默认"')}
+  }
+  chain PSW_OUTPUT_MANGLE {
+${r('PSW_OUTPUT_MANGLE', '1059', 'ip daddr @passwall_lan counter return')}
+${r('PSW_OUTPUT_MANGLE', '1060', 'ip daddr @passwall_vps counter return')}
+${r('PSW_OUTPUT_MANGLE', '1062', 'ip daddr @passwall_block counter drop')}
+${r('PSW_OUTPUT_MANGLE', '1063', 'ip daddr @passwall_white counter return')}
+${r('PSW_OUTPUT_MANGLE', '1064', 'meta mark 0xff counter return')}
   }
   chain PSW_NAT {
-    ip daddr @passwall_lan counter return
-    ip daddr @passwall_vps counter return
-    ip daddr @passwall_white counter return
-    ip daddr @passwall_block counter drop
-    ip protocol tcp ip daddr @passwall_black tcp dport { ${PSW_PORTS} } counter redirect to :1041
-    ip protocol tcp ip daddr != @passwall_chn tcp dport { ${PSW_PORTS} } counter redirect to :1041
+${r('PSW_NAT', '1075', 'ip daddr @passwall_lan counter return')}
+${r('PSW_NAT', '1076', 'ip daddr @passwall_vps counter return')}
+${r('PSW_NAT', '645', 'ip daddr @passwall_block counter drop comment "默认"')}
+${r('PSW_NAT', '647', 'ip daddr @passwall_white counter return comment "默认"')}
+${r('PSW_NAT', '731', 'ip protocol tcp ip daddr 198.18.0.0/15 counter redirect to :1041 comment "默认"')}
+${r('PSW_NAT', '732', `ip protocol tcp ${ports} ip daddr @passwall_black counter redirect to :1041 comment "默认"`)}
+${r('PSW_NAT', '733', `ip protocol tcp ${ports} ip daddr @passwall_gfw counter redirect to :1041 comment "默认"`)}
+${r('PSW_NAT', '734', `ip protocol tcp ${ports} ip daddr @passwall_chn mark != 1 counter return comment "默认"`)}
+${r('PSW_NAT', '736', `ip protocol tcp ${ports} counter redirect to :1041 comment "默认"`)}
+${r('PSW_NAT', '738', 'ip protocol tcp counter return comment "默认"')}
+  }
+  chain PSW_OUTPUT_NAT {
+${r('PSW_OUTPUT_NAT', '1081', 'ip daddr @passwall_lan counter return')}
+${r('PSW_OUTPUT_NAT', '1082', 'ip daddr @passwall_vps counter return')}
+${r('PSW_OUTPUT_NAT', '1083', 'ip daddr @passwall_block counter drop')}
+${r('PSW_OUTPUT_NAT', '1084', 'ip daddr @passwall_white counter return')}
+${r('PSW_OUTPUT_NAT', '1085', 'meta mark 0xff counter return')}
+  }
+  chain PSW_MANGLE_V6 {
+${r('PSW_MANGLE_V6', '1120', 'ip6 daddr @passwall_lan6 counter return')}
+${r('PSW_MANGLE_V6', '1121', 'ip6 daddr @passwall_vps6 counter return')}
+${r('PSW_MANGLE_V6', '634', 'meta l4proto udp udp dport 53 counter return comment "默认"')}
+${r('PSW_MANGLE_V6', '636', 'meta l4proto tcp tcp dport 53 counter return comment "默认"')}
   }
 }
 `;
+  c.rows.push('| PSW_RULE | the five rules of PASSWALL_RULE_CHAIN | 1045-1049 |');
+  c.rows.push('| base chains | dstnat (dstnat - 1), mangle_prerouting (mangle - 1), mangle_output, nat_output | 144-170 (gen_nft_tables) |');
+  c.rows.push('| ip rule / route | `ip rule add fwmark 1 lookup 100`, `ip route add local 0.0.0.0/0 dev lo table 100` | 1114-1115 |');
+  return {
+    name: 'passwall-nft',
+    source:
+      'Passwall on fw4 (nftables: use_nft 0 falls back to nftables when iptables/ipset are not installed, app.sh start, as on a stock fw4 image). ' +
+      'Stand-ins: the sets are made without their timeouts (gen_nftset gives them `flags interval, timeout`; element expiry would make every dump differ), ' +
+      'the runtime lists (gfw, black, white, block, shunt) are empty, chnroute is four prefixes, and only the IPv6 sets the rules name are made. ' +
+      "Left out: the [Local] rules for the router's own traffic (output hooks only). \"默认\" is the comment Passwall writes (\"default\").\n\n" +
+      c.table('xiaorouji/openwrt-passwall', '471fb79a', 'luci-app-passwall/root/usr/share/passwall/nftables.sh'),
+    nft,
+    ip: ['rule add fwmark 1 lookup 100', 'route add local 0.0.0.0/0 dev lo table 100'],
+  };
+}
 
 // Passwall2: Openwrt-Passwall/openwrt-passwall2 at 7d7dd9b6 (2026-02-01),
 // luci-app-passwall2/root/usr/share/passwall2/nftables.sh (add_firewall_rule and the default ACL of
@@ -1006,13 +1075,7 @@ export const FIXTURES: Fixture[] = [
     ipset: OC_FW3_IPSET,
     ip: OC_TPROXY_ROUTE,
   },
-  {
-    name: 'passwall-nft',
-    source:
-      'Passwall: xiaorouji/openwrt-passwall luci-app-passwall/root/usr/share/passwall/nftables.sh as described for @471fb79 in research/proxies.md (own table inet passwall, fwmark 1 / table 100), chain shapes cross-read in nftables.sh @052f029 and a 2025 revision (add_firewall_rule, PSW_RULE, REDIRECT()); defaults tcp_proxy_way=redirect, chn_list=direct. Re-stated, not copied.',
-    nft: PASSWALL_NFT,
-    ip: PSW_ROUTE,
-  },
+  passwallFixture(),
   passwall2Fixture('passwall2-nft', 'tproxy', PSW2_OLD_TCP_PORTS),
   passwall2Fixture('passwall2-nft-redirect', 'redirect', '1:65535'),
   homeproxyFixture(),
