@@ -96,7 +96,7 @@ const CASES: Record<string, Case> = {
     a: ['proxied', 'redirect:7892', 'openclash#4'],
     b: ['proxied', 'redirect:7892', 'openclash#4'],
     c: ['forwarded', null, 'openclash#1'],
-    d: ['proxied', 'tproxy:7895', 'openclash#3'],
+    d: ['proxied', 'tproxy:7895', 'openclash#5'],
   },
   'passwall-nft': {
     // UDP "same as the TCP node": both on 1041.

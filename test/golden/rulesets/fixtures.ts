@@ -1007,27 +1007,55 @@ COMMIT
 `;
 
 // ---------------------------------------------------------------------------
-// OpenClash fw3 (iptables + ipset), same logic and order as fw4 (proxies.md §1 "fw3").
-const OC_FW3_IPSET = `create localnetwork hash:net family inet hashsize 1024 maxelem 65536
-${LOCALNETWORK.map((n) => `add localnetwork ${n}`).join('\n')}
-`;
-const OC_FW3_IPT = `*nat
+// OpenClash fw3 (iptables-legacy + ipset), fake-ip with the defaults, from the same init.d/openclash
+// (v0.47.071, the `#IPTABLES` branch). Without iptables' owner match (OpenClash does not depend on
+// iptables-mod-extra) its "own traffic" test is `-m mark --mark 0x1a0a` (line 2316).
+
+function openclashFw3Fixture(): Fixture {
+  const c = new Cited();
+  const r = (chain: string, line: string, text: string) => {
+    c.rows.push(`| ${chain} | \`${text.replace(/\|/g, '\\|')}\` | ${line} |`);
+    return text;
+  };
+  const ipset = [
+    'create localnetwork hash:net family inet hashsize 1024 maxelem 65536',
+    ...LOCALNETWORK.map((n) => `add localnetwork ${n}`),
+    'create china_ip_route hash:net family inet hashsize 1024 maxelem 65536',
+    ...OC_CHINA_SAMPLE.map((n) => `add china_ip_route ${n}`),
+    'create china_ip_route_pass hash:net family inet hashsize 1024 maxelem 1000000',
+    '',
+  ].join('\n');
+  c.rows.push('| ipset localnetwork | the default members | 2385, 2392-2400 |');
+  c.rows.push('| ipset china_ip_route | /etc/openclash/china_ip_route.ipset (disable_udp_quic=1): a four-prefix stand-in | 2326-2328 |');
+  c.rows.push('| ipset china_ip_route_pass | empty | 2331, 2338 |');
+  const iptables = `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+${r('filter INPUT', '2629', '-A INPUT -p udp -m udp --dport 443 -m comment --comment "OpenClash QUIC REJECT" -m set ! --match-set china_ip_route dst -j REJECT --reject-with icmp-port-unreachable')}
+COMMIT
+*nat
 :PREROUTING ACCEPT [0:0]
 :INPUT ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
 :POSTROUTING ACCEPT [0:0]
 :openclash - [0:0]
 :openclash_output - [0:0]
--A PREROUTING -p udp -m udp --dport 53 -m comment --comment "OpenClash DNS Hijack" -j REDIRECT --to-ports 7874
--A PREROUTING -p tcp -j openclash
--A OUTPUT -p tcp -j openclash_output
--A openclash -m set --match-set localnetwork dst -j RETURN
--A openclash -m conntrack --ctdir REPLY -j RETURN
--A openclash -d 198.18.0.0/16 -p tcp -j REDIRECT --to-ports 7892
--A openclash -p tcp -j REDIRECT --to-ports 7892
--A openclash_output -m owner --gid-owner 65534 -j RETURN
--A openclash_output -m set --match-set localnetwork dst -j RETURN
--A openclash_output -p tcp -j REDIRECT --to-ports 7892
+${r('nat PREROUTING', '2468 (-I, after 2467)', '-A PREROUTING -p tcp -m tcp --dport 53 -m comment --comment "OpenClash DNS Hijack" -j REDIRECT --to-ports 53')}
+${r('nat PREROUTING', '2467', '-A PREROUTING -p udp -m udp --dport 53 -m comment --comment "OpenClash DNS Hijack" -j REDIRECT --to-ports 53')}
+${r('nat PREROUTING', '2539', '-A PREROUTING -p tcp -j openclash')}
+${r('nat OUTPUT', '2478 (-I, after 2477)', '-A OUTPUT -d 127.0.0.1/32 -p udp -m mark ! --mark 0x1a0a -m comment --comment "OpenClash DNS Hijack" -m udp --dport 53 -j REDIRECT --to-ports 53')}
+${r('nat OUTPUT', '2477', '-A OUTPUT -d 127.0.0.1/32 -p tcp -m mark ! --mark 0x1a0a -m comment --comment "OpenClash DNS Hijack" -m tcp --dport 53 -j REDIRECT --to-ports 53')}
+${r('nat OUTPUT', '2661', '-A OUTPUT -j openclash_output')}
+${r('nat openclash', '2513', '-A openclash -m set --match-set localnetwork dst -j RETURN')}
+${r('nat openclash', '2514', '-A openclash -m conntrack --ctdir REPLY -j RETURN')}
+${r('nat openclash', '2515', '-A openclash -d 198.18.0.0/16 -p tcp -j REDIRECT --to-ports 7892')}
+${r('nat openclash', '2538', '-A openclash -p tcp -j REDIRECT --to-ports 7892')}
+${r('nat openclash_output', '2638', '-A openclash_output -m mark --mark 0x1a0a -j RETURN')}
+${r('nat openclash_output', '2640', '-A openclash_output -d 198.18.0.0/16 -p tcp -j REDIRECT --to-ports 7892')}
+${r('nat openclash_output', '2643', '-A openclash_output -m set --match-set localnetwork dst -j RETURN')}
+${r('nat openclash_output', '2644', '-A openclash_output -m conntrack --ctdir REPLY -j RETURN')}
+${r('nat openclash_output', '2659', '-A openclash_output -p tcp -j REDIRECT --to-ports 7892')}
 COMMIT
 *mangle
 :PREROUTING ACCEPT [0:0]
@@ -1036,12 +1064,35 @@ COMMIT
 :OUTPUT ACCEPT [0:0]
 :POSTROUTING ACCEPT [0:0]
 :openclash - [0:0]
--A PREROUTING -p udp -j openclash
--A openclash -m set --match-set localnetwork dst -j RETURN
--A openclash -m conntrack --ctdir REPLY -j RETURN
--A openclash -p udp -j TPROXY --on-port 7895 --on-ip 0.0.0.0 --tproxy-mark 0x162/0xffffffff
+:openclash_output - [0:0]
+:openclash_upnp - [0:0]
+${r('mangle PREROUTING', '2581', '-A PREROUTING -p udp -j openclash')}
+${r('mangle OUTPUT', '2621', '-A OUTPUT -p udp -j openclash_output')}
+${r('mangle openclash', '2552', '-A openclash -m set --match-set localnetwork dst -j RETURN')}
+${r('mangle openclash', '2553', '-A openclash -m conntrack --ctdir REPLY -j RETURN')}
+${r('mangle openclash', '2555', '-A openclash -d 198.18.0.0/16 -p udp -j TPROXY --on-port 7895 --on-ip 0.0.0.0 --tproxy-mark 0x162/0xffffffff')}
+${r('mangle openclash', '2579', '-A openclash -p udp -j openclash_upnp')}
+${r('mangle openclash', '2580', '-A openclash -p udp -j TPROXY --on-port 7895 --on-ip 0.0.0.0 --tproxy-mark 0x162/0xffffffff')}
+${r('mangle openclash_output', '2598', '-A openclash_output -m mark --mark 0x1a0a -j RETURN')}
+${r('mangle openclash_output', '2599', '-A openclash_output -m set --match-set localnetwork dst -j RETURN')}
+${r('mangle openclash_output', '2600', '-A openclash_output -m conntrack --ctdir REPLY -j RETURN')}
+${r('mangle openclash_output', '2604', '-A openclash_output -d 198.18.0.0/16 -p udp -j MARK --set-xmark 0x162/0xffffffff')}
+${r('mangle openclash_output', '2619', '-A openclash_output -p udp -j MARK --set-xmark 0x162/0xffffffff')}
 COMMIT
 `;
+  c.rows.push('| ip rule / route | `ip rule add fwmark 0x162 table 0x162`, `ip route add local 0.0.0.0/0 dev lo table 0x162` | 2545-2546 |');
+  return {
+    name: 'openclash-fw3-fakeip',
+    source:
+      'OpenClash fw3 (iptables-legacy + ipset), fake-ip with the defaults of luci-app-openclash/root/etc/config/openclash; ' +
+      'no owner match (mark 0x1a0a instead), fakeip_range 198.18.0.1/16 (iptables stores 198.18.0.0/16), DNSPORT 53.\n\n' +
+      c.table(OC_REPO, OC_COMMIT, OC_FILE),
+    iptables,
+    iptablesVariant: 'legacy',
+    ipset,
+    ip: OC_TPROXY_ROUTE,
+  };
+}
 
 // ---------------------------------------------------------------------------
 // An unknown transparent proxy (a hand-written sing-box style TPROXY table): recognised only by what it does.
@@ -1066,15 +1117,7 @@ export const FIXTURES: Fixture[] = [
     { chinaIpRoute: chinaPrefixes() },
     'china_ip_route 1; the 8,000 china_ip_route prefixes are generated (seeded xorshift, chinaPrefixes() in fixtures.ts), not real data. ',
   ),
-  {
-    name: 'openclash-fw3-fakeip',
-    source:
-      'OpenClash fw3 (iptables-legacy + ipset), fake-ip: luci-app-openclash/root/etc/init.d/openclash (set_firewall, fw3 branch), gorillapower/OpenClash@7664c89. Re-stated, not copied.',
-    iptables: OC_FW3_IPT,
-    iptablesVariant: 'legacy',
-    ipset: OC_FW3_IPSET,
-    ip: OC_TPROXY_ROUTE,
-  },
+  openclashFw3Fixture(),
   passwallFixture(),
   passwall2Fixture('passwall2-nft', 'tproxy', PSW2_OLD_TCP_PORTS),
   passwall2Fixture('passwall2-nft-redirect', 'redirect', '1:65535'),
