@@ -935,43 +935,60 @@ ${c.rule('mangle_prerouting_lan', '619', 'iifname @lan_inbound_device meta l4pro
 // mix 7890 / redir 7892 / tproxy 7893 / dns 1053 / db 9999, routing_mark 7894, host_ipv4 = the LAN.
 const SC_RESERVED = LOCALNETWORK.join(', ');
 const SC_PORTS = '22, 80, 443, 8080, 8443';
-const SHELLCRASH_NFT = `table inet shellcrash {
+/** ShellCrash on nftables, Redir mode, LAN only (firewall_area 1), fw_wan on, ipv6_redir off, no MAC filter file. */
+function shellcrashNftFixture(): Fixture {
+  const c = new Cited();
+  const r = (chain: string, line: string, text: string) => c.rule(chain, line, text);
+  const nft = `table inet shellcrash {
   chain input {
     type filter hook input priority -100; policy accept;
-    iif "lo" accept
-    ip saddr { 192.168.1.0/24 } accept
-    ip6 saddr { fe80::/10, fd00::/8 } accept
-    tcp dport { 7890, 9999 } reject
-    udp dport { 7890, 9999 } reject
+${r('input', '139', 'iif "lo" accept')}
+${r('input', '150', 'ip saddr { 192.168.1.0/24 } accept')}
+${r('input', '151', 'ip6 saddr { fe80::/10, fd00::/8 } accept')}
+${r('input', '152', 'tcp dport { 7890, 9999 } reject')}
+${r('input', '153', 'udp dport { 7890, 9999 } reject')}
   }
   chain prerouting_dns {
     type nat hook prerouting priority -100; policy accept;
-    udp dport != 53 return
-    tcp dport != 53 return
-    meta mark 7894 return
-    meta skgid { 453, 7890 } return
-    ip saddr != { 192.168.1.0/24 } return
-    ip6 saddr != { fe80::/10, fd00::/8 } return
-    udp dport 53 redirect to :1053
-    tcp dport 53 redirect to :1053
+${r('prerouting_dns', '115', 'udp dport != 53 return')}
+${r('prerouting_dns', '116', 'tcp dport != 53 return')}
+${r('prerouting_dns', '118', 'meta mark 7894 return')}
+${r('prerouting_dns', '119', 'meta skgid { 453, 7890 } return')}
+${r('prerouting_dns', '121', 'ip saddr != { 192.168.1.0/24 } return')}
+${r('prerouting_dns', '122', 'ip6 saddr != { fe80::/10, fd00::/8 } return')}
+${r('prerouting_dns', '132', 'udp dport 53 redirect to :1053')}
+${r('prerouting_dns', '133', 'tcp dport 53 redirect to :1053')}
   }
   chain prerouting {
     type nat hook prerouting priority -100; policy accept;
-    tcp dport 53 return
-    udp dport 53 return
-    meta mark 7894 return
-    meta skgid 7890 return
-    ip daddr != { 28.0.0.0/8 } tcp dport != { ${SC_PORTS} } return
-    ip daddr != { 28.0.0.0/8 } udp dport != { ${SC_PORTS} } return
-    ip6 daddr != { fc00::/16 } tcp dport != { ${SC_PORTS} } return
-    ip6 daddr != { fc00::/16 } udp dport != { ${SC_PORTS} } return
-    ip daddr { ${SC_RESERVED} } return
-    ip saddr != { 192.168.1.0/24 } return
-    meta nfproto ipv6 return
-    meta l4proto tcp redirect to :7892
+${r('prerouting', '32', 'tcp dport 53 return')}
+${r('prerouting', '33', 'udp dport 53 return')}
+${r('prerouting', '35', 'meta mark 7894 return')}
+${r('prerouting', '36', 'meta skgid 7890 return')}
+${r('prerouting', '41', `ip daddr != { 28.0.0.0/8 } tcp dport != { ${SC_PORTS} } return`)}
+${r('prerouting', '42', `ip daddr != { 28.0.0.0/8 } udp dport != { ${SC_PORTS} } return`)}
+${r('prerouting', '43', `ip6 daddr != { fc00::/16 } tcp dport != { ${SC_PORTS} } return`)}
+${r('prerouting', '44', `ip6 daddr != { fc00::/16 } udp dport != { ${SC_PORTS} } return`)}
+${r('prerouting', '47', `ip daddr { ${SC_RESERVED} } return`)}
+${r('prerouting', '59', 'ip saddr != { 192.168.1.0/24 } return')}
+${r('prerouting', '92', 'meta nfproto ipv6 return')}
+${r('prerouting', '97, 172 (JUMP of Redir mode)', 'meta l4proto tcp redirect to :7892')}
   }
 }
 `;
+  c.rows.push('| chains | input (filter, input, -100), prerouting_dns (nat, prerouting, -100), prerouting (nat, prerouting, -100) | 138, 113, 29 with 167, 173 |');
+  return {
+    name: 'shellcrash-nft',
+    source:
+      'ShellCrash, nftables, Redir mode with the defaults of scripts/starts/fw_start.sh (juewuy/ShellCrash@43cf4a91: common_ports ON, ' +
+      "multiport 22,80,443,8080,8443 — so `$ports` is set and line 38's port return is not added — macfilter 黑名单 with no MAC file, dns_mod redir_host) " +
+      'and firewall_area 1 (LAN only), fw_wan on, ipv6_redir off; ports mix 7890, redir 7892, DNS 1053, db 9999, routing_mark 7894; ' +
+      'host_ipv4 the LAN, host_ipv6 fe80::/10 and fd00::/8, reserve_ipv4 the reserved ranges (fw_getlanip.sh, not re-read here). ' +
+      "No fw4 table in this fixture, so line 157's `meta mark 0x67890 accept` in fw4's input is absent.\n\n" +
+      c.table('juewuy/ShellCrash', '9aa6f3d5', 'scripts/starts/fw_nftables.sh'),
+    nft,
+  };
+}
 
 // iptables: chains created with -N/-A, hooked with -I (so the later -I lands first).
 const SHELLCRASH_IPT = `*filter
@@ -1123,15 +1140,12 @@ export const FIXTURES: Fixture[] = [
   passwall2Fixture('passwall2-nft-redirect', 'redirect', '1:65535'),
   homeproxyFixture(),
   nikkiFixture(),
-  {
-    name: 'shellcrash-nft',
-    source: 'ShellCrash: juewuy/ShellCrash scripts/starts/fw_nftables.sh @040accd (read: start_nft_route, start_nft_dns, start_nft_wan) with fw_start.sh defaults (Redir mode, common ports). Re-stated, not copied.',
-    nft: SHELLCRASH_NFT,
-  },
+  shellcrashNftFixture(),
   {
     name: 'shellcrash-iptables',
     source:
-      'ShellCrash: juewuy/ShellCrash scripts/starts/fw_iptables.sh @040accd (read: start_ipt_route, start_ipt_dns, start_ipt_wan) with fw_start.sh defaults (Redir mode, multiport common ports), loaded with iptables-nft so that nft -j shows the same tables with xt parts. Re-stated, not copied.',
+      'ShellCrash: juewuy/ShellCrash scripts/starts/fw_iptables.sh @040accd (read: start_ipt_route, start_ipt_dns, start_ipt_wan) with fw_start.sh defaults (Redir mode, multiport common ports), loaded with iptables-nft so that nft -j shows the same tables with xt parts. Re-stated, not copied. ' +
+      'Not yet re-checked rule by rule against the current fw_iptables.sh (no line references).',
     iptables: SHELLCRASH_IPT,
     iptablesVariant: 'nft',
   },
