@@ -1,5 +1,32 @@
-// OpenClash (vernesong/OpenClash): the settings replyguard tells its users to
-// change, in the form luci-app-openclash/root/etc/init.d/openclash reads them.
+// OpenClash (vernesong/OpenClash): how its rules are recognised, and the
+// settings replyguard tells its users to change, in the form
+// luci-app-openclash/root/etc/init.d/openclash reads them.
+
+import type { ProxyModule } from './proxy-module';
+
+/**
+ * init.d/openclash names every chain it makes `openclash…` (fw4: in table inet fw4; fw3: iptables nat and
+ * mangle); redir port 7892, DNS 7874 (luci-app-openclash/root/etc/config/openclash); TUN device utun, and
+ * clash0, the device older releases made for en_mode_tun 2 (vernesong/OpenClash@ab25fe10).
+ */
+export const OPENCLASH: ProxyModule = {
+  name: 'openclash',
+  label: 'OpenClash',
+  tables: [],
+  chains: /^openclash/i,
+  ports: [
+    {
+      port: 7892,
+      natChains: [
+        { proxy: 'OpenClash', firewall: 'fw4', table: 'inet fw4', chain: 'openclash' },
+        { proxy: 'OpenClash', firewall: 'fw3', table: 'nat', chain: 'openclash' },
+      ],
+    },
+    // Its DNS hijack redirects there from fw4's own dstnat (or PREROUTING), not from a chain of its own.
+    { port: 7874, what: 'DNS', natChains: [] },
+  ],
+  tunDevices: ['utun', 'clash\\d*'],
+};
 
 /** One Lan Traffic Access List entry (section type `lan_ac_traffic`) that exempts a server port's replies. */
 export interface LanAcTrafficEntry {
