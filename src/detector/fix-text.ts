@@ -44,10 +44,12 @@ export function fixLines(v: ReplyVerdict): string[] {
         `(旁路网关兼容, uci set openclash.config.bypass_gateway_compatible=0), or exempt source ${server} from it.`,
     );
   }
-  lines.push(
-    `${FIX_START.proxySetting} → Access Control → Lan Traffic Access List ` +
-      `(来源流量访问控制): src_ip ${v.serverIp}, src_port ${v.serverPort}, proto ${v.proto}, target return.`,
-  );
+  // OpenClash's own setting, unless the port the replies went to is another proxy's only.
+  if (!hint || hint.natChains.length === 0 || hint.natChains.some((c) => c.proxy === 'OpenClash'))
+    lines.push(
+      `${FIX_START.proxySetting} → Access Control → Lan Traffic Access List ` +
+        `(来源流量访问控制): src_ip ${v.serverIp}, src_port ${v.serverPort}, proto ${v.proto}, target return.`,
+    );
   if (v.proto === 'tcp' && v.fate !== 'swallowed') {
     lines.push(
       'Or stop conntrack from picking up mid-stream TCP: sysctl -w net.netfilter.nf_conntrack_tcp_loose=0 ' +

@@ -58,4 +58,12 @@ describe('nat guard without a ruleset', () => {
       assert.ok(line.includes(`redirects to :${port}`), line);
     }
   });
+
+  it("OpenClash's access list is offered where OpenClash may hold the redirect, not to a Passwall, homeproxy or nikki port", () => {
+    const openclashLine = (port: number) =>
+      fixLines(redirectedTo(port)).some((l) => l.startsWith(FIX_START.proxySetting));
+    assert.equal(openclashLine(7892), true);
+    assert.equal(openclashLine(12345), true);
+    for (const port of [1041, 5331, 7891]) assert.equal(openclashLine(port), false, String(port));
+  });
 });
