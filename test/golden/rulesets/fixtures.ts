@@ -990,15 +990,21 @@ ${r('prerouting', '97, 172 (JUMP of Redir mode)', 'meta l4proto tcp redirect to 
   };
 }
 
-// iptables: chains created with -N/-A, hooked with -I (so the later -I lands first).
-const SHELLCRASH_IPT = `*filter
+/** ShellCrash on iptables (fw_iptables.sh at juewuy/ShellCrash@f72192e8), the same defaults as the nft fixture. */
+function shellcrashIptablesFixture(): Fixture {
+  const c = new Cited();
+  const r = (chain: string, line: string, text: string) => {
+    c.rows.push(`| ${chain} | \`${text}\` | ${line} |`);
+    return text;
+  };
+  const iptables = `*filter
 :INPUT ACCEPT [0:0]
 :FORWARD ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
--A INPUT -i lo -j ACCEPT
--A INPUT -s 192.168.1.0/24 -j ACCEPT
--A INPUT -p udp -m multiport --dports 7890,9999 -j REJECT --reject-with icmp-port-unreachable
--A INPUT -p tcp -m multiport --dports 7890,9999 -j REJECT --reject-with icmp-port-unreachable
+${r('filter INPUT', '162 (-I, last)', '-A INPUT -i lo -j ACCEPT')}
+${r('filter INPUT', '156 (-I)', '-A INPUT -s 192.168.1.0/24 -j ACCEPT')}
+${r('filter INPUT', '140 via 146 (-I)', '-A INPUT -p udp -m multiport --dports 7890,9999,1053 -j REJECT --reject-with icmp-port-unreachable')}
+${r('filter INPUT', '140 via 145 (-I, first)', '-A INPUT -p tcp -m multiport --dports 7890,9999,1053 -j REJECT --reject-with icmp-port-unreachable')}
 COMMIT
 *nat
 :PREROUTING ACCEPT [0:0]
@@ -1007,21 +1013,33 @@ COMMIT
 :POSTROUTING ACCEPT [0:0]
 :shellcrash - [0:0]
 :shellcrash_dns - [0:0]
--A PREROUTING -p udp -m udp --dport 53 -j shellcrash_dns
--A PREROUTING -p tcp -m tcp --dport 53 -j shellcrash_dns
--A PREROUTING -d 28.0.0.0/8 -p tcp -j shellcrash
--A PREROUTING -p tcp -m multiport --dports 22,80,443,8080,8443 -j shellcrash
--A shellcrash -p tcp -m tcp --dport 53 -j RETURN
--A shellcrash -p udp -m udp --dport 53 -j RETURN
--A shellcrash -m mark --mark 0x1e96 -j RETURN
--A shellcrash -d 192.168.1.0/24 -j RETURN
-${LOCALNETWORK.map((n) => `-A shellcrash -d ${n} -j RETURN`).join('\n')}
--A shellcrash -s 192.168.1.0/24 -p tcp -j REDIRECT --to-ports 7892
--A shellcrash_dns -m mark --mark 0x1e96 -j RETURN
--A shellcrash_dns -s 192.168.1.0/24 -p tcp -j REDIRECT --to-ports 1053
--A shellcrash_dns -s 192.168.1.0/24 -p udp -j REDIRECT --to-ports 1053
+${r('nat PREROUTING', '130 (-I, after 129)', '-A PREROUTING -p udp -m udp --dport 53 -j shellcrash_dns')}
+${r('nat PREROUTING', '129 (-I)', '-A PREROUTING -p tcp -m tcp --dport 53 -j shellcrash_dns')}
+${r('nat PREROUTING', '67 ($ports: multiport, common_ports ON)', '-A PREROUTING -p tcp -m multiport --dports 22,80,443,8080,8443 -j shellcrash')}
+${r('nat shellcrash', '23', '-A shellcrash -p tcp -m tcp --dport 53 -j RETURN')}
+${r('nat shellcrash', '24', '-A shellcrash -p udp -m udp --dport 53 -j RETURN')}
+${r('nat shellcrash', '26', '-A shellcrash -m mark --mark 0x1e96 -j RETURN')}
+${r('nat shellcrash', '34 (host_ipv4)', '-A shellcrash -d 192.168.1.0/24 -j RETURN')}
+${LOCALNETWORK.map((n) => r('nat shellcrash', '34 (reserve_ipv4)', `-A shellcrash -d ${n} -j RETURN`)).join('\n')}
+${r('nat shellcrash', '63 (JUMP of Redir mode, 170)', '-A shellcrash -s 192.168.1.0/24 -p tcp -j REDIRECT --to-ports 7892')}
+${r('nat shellcrash_dns', '89', '-A shellcrash_dns -m mark --mark 0x1e96 -j RETURN')}
+${r('nat shellcrash_dns', '121', '-A shellcrash_dns -s 192.168.1.0/24 -p tcp -j REDIRECT --to-ports 1053')}
+${r('nat shellcrash_dns', '122', '-A shellcrash_dns -s 192.168.1.0/24 -p udp -j REDIRECT --to-ports 1053')}
 COMMIT
 `;
+  return {
+    name: 'shellcrash-iptables',
+    source:
+      'ShellCrash on iptables, Redir mode, with the defaults of scripts/starts/fw_start.sh (juewuy/ShellCrash@43cf4a91: common_ports ON, ' +
+      'multiport 22,80,443,8080,8443, dns_mod redir_host — so no 28.0.0.0/8 jump, which is for fake-ip and mix), firewall_area 1, fw_wan on; ' +
+      'routing_mark 7894 (0x1e96), mix 7890, db 9999, DNS 1053, redir 7892. Loaded with iptables-nft so that nft -j shows the same tables ' +
+      "with xt parts. Left out: the ip6tables rules (the fixture is IPv4). The DNS chain is made by start_iptables' start_ipt_dns " +
+      '(after the route rules, so its PREROUTING jumps come first).\n\n' +
+      c.table('juewuy/ShellCrash', 'f72192e8', 'scripts/starts/fw_iptables.sh'),
+    iptables,
+    iptablesVariant: 'nft',
+  };
+}
 
 // ---------------------------------------------------------------------------
 // OpenClash fw3 (iptables-legacy + ipset), fake-ip with the defaults, from the same init.d/openclash
@@ -1141,14 +1159,7 @@ export const FIXTURES: Fixture[] = [
   homeproxyFixture(),
   nikkiFixture(),
   shellcrashNftFixture(),
-  {
-    name: 'shellcrash-iptables',
-    source:
-      'ShellCrash: juewuy/ShellCrash scripts/starts/fw_iptables.sh @040accd (read: start_ipt_route, start_ipt_dns, start_ipt_wan) with fw_start.sh defaults (Redir mode, multiport common ports), loaded with iptables-nft so that nft -j shows the same tables with xt parts. Re-stated, not copied. ' +
-      'Not yet re-checked rule by rule against the current fw_iptables.sh (no line references).',
-    iptables: SHELLCRASH_IPT,
-    iptablesVariant: 'nft',
-  },
+  shellcrashIptablesFixture(),
   { name: 'unknown-tproxy', source: 'A hand-written TPROXY table with no known proxy names.', nft: UNKNOWN_NFT, ip: ['rule add fwmark 1 table 100', 'route add local 0.0.0.0/0 dev lo table 100'] },
   { name: 'empty', source: 'No firewall rules at all: a plain router.' },
 ];
