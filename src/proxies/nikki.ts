@@ -15,4 +15,10 @@ export const NIKKI: ProxyModule = {
     },
   ],
   tunDevices: ['nikki', 'mihomo'],
+  // proxy.proxy_tcp_dport / proxy_udp_dport, bypass_fwmark, bypass_dscp (hijack.ut).
+  nativeFixes: (ctx) => [
+    `nikki: proxy only the destination ports clients connect to (default 0-65535 takes every reply): ` +
+      `uci set nikki.proxy.proxy_${ctx.proto}_dport='${ctx.proto === 'tcp' ? '21 22 80 110 143 194 443 465 853 993 995 8080 8443' : '53 443'}' && ` +
+      'uci commit nikki && /etc/init.d/nikki restart; or mark the replies with a mark nikki bypasses (its bypass_fwmark / bypass_dscp options).',
+  ],
 };

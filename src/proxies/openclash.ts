@@ -2,7 +2,7 @@
 // settings replyguard tells its users to change, in the form
 // luci-app-openclash/root/etc/init.d/openclash reads them.
 
-import type { ProxyModule } from './proxy-module';
+import { COMMON_PORTS_NOTE, type NativeFixContext, type ProxyModule } from './proxy-module';
 
 /**
  * init.d/openclash names every chain it makes `openclash…` (fw4: in table inet fw4; fw3: iptables nat and
@@ -26,6 +26,7 @@ export const OPENCLASH: ProxyModule = {
     { port: 7874, what: 'DNS', natChains: [] },
   ],
   tunDevices: ['utun', 'clash\\d*'],
+  nativeFixes: openclashFixes,
 };
 
 /** One Lan Traffic Access List entry (section type `lan_ac_traffic`) that exempts a server port's replies. */
@@ -77,3 +78,36 @@ export function lanBlacklistCommand(host: string): string {
 }
 
 export const OPENCLASH_RESTART = 'uci commit openclash && /etc/init.d/openclash restart';
+
+/** Bypass Gateway Compatible off (when it masquerades the replies), the access-list entry, common ports, the blacklist. */
+function openclashFixes(ctx: NativeFixContext): string[] {
+  const lines: string[] = [];
+  if (ctx.masqueraded) {
+    lines.push(
+      'OpenClash: turn off "Bypass Gateway Compatible" (旁路网关兼容), which masquerades the replies: ' +
+        `uci set openclash.config.bypass_gateway_compatible='0' && ${OPENCLASH_RESTART}`,
+    );
+  }
+  lines.push(
+    "OpenClash: add a Lan Traffic Access List entry (插件设置 → 访问控制 → 来源流量访问控制, OpenClash ≥ 0.46.059) for the server's replies: " +
+      [
+        ...lanAcTrafficCommands({
+          host: ctx.server,
+          port: ctx.port,
+          proto: ctx.proto,
+          ...(ctx.forward ? { name: ctx.forward } : {}),
+        }),
+        OPENCLASH_RESTART,
+      ].join(' && '),
+  );
+  if (ctx.proto === 'tcp' && ctx.redirected && !ctx.features.some((f) => /common_ports/.test(f)))
+    lines.push(
+      `Or, in OpenClash redir-host mode, proxy only common ports (${COMMON_PORTS_NOTE}): ` +
+        `uci set openclash.config.common_ports='1' && ${OPENCLASH_RESTART}`,
+    );
+  lines.push(
+    `Or bypass the server entirely (all its traffic, not only the replies) with the LAN blacklist: uci set openclash.config.lan_ac_mode='0' && ` +
+      `${lanBlacklistCommand(ctx.server)} && ${OPENCLASH_RESTART}`,
+  );
+  return lines;
+}

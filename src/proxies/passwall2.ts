@@ -2,6 +2,7 @@
 // makes table inet passwall2 with PSW2_* chains, iptables.sh the PSW2* chains; REDIR_PORT 1041 (app.sh) for
 // TCP (REDIRECT by default, or TPROXY) and UDP (TPROXY).
 
+import { redirPortsFix } from './passwall';
 import type { ProxyModule } from './proxy-module';
 
 export const PASSWALL2: ProxyModule = {
@@ -19,4 +20,5 @@ export const PASSWALL2: ProxyModule = {
     },
   ],
   tunDevices: [],
+  nativeFixes: (ctx) => redirPortsFix('passwall2', ctx),
 };

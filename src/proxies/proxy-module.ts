@@ -1,7 +1,7 @@
 // What replyguard knows of one transparent proxy, in one place: how its rules
 // are recognised, its default ports and the nat chain holding each redirect
-// (per firewall), and the names of its TUN devices. Pure data, each module
-// citing the proxy's own repository.
+// (per firewall), the names of its TUN devices, and its own settings that
+// exempt a server's replies. Pure, each module citing the proxy's own repository.
 
 export type ProxyName = 'openclash' | 'passwall' | 'passwall2' | 'homeproxy' | 'nikki' | 'shellcrash' | 'unknown';
 
@@ -22,6 +22,26 @@ export interface ProxyPort {
   natChains: readonly NatChainCandidate[];
 }
 
+/** Why a list of common ports spares the replies: said by every proxy's own fix. */
+export const COMMON_PORTS_NOTE = "replies go to the client's ephemeral port, which a list of common ports leaves out";
+
+/** The replies a proxy-native fix is for, and how the proxy takes them. */
+export interface NativeFixContext {
+  server: string;
+  port: number;
+  proto: 'tcp' | 'udp';
+  /** The declared forward's name, if any. */
+  forward?: string;
+  /** The proxy's label as recognised ("OpenClash (fw4)", "Passwall2"). */
+  label: string;
+  /** What the ruleset showed of it ("common_ports (redir-host)", …). */
+  features: readonly string[];
+  /** The replies are taken by a nat REDIRECT. */
+  redirected: boolean;
+  /** The replies are masqueraded (not taken). */
+  masqueraded: boolean;
+}
+
 export interface ProxyModule {
   name: Exclude<ProxyName, 'unknown'>;
   label: string;
@@ -33,4 +53,6 @@ export interface ProxyModule {
   ports: readonly ProxyPort[];
   /** Its TUN devices: regular-expression sources matched at the start of a device name, any case. */
   tunDevices: readonly string[];
+  /** Its own settings that exempt the replies, as lines to show (commands included), best first. */
+  nativeFixes(ctx: NativeFixContext): string[];
 }

@@ -17,7 +17,11 @@ export const PROXY_MODULES: readonly ProxyModule[] = [OPENCLASH, PASSWALL, PASSW
 const UNKNOWN_LABEL = 'unknown transparent proxy';
 
 export function proxyLabel(name: ProxyName): string {
-  return PROXY_MODULES.find((m) => m.name === name)?.label ?? UNKNOWN_LABEL;
+  return proxyModule(name)?.label ?? UNKNOWN_LABEL;
+}
+
+export function proxyModule(name: ProxyName): ProxyModule | undefined {
+  return PROXY_MODULES.find((m) => m.name === name);
 }
 
 /** The proxy that owns a chain, from its table's and its own name; null for anything else. */
