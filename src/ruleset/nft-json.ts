@@ -117,7 +117,10 @@ export function loadNftJson(text: string, opts: NftLoadOptions = {}): NftLoad {
       if (typeof body.hook === 'string' && HOOKS.has(body.hook)) {
         c.hook = body.hook as Hook;
         c.type = body.type === 'nat' || body.type === 'route' ? body.type : 'filter';
-        c.priority = typeof body.prio === 'number' ? body.prio : 0;
+        // JSON allows numbers no priority has (1e309 reads as Infinity): such a chain is taken as priority 0.
+        if (typeof body.prio === 'number' && !Number.isFinite(body.prio))
+          issue(`item ${index}: chain ${body.name}: priority ${body.prio} is not a number nft writes; taken as 0`);
+        c.priority = typeof body.prio === 'number' && Number.isFinite(body.prio) ? body.prio : 0;
         c.policy = body.policy === 'drop' ? 'drop' : 'accept';
       }
     } else if (kind === 'rule') {

@@ -516,7 +516,7 @@ describe('state payloads', () => {
 
   it('names the proxy from the port the replies were diverted to when the finding names none', () => {
     const f = finding({ proxy_hint: undefined, diverted_to: '192.168.50.2:1041' });
-    assert.equal(stateSummary(doc([f])).proxy, 'Passwall / Passwall2');
+    assert.equal(stateSummary(doc([f])).proxy, 'Passwall (or Passwall2)');
     assert.equal(stateSummary(doc([finding({ proxy_hint: undefined, diverted_to: '10.0.0.1:9' })])).proxy, 'none');
   });
 

@@ -243,15 +243,14 @@ describe('ip -j rule / route loaders', () => {
     const rules = loadIpRuleJson(d.ipRule!).rules;
     assert.deepEqual(
       rules.filter((r) => r.fwmark !== undefined).map((r) => [r.priority, r.fwmark, r.fwmask, r.table]),
-      [
-        [1024, 0x80, 0xff, '80'],
-        [1025, 0x81, 0xff, '81'],
-      ],
+      [[1025, 0x81, 0xff, '81']],
     );
     const routes = loadIpRouteJson(d.ipRoute!).routes;
-    assert.ok(routes.some((r) => r.table === '80' && r.type === 'local' && r.dst === 'default'));
     assert.ok(routes.some((r) => r.table === '81' && r.dev === 'nikki'));
     assert.ok(routes.some((r) => r.table === 'main' && r.gateway === '192.168.1.1'));
+    // OpenClash's TPROXY route: a local default route in table 0x162 (354).
+    const oc = loadIpRouteJson(dumpsOf('openclash-fw4-fakeip').ipRoute!).routes;
+    assert.ok(oc.some((r) => r.table === '354' && r.type === 'local' && r.dst === 'default'));
   });
 });
 
