@@ -745,7 +745,6 @@ config interface 'lan'
 `;
     this.openwrt = await bootOpenWrt({ netnsName: this.ns.side, files: { '/etc/config/network': network } });
     this.resources.rigs.add(this.openwrt);
-    await this.openwrt.waitBooted();
   }
 
   /**
