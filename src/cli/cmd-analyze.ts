@@ -1,10 +1,14 @@
-// `replyguard analyze FILE`: offline findings from a saved conntrack capture.
+// `replyguard analyze FILE`: offline findings from a saved conntrack capture,
+// read as a stream through the daemon's byte line reader.
 
-import { readFileSync } from 'node:fs';
-import { type AnalysisReport, analyzeCapture } from '../analyze/analyze-capture';
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { type AnalysisReport, ConntrackAnalysis } from '../analyze/analyze-capture';
 import { type LanView, makeLanView, PRIVATE_LAN_FALLBACK } from '../detector/lan-view';
 import { parsePrefix } from '../net/ip-address';
 import { renderFindingLines } from '../status/status-text';
+import { ByteLineSplitter } from '../util/byte-line-splitter';
+import { GcHint } from '../util/gc-hint';
 import { flagString, parseArgs, UsageError } from './args';
 import { EXIT_CONFIG } from './cmd-run';
 import { configFor } from './config-option';
@@ -36,17 +40,42 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     return EXIT_CONFIG;
   }
 
-  let text: string;
+  let report: AnalysisReport;
   try {
-    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+    report = await analyzeStream(file === '-' ? process.stdin : createReadStream(file), file, view);
   } catch (err) {
+    // Only the file's own trouble (missing, unreadable) is the user's to fix; anything else is a bug.
+    if (typeof (err as NodeJS.ErrnoException).code !== 'string') throw err;
     process.stderr.write(`replyguard: cannot read ${file}: ${(err as Error).message}\n`);
     return 66; // EX_NOINPUT
   }
-  const report = analyzeCapture(text, file, view);
   if (args.flags.has('--json')) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else process.stdout.write(renderReport(report));
   return report.findings.some((f) => f.kind === 'reply_hijacked') ? 2 : 0;
+}
+
+/** Longest line read; a longer one is reported as unreadable (the parser's own limit is lower). */
+const MAX_LINE_BYTES = 8192;
+
+async function analyzeStream(input: Readable, source: string, view: LanView): Promise<AnalysisReport> {
+  const analysis = new ConntrackAnalysis(source, view);
+  let overlongSeen = 0;
+  const splitter: ByteLineSplitter = new ByteLineSplitter((buf, start, end) => {
+    // The splitter counts the lines it dropped before it hands over the next one: keep the numbering.
+    for (; overlongSeen < splitter.overlong; overlongSeen++) analysis.overlongLine(MAX_LINE_BYTES);
+    analysis.line(buf, start, end);
+  }, MAX_LINE_BYTES);
+  const gc = new GcHint();
+  const finished = new Promise((resolve, reject) => splitter.once('finish', resolve).once('error', reject));
+  // The splitter works synchronously: each chunk is cut and analysed before the next is read.
+  for await (const chunk of input) {
+    gc.read((chunk as Buffer).length);
+    splitter.write(chunk);
+  }
+  splitter.end();
+  await finished;
+  for (; overlongSeen < splitter.overlong; overlongSeen++) analysis.overlongLine(MAX_LINE_BYTES);
+  return analysis.finish();
 }
 
 function renderReport(r: AnalysisReport): string {
