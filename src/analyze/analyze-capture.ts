@@ -83,7 +83,11 @@ export class ConntrackAnalysis {
     if (isBlankLine(buf, start, end)) return;
     this.report.lines++;
     const g = this.glance;
-    if (!mayMatter(buf, start, end, this.detector.interest) && glanceLine(buf, start, end, g)) {
+    // A line the detector would ignore is only counted; the pre-filter drops every UPDATE, so it is not asked.
+    if (
+      glanceLine(buf, start, end, g) &&
+      (g.kind === GLANCE_UPDATE || !mayMatter(buf, start, end, this.detector.interest))
+    ) {
       this.report.events++;
       this.noteSight(g.kind, g.flow, g.check);
       if (g.sec < 0) this.glancedUntimed = true;

@@ -108,32 +108,35 @@ export function glanceLine(buf: Uint8Array, start: number, end: number, out: Gla
   let dsts = 0;
   for (;;) {
     const at = i;
-    let eq = -1;
-    for (; i < end; i++) {
-      const b = buf[i]!;
-      if (b === SP || b === TAB || b === CR) break;
-      if (b < 33 || b > 126) return false;
-      if (b === EQ && eq < 0) eq = i;
-    }
-    const keyLen = eq - at;
-    let hashed = false;
-    if (keyLen === 3 && isKey(buf, at, 115, 114, 99)) {
+    let valueAt = -1;
+    let port = false;
+    if (isKey(buf, at, 115, 114, 99)) {
       if (++srcs === 2) break; // the reply tuple begins
-      hashed = true;
-    } else if (keyLen === 3 && isKey(buf, at, 100, 115, 116)) {
+      valueAt = at + 4;
+    } else if (isKey(buf, at, 100, 115, 116)) {
       dsts++;
-      hashed = true;
-    } else if (keyLen === 5 && (buf[at] === 115 || buf[at] === 100) && isKey(buf, at + 2, 111, 114, 116)) {
-      // sport=, dport=: one the parser would read differently (not plain decimal) is its to handle.
-      if (buf[at + 1] !== 112 || !plainNumber(buf, eq + 1, i)) return false;
-      hashed = true;
+      valueAt = at + 4;
+    } else if ((buf[at] === 115 || buf[at] === 100) && buf[at + 1] === 112 && isKey(buf, at + 2, 111, 114, 116)) {
+      valueAt = at + 6; // sport=, dport=
+      port = true;
     }
-    if (hashed) {
+    if (valueAt >= 0) {
       h1 = Math.imul(h1 ^ SP, FNV_PRIME);
       h2 = Math.imul(h2 ^ SP, ALT_PRIME);
-      for (let j = eq + 1; j < i; j++) {
-        h1 = Math.imul(h1 ^ buf[j]!, FNV_PRIME);
-        h2 = Math.imul(h2 ^ buf[j]!, ALT_PRIME);
+      for (i = valueAt; i < end; i++) {
+        const b = buf[i]!;
+        if (b === SP || b === TAB || b === CR) break;
+        if (b < 33 || b > 126) return false;
+        h1 = Math.imul(h1 ^ b, FNV_PRIME);
+        h2 = Math.imul(h2 ^ b, ALT_PRIME);
+      }
+      // A port the parser would read differently (not plain decimal) is its to handle.
+      if (port && !plainNumber(buf, valueAt, i)) return false;
+    } else {
+      for (; i < end; i++) {
+        const b = buf[i]!;
+        if (b === SP || b === TAB || b === CR) break;
+        if (b < 33 || b > 126) return false;
       }
     }
     i = skipBlank(buf, i, end);
