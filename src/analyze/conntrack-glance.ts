@@ -106,6 +106,7 @@ export function glanceLine(buf: Uint8Array, start: number, end: number, out: Gla
   if (!isKey(buf, i, 115, 114, 99)) return false; // src=
   let srcs = 0;
   let dsts = 0;
+  let ports = 0;
   for (;;) {
     const at = i;
     let valueAt = -1;
@@ -119,6 +120,10 @@ export function glanceLine(buf: Uint8Array, start: number, end: number, out: Gla
     } else if ((buf[at] === 115 || buf[at] === 100) && buf[at + 1] === 112 && isKey(buf, at + 2, 111, 114, 116)) {
       valueAt = at + 6; // sport=, dport=
       port = true;
+      // Said twice, the parser keeps the last: that one is its to read.
+      const bit = buf[at] === 115 ? 1 : 2;
+      if (ports & bit) return false;
+      ports |= bit;
     }
     if (valueAt >= 0) {
       h1 = Math.imul(h1 ^ SP, FNV_PRIME);
@@ -143,13 +148,15 @@ export function glanceLine(buf: Uint8Array, start: number, end: number, out: Gla
     if (i >= end) return false; // no reply tuple
   }
   if (dsts !== 1) return false;
-  // The reply tuple's dst= must follow (the parser needs it); what comes after says nothing of the flow.
+  // The reply tuple needs its dst= (as the parser does), and no third src= may follow (the parser rejects it).
+  let replyDst = false;
   for (;;) {
     i = skipWord(buf, i, end);
-    if (i >= end) return false;
-    if (isKey(buf, i, 100, 115, 116)) break;
-    if (isKey(buf, i, 115, 114, 99)) return false; // a third tuple
+    if (i >= end) break;
+    if (isKey(buf, i, 100, 115, 116)) replyDst = true;
+    else if (isKey(buf, i, 115, 114, 99)) return false;
   }
+  if (!replyDst) return false;
   out.flow = h1 & HASH_MASK;
   out.check = h2 & HASH_MASK;
   return true;
