@@ -32,8 +32,11 @@ interface Conn {
   /** Payload bytes the server was seen to send, and the end of the highest server segment (relative seq). */
   serverBytes: number;
   serverEnd: number;
-  /** A server segment starting past every byte seen before it. */
+  /** A server segment starting past every byte seen before it, and where the missing bytes began. */
   gapWhere?: string;
+  gapFrom: number;
+  /** The peer's highest acknowledgment of server bytes (relative): bytes it acknowledged did reach it. */
+  peerAcked: number;
   /** A bare RST in the server's name at ISN+1 while no server byte had been seen. */
   resetAtIsnWhere?: string;
   peerBytes: number;
@@ -118,6 +121,8 @@ export class CaptureJudge {
         serverBytes: 0,
         serverEnd: 0,
         peerBytes: 0,
+        gapFrom: 0,
+        peerAcked: 0,
         finished: false,
       };
       this.conns.set(key, c);
@@ -144,7 +149,10 @@ export class CaptureJudge {
       if (!p.ack && c.synAck && rel === 1 && c.serverBytes === 0) c.resetAtIsnWhere ??= p.where;
       return;
     }
-    if (rel !== undefined && rel > c.serverEnd + 1 && c.synAck && (p.len > 0 || p.fin)) c.gapWhere ??= p.where;
+    if (rel !== undefined && rel > c.serverEnd + 1 && c.synAck && (p.len > 0 || p.fin) && !c.gapWhere) {
+      c.gapWhere = p.where;
+      c.gapFrom = c.serverEnd + 1;
+    }
     if (p.len > 0) {
       c.serverBytes += p.len;
       if (rel !== undefined) c.serverEnd = Math.max(c.serverEnd, rel + p.len - 1);
@@ -158,6 +166,10 @@ export class CaptureJudge {
       return;
     }
     if (c.synAck) c.peerAnswered = true;
+    if (p.ackNo !== undefined && c.serverIsn !== undefined) {
+      const acked = relative(p.ackNo, c.serverIsn);
+      if (acked !== undefined) c.peerAcked = Math.max(c.peerAcked, acked);
+    }
     if (p.rst) {
       c.peerResetWhere ??= p.where;
       c.finished = true;
@@ -222,8 +234,13 @@ function synAckLost(c: Conn): boolean {
   return c.synAcks >= 2 && !c.peerAnswered && c.serverBytes === 0;
 }
 
+/** Server bytes missing that the peer never acknowledged (a capture that merely missed a packet shows the ack). */
+function lostGap(c: Conn): boolean {
+  return c.gapWhere !== undefined && c.peerAcked <= c.gapFrom;
+}
+
 function verdictOf(c: Conn): ConnectionVerdict {
-  if (c.synAck && (c.resetAtIsnWhere || c.gapWhere || c.peerGoesOnWhere)) return 'hijacked';
+  if (c.synAck && (c.resetAtIsnWhere || lostGap(c) || c.peerGoesOnWhere)) return 'hijacked';
   if (synAckLost(c)) return 'hijacked';
   if (!c.synAck && c.syns > 0) return 'no_answer';
   if (c.synAck && c.serverBytes > 0) return 'healthy';
@@ -246,7 +263,7 @@ function findingOf(
   noAnswer: number,
 ): CaptureFinding {
   // SYN-ACKs lost after the server look alike from the server and from its gateway, whoever loses them.
-  const onlyLost = s.examples.every((c) => synAckLost(c) && !c.resetAtIsnWhere && !c.gapWhere && !c.peerGoesOnWhere);
+  const onlyLost = s.examples.every((c) => synAckLost(c) && !c.resetAtIsnWhere && !lostGap(c) && !c.peerGoesOnWhere);
   const confidence: Confidence =
     hijacked >= 3 && healthy === 0 && !onlyLost ? 'high' : hijacked >= 2 ? 'medium' : 'low';
   const evidence: string[] = [];
@@ -255,7 +272,7 @@ function findingOf(
     if (!synAckLost(c)) parts.push('the SYN-ACK got out');
     if (c.resetAtIsnWhere)
       parts.push(`a bare reset in the server's name at its ISN+1 (${c.resetAtIsnWhere}): it never delivered a byte`);
-    if (c.gapWhere) parts.push(`server bytes missing before ${c.gapWhere}`);
+    if (lostGap(c)) parts.push(`server bytes missing before ${c.gapWhere}, never acknowledged by the client`);
     if (c.peerGoesOnWhere)
       parts.push(
         `a reset in the client's name (${c.peerResetWhere}), yet the client went on sending (${c.peerGoesOnWhere}): the reset came from the path`,
@@ -282,7 +299,9 @@ function findingOf(
     );
   const summary =
     `${hijacked} of ${hijacked + healthy + noAnswer + s.counts.unclear} connection(s) to ${server} show the reply-hijack signature: ` +
-    'the handshake completes, then the server’s replies vanish and the connection is reset in its name. ' +
+    (onlyLost
+      ? 'the server answers the SYN, but its SYN-ACKs never reach the client. '
+      : 'the handshake completes, then the server’s replies vanish and the connection is reset in its name. ') +
     'Likely cause: a transparent proxy on the server’s reply path, typically a side router (旁路由) acting as the server’s gateway.';
   const iso = (us: number | undefined) =>
     us === undefined ? '' : us < 86_400e6 ? timeOfDay(us) : new Date(Math.floor(us / 1000)).toISOString();

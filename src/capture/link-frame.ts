@@ -148,6 +148,7 @@ function tcpSegment(
     len: Math.max(0, segLen - hdr),
     where,
   };
+  if (p.ack) p.ackNo = u32(f, off + 8);
   if (at !== undefined) p.at = at;
   return p;
 }

@@ -15,6 +15,8 @@ export interface TcpPacket {
   rst: boolean;
   /** Sequence number as printed or carried: absolute, or relative to the ISN (tcpdump without -S). */
   seq?: number;
+  /** Acknowledgment number (when the ACK flag is set), absolute or relative as seq. */
+  ackNo?: number;
   /** Payload bytes. */
   len: number;
   /** Where it is in the capture, for evidence: "line 12" or "packet 7 (byte 1204)". */

@@ -49,7 +49,7 @@ export class TcpdumpTextReader {
         this.pending = true;
         this.pendingAt = at;
       }
-      if (/Flags \[/.test(rest)) return { error: `line ${lineNo}: a TCP segment without "host.port > host.port:"` };
+      if (/Flags \[/.test(rest)) return { error: 'a TCP segment without "host.port > host.port:"' };
       return { skip: true };
     }
     this.pending = false;
@@ -58,7 +58,7 @@ export class TcpdumpTextReader {
     const dport = portOf(dportText!);
     if (sport === undefined || dport === undefined)
       return {
-        error: `line ${lineNo}: port ${JSON.stringify(sport === undefined ? sportText : dportText)} is not a number (use tcpdump -nn)`,
+        error: `port ${JSON.stringify(sport === undefined ? sportText : dportText)} is not a number (take the capture with tcpdump -nn)`,
       };
     const packet: TcpPacket = {
       src: src!,
@@ -75,9 +75,11 @@ export class TcpdumpTextReader {
     if (at !== undefined) packet.at = at;
     const seq = /, seq (\d+)/.exec(tail!);
     if (seq) packet.seq = Number(seq[1]);
+    const ackNo = /, ack (\d+)/.exec(tail!);
+    if (ackNo && packet.ack) packet.ackNo = Number(ackNo[1]);
     const len = /, length (\d+)/.exec(tail!);
     if (len) packet.len = Number(len[1]);
-    if (packet.seq !== undefined && packet.seq > 0xffffffff) return { error: `line ${lineNo}: seq beyond 32 bits` };
+    if (packet.seq !== undefined && packet.seq > 0xffffffff) return { error: 'seq beyond 32 bits' };
     return { packet };
   }
 }
