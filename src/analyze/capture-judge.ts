@@ -12,6 +12,7 @@
 
 import type { TcpPacket } from '../capture/tcp-packet';
 import { LruMap } from '../detector/lru-map';
+import { formatEndpoint } from '../net/ip-address';
 
 export type ConnectionVerdict = 'hijacked' | 'healthy' | 'no_answer' | 'unclear';
 export type Confidence = 'high' | 'medium' | 'low';
@@ -96,8 +97,8 @@ export class CaptureJudge {
 
   add(p: TcpPacket): void {
     this.packets++;
-    const a = `${p.src}:${p.sport}`;
-    const b = `${p.dst}:${p.dport}`;
+    const a = formatEndpoint(p.src, p.sport);
+    const b = formatEndpoint(p.dst, p.dport);
     const key = a < b ? `${a} ${b}` : `${b} ${a}`;
     let c = this.conns.get(key);
     // A new SYN on a finished connection's tuple is a new connection.
@@ -131,7 +132,7 @@ export class CaptureJudge {
       c.firstAt ??= p.at;
       c.lastAt = p.at;
     }
-    const fromServer = `${p.src}:${p.sport}` === c.server;
+    const fromServer = a === c.server;
     if (fromServer) this.serverSegment(c, p);
     else this.peerSegment(c, p);
   }
