@@ -14,6 +14,7 @@ import {
   type PacketCaptureReport,
   sniffCaptureFormat,
 } from '../../src/analyze/packet-capture-analysis';
+import { MODE_TRAITS, PROXY_MODES, type ProxyMode } from '../lab/lab';
 
 const DIR = join(__dirname, '..', 'golden', 'tcpdump');
 const PCAPS = readdirSync(DIR).filter((f) => f.endsWith('.pcap'));
@@ -27,13 +28,15 @@ function analyze(buf: Buffer, name: string, chunk = 4096): PacketCaptureReport {
   return a.finish();
 }
 
-/** What each capture must show: the server of the finding, its confidence, or none. */
+/** What each capture must show, from what the lab's mode does to the forward's TCP replies. */
 function expected(name: string): { server?: string; confidence?: string; also?: string } {
   const [mode, place] = [name.replace(/-(wan|any|sidelan|server)$/, ''), name.replace(/^.*-/, '')];
-  if (mode.endsWith('-guard') || mode === 'none') return {};
+  if (mode.endsWith('-guard')) return {};
+  const tcp = MODE_TRAITS[mode as ProxyMode].tcp;
+  if (tcp === null) return {};
   const lan = '192.168.50.10:443';
   const wan = '203.0.113.1:9443';
-  if (mode.endsWith('redirect')) {
+  if (tcp === 'reset') {
     if (place === 'wan') return { server: wan, confidence: 'high' };
     if (place === 'any') return { server: lan, confidence: 'high', also: wan };
     return { server: lan, confidence: 'high' };
@@ -51,16 +54,8 @@ function summary(r: PacketCaptureReport) {
 }
 
 describe('analyze on real packet captures from the lab', () => {
-  it('has captures of every place for redirect, TPROXY, TUN, guarded and proxy-less forwards', () => {
-    for (const mode of [
-      'iptables-redirect',
-      'nft-redirect',
-      'nft-tproxy',
-      'tun',
-      'iptables-redirect-guard',
-      'nft-tproxy-guard',
-      'none',
-    ])
+  it('has captures of every place for every lab mode, and guarded forwards', () => {
+    for (const mode of [...PROXY_MODES, 'iptables-redirect-guard', 'nft-tproxy-guard'])
       for (const place of ['wan', 'any', 'sidelan', 'server'])
         assert.ok(PCAPS.includes(`${mode}-${place}.pcap`), `${mode}-${place}`);
   });
@@ -77,7 +72,7 @@ describe('analyze on real packet captures from the lab', () => {
       const servers = r.findings.map((f) => f.server);
       if (!want.server) {
         assert.deepEqual(servers, [], 'no hijack finding');
-        if (name.endsWith('-wan') && !name.includes('guard') && name !== 'none-wan')
+        if (name.endsWith('-wan') && MODE_TRAITS[name.replace(/-wan$/, '') as ProxyMode]?.tcp === 'timeout')
           assert.ok(r.notes.some((n) => n.verdict === 'no_answer' && /TPROXY or TUN/.test(n.text)));
         return;
       }

@@ -8,25 +8,19 @@
 // Each is written with `tcpdump -w` (pcap) and rendered again with `tcpdump -r` at several -v levels,
 // with and without -e: the text files are tcpdump's own output for the same packets. COMMANDS.md
 // lists the command lines. Run as root:
-//   node --import tsx test/golden/tcpdump/capture-lab.ts [mode…]
+//   node --import tsx test/golden/tcpdump/capture-lab.ts
+// (every mode of the lab; COMMANDS.md is written anew for the modes of the run)
 
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLab, type Lab, type ProxyMode } from '../../lab/lab';
+import { createLab, type Lab, PROXY_MODES, type ProxyMode } from '../../lab/lab';
 
 /**
  * Proxy modes of the lab; "+guard" with the guard in place, so the forward works: the healthy captures.
  * The guarded modes are the healthy forwards: the proxy is there, the replies pass.
  */
-const MODES = [
-  'iptables-redirect',
-  'nft-redirect',
-  'nft-tproxy',
-  'tun',
-  'iptables-redirect+guard',
-  'nft-tproxy+guard',
-];
+const MODES = [...PROXY_MODES, 'iptables-redirect+guard', 'nft-tproxy+guard'];
 const TEXT_FLAGS: Array<[string, string[]]> = [
   ['n', ['-n']],
   ['nn-v', ['-nn', '-v']],
