@@ -1,9 +1,9 @@
 // analyze on real packet captures (test/golden/tcpdump, made in the namespace
 // lab by capture-lab.ts, and the incident's own tcpdump text): the reply-hijack
 // signature found from every place a user can capture, per proxy mode; none on
-// healthy forwards; tcpdump's text at every -v level and -e saying what the
-// pcap says; pcapng (a stand-in: the same records rewritten as pcapng blocks
-// by this test) too.
+// healthy forwards; tcpdump's text at every -v level and -e, and the pcapng
+// Wireshark's editcap made of each pcap, saying what the pcap says (and a
+// stand-in pcapng written by this test).
 
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -97,9 +97,16 @@ describe('analyze on real packet captures from the lab', () => {
         assert.deepEqual(summary(r), fromPcap, kind);
       }
     });
+
+    it(`${name}: the pcapng Wireshark's editcap made of it says what the pcap says`, () => {
+      const ng = analyze(readFileSync(join(DIR, `${name}.pcapng`)), 'pcapng', 777);
+      assert.equal(ng.format, 'pcapng');
+      assert.equal(ng.parse_errors, 0);
+      assert.deepEqual(summary(ng), summary(analyze(readFileSync(join(DIR, file)), file)));
+    });
   }
 
-  it('pcapng (stand-in: the same records rewritten as pcapng blocks here) reads as the pcap', () => {
+  it('pcapng (stand-in: the same records rewritten as pcapng blocks by this test) reads as the pcap', () => {
     for (const file of ['iptables-redirect-wan.pcap', 'nft-tproxy-server.pcap', 'none-any.pcap']) {
       const pcap = readFileSync(join(DIR, file));
       const r = analyze(toPcapng(pcap), file, 100);

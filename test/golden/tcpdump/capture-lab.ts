@@ -7,7 +7,8 @@
 //   server — the LAN server's interface (`eth0`)
 // Each is written with `tcpdump -w` (pcap) and rendered again with `tcpdump -r` at several -v levels,
 // with and without -e: the text files are tcpdump's own output for the same packets. COMMANDS.md
-// lists the command lines. Run as root:
+// lists the command lines; each pcap is also converted to pcapng by Wireshark's editcap (package
+// wireshark-common, needed only here). Run as root:
 //   node --import tsx test/golden/tcpdump/capture-lab.ts
 // (every mode of the lab; COMMANDS.md is written anew for the modes of the run)
 
@@ -82,6 +83,8 @@ async function capture(spec: string, log: string): Promise<void> {
       const pcap = join(tmp, `${place}.pcap`);
       const base = join(__dirname, `${spec.replace('+', '-')}-${place}`);
       execFileSync('cp', [pcap, `${base}.pcap`]);
+      // The same packets as pcapng, written by Wireshark's editcap (Debian: wireshark-common).
+      execFileSync('editcap', ['-F', 'pcapng', pcap, `${base}.pcapng`]);
       for (const [name, flags] of TEXT_FLAGS) {
         const text = execFileSync('tcpdump', ['-r', pcap, ...flags], { stdio: ['ignore', 'pipe', 'ignore'] });
         writeFileSync(`${base}.${name}.txt`, text);
