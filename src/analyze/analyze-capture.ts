@@ -5,7 +5,6 @@
 // line is only glanced at (conntrack-glance.ts) for the report's counts. Pure:
 // lines in, report out; the caller reads the file.
 
-import type { CtEntry } from '../conntrack/conntrack-entry';
 import { parseConntrackLine } from '../conntrack/conntrack-line';
 import { mayMatter } from '../conntrack/line-prefilter';
 import { Detector } from '../detector/detector';
@@ -112,7 +111,7 @@ export class ConntrackAnalysis {
     this.noteSight(kind, g.flow, g.check);
     const at = e.timestamp !== undefined ? e.timestamp * 1000 : this.fallbackNow;
     this.last = Math.max(this.last, at);
-    this.detector.ingest(e as CtEntry, text, at);
+    this.detector.ingest(e, text, at);
   }
 
   /** A line the byte reader dropped for its length. */
