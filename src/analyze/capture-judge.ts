@@ -38,6 +38,11 @@ interface Conn {
   gapFrom: number;
   /** The peer's highest acknowledgment of server bytes (relative): bytes it acknowledged did reach it. */
   peerAcked: number;
+  /**
+   * How often each distinct server segment was seen (capped): a router that forwards on the interface it
+   * captures (a side router's br-lan) shows each passing segment twice — in and out — and one it swallows once.
+   */
+  serverCopies: Map<string, number>;
   /** A bare RST in the server's name at ISN+1 while no server byte had been seen. */
   resetAtIsnWhere?: string;
   peerBytes: number;
@@ -88,6 +93,8 @@ interface ServerTally {
 const MAX_CONNECTIONS = 65536;
 const MAX_PEERS = 16;
 const MAX_EVIDENCE = 6;
+/** Distinct server segments followed per connection for the in-and-out count. */
+const MAX_COPIES = 64;
 
 export class CaptureJudge {
   private readonly conns = new LruMap<string, Conn>(MAX_CONNECTIONS);
@@ -123,6 +130,7 @@ export class CaptureJudge {
         serverEnd: 0,
         peerBytes: 0,
         gapFrom: 0,
+        serverCopies: new Map(),
         peerAcked: 0,
         finished: false,
       };
@@ -138,6 +146,10 @@ export class CaptureJudge {
   }
 
   private serverSegment(c: Conn, p: TcpPacket): void {
+    const copy = `${p.syn ? 'S' : ''}${p.fin ? 'F' : ''}${p.rst ? 'R' : ''}${p.seq} ${p.ackNo} ${p.len}`;
+    const seen = c.serverCopies.get(copy);
+    if (seen !== undefined) c.serverCopies.set(copy, seen + 1);
+    else if (c.serverCopies.size < MAX_COPIES) c.serverCopies.set(copy, 1);
     if (p.syn && p.ack) {
       c.synAck = true;
       c.synAcks++;
@@ -230,6 +242,17 @@ export class CaptureJudge {
   }
 }
 
+/** On a capture of a router forwarding on one interface (some server segments seen twice): those seen once. */
+function swallowedHere(c: Conn): { once: number; twice: number } | undefined {
+  let once = 0;
+  let twice = 0;
+  for (const n of c.serverCopies.values()) {
+    if (n === 1) once++;
+    else if (n === 2) twice++;
+  }
+  return once > 0 && twice > 0 ? { once, twice } : undefined;
+}
+
 /** The server resent its SYN-ACK and nothing of the peer's answered it: the SYN-ACKs were lost after the server. */
 function synAckLost(c: Conn): boolean {
   return c.synAcks >= 2 && !c.peerAnswered && c.serverBytes === 0;
@@ -277,6 +300,11 @@ function findingOf(
     if (c.peerGoesOnWhere)
       parts.push(
         `a reset in the client's name (${c.peerResetWhere}), yet the client went on sending (${c.peerGoesOnWhere}): the reset came from the path`,
+      );
+    const here = swallowedHere(c);
+    if (here)
+      parts.push(
+        `${here.once} of the server's segments arrived here and did not leave, where ${here.twice} passed in and out: the router this was captured on took them`,
       );
     if (synAckLost(c))
       parts.push(
