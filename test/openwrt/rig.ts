@@ -255,7 +255,8 @@ async function lockBoot(): Promise<() => void> {
         owner = Number(readFileSync(join(BOOT_LOCK, 'pid'), 'utf8'));
       } catch {}
       if (owner > 0 && !alive(owner)) rmSync(BOOT_LOCK, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error(`the OpenWrt boot lock ${BOOT_LOCK} was held for ${BOOT_LOCK_WAIT_MS} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`the OpenWrt boot lock ${BOOT_LOCK} was held for ${BOOT_LOCK_WAIT_MS} ms`);
       await sleep(100);
     }
   }
