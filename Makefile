@@ -6,8 +6,11 @@ export RG_NODE18 ?= $(CURDIR)/node_modules/.cache/replyguard-node18/package/bin/
 NODE_TEST := node --import tsx --test --test-concurrency=4
 UNIT_TESTS := $(wildcard test/unit/*.test.ts)
 INTEGRATION_TESTS := $(wildcard test/integration/*.test.ts) $(wildcard test/lab/*.test.ts) \
-  $(wildcard test/package/*.test.ts) $(wildcard test/luci/*.test.ts)
-MODE ?= iptables-redirect
+  $(wildcard test/package/*.test.ts) $(wildcard test/luci/*.test.ts) $(wildcard test/openwrt/*.test.ts)
+# OS=openwrt: the lab's side router is OpenWrt 23.05's own userland (needs the rootfs in ../shared/openwrt/
+# or RG_OPENWRT_ROOTFS); MODE defaults to iptables-redirect on Debian, openclash-fw4-fakeip on OpenWrt.
+OS ?= debian
+MODE ?=
 
 .PHONY: all deps build typecheck lint format test test-unit test-integration lab clean ipk
 
@@ -41,7 +44,7 @@ test: build typecheck lint
 # The incident, reproduced and caught: MODE=iptables-redirect (default), nft-redirect, nft-tproxy, tun,
 # openclash-fw4-fakeip, passwall2-tproxy, nikki or none (TPROXY/TUN modes are caught by the passive probe).
 lab: build
-	node --import tsx test/lab/run-lab.ts --mode $(MODE)
+	node --import tsx test/lab/run-lab.ts --os $(OS) $(if $(MODE),--mode $(MODE))
 
 # OpenWrt packages (opkg, 23.05/24.10) into dist/, without the SDK: replyguard, luci-app-replyguard,
 # luci-i18n-replyguard-zh-cn. Reproducible: SOURCE_DATE_EPOCH, else the last commit's time.

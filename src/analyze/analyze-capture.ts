@@ -1,12 +1,25 @@
-// `replyguard analyze`: the same parser and detector as the daemon, run once
-// over a saved capture. Pure: text in, report out.
+// `replyguard analyze` of a `conntrack -E`/`-L` capture: the daemon's parts
+// run once over a saved file, fed line by line as the bytes arrive, so that a
+// capture of any size is read in bounded memory. As in the daemon, the line
+// pre-filter drops what the detector would ignore before it is decoded; such a
+// line is only glanced at (conntrack-glance.ts) for the report's counts. Pure:
+// lines in, report out; the caller reads the file.
 
-import type { CtEntry } from '../conntrack/conntrack-entry';
 import { parseConntrackLine } from '../conntrack/conntrack-line';
+import { mayMatter } from '../conntrack/line-prefilter';
 import { Detector } from '../detector/detector';
 import type { Finding } from '../detector/finding';
 import type { LanView } from '../detector/lan-view';
-import { LruMap } from '../detector/lru-map';
+import {
+  flowHash,
+  GLANCE_DESTROY,
+  GLANCE_NEW,
+  GLANCE_UPDATE,
+  type Glance,
+  glanceLine,
+  glanceMs,
+} from './conntrack-glance';
+import { FlowSightings } from './flow-sightings';
 
 export interface AnalysisReport {
   schema: 1;
@@ -21,55 +34,135 @@ export interface AnalysisReport {
   findings: Finding[];
 }
 
-const MAX_ERRORS_SHOWN = 20;
-
-export function analyzeCapture(text: string, source: string, view: LanView, holdMs = 900_000): AnalysisReport {
-  const detector = new Detector(view, { maxFindings: 4096, maxFlows: 65536, problemHoldMs: holdMs });
-  const seen = new LruMap<string, true>(262144);
-  const report: AnalysisReport = {
-    schema: 1,
-    source,
-    lines: 0,
-    events: 0,
-    started_before_capture: 0,
-    parse_errors: 0,
-    first_errors: [],
-    lan: { subnets: view.lan.list.map((p) => p.text), source: view.lanSource },
-    findings: [],
-  };
-  const fallbackNow = Date.now();
-  let last = 0;
-  const lines = text.split('\n');
-  for (let n = 0; n < lines.length; n++) {
-    const line = lines[n]!;
-    if (line.trim() === '') continue;
-    report.lines++;
-    const result = parseConntrackLine(line);
-    if ('skip' in result) continue;
-    if ('error' in result) {
-      report.parse_errors++;
-      if (report.first_errors.length < MAX_ERRORS_SHOWN) {
-        report.first_errors.push({ line: n + 1, error: result.error, text: line.slice(0, 200) });
-      }
-      continue;
-    }
-    report.events++;
-    const entry = result.entry;
-    noteFirstSight(entry, seen, report);
-    const at = entry.timestamp !== undefined ? entry.timestamp * 1000 : fallbackNow;
-    last = Math.max(last, at);
-    detector.ingest(entry, line, at);
-  }
-  report.findings = detector.findings(last || fallbackNow);
-  return report;
+export interface AnalyzeOptions {
+  /** Milliseconds a hijack stays active after it was last seen (default 15 min). */
+  holdMs?: number;
+  /** The time of events without a timestamp (default: now). */
+  now?: number;
 }
 
-function noteFirstSight(entry: CtEntry, seen: LruMap<string, true>, report: AnalysisReport): void {
-  const key = `${entry.proto} ${entry.orig.src} ${entry.orig.sport} ${entry.orig.dst} ${entry.orig.dport}`;
-  if (seen.has(key)) {
-    if (entry.event === 'DESTROY') seen.delete(key);
-    return;
+const MAX_ERRORS_SHOWN = 20;
+/** Flows remembered to tell "began before the capture"; one forgotten is at worst counted again. */
+const MAX_SEEN_FLOWS = 262144;
+
+export class ConntrackAnalysis {
+  private readonly detector: Detector;
+  private readonly seen = new FlowSightings(MAX_SEEN_FLOWS);
+  private readonly report: AnalysisReport;
+  private readonly glance: Glance = { kind: 0, flow: 0, check: 0, sec: -1, frac: 0, fracDigits: 0 };
+  private readonly fallbackNow: number;
+  private lineNo = 0;
+  /** Latest event time of parsed lines (ms). */
+  private last = 0;
+  /** Latest timestamp of glanced lines, kept as printed so that it converts exactly as the parser's. */
+  private lastSec = -1;
+  private lastFrac = 0;
+  private lastFracDigits = 0;
+  private glancedUntimed = false;
+
+  constructor(source: string, view: LanView, opts: AnalyzeOptions = {}) {
+    this.fallbackNow = opts.now ?? Date.now();
+    this.detector = new Detector(view, { maxFindings: 4096, maxFlows: 65536, problemHoldMs: opts.holdMs ?? 900_000 });
+    this.report = {
+      schema: 1,
+      source,
+      lines: 0,
+      events: 0,
+      started_before_capture: 0,
+      parse_errors: 0,
+      first_errors: [],
+      lan: { subnets: view.lan.list.map((p) => p.text), source: view.lanSource },
+      findings: [],
+    };
   }
-  if (entry.event === 'UPDATE' || entry.event === 'DESTROY') report.started_before_capture++;
-  if (entry.event !== 'DESTROY') seen.set(key, true);
+
+  /** One line, buf[start, end) without its newline. */
+  line(buf: Buffer, start: number, end: number): void {
+    this.lineNo++;
+    if (isBlankLine(buf, start, end)) return;
+    this.report.lines++;
+    const g = this.glance;
+    // A line the detector would ignore is only counted; the pre-filter drops every UPDATE, so it is not asked.
+    if (
+      glanceLine(buf, start, end, g) &&
+      (g.kind === GLANCE_UPDATE || !mayMatter(buf, start, end, this.detector.interest))
+    ) {
+      this.report.events++;
+      this.noteSight(g.kind, g.flow, g.check);
+      if (g.sec < 0) this.glancedUntimed = true;
+      else if (g.sec > this.lastSec || (g.sec === this.lastSec && g.frac > this.lastFrac)) {
+        this.lastSec = g.sec;
+        this.lastFrac = g.frac;
+        this.lastFracDigits = g.fracDigits;
+      }
+      return;
+    }
+    const text = buf.toString('utf8', start, end);
+    const result = parseConntrackLine(text);
+    if ('skip' in result) return;
+    if ('error' in result) {
+      this.noteError(result.error, text);
+      return;
+    }
+    this.report.events++;
+    const e = result.entry;
+    const kind = e.event === 'UPDATE' ? GLANCE_UPDATE : e.event === 'DESTROY' ? GLANCE_DESTROY : GLANCE_NEW;
+    flowHash(g, e.proto, e.orig.src, e.orig.dst, e.orig.sport, e.orig.dport);
+    this.noteSight(kind, g.flow, g.check);
+    const at = e.timestamp !== undefined ? e.timestamp * 1000 : this.fallbackNow;
+    this.last = Math.max(this.last, at);
+    this.detector.ingest(e, text, at);
+  }
+
+  /** A line the byte reader dropped for its length. */
+  overlongLine(maxBytes: number): void {
+    this.lineNo++;
+    this.report.lines++;
+    this.noteError(`line longer than ${maxBytes} bytes`, '');
+  }
+
+  finish(): AnalysisReport {
+    let last = this.last;
+    if (this.lastSec >= 0) last = Math.max(last, glanceMs(this.lastSec, this.lastFrac, this.lastFracDigits));
+    if (this.glancedUntimed) last = Math.max(last, this.fallbackNow);
+    this.report.findings = this.detector.findings(last || this.fallbackNow);
+    return this.report;
+  }
+
+  private noteError(error: string, text: string): void {
+    this.report.parse_errors++;
+    if (this.report.first_errors.length < MAX_ERRORS_SHOWN)
+      this.report.first_errors.push({ line: this.lineNo, error, text: text.slice(0, 200) });
+  }
+
+  private noteSight(kind: number, flow: number, check: number): void {
+    if (this.seen.has(flow, check)) {
+      if (kind === GLANCE_DESTROY) this.seen.delete(flow, check);
+      return;
+    }
+    if (kind !== GLANCE_NEW) this.report.started_before_capture++;
+    if (kind !== GLANCE_DESTROY) this.seen.add(flow, check);
+  }
+}
+
+/** The whole capture at once (tests, small inputs); the CLI streams into ConntrackAnalysis instead. */
+export function analyzeCapture(text: string, source: string, view: LanView, opts: AnalyzeOptions = {}): AnalysisReport {
+  const analysis = new ConntrackAnalysis(source, view, opts);
+  const buf = Buffer.from(text, 'utf8');
+  let start = 0;
+  for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10, start)) {
+    analysis.line(buf, start, nl);
+    start = nl + 1;
+  }
+  analysis.line(buf, start, buf.length);
+  return analysis.finish();
+}
+
+/** Blank as String.trim() sees it, for the bytes a capture holds. */
+function isBlankLine(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c !== 32 && !(c >= 9 && c <= 13)) return false;
+  }
+  return true;
 }

@@ -1,9 +1,6 @@
 // `replyguard run`: the daemon in the foreground, with signals handled.
 
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import type { Config, MqttConfig } from '../config/config';
-import { setMainOption } from '../config/config-edit';
 import { Daemon } from '../daemon/daemon';
 import { endLeftoverChildren } from '../daemon/leftover-children';
 import type { RetainedCleanup } from '../mqtt/mqtt-cleanup';
@@ -16,6 +13,7 @@ import { killRunningCommands } from '../util/run-command';
 import { VERSION } from '../version';
 import { flagString, parseArgs } from './args';
 import { configFor } from './config-option';
+import { persistOption } from './persist-option';
 
 /** sysexits.h EX_CONFIG: procd and people can tell a bad config from a crash. */
 export const EXIT_CONFIG = 78;
@@ -58,7 +56,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
       onRecheck: () => daemon.recheck(),
       onGuardMode: (mode) => {
         if (mode === daemon.guardMode) return;
-        persistOption(config.source, 'guard', mode, log);
+        void persistOption(config.source, 'guard', mode, log);
         void daemon.setGuardMode(mode, 'switched from Home Assistant');
       },
       onStatusChange: () => daemon.outputStatusChanged(),
@@ -124,21 +122,6 @@ export async function runDaemon(argv: string[]): Promise<number> {
  * Writes one main option into the config file (comments and other lines kept; tmp + rename), so that a
  * switch from Home Assistant outlives a restart. When it cannot, the change holds for this run only.
  */
-function persistOption(file: string, key: string, value: string, log: Logger): void {
-  try {
-    const text = readFileSync(file, 'utf8');
-    const next = setMainOption(text, file, key, value);
-    if (next === text) return;
-    // A dot name: uci lists every other file in /etc/config as a package.
-    const tmp = join(dirname(file), `.${basename(file)}.tmp`);
-    writeFileSync(tmp, next, { mode: statSync(file).mode & 0o777 });
-    renameSync(tmp, file);
-    log.info(`config: ${key} = ${value} written to ${file}`);
-  } catch (err) {
-    log.warn(`config: ${key} = ${value} holds for this run only: cannot write ${file}: ${(err as Error).message}`);
-  }
-}
-
 /** True when the config file now has MQTT disabled (an unreadable file changes nothing). */
 function mqttSwitchedOff(load: () => Config): boolean {
   try {

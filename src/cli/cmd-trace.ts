@@ -8,9 +8,11 @@
 // the next trace and of the daemon.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { removeLeftoverTraceTable, TRACE_TABLE } from '../daemon/ruleset-unit';
 import { splitEndpoint } from '../detector/rule-attribution';
 import { formatEndpoint, NON_PUBLIC_V4, NON_PUBLIC_V6, parseAddress } from '../net/ip-address';
+import { hasJoinedGroup, NETLINK_NETFILTER, NFNLGRP_NFTRACE } from '../net/proc-net-netlink';
 import { type ExplainReport, explainPacket } from '../ruleset/explain-text';
 import {
   compareTrace,
@@ -88,9 +90,6 @@ export async function runTrace(argv: string[]): Promise<number> {
     return TRACE_EXIT.cannotRun;
   }
   const log = createLogger('warn');
-  const say = (s: string) => {
-    if (!json) process.stderr.write(s);
-  };
   await removeLeftoverTraceTable(nft, log);
   // The static model is read before the trace table exists, so that explain sees the router as it is.
   const live = await readLiveRuleset();
@@ -130,7 +129,10 @@ export async function runTrace(argv: string[]): Promise<number> {
     child.stderr?.setEncoding('utf8').on('data', (c: string) => {
       stderr += c;
     });
-    say(
+    // "Connect now" only once nft listens: until its socket joins the trace group, traced packets are lost.
+    await untilListening(child);
+    // On stderr in --json mode too: whoever runs it needs to know when to connect.
+    process.stderr.write(
       `Tracing replies of ${formatEndpoint(server.ip, server.port)}/${proto} to non-private addresses for ${seconds} s — connect from outside now…\n`,
     );
     const exited = await new Promise<boolean>((resolve) => {
@@ -289,4 +291,20 @@ export async function runTrace(argv: string[]): Promise<number> {
   );
   process.stdout.write(terminalText(`${out.join('\n')}\n`));
   return code;
+}
+
+const LISTEN_WAIT_MS = 5000;
+
+/** Resolves once the monitor's netlink socket has joined NFNLGRP_NFTRACE (or it exited, or 5 s passed). */
+async function untilListening(child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + LISTEN_WAIT_MS;
+  while (child.exitCode === null && child.pid !== undefined && Date.now() < deadline) {
+    try {
+      if (hasJoinedGroup(readFileSync('/proc/net/netlink', 'utf8'), child.pid, NETLINK_NETFILTER, NFNLGRP_NFTRACE))
+        return;
+    } catch {
+      return; // no /proc: nothing to wait on
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }

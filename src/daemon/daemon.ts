@@ -120,6 +120,7 @@ export class Daemon {
         this.interfaces = list;
         this.refreshLanView();
       },
+      onStatus: () => this.scheduleWrite(),
     });
     const probeIntervalS = config.main.probeInterval ?? PROBE_DEFAULTS.probeInterval;
     this.probe = new ProbeSensor({
@@ -302,6 +303,7 @@ export class Daemon {
       now,
       conntrack: { ...ct },
       probe: { ...this.probe.status },
+      addresses: { ...this.addresses.status },
       lostRecently: ct.last_loss !== undefined && now - Date.parse(ct.last_loss) < holdMs,
       lan: {
         interfaces: [...this.config.main.lanInterfaces],

@@ -3,7 +3,7 @@
 
 import { formatEndpoint } from '../net/ip-address';
 import type { ReplyVerdict } from './classify-flow';
-import { proxyHintForPort } from './proxy-hints';
+import { type ProxyHint, proxyHintForPort } from './proxy-hints';
 
 /**
  * How each kind of fix line begins: the generators below start their lines so, and fixKind() reads
@@ -37,25 +37,19 @@ export function fixLines(v: ReplyVerdict): string[] {
   const hint = v.divertedTo ? proxyHintForPort(v.divertedTo.port) : undefined;
   const lines: string[] = [];
   if (v.fate === 'swallowed') lines.push(mangleGuardLine(v));
-  if (v.fate === 'redirected' && v.proto === 'tcp') {
-    const chain = hint?.natChain ?? '<proxy nat chain>';
-    const table = hint?.nftTable ?? 'inet fw4';
-    lines.push(
-      `${FIX_START.natGuard}'s nat chain — proxied connections still start with a SYN and stay proxied: ` +
-        `nft insert rule ${table} ${chain} 'tcp flags & (fin|syn|rst|ack) != syn counter return'` +
-        `  (iptables: ${v6 ? 'ip6tables' : 'iptables'} -t nat -I ${chain} 1 -p tcp ! --syn -j RETURN)`,
-    );
-  }
+  if (v.fate === 'redirected' && v.proto === 'tcp') lines.push(natGuardLine(v.divertedTo?.port, hint, v6));
   if (v.fate === 'masqueraded') {
     lines.push(
       `A masquerade rule rewrites the replies of ${server}: in OpenClash turn off "Bypass Gateway Compatible" ` +
         `(旁路网关兼容, uci set openclash.config.bypass_gateway_compatible=0), or exempt source ${server} from it.`,
     );
   }
-  lines.push(
-    `${FIX_START.proxySetting} → Access Control → Lan Traffic Access List ` +
-      `(来源流量访问控制): src_ip ${v.serverIp}, src_port ${v.serverPort}, proto ${v.proto}, target return.`,
-  );
+  // OpenClash's own setting, unless the port the replies went to is another proxy's only.
+  if (!hint || hint.natChains.length === 0 || hint.natChains.some((c) => c.proxy === 'OpenClash'))
+    lines.push(
+      `${FIX_START.proxySetting} → Access Control → Lan Traffic Access List ` +
+        `(来源流量访问控制): src_ip ${v.serverIp}, src_port ${v.serverPort}, proto ${v.proto}, target return.`,
+    );
   if (v.proto === 'tcp' && v.fate !== 'swallowed') {
     lines.push(
       'Or stop conntrack from picking up mid-stream TCP: sysctl -w net.netfilter.nf_conntrack_tcp_loose=0 ' +
@@ -73,11 +67,37 @@ export function fixLines(v: ReplyVerdict): string[] {
   return lines;
 }
 
+const NAT_GUARD_NFT = 'tcp flags & (fin|syn|rst|ack) != syn counter return';
+
+/**
+ * The nat guard, without a ruleset: in every chain that may hold the redirect to this port (a port
+ * can be the default of two proxies, and fw4 and fw3 name the chain differently), else in words.
+ */
+function natGuardLine(port: number | undefined, hint: ProxyHint | undefined, v6: boolean): string {
+  const ipt = v6 ? 'ip6tables' : 'iptables';
+  const head = `${FIX_START.natGuard}'s nat chain — proxied connections still start with a SYN and stay proxied: `;
+  const chains = hint?.natChains ?? [];
+  if (chains.length === 0) {
+    return (
+      `${head}nft insert rule <table> <chain> '${NAT_GUARD_NFT}'  (iptables: ${ipt} -t nat -I <chain> 1 -p tcp ! --syn -j RETURN), ` +
+      `in the chain that redirects to :${port ?? '?'} (replyguard diagnose names it).`
+    );
+  }
+  const where = chains.map((c) =>
+    c.firewall === 'fw4'
+      ? `${c.proxy} (fw4): nft insert rule ${c.table} ${c.chain} '${NAT_GUARD_NFT}'`
+      : `${c.proxy} (fw3): ${ipt} -t ${c.table} -I ${c.chain} 1 -p tcp ! --syn -j RETURN`,
+  );
+  return `${head}${where.join('; ')} — whichever this router has (replyguard diagnose names it).`;
+}
+
 /** The TPROXY/TUN guard (research/proxies.md §5): returns at the top of the proxy's mangle chain. */
 function mangleGuardLine(v: ReplyVerdict): string {
   const where = 'nft insert rule inet fw4 openclash_mangle';
   const others =
-    '(Passwall2: inet passwall2 PSW2_MANGLE; nikki: inet nikki lan_tproxy / lan_tun; homeproxy: inet fw4 homeproxy_mangle_prerouting)';
+    '(OpenClash IPv6: inet fw4 openclash_mangle_v6; OpenClash fw3: iptables -t mangle openclash; Passwall: inet passwall PSW_MANGLE; ' +
+    'Passwall2: inet passwall2 PSW2_MANGLE; nikki: inet nikki lan_tproxy / lan_tun; ' +
+    'homeproxy: inet fw4 homeproxy_mangle_prerouting, in its TUN modes homeproxy_mangle_tun)';
   if (v.proto === 'udp') {
     const ip = v.serverIp.includes(':') ? 'ip6' : 'ip';
     return (

@@ -7,6 +7,7 @@
 // Passwall ports, …) plus the generic guard for that very chain. Pure.
 
 import { formatEndpoint } from '../net/ip-address';
+import { proxyModule } from '../proxies/registry';
 import { type Evaluation, evaluatePacket, type Hop } from '../ruleset/evaluate';
 import { defaultLanInterface } from '../ruleset/explain-text';
 import { modelPacket, type TcpFlagsName } from '../ruleset/packet';
@@ -205,9 +206,7 @@ export function guardLines(r: ReplyEvaluation, server: string, port: number, pro
   ];
 }
 
-const COMMON_PORTS_NOTE = "replies go to the client's ephemeral port, which a list of common ports leaves out";
-
-/** The proxy's own setting or access-list entry that exempts this server's replies. */
+/** The proxy's own setting or access-list entry that exempts this server's replies (its module says which). */
 export function proxyFixLines(
   proxy: ProxyInfo | undefined,
   r: ReplyEvaluation,
@@ -217,71 +216,18 @@ export function proxyFixLines(
   forwardName?: string,
 ): string[] {
   if (!proxy) return [];
-  const v6 = server.includes(':');
-  const label = forwardName ? `replyguard: replies of ${forwardName}` : `replyguard: replies of ${server}:${port}`;
-  switch (proxy.name) {
-    case 'openclash': {
-      const lines: string[] = [];
-      if (r.fate === 'masqueraded') {
-        lines.push(
-          'OpenClash: turn off "Bypass Gateway Compatible" (旁路网关兼容), which masquerades the replies: ' +
-            "uci set openclash.config.bypass_gateway_compatible='0' && uci commit openclash && /etc/init.d/openclash restart",
-        );
-      }
-      lines.push(
-        "OpenClash: add a Lan Traffic Access List entry (插件设置 → 访问控制 → 来源流量访问控制, OpenClash ≥ 0.46.059) for the server's replies: " +
-          `uci add openclash lan_ac_traffic && uci set openclash.@lan_ac_traffic[-1].enabled='1' && ` +
-          `uci set openclash.@lan_ac_traffic[-1].src_ip='${server}' && uci set openclash.@lan_ac_traffic[-1].src_port='${port}' && ` +
-          `uci set openclash.@lan_ac_traffic[-1].proto='${proto}' && uci set openclash.@lan_ac_traffic[-1].family='${v6 ? 'ipv6' : 'ipv4'}' && ` +
-          `uci set openclash.@lan_ac_traffic[-1].target='return' && uci set openclash.@lan_ac_traffic[-1].comment='${label}' && ` +
-          'uci commit openclash && /etc/init.d/openclash restart',
-      );
-      if (
-        proto === 'tcp' &&
-        r.evaluation.how?.kind === 'redirect' &&
-        !proxy.features.some((f) => /common_ports/.test(f))
-      )
-        lines.push(
-          `Or, in OpenClash redir-host mode, proxy only common ports (${COMMON_PORTS_NOTE}): ` +
-            "uci set openclash.config.common_ports='1' && uci commit openclash && /etc/init.d/openclash restart",
-        );
-      lines.push(
-        `Or bypass the server entirely (all its traffic, not only the replies) with the LAN blacklist: uci set openclash.config.lan_ac_mode='0' && ` +
-          `uci add_list openclash.config.${v6 ? 'lan_ac_black_ipv6s' : 'lan_ac_black_ips'}='${server}' && uci commit openclash && /etc/init.d/openclash restart`,
-      );
-      return lines;
-    }
-    case 'passwall':
-    case 'passwall2': {
-      const cfg = proxy.name;
-      const opt = proto === 'tcp' ? 'tcp_redir_ports' : 'udp_redir_ports';
-      const ports = proto === 'tcp' ? '22,25,53,80,143,443,465,587,853,873,993,995,5222,8080,8443,9418' : '53,443';
-      return [
-        `${proxy.label}: proxy only the ports clients connect to, not all (${COMMON_PORTS_NOTE}): ` +
-          `uci set ${cfg}.@global_forwarding[0].${opt}='${ports}' && uci commit ${cfg} && /etc/init.d/${cfg} restart ` +
-          `(LuCI: ${proxy.label} → Basic Settings → Forwarding; access-control rules (acl_rule) have their own ${opt}).`,
-      ];
-    }
-    case 'homeproxy':
-      return [
-        `homeproxy: proxy only common ports (${COMMON_PORTS_NOTE}): uci set homeproxy.config.routing_port='common', ` +
-          `or exclude the server: uci set homeproxy.control.lan_proxy_mode='except_listed' && ` +
-          `uci add_list homeproxy.control.${v6 ? 'lan_direct_ipv6_ips' : 'lan_direct_ipv4_ips'}='${server}'; then uci commit homeproxy && /etc/init.d/homeproxy restart`,
-      ];
-    case 'nikki':
-      return [
-        `nikki: proxy only the destination ports clients connect to (default 0-65535 takes every reply): ` +
-          `uci set nikki.proxy.proxy_${proto}_dport='${proto === 'tcp' ? '21 22 80 110 143 194 443 465 853 993 995 8080 8443' : '53 443'}' && ` +
-          'uci commit nikki && /etc/init.d/nikki restart; or mark the replies with a mark nikki bypasses (its bypass_fwmark / bypass_dscp options).',
-      ];
-    case 'shellcrash':
-      return [
-        `ShellCrash: keep "common ports only" on (common_ports=ON, the default, with multiport listing service ports only, e.g. 22,80,443,8080,8443 — ${COMMON_PORTS_NOTE}), ` +
-          `or exclude the device ${server} in crash → 流量过滤 → 局域网设备过滤 (ShellCrash.cfg), then restart ShellCrash.`,
-      ];
-    default:
-      return [];
-  }
+  const m = proxyModule(proxy.name);
+  if (!m) return [];
+  return m.nativeFixes({
+    server,
+    port,
+    proto,
+    ...(forwardName ? { forward: forwardName } : {}),
+    label: proxy.label,
+    features: proxy.features,
+    redirected: r.evaluation.how?.kind === 'redirect',
+    masqueraded: r.fate === 'masqueraded',
+  });
 }
 
 /** Fix lines for a server's replies: the proxy's own option first, then the generic guard, then the sysctl. */

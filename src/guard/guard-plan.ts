@@ -22,6 +22,7 @@
 import type { ForwardConfig } from '../config/config';
 import { PUBLIC_PEERS } from '../detector/predict-risk';
 import { NON_PUBLIC_V4, NON_PUBLIC_V6, parsePrefix } from '../net/ip-address';
+import { lanAcTrafficCommands } from '../proxies/openclash';
 import { compileRuleset, type Evaluation, evaluatePacket, type Hop } from '../ruleset/evaluate';
 import type { Chain, Key, Match, Op, Rule, Ruleset, Table, Value } from '../ruleset/model';
 import { modelPacket, type PacketSpec } from '../ruleset/packet';
@@ -636,16 +637,7 @@ function nativeAlternative(proxies: ProxyInfo[], input: GuardInput): string[] {
   ];
   const forwards = input.forwards.length > 0 ? input.forwards : [];
   for (const f of forwards) {
-    out.push(
-      'uci add openclash lan_ac_traffic',
-      "uci set openclash.@lan_ac_traffic[-1].enabled='1'",
-      `uci set openclash.@lan_ac_traffic[-1].src_ip='${f.host}'`,
-      `uci set openclash.@lan_ac_traffic[-1].src_port='${f.port}'`,
-      `uci set openclash.@lan_ac_traffic[-1].proto='${f.proto}'`,
-      `uci set openclash.@lan_ac_traffic[-1].family='${f.host.includes(':') ? 'ipv6' : 'ipv4'}'`,
-      "uci set openclash.@lan_ac_traffic[-1].target='return'",
-      `uci set openclash.@lan_ac_traffic[-1].comment='replyguard: forward ${f.name}'`,
-    );
+    out.push(...lanAcTrafficCommands({ host: f.host, port: f.port, proto: f.proto, name: f.name }));
   }
   if (forwards.length === 0)
     out.push('# (declare the forwards in the replyguard config to get one lan_ac_traffic entry per server host:port)');

@@ -10,10 +10,19 @@
 // - `default_entity_id` (with its domain) instead of the deprecated `object_id`;
 // - entity names without the device name (HA prefixes it itself: has_entity_name).
 
-import type { StatusDocument } from '../status/status-document';
+import { type Prefix, parseAddress, parsePrefix, prefixContains } from '../net/ip-address';
+import type { ForwardStatus, StatusDocument } from '../status/status-document';
 import { forwardObjectId, type HaComponent, type Topics } from './mqtt-topics';
 
-export const FORWARD_STATES = ['ok', 'at_risk', 'hijacked', 'unknown'] as const;
+/**
+ * The forward sensor's options. status.json's `unknown` (no replies seen yet) is published as
+ * `no_replies_yet`: Home Assistant keeps "unknown" for its own "Unknown" (no value at all).
+ */
+export const FORWARD_STATES = ['ok', 'at_risk', 'hijacked', 'no_replies_yet'] as const;
+
+export function forwardStatePayload(status: ForwardStatus): (typeof FORWARD_STATES)[number] {
+  return status === 'unknown' ? 'no_replies_yet' : status;
+}
 export const EVENT_TYPES = [
   'hijack_detected',
   'hijack_cleared',
@@ -44,6 +53,8 @@ export interface DiscoveryInput {
   forwards: readonly string[];
   /** For configuration_url: the router's addresses from status.json. */
   routerAddresses: readonly string[];
+  /** The LAN's networks: LuCI is reached on the router's address in them (HA sits in the LAN). */
+  lanSubnets?: readonly string[];
 }
 
 export interface DiscoveryMessage {
@@ -66,12 +77,25 @@ export function uniqueId(nodeId: string, objectId: string): string {
   return `replyguard_${nodeId}_${objectId}`;
 }
 
-/** LuCI on the first IPv4 address of the router (IPv6 needs brackets and is rarely what people type). */
-export function luciUrl(addresses: readonly string[]): string | undefined {
-  const v4 = addresses.find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a));
-  if (v4) return `http://${v4}/cgi-bin/luci/admin/services/replyguard`;
-  const v6 = addresses.find((a) => a.includes(':') && !a.startsWith('fe80'));
-  return v6 ? `http://[${v6}]/cgi-bin/luci/admin/services/replyguard` : undefined;
+/**
+ * LuCI on the router's address in the LAN, IPv4 first (IPv6 needs brackets and is rarely what people
+ * type); never loopback or link-local, which would point Home Assistant at itself.
+ */
+export function luciUrl(addresses: readonly string[], lanSubnets: readonly string[] = []): string | undefined {
+  const usable = addresses.filter((a) => !/^127\./.test(a) && a !== '::1' && !/^fe80:/i.test(a));
+  const lans = lanSubnets.map((p) => parsePrefix(p)).filter((p): p is Prefix => p !== null);
+  const inLan = (a: string) => {
+    const addr = parseAddress(a);
+    return addr !== null && lans.some((p) => prefixContains(p, addr));
+  };
+  const isV4 = (a: string) => /^\d+\.\d+\.\d+\.\d+$/.test(a);
+  const pick =
+    usable.find((a) => isV4(a) && inLan(a)) ??
+    usable.find((a) => !isV4(a) && inLan(a)) ??
+    usable.find(isV4) ??
+    usable.find((a) => a.includes(':'));
+  if (!pick) return undefined;
+  return `http://${isV4(pick) ? pick : `[${pick}]`}/cgi-bin/luci/admin/services/replyguard`;
 }
 
 function device(input: DiscoveryInput): Record<string, unknown> {
@@ -82,7 +106,7 @@ function device(input: DiscoveryInput): Record<string, unknown> {
     model: input.router.model ?? 'OpenWrt router',
     sw_version: input.router.osVersion ? `${input.router.osVersion}, replyguard ${input.version}` : input.version,
   };
-  const url = luciUrl(input.routerAddresses);
+  const url = luciUrl(input.routerAddresses, input.lanSubnets);
   if (url) d.configuration_url = url;
   return d;
 }
@@ -122,6 +146,20 @@ export function discoveryMessages(input: DiscoveryInput): DiscoveryMessage[] {
     payload_on: 'ON',
     payload_off: 'OFF',
     json_attributes_topic: topics.findings,
+    qos: 1,
+  });
+  // Whether replyguard can see at all: degraded when a sensor cannot read, with the reason in its attributes.
+  add('sensor', 'health', {
+    name: 'Health',
+    state_topic: topics.state,
+    value_template: '{{ value_json.health }}',
+    device_class: 'enum',
+    options: ['ok', 'problem', 'degraded'],
+    json_attributes_topic: topics.state,
+    json_attributes_template:
+      '{{ {"headline": value_json.headline, "sensor_errors": value_json.sensor_errors} | tojson }}',
+    entity_category: 'diagnostic',
+    icon: 'mdi:heart-pulse',
     qos: 1,
   });
   add('sensor', 'affected_forwards', {
@@ -211,7 +249,12 @@ export function discoveryInputFor(
   doc: StatusDocument,
   base: Omit<DiscoveryInput, 'forwards' | 'routerAddresses'>,
 ): DiscoveryInput {
-  return { ...base, forwards: doc.forwards.map((f) => f.name), routerAddresses: doc.lan.router_addresses };
+  return {
+    ...base,
+    forwards: doc.forwards.map((f) => f.name),
+    routerAddresses: doc.lan.router_addresses,
+    lanSubnets: doc.lan.subnets,
+  };
 }
 
 /**

@@ -5,7 +5,7 @@ import type { Finding } from '../detector/finding';
 import { proxyHintForPort } from '../detector/proxy-hints';
 import type { StatusDocument } from '../status/status-document';
 import type { StatusEvent } from '../status/status-events';
-import { GUARD_OFF, GUARD_ON } from './ha-discovery';
+import { forwardStatePayload, GUARD_OFF, GUARD_ON } from './ha-discovery';
 import type { Topics } from './mqtt-topics';
 
 export interface StateMessage {
@@ -27,6 +27,18 @@ function activeHijacks(doc: StatusDocument) {
   return doc.findings.filter((f) => f.kind === 'reply_hijacked' && f.state === 'active');
 }
 
+function sensorErrors(doc: StatusDocument): Record<string, string> | null {
+  const out: Record<string, string> = {};
+  // Documents written before a sensor was shown lack it.
+  const { conntrack } = doc.sensors;
+  const probe = doc.sensors.probe as StatusDocument['sensors']['probe'] | undefined;
+  const addresses = doc.sensors.addresses as StatusDocument['sensors']['addresses'] | undefined;
+  if (conntrack.state !== 'running') out.conntrack = conntrack.last_error ?? conntrack.state;
+  if (probe?.state === 'failed') out.probe = probe.last_error ?? 'failed';
+  if (addresses?.state === 'failed') out.addresses = addresses.last_error ?? 'failed';
+  return Object.keys(out).length > 0 ? out : null;
+}
+
 /** The summary the sensors' value templates read. */
 export function stateSummary(doc: StatusDocument): Record<string, unknown> {
   const hijacks = doc.findings.filter((f) => f.kind === 'reply_hijacked');
@@ -46,6 +58,9 @@ export function stateSummary(doc: StatusDocument): Record<string, unknown> {
     last_detection: last?.last_seen ?? null,
     events_lost: doc.sensors.conntrack.lost,
     conntrack: doc.sensors.conntrack.state,
+    probe: (doc.sensors.probe as StatusDocument['sensors']['probe'] | undefined)?.state ?? 'off',
+    // What keeps a sensor from seeing (shown with the health in HA's attributes), null when all read.
+    sensor_errors: sensorErrors(doc),
     guard: {
       mode: doc.guard.mode,
       state: doc.guard.state,
@@ -95,7 +110,8 @@ export function stateMessages(doc: StatusDocument, topics: Topics): StateMessage
     { topic: topics.state, payload: JSON.stringify(stateSummary(doc)) },
     { topic: topics.guard, payload: doc.guard.mode === 'auto' ? GUARD_ON : GUARD_OFF },
   ];
-  for (const fw of doc.forwards) msgs.push({ topic: topics.forwardState(fw.name), payload: fw.status });
+  for (const fw of doc.forwards)
+    msgs.push({ topic: topics.forwardState(fw.name), payload: forwardStatePayload(fw.status) });
   return msgs;
 }
 

@@ -5,6 +5,7 @@
 // forwarded. Three-valued: a rule that may or may not match forks the walk;
 // when the branches disagree, the result is not certain and says why.
 
+import { TUN_DEVICE_NAME } from '../proxies/registry';
 import type {
   Chain,
   Expr,
@@ -194,8 +195,6 @@ function inBounds(b: Bounds, a: IpValue): boolean {
   return b.lo.family === a.family && b.lo.n <= a.n && a.n <= b.hi.n;
 }
 
-const TUN_NAME = /^(utun|tun\d*|singtun\d*|sing-?box|nikki|meta|mihomo|clash\d*|Meta|tproxy|xray|tailscale|wg)/i;
-
 export function compileRuleset(ruleset: Ruleset): CompiledRuleset {
   const hooks = new Map<Hook, ChainRef[]>();
   const chains = new Map<Table, Map<string, Chain>>();
@@ -220,7 +219,7 @@ export function compileRuleset(ruleset: Ruleset): CompiledRuleset {
   const local = new PrefixIndex();
   for (const a of ruleset.routing.addresses) local.addPrefix(a.address);
   for (const r of ruleset.routing.routes) if (r.table === 'local' && r.type === 'local') local.addPrefix(r.dst);
-  const tunDevices = new Set(ruleset.routing.interfaces.filter((n) => TUN_NAME.test(n)));
+  const tunDevices = new Set(ruleset.routing.interfaces.filter((n) => TUN_DEVICE_NAME.test(n)));
   return {
     ruleset,
     hooks,
@@ -1136,7 +1135,7 @@ function finish(ctx: Ctx, st: State): Outcome | Outcome[] {
   const isTun =
     dev !== undefined &&
     !route.route?.gateway &&
-    (ctx.c.tunDevices.has(dev) || TUN_NAME.test(dev)) &&
+    (ctx.c.tunDevices.has(dev) || TUN_DEVICE_NAME.test(dev)) &&
     (viaMarkRule || route.table !== 'main');
   if (isTun) {
     return {

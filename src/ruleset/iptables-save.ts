@@ -475,7 +475,7 @@ function moduleOption(
     case 'icmp --icmp-type':
     case 'icmp6 --icmpv6-type':
     case 'ipv6-icmp --icmpv6-type': {
-      const v = scalarValue(next().split('/')[0]!, 'icmp');
+      const v = scalarValue(next().split('/')[0]!, module === 'icmp' ? 'icmp' : 'icmpv6');
       if (!v) return false;
       matches.push(m(payload(module === 'icmp' ? 'icmp' : 'icmpv6', 'type'), op, v));
       return true;

@@ -117,7 +117,10 @@ export function loadNftJson(text: string, opts: NftLoadOptions = {}): NftLoad {
       if (typeof body.hook === 'string' && HOOKS.has(body.hook)) {
         c.hook = body.hook as Hook;
         c.type = body.type === 'nat' || body.type === 'route' ? body.type : 'filter';
-        c.priority = typeof body.prio === 'number' ? body.prio : 0;
+        // JSON allows numbers no priority has (1e309 reads as Infinity): such a chain is taken as priority 0.
+        if (typeof body.prio === 'number' && !Number.isFinite(body.prio))
+          issue(`item ${index}: chain ${body.name}: priority ${body.prio} is not a number nft writes; taken as 0`);
+        c.priority = typeof body.prio === 'number' && Number.isFinite(body.prio) ? body.prio : 0;
         c.policy = body.policy === 'drop' ? 'drop' : 'accept';
       }
     } else if (kind === 'rule') {
@@ -379,6 +382,11 @@ function loadRule(body: Obj, position: number, where: string, issue: (m: string)
         else matches.push({ kind: 'unknown', text, why: 'iptables match only iptables-save can show' });
         break;
       }
+      case 'limit':
+        // A rate limit passes the one packet a walk follows; `limit rate over` (inv) lets it through only
+        // above the rate, so that rule is not taken. Neither is worth a warning on every fw4 ruleset.
+        if (bo.inv === true) matches.push({ kind: 'unknown', text: renderExpr(e), why: 'only above a rate' });
+        break;
       case 'set':
       case 'flow':
       case 'notrack':
@@ -548,6 +556,9 @@ export function renderExpr(raw: J, hex = false): string {
       if (!Array.isArray(b)) return k;
       return `${renderExpr(b[0], hex)} ${k} ${Array.isArray(b[1]) ? `(${b[1].map((x) => renderExpr(x)).join('|')})` : typeof b[1] === 'number' && b[1] > 255 ? hexOf(b[1]) : renderExpr(b[1], hex)}`;
     case 'set':
+      // The statement (`update @s { key }`, `add @s { key }`), not a set literal.
+      if (isObj(b) && typeof b.op === 'string')
+        return `${b.op} ${String(b.set)} { ${renderExpr(b.elem)}${b.stmt ? ` ${renderExpr(b.stmt)}` : ''} }`;
       return Array.isArray(b)
         ? `{ ${b.map((x) => (Array.isArray(x) ? `${renderExpr(x[0])} : ${renderExpr(x[1])}` : renderExpr(x))).join(', ')} }`
         : `{ ${renderExpr(b)} }`;
@@ -559,6 +570,8 @@ export function renderExpr(raw: J, hex = false): string {
       return renderExpr(o.val);
     case 'counter':
       return 'counter';
+    case 'limit':
+      return `limit rate ${o.inv === true ? 'over ' : ''}${String(o.rate)}/${String(o.per)}${o.burst ? ` burst ${String(o.burst)} packets` : ''}`;
     case 'log':
       return o.prefix ? `log prefix "${String(o.prefix)}"` : 'log';
     case 'mangle':

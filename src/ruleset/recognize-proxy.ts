@@ -4,10 +4,12 @@
 // chain and table names their generators use, then described by what the
 // rules do: ports, marks, route tables, entry chains.
 
+import type { ProxyName } from '../proxies/proxy-module';
+import { proxyLabel, proxyOwning } from '../proxies/registry';
 import type { Hop } from './evaluate';
 import type { Expr, Ruleset, Table } from './model';
 
-export type ProxyName = 'openclash' | 'passwall' | 'passwall2' | 'homeproxy' | 'nikki' | 'shellcrash' | 'unknown';
+export type { ProxyName } from '../proxies/proxy-module';
 
 export interface ProxyRoute {
   mark: string;
@@ -33,25 +35,8 @@ export interface ProxyInfo {
   features: string[];
 }
 
-const LABELS: Record<ProxyName, string> = {
-  openclash: 'OpenClash',
-  passwall: 'Passwall',
-  passwall2: 'Passwall2',
-  homeproxy: 'homeproxy',
-  nikki: 'nikki',
-  shellcrash: 'ShellCrash',
-  unknown: 'unknown transparent proxy',
-};
-
 function owner(t: Table, c: { name: string }): ProxyName | null {
-  const n = c.name;
-  if (/^openclash/i.test(n)) return 'openclash';
-  if (t.name === 'passwall2' || /^PSW2/.test(n)) return 'passwall2';
-  if (t.name === 'passwall' || /^PSW(_|$)/.test(n)) return 'passwall';
-  if (/^homeproxy/.test(n)) return 'homeproxy';
-  if (t.name === 'nikki') return 'nikki';
-  if (t.name === 'shellcrash' || /^shellcrash/.test(n)) return 'shellcrash';
-  return null;
+  return proxyOwning(t.name, c.name)?.name ?? null;
 }
 
 function constOf(e: Expr): number | null {
@@ -73,7 +58,7 @@ export function recognizeProxies(rs: Ruleset): ProxyInfo[] {
       a = {
         info: {
           name,
-          label: LABELS[name],
+          label: proxyLabel(name),
           backend,
           mode: '',
           redirectPorts: [],

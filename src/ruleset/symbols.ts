@@ -17,20 +17,83 @@ export type ValueKind =
   | 'tcpflags'
   | 'fibtype'
   | 'icmp'
+  | 'icmpv6'
+  | 'icmpcode'
+  | 'icmpv6code'
+  | 'iftype'
   | 'mac';
 
+// nft's names (its icmp_type, icmpv6_type, icmp_code and icmpv6_code datatypes); the same name is a
+// different number in the two families (destination-unreachable: 3 in ICMP, 1 in ICMPv6).
 const ICMP_TYPES: Record<string, number> = {
   'echo-reply': 0,
   'destination-unreachable': 3,
+  'source-quench': 4,
   redirect: 5,
   'echo-request': 8,
+  'router-advertisement': 9,
+  'router-solicitation': 10,
   'time-exceeded': 11,
   'parameter-problem': 12,
+  'timestamp-request': 13,
+  'timestamp-reply': 14,
+  'info-request': 15,
+  'info-reply': 16,
+  'address-mask-request': 17,
+  'address-mask-reply': 18,
+};
+
+const ICMPV6_TYPES: Record<string, number> = {
+  'destination-unreachable': 1,
   'packet-too-big': 2,
+  'time-exceeded': 3,
+  'parameter-problem': 4,
+  'echo-request': 128,
+  'echo-reply': 129,
+  'mld-listener-query': 130,
+  'mld-listener-report': 131,
+  'mld-listener-done': 132,
+  'mld-listener-reduction': 132,
   'nd-router-solicit': 133,
   'nd-router-advert': 134,
   'nd-neighbor-solicit': 135,
   'nd-neighbor-advert': 136,
+  'nd-redirect': 137,
+  'router-renumbering': 138,
+  'ind-neighbor-solicit': 141,
+  'ind-neighbor-advert': 142,
+  'mld2-listener-report': 143,
+};
+
+const ICMP_CODES: Record<string, number> = {
+  'net-unreachable': 0,
+  'host-unreachable': 1,
+  'prot-unreachable': 2,
+  'port-unreachable': 3,
+  'frag-needed': 4,
+  'net-prohibited': 9,
+  'host-prohibited': 10,
+  'admin-prohibited': 13,
+};
+
+const ICMPV6_CODES: Record<string, number> = {
+  'no-route': 0,
+  'admin-prohibited': 1,
+  'addr-unreachable': 3,
+  'port-unreachable': 4,
+  'policy-fail': 5,
+  'reject-route': 6,
+};
+
+/** nft's iface_type names (the kernel's ARPHRD_* numbers), as in `meta oiftype ether`. */
+const IF_TYPES: Record<string, number> = {
+  ether: 1,
+  ppp: 512,
+  ipip: 768,
+  ipip6: 769,
+  loopback: 772,
+  sit: 776,
+  ipgre: 778,
 };
 
 const TABLES: Partial<Record<ValueKind, Record<string, number>>> = {
@@ -42,6 +105,10 @@ const TABLES: Partial<Record<ValueKind, Record<string, number>>> = {
   tcpflags: TCP_FLAG_BITS,
   fibtype: FIB_TYPE,
   icmp: ICMP_TYPES,
+  icmpv6: ICMPV6_TYPES,
+  icmpcode: ICMP_CODES,
+  icmpv6code: ICMPV6_CODES,
+  iftype: IF_TYPES,
 };
 
 /** Bitmask kinds: a plain `ct state new` means "this bit is set". */
@@ -53,6 +120,7 @@ export function keyKind(key: Key): ValueKind | ValueKind[] {
   switch (key.kind) {
     case 'meta':
       if (key.key === 'l4proto' || key.key === 'protocol') return 'proto';
+      if (key.key === 'iiftype' || key.key === 'oiftype') return 'iftype';
       if (key.key === 'nfproto') return 'nfproto';
       if (/^(iif|oif)(name)?$|^[io]brname$|^iifgroup$/.test(key.key)) return key.key.endsWith('group') ? 'num' : 'str';
       return 'num';
@@ -63,7 +131,10 @@ export function keyKind(key: Key): ValueKind | ValueKind[] {
       if ((key.proto === 'ip' || key.proto === 'ip6') && (key.field === 'saddr' || key.field === 'daddr'))
         return 'addr';
       if (key.proto === 'tcp' && key.field === 'flags') return 'tcpflags';
-      if ((key.proto === 'icmp' || key.proto === 'icmpv6') && key.field === 'type') return 'icmp';
+      if (key.proto === 'icmp' && key.field === 'type') return 'icmp';
+      if (key.proto === 'icmpv6' && key.field === 'type') return 'icmpv6';
+      if (key.proto === 'icmp' && key.field === 'code') return 'icmpcode';
+      if (key.proto === 'icmpv6' && key.field === 'code') return 'icmpv6code';
       return 'num';
     case 'ct':
       if (key.key === 'state') return 'ctstate';
@@ -110,8 +181,15 @@ export function typeKind(type: string): ValueKind {
     case 'fib_addrtype':
       return 'fibtype';
     case 'icmp_type':
-    case 'icmpv6_type':
       return 'icmp';
+    case 'icmpv6_type':
+      return 'icmpv6';
+    case 'icmp_code':
+      return 'icmpcode';
+    case 'icmpv6_code':
+      return 'icmpv6code';
+    case 'iface_type':
+      return 'iftype';
     case 'tcp_flag':
       return 'tcpflags';
     default:

@@ -1,6 +1,7 @@
 // Owns `ip -j addr show`: reads the router's addresses at start and then
 // periodically, so that a DHCP renewal or a new LAN prefix is noticed.
 
+import type { AddressSensorStatus } from '../status/status-document';
 import type { Logger } from '../util/log';
 import { runCommand } from '../util/run-command';
 import { type InterfaceInfo, parseIpAddrJson } from './ip-addr-json';
@@ -10,12 +11,14 @@ export interface AddressSensorOptions {
   intervalMs: number;
   log: Logger;
   onInterfaces: (interfaces: InterfaceInfo[]) => void;
+  /** The status changed (a reading failed, or worked again). */
+  onStatus?: () => void;
 }
 
 export class AddressSensor {
   private timer?: NodeJS.Timeout;
   private last = '';
-  last_error?: string;
+  readonly status: AddressSensorStatus = { state: 'starting' };
 
   constructor(private readonly opts: AddressSensorOptions) {}
 
@@ -33,18 +36,42 @@ export class AddressSensor {
   private async poll(): Promise<void> {
     const res = await runCommand([this.opts.command, '-j', 'addr', 'show'], { timeoutMs: 5000 });
     if (res.error || res.code !== 0) {
-      const why = res.error ?? (res.stderr.trim() || `exit code ${res.code}`);
-      if (why !== this.last_error) this.opts.log.warn(`address sensor: ip -j addr failed: ${why}`);
-      this.last_error = why;
+      // BusyBox's ip prints its usage for -j and exits 1: say which ip it is, not the usage text.
+      const usage = /BusyBox/.test(res.stderr + res.stdout) ? "BusyBox's ip has no -j (install ip-full)" : undefined;
+      this.fail(
+        `ip -j addr failed: ${usage ?? res.error ?? (res.stderr.trim().split('\n')[0] || `exit code ${res.code}`)}`,
+      );
       return;
     }
-    this.last_error = undefined;
-    if (res.stdout === this.last) return;
-    this.last = res.stdout;
+    if (res.stdout === this.last) return this.ok();
+    let list: InterfaceInfo[];
     try {
-      this.opts.onInterfaces(parseIpAddrJson(res.stdout));
+      list = parseIpAddrJson(res.stdout);
     } catch (err) {
-      this.opts.log.warn(`address sensor: ${(err as Error).message}`);
+      this.fail((err as Error).message);
+      return;
     }
+    this.last = res.stdout;
+    this.ok();
+    this.opts.onInterfaces(list);
+  }
+
+  private fail(why: string): void {
+    const text = why.slice(0, 300);
+    if (this.status.state === 'failed' && this.status.last_error === text) return;
+    this.opts.log.warn(`address sensor: ${text}`);
+    this.status.state = 'failed';
+    this.status.last_error = text;
+    this.status.since = new Date().toISOString();
+    this.opts.onStatus?.();
+  }
+
+  private ok(): void {
+    if (this.status.state === 'running') return;
+    if (this.status.state === 'failed') this.opts.log.info('address sensor: reading again');
+    this.status.state = 'running';
+    delete this.status.last_error;
+    this.status.since = new Date().toISOString();
+    this.opts.onStatus?.();
   }
 }

@@ -323,10 +323,12 @@ export class ProbeSensor {
     this.schedule(ms);
   }
 
-  /** The config or the LAN changed: the next reading finds the old fingerprint and installs the new rules. */
+  /** The config or the LAN changed: a reading now finds the old fingerprint and installs the new rules. */
   rulesChanged(): void {
     this.nft.forget();
     this.iptables.forget();
+    // A forward added in LuCI is counted from the Save & Apply on, not from the next interval.
+    this.pollSoon(0);
   }
 
   /** Stops polling and removes what it installed. */
@@ -428,7 +430,10 @@ export class ProbeSensor {
       this.noteError(reading.error);
       return true;
     }
-    if (this.status.last_error) {
+    if (this.status.state !== 'running' || this.status.last_error) {
+      // Readings work again after failing: seeing again.
+      if (this.status.state !== 'running') this.opts.log.info('probe: reading the counters again');
+      this.status.state = 'running';
       this.status.last_error = undefined;
       this.opts.onStatus();
     }
@@ -449,8 +454,10 @@ export class ProbeSensor {
     return false;
   }
 
+  /** A reading that failed: the probe sees nothing until one works again, so it is not running. */
   private noteError(message: string): void {
     if (this.status.last_error !== message) this.opts.log.warn(`probe: ${message}`);
+    this.status.state = 'failed';
     this.status.last_error = message;
     this.opts.onStatus();
   }

@@ -39,6 +39,14 @@ export interface ConntrackSensorStatus {
   };
 }
 
+/** `ip -j addr`: the router's own addresses and the LAN networks taken from lan_interfaces. */
+export interface AddressSensorStatus {
+  state: 'starting' | 'running' | 'failed';
+  /** Why the last reading failed (e.g. BusyBox's ip, which has no -j: the package ip-full is missing). */
+  last_error?: string;
+  since?: string;
+}
+
 /** The MQTT output as status.json shows it; 'disabled' when [mqtt] enabled is off. */
 export interface MqttOutputStatus {
   state: 'disabled' | 'connecting' | 'connected' | 'reconnecting' | 'failed';
@@ -97,7 +105,12 @@ export interface StatusDocument {
   health: Health;
   /** One sentence for people: what is wrong, or that all is well. */
   headline: string;
-  sensors: { conntrack: ConntrackSensorStatus; mqtt: MqttOutputStatus; probe: ProbeSensorStatus };
+  sensors: {
+    conntrack: ConntrackSensorStatus;
+    mqtt: MqttOutputStatus;
+    probe: ProbeSensorStatus;
+    addresses: AddressSensorStatus;
+  };
   lan: { interfaces: string[]; subnets: string[]; source: string; router_addresses: string[] };
   forwards: Array<{
     name: string;
@@ -136,15 +149,18 @@ export interface StatusInputs {
   problemHoldS: number;
   /** Absent: MQTT is disabled. MQTT being down never changes health (detection does not need it). */
   mqtt?: MqttOutputStatus;
-  /** Absent: no probe (shown as off). A failed probe that is required (probe = on) makes health degraded. */
+  /** Absent: no probe (shown as off). A failed probe makes health degraded. */
   probe?: ProbeSensorStatus;
+  /** Absent: not started yet. Failed readings make health degraded (the LAN and own addresses may be stale). */
+  addresses?: AddressSensorStatus;
   /** Absent: shown as mode off, state unknown. */
   guard?: GuardStatusPart;
 }
 
 export function buildStatus(input: StatusInputs): StatusDocument {
   const active = input.findings.filter((f) => f.kind === 'reply_hijacked' && f.state === 'active');
-  const sensorDown = input.conntrack.state !== 'running' || probeDown(input.probe);
+  const sensorDown =
+    input.conntrack.state !== 'running' || probeDown(input.probe) || input.addresses?.state === 'failed';
   const health: Health = active.length > 0 ? 'problem' : sensorDown || lossUncovered(input) ? 'degraded' : 'ok';
   return {
     schema: STATUS_SCHEMA,
@@ -158,6 +174,7 @@ export function buildStatus(input: StatusInputs): StatusDocument {
       conntrack: input.conntrack,
       mqtt: input.mqtt ?? { state: 'disabled' },
       probe: input.probe ?? { state: 'off', interval_s: 0, keys: 0, reinstalls: 0 },
+      addresses: input.addresses ?? { state: 'starting' },
     },
     lan: input.lan,
     forwards: input.forwards.map((fw) => forwardStatus(fw, input.findings)),
@@ -204,6 +221,9 @@ function headline(health: Health, active: Finding[], input: StatusInputs): strin
   if (input.conntrack.state !== 'running') {
     return `Not watching: the conntrack sensor is ${input.conntrack.state}${input.conntrack.last_error ? ` (${input.conntrack.last_error})` : ''}.`;
   }
+  if (input.addresses?.state === 'failed') {
+    return `Not watching reliably: this router's addresses cannot be read${input.addresses.last_error ? ` (${input.addresses.last_error})` : ''}.`;
+  }
   if (probeDown(input.probe)) {
     return `Not watching TPROXY/TUN modes and UDP: the probe failed${input.probe?.last_error ? ` (${input.probe.last_error})` : ''}.`;
   }
@@ -228,6 +248,10 @@ function lossUncovered(input: StatusInputs): boolean {
   return input.lostRecently && input.probe?.state !== 'running';
 }
 
+/**
+ * A probe that installed and cannot read (or could install before and cannot now) is blind, whatever the
+ * mode; with probe = auto, a router where neither nft nor iptables works leaves it 'off', not failed.
+ */
 function probeDown(probe: ProbeSensorStatus | undefined): boolean {
-  return probe?.required === true && probe.state === 'failed';
+  return probe?.state === 'failed';
 }

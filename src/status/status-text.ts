@@ -53,6 +53,9 @@ export function renderStatusText(doc: StatusDocument, now: number, staleAfterS: 
             (probe.last_error ? ` — last error: ${probe.last_error}` : ''),
     );
   }
+  // Older status files (written before this sensor was shown) have no `addresses`.
+  const addresses = doc.sensors.addresses as StatusDocument['sensors']['addresses'] | undefined;
+  if (addresses?.state === 'failed') out.push(`         addresses FAILED: ${addresses.last_error ?? 'unknown error'}`);
   if (doc.ruleset) {
     const p = doc.proxy;
     out.push(

@@ -2,7 +2,7 @@
 // measured in the same run, printed as one table. Needs root for the lab rows.
 //   npm run bench              full run (about 2 minutes)
 //   npm run bench -- --quick   shorter idle window, fewer latency samples
-//   npm run bench -- --only ingest,rules,guard,memory,startup,lab
+//   npm run bench -- --only ingest,lru,analyze,rules,guard,memory,startup,lab
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { parseConntrackLine } from '../../src/conntrack/conntrack-line';
 import { EventLineReader } from '../../src/conntrack/event-line-reader';
 import { Detector } from '../../src/detector/detector';
 import { makeLanView } from '../../src/detector/lan-view';
+import { LruMap } from '../../src/detector/lru-map';
 import { planGuard } from '../../src/guard/guard-plan';
 import { evaluatePacket } from '../../src/ruleset/evaluate';
 import { explainPacket } from '../../src/ruleset/explain-text';
@@ -30,7 +31,7 @@ import { createLab } from '../lab/lab';
 import { eventLines } from './event-stream';
 
 const QUICK = process.argv.includes('--quick');
-/** `--only ingest,rules,guard,memory,startup,lab` runs a subset. */
+/** `--only ingest,lru,analyze,rules,guard,memory,startup,lab` runs a subset. */
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1]!.split(',') : undefined;
 const wanted = (part: string) => ONLY === undefined || ONLY.includes(part);
 const EVENTS = 1_000_000;
@@ -165,6 +166,140 @@ function ingestBench(buf: Buffer): void {
     parseAll / floor,
     '',
     undefined,
+  );
+}
+
+// --- LruMap eviction ----------------------------------------------------------------
+
+/**
+ * Inserts into a full LruMap (each evicts the oldest) with a delete of a live key between them, as the
+ * detector's flow table sees NEW and DESTROY; baseline: the same inserts and deletes on a plain Map.
+ */
+function lruBench(): void {
+  const n = 200_000;
+  for (const cap of [8192, 65536, 262144]) {
+    const timeUs = (f: () => void): number => {
+      const t = process.hrtime.bigint();
+      f();
+      return Number(process.hrtime.bigint() - t) / 1e3;
+    };
+    const lruRun = () => {
+      const lru = new LruMap<number, number>(cap);
+      for (let k = 0; k < cap; k++) lru.set(k, k);
+      for (let k = cap; k < cap + n; k++) {
+        lru.set(k, k);
+        lru.delete(k - (k % 7) - 3);
+      }
+    };
+    const mapRun = () => {
+      const map = new Map<number, number>();
+      for (let k = 0; k < cap; k++) map.set(k, k);
+      for (let k = cap; k < cap + n; k++) {
+        map.set(k, k);
+        map.delete(k - cap);
+        map.delete(k - (k % 7) - 3);
+      }
+    };
+    const fillRun = () => {
+      const map = new Map<number, number>();
+      for (let k = 0; k < cap; k++) map.set(k, k);
+    };
+    // Rounds alternate, so that a burst of load on the shared machine hits both sides.
+    let lruUs = Number.POSITIVE_INFINITY;
+    let mapUs = Number.POSITIVE_INFINITY;
+    let fill = Number.POSITIVE_INFINITY;
+    for (let round = 0; round < 5; round++) {
+      lruUs = Math.min(lruUs, timeUs(lruRun));
+      mapUs = Math.min(mapUs, timeUs(mapRun));
+      fill = Math.min(fill, timeUs(fillRun));
+    }
+    const per = (lruUs - fill) / n;
+    const base = (mapUs - fill) / n;
+    // An absolute figure moves with the machine's load (other tests share the cores); the ratio much less.
+    row(
+      `LruMap insert with eviction at ${cap.toLocaleString('en')} entries (a delete between inserts)`,
+      `${per.toFixed(2)} µs/insert`,
+      `plain Map set + delete: ${base.toFixed(2)} µs`,
+      per / base,
+      '≤ 2× the plain Map at every size',
+      per / base <= 2,
+    );
+  }
+}
+
+// --- analyze of a capture file --------------------------------------------------------
+
+/**
+ * Runs node with `script` (after a hook that records peak RSS at exit); returns seconds and peak RSS (KB).
+ * VmHWM, not resourceUsage().maxRSS: the latter survives exec and would report this bench's own peak.
+ */
+function runMeasured(dir: string, args: string[]): { s: number; peakKb: number; stdout: string } {
+  const out = join(dir, 'rss');
+  const hook =
+    "const fs=require('fs');process.on('exit',()=>fs.writeFileSync(process.env.RG_RSS_OUT,/VmHWM:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status','utf8'))[1]));";
+  const t = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, ['-e', hook + args[0]!, '--', ...args.slice(1)], {
+    env: { ...process.env, RG_RSS_OUT: out },
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const s = Number(process.hrtime.bigint() - t) / 1e9;
+  if (r.status !== 0 && r.status !== 2) throw new Error(`${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+  return { s, peakKb: Number(readFileSync(out, 'utf8')), stdout: r.stdout };
+}
+
+const ANALYZE_SIZES = [100_000, 200_000, 500_000, 1_000_000];
+
+async function analyzeBench(dir: string): Promise<void> {
+  const runBundle = `process.argv=[process.argv[0],${JSON.stringify(BUNDLE)},...process.argv.slice(1)];require(${JSON.stringify(BUNDLE)});`;
+  const countLines =
+    "const rl=require('readline').createInterface({input:require('fs').createReadStream(process.argv[1])});let n=0;rl.on('line',()=>n++);rl.on('close',()=>console.log(n));";
+  const idle = Math.min(...[0, 1, 2].map(() => runMeasured(dir, ['0']).peakKb));
+  const series: string[] = [];
+  const peaks: number[] = [];
+  let ratio = Number.NaN;
+  let analyzeS = 0;
+  let readlineS = 0;
+  let hijacks = 0;
+  for (const n of ANALYZE_SIZES) {
+    const file = join(dir, `capture-${n}.txt`);
+    writeFileSync(file, `${eventLines({ events: n, flows: FLOWS, hijackEvery: 10_000 }).join('\n')}\n`);
+    let best = { s: Number.POSITIVE_INFINITY, peakKb: 0, stdout: '' };
+    const rounds = n === 1_000_000 ? 3 : 1;
+    let rl = Number.POSITIVE_INFINITY;
+    for (let k = 0; k < rounds; k++) {
+      // Alternated, so that both see the same load of a shared machine.
+      const a = runMeasured(dir, [runBundle, 'analyze', file, '--json']);
+      if (a.s < best.s) best = a;
+      if (n === 1_000_000) rl = Math.min(rl, runMeasured(dir, [countLines, file]).s);
+    }
+    peaks.push(best.peakKb);
+    series.push(`${n / 1000}k: ${(best.peakKb / 1024).toFixed(0)}`);
+    if (n === 1_000_000) {
+      analyzeS = best.s;
+      readlineS = rl;
+      ratio = best.s / rl;
+      const report = JSON.parse(best.stdout) as { findings: Array<{ kind: string; count: number }> };
+      hijacks = report.findings.filter((f) => f.kind === 'reply_hijacked').reduce((a, f) => a + f.count, 0);
+    }
+    rmSync(file);
+  }
+  row(
+    `\`replyguard analyze FILE --json\` of a 1M-line conntrack -E capture (${FLOWS / 1000}k flows; whole process)`,
+    `${analyzeS.toFixed(2)} s (${hijacks} hijacks found)`,
+    `readline line count of the same file (whole process): ${readlineS.toFixed(2)} s`,
+    ratio,
+    '≤ 1.0× the readline count',
+    ratio <= 1,
+  );
+  const worst = Math.max(...peaks);
+  row(
+    `\`replyguard analyze\` peak RSS, MB by capture size (${series.join(', ')})`,
+    `max ${(worst / 1024).toFixed(1)} MB (+${((worst - idle) / 1024).toFixed(1)} MB), spread ${((worst - Math.min(...peaks)) / 1024).toFixed(1)} MB`,
+    `idle \`node -e 0\`: ${(idle / 1024).toFixed(1)} MB`,
+    worst / idle,
+    '≤ idle + 25 MB at every size',
+    worst - idle <= 25 * 1024,
   );
 }
 
@@ -579,6 +714,14 @@ async function main(): Promise<void> {
     if (wanted('ingest')) {
       process.stderr.write('conntrack ingest…\n');
       ingestBench(buf);
+    }
+    if (wanted('lru')) {
+      process.stderr.write('LruMap eviction…\n');
+      lruBench();
+    }
+    if (wanted('analyze')) {
+      process.stderr.write('analyze of capture files…\n');
+      await analyzeBench(dir);
     }
     if (wanted('rules')) {
       process.stderr.write('rule evaluation…\n');

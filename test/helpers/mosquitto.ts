@@ -106,6 +106,8 @@ export function makeTestCa(dir: string): TestCa {
 
 export interface BrokerOptions {
   port: number;
+  /** The address the plain listener binds (default 127.0.0.1), e.g. a lab host's LAN address. */
+  host?: string;
   /** Also a TLS listener on this port, with the certificate of `ca`. */
   tls?: { port: number; ca: TestCa };
   /** Require this login (password_file made with mosquitto_passwd). */
@@ -148,7 +150,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     // As root, mosquitto would switch to the user "mosquitto", who cannot read the test's private temp dir.
     'user root',
     'per_listener_settings false',
-    `listener ${opts.port} 127.0.0.1`,
+    `listener ${opts.port} ${opts.host ?? '127.0.0.1'}`,
     'log_dest stderr',
     'log_type error',
     'log_type warning',
@@ -215,7 +217,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   };
   const broker: Broker = {
     dir,
-    url: `mqtt://127.0.0.1:${opts.port}`,
+    url: `mqtt://${opts.host ?? '127.0.0.1'}:${opts.port}`,
     get child() {
       return child;
     },

@@ -61,6 +61,41 @@ for (const mode of ['iptables-redirect', 'nft-redirect'] as ProxyMode[]) {
       return { child, stderr: () => err };
     };
     const traceTables = () => sideTables(lab);
+    /**
+     * A `replyguard trace --json` of `seconds`, resolved once it says it is tracing, i.e. nft listens (a
+     * fixed sleep lost the race on a loaded machine); the promise it holds ends with its output.
+     */
+    const traceFor = async (
+      seconds: number,
+    ): Promise<{ done: Promise<{ code: number | null; stdout: string; stderr: string }> }> => {
+      const child = lab.spawn(lab.ns.side, [
+        process.execPath,
+        BUNDLE,
+        'trace',
+        '--server',
+        `${lab.addr.server}:${lab.forward.serverPort}`,
+        '--seconds',
+        String(seconds),
+        '--json',
+      ]);
+      let out = '';
+      let err = '';
+      child.stdout?.on('data', (b: Buffer) => {
+        out += b.toString();
+      });
+      child.stderr?.on('data', (b: Buffer) => {
+        err += b.toString();
+      });
+      const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+        child.once('close', (code) => resolve({ code, stdout: out, stderr: err })),
+      );
+      const deadline = Date.now() + 15_000;
+      while (!/Tracing replies/.test(err) && child.exitCode === null && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      // Wrapped: an async function returning the promise itself would wait for it.
+      return { done };
+    };
 
     it('diagnose reports the forward at risk (exit 1) before any outside connection, naming chain openclash and the redirect to 7892', async () => {
       assert.equal(lab.proxyAccepts(), 0, 'no connection has reached the proxy yet');
@@ -101,15 +136,7 @@ for (const mode of ['iptables-redirect', 'nft-redirect'] as ProxyMode[]) {
     });
 
     it('trace shows the replies redirected by chain openclash, agrees with explain, and removes its table', async () => {
-      const tracing = rg([
-        'trace',
-        '--server',
-        `${lab.addr.server}:${lab.forward.serverPort}`,
-        '--seconds',
-        '3',
-        '--json',
-      ]);
-      await new Promise((r) => setTimeout(r, 1000));
+      const tracing = (await traceFor(3)).done;
       const tls = await lab.tlsThroughForward();
       assert.equal(tls.ok, false);
       const res = await tracing;
@@ -178,15 +205,7 @@ for (const mode of ['iptables-redirect', 'nft-redirect'] as ProxyMode[]) {
         doc.forwards.map((x) => x.status),
         ['ok', 'ok'],
       );
-      const tracing = rg([
-        'trace',
-        '--server',
-        `${lab.addr.server}:${lab.forward.serverPort}`,
-        '--seconds',
-        '3',
-        '--json',
-      ]);
-      await new Promise((r) => setTimeout(r, 1000));
+      const tracing = (await traceFor(3)).done;
       const tls = await lab.tlsThroughForward();
       assert.equal(tls.ok, true, tls.detail);
       const t = await tracing;

@@ -15,6 +15,7 @@ const PORT = 18830;
 const HOLD_S = 3;
 const DISCOVERY = [
   'binary_sensor/side1/problem',
+  'sensor/side1/health',
   'sensor/side1/affected_forwards',
   'sensor/side1/hijacked_replies',
   'sensor/side1/last_detection',

@@ -12,6 +12,8 @@ export interface LabResources {
   namespaces: string[];
   /** Running children (long-lived services and in-flight commands); each leads its own process group. */
   children: Set<ChildProcess>;
+  /** Booted OpenWrt side routers: killing PID 1 ends all they run. */
+  rigs: Set<{ pid: number; netnsName: string }>;
   tmpDir?: string;
 }
 
@@ -44,6 +46,13 @@ export function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 
 /** Synchronous, best effort: usable from an 'exit' handler where nothing async runs. */
 export function cleanupSync(resources: LabResources): void {
+  for (const rig of resources.rigs) {
+    try {
+      process.kill(rig.pid, 'SIGKILL');
+    } catch {}
+    spawnSync('ip', ['netns', 'del', rig.netnsName], { stdio: 'ignore', timeout: 5000 });
+  }
+  resources.rigs.clear();
   for (const child of resources.children) killGroup(child, 'SIGKILL');
   resources.children.clear();
   for (const ns of resources.namespaces) {

@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PASSWALL_RULE_CHAIN } from '../golden/rulesets/fixtures';
+import { bootOpenWrt, type OpenWrtRig } from '../openwrt/rig';
 import { killGroup, type LabResources, trackLab, untrackLab } from './cleanup';
 
 export type ProxyMode =
@@ -110,6 +111,18 @@ export interface LabOptions {
   ipv6?: boolean;
   /** Readable label put into the namespace names; uniqueness always comes from random hex. */
   tag?: string;
+  /**
+   * The side router's userland: 'debian' (a plain namespace with the host's tools, the default) or
+   * 'openwrt' (test/openwrt/rig.ts: OpenWrt's procd, netifd, fw4 and nft, LAN device eth0; nft modes only).
+   */
+  os?: LabOs;
+}
+
+export type LabOs = 'debian' | 'openwrt';
+
+/** Modes the OpenWrt side router can hold: its image has nft (fw4) and no iptables. */
+export function modeRunsOnOpenWrt(mode: ProxyMode): boolean {
+  return !isIptablesMode(mode);
 }
 
 export interface ExecResult {
@@ -151,6 +164,11 @@ export interface ProbeOptions {
 
 export interface Lab {
   id: string;
+  os: LabOs;
+  /** The side router's LAN device, as its proxy rules and replyguard's lan_interfaces name it. */
+  lanDevice: string;
+  /** The booted OpenWrt (os 'openwrt'); exec/spawn on ns.side run inside it. */
+  openwrt?: OpenWrtRig;
   ns: { client: string; main: string; side: string; server: string };
   addr: { client: string; mainWan: string; mainLan: string; side: string; server: string; lanSubnet: string };
   /**
@@ -402,17 +420,25 @@ class NamespaceLab implements Lab {
   private nftGuardRules: Array<{ table: string; chain: string; handle: number }> = [];
   private accepts = 0;
   private destroying: Promise<void> | null = null;
+  openwrt?: OpenWrtRig;
+  readonly lanDevice: string;
 
   constructor(
     readonly mode: ProxyMode,
     tag: string | undefined,
     readonly ipv6: boolean,
+    readonly os: LabOs = 'debian',
   ) {
+    if (os === 'openwrt' && !modeRunsOnOpenWrt(mode))
+      throw new Error(`mode ${mode} needs iptables, which OpenWrt fw4 lacks`);
+    if (os === 'openwrt' && ipv6) throw new Error('the OpenWrt side router has no IPv6 lab yet');
+    // OpenWrt's LAN in the rig is eth0 itself: its stock br-lan needs bridge VLAN filtering in the host kernel.
+    this.lanDevice = os === 'openwrt' ? 'eth0' : 'br-lan';
     const hex = randomBytes(3).toString('hex');
     this.id = tag ? `${tag}-${hex}` : hex;
     const base = `rg${this.id}`;
     this.ns = { client: `${base}-client`, main: `${base}-main`, side: `${base}-side`, server: `${base}-server` };
-    this.resources = { namespaces: [], children: new Set() };
+    this.resources = { namespaces: [], children: new Set(), rigs: new Set() };
     this.forward = { ...FORWARD, redirectPort: MODE_TRAITS[mode].redirectPort ?? FORWARD.redirectPort };
     this.addr6 = ipv6 ? { ...ADDR6 } : undefined;
     trackLab(this.resources);
@@ -424,11 +450,13 @@ class NamespaceLab implements Lab {
     } catch (err) {
       return Promise.reject(err);
     }
+    if (ns === this.ns.side && this.openwrt) return this.openwrt.exec(argv, opts);
     return runTracked(this.resources, ['ip', 'netns', 'exec', ns, ...argv], opts);
   };
 
   spawn = (ns: string, argv: string[], opts: { env?: NodeJS.ProcessEnv; stdio?: StdioOptions } = {}): ChildProcess => {
     this.assertOwnNamespace(ns);
+    if (ns === this.ns.side && this.openwrt) return spawnTracked(this.resources, this.openwrt.enterArgv(argv), opts);
     return spawnTracked(this.resources, ['ip', 'netns', 'exec', ns, ...argv], opts);
   };
 
@@ -472,9 +500,15 @@ class NamespaceLab implements Lab {
       return;
     }
     // The fw4-style tables replace themselves; a guard inserted before is gone with them.
-    const rules = nftRulesFor(this.mode, this.ipv6);
+    const rules = this.nftRules();
     const table = rules.split('\n')[0]!.replace(/ \{$/, '');
-    await this.must(this.ns.side, ['nft', '-f', '-'], 'proxy rules', `${table}\ndelete ${table}\n${rules}`);
+    if (this.openwrt && table === 'table inet fw4') {
+      // The real fw4: OpenWrt rebuilds it (the proxy's chains in it go too), then the proxy adds them again.
+      await this.must(this.ns.side, ['/etc/init.d/firewall', 'restart'], 'firewall restart');
+      await this.must(this.ns.side, ['nft', '-f', '-'], 'proxy rules', rules);
+    } else {
+      await this.must(this.ns.side, ['nft', '-f', '-'], 'proxy rules', `${table}\ndelete ${table}\n${rules}`);
+    }
     this.nftGuardRules = [];
     this.guardOn = false;
   };
@@ -544,7 +578,8 @@ class NamespaceLab implements Lab {
     const noDad = { 'net.ipv6.conf.all.accept_dad': '0', 'net.ipv6.conf.default.accept_dad': '0' };
     await Promise.all(
       Object.values(this.ns).map(async (ns) => {
-        await this.addNamespace(ns);
+        if (ns === this.ns.side && this.os === 'openwrt') await this.bootOpenWrtSide();
+        else await this.addNamespace(ns);
         if (this.ipv6) await this.sysctl(ns, noDad);
       }),
     );
@@ -686,8 +721,68 @@ class NamespaceLab implements Lab {
     await this.must(main, ['nft', '-f', '-'], 'main router v6 forward', rules);
   }
 
+  /**
+   * OpenWrt as the side router: its netifd gives eth0 (the LAN, the veth the main router adds) the lab's
+   * address and default route from /etc/config/network, written before procd starts.
+   */
+  private async bootOpenWrtSide(): Promise<void> {
+    const network = `config interface 'loopback'
+	option device 'lo'
+	option proto 'static'
+	option ipaddr '127.0.0.1'
+	option netmask '255.0.0.0'
+
+config globals 'globals'
+	option ula_prefix 'fd00:50::/48'
+
+config interface 'lan'
+	option device 'eth0'
+	option proto 'static'
+	option ipaddr '${ADDR.side}'
+	option netmask '255.255.255.0'
+	option gateway '${ADDR.mainLan}'
+	list dns '${ADDR.mainLan}'
+`;
+    this.openwrt = await bootOpenWrt({ netnsName: this.ns.side, files: { '/etc/config/network': network } });
+    this.resources.rigs.add(this.openwrt);
+  }
+
+  /**
+   * Waits until netifd has put the LAN address and the default route on eth0 and the firewall reload that
+   * the lan ifup triggers (hotplug.d/iface/20-firewall) has run: it flushes table inet fw4, so proxy rules
+   * added before it would vanish. fw4 takes a lock, so a reload of ours returns after that one.
+   */
+  private async waitOpenWrtLan(): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    const ready = [
+      'ip -4 addr show dev eth0',
+      'ip -4 route show default',
+      "logread | grep -q 'Reloading firewall due to ifup of lan' && echo fw-reloaded",
+    ].join('; ');
+    for (;;) {
+      const r = await this.exec(this.ns.side, ['/bin/sh', '-c', ready]);
+      const up = r.stdout.includes(`inet ${ADDR.side}/24`) && r.stdout.includes(`default via ${ADDR.mainLan}`);
+      if (up && r.stdout.includes('fw-reloaded')) {
+        await this.must(this.ns.side, ['fw4', '-q', 'reload'], 'fw4 reload');
+        return;
+      }
+      if (Date.now() > deadline) throw new Error(`OpenWrt's netifd did not set up eth0: ${r.stdout}${r.stderr}`);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  }
+
   private async buildSideRouter(): Promise<void> {
     const { side } = this.ns;
+    if (this.openwrt) {
+      await this.waitOpenWrtLan();
+      // fw4 is up from boot; OpenWrt's sysctl defaults forward IPv4 and leave nf_conntrack_tcp_loose at 1.
+      if (this.mode === 'none') return;
+      await Promise.all([
+        this.installProxyRules(),
+        MODE_TRAITS[this.mode].redirectPort !== undefined ? this.startProxyListener() : Promise.resolve(),
+      ]);
+      return;
+    }
     await this.ipBatch(side, [
       // OpenWrt's LAN is a bridge named br-lan; the proxy rules match on that name.
       'link add br-lan type bridge forward_delay 0',
@@ -757,7 +852,12 @@ class NamespaceLab implements Lab {
       await this.must(this.ns.side, ['iptables-restore', '-w'], 'proxy rules', iptablesProxyRules(this.mode));
       return;
     }
-    await this.must(this.ns.side, ['nft', '-f', '-'], 'proxy rules', nftRulesFor(this.mode, this.ipv6));
+    await this.must(this.ns.side, ['nft', '-f', '-'], 'proxy rules', this.nftRules());
+  }
+
+  /** The mode's nft rules on this side router: its LAN device, and on OpenWrt added into the real fw4. */
+  private nftRules(): string {
+    return nftRulesFor(this.mode, this.ipv6).replaceAll('"br-lan"', `"${this.lanDevice}"`);
   }
 
   private async startProxyListener(): Promise<void> {
@@ -769,7 +869,10 @@ class NamespaceLab implements Lab {
 
   /** Starts a SERVICES_JS mode in ns and waits for its "ready" line; later lines go to onLine. */
   private startService(ns: string, args: string[], onLine?: (line: string) => void): Promise<ChildProcess> {
-    const child = this.spawn(ns, [process.execPath, this.servicesJs, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Host view (ip netns exec) even on the OpenWrt side router: the services are stand-ins run by the host's node.
+    this.assertOwnNamespace(ns);
+    const argv = ['ip', 'netns', 'exec', ns, process.execPath, this.servicesJs, ...args];
+    const child = spawnTracked(this.resources, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
@@ -840,6 +943,8 @@ class NamespaceLab implements Lab {
   }
 
   private async teardown(): Promise<void> {
+    await this.openwrt?.stop();
+    this.resources.rigs.clear();
     const children = [...this.resources.children];
     for (const child of children) killGroup(child, 'SIGTERM');
     await waitForExit(children, STOP_GRACE_MS);
@@ -1290,7 +1395,7 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
   if (opts.tag !== undefined && !/^[a-z0-9]{1,12}$/i.test(opts.tag)) {
     throw new Error(`lab tag must be 1-12 letters or digits: ${opts.tag}`);
   }
-  const lab = new NamespaceLab(opts.mode, opts.tag, opts.ipv6 ?? false);
+  const lab = new NamespaceLab(opts.mode, opts.tag, opts.ipv6 ?? false, opts.os);
   try {
     await lab.build(opts.guard ?? false);
   } catch (err) {

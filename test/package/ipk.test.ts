@@ -293,6 +293,10 @@ describe('make ipk', () => {
             'procd_close_instance() { rec close_instance; }',
             'procd_add_reload_trigger() { rec reload_trigger "$@"; }',
             'procd_send_signal() { rec send_signal "$@"; }',
+            '# stubs of rc.common: procd says whether the instance runs ($RUNNING)',
+            'service_running() { rec service_running "$@"; [ "$RUNNING" = 1 ]; }',
+            'stop() { rec stop; }',
+            'start() { rec start; }',
             '',
           ].join('\n'),
         );
@@ -303,7 +307,7 @@ describe('make ipk', () => {
           'sh',
           [
             '-c',
-            '. "$1"; . "$2"; start_service; service_triggers; reload_service; recheck; echo "USE_PROCD=$USE_PROCD START=$START EXTRA_COMMANDS=$EXTRA_COMMANDS"',
+            '. "$1"; . "$2"; start_service; service_triggers; RUNNING=1 reload_service; RUNNING=0 reload_service; recheck; echo "USE_PROCD=$USE_PROCD START=$START EXTRA_COMMANDS=$EXTRA_COMMANDS"',
             'sh',
             stub,
             init,
@@ -320,7 +324,12 @@ describe('make ipk', () => {
           'set_param term_timeout 10',
           'close_instance',
           'reload_trigger replyguard',
+          // Running: SIGHUP. Not running (procd gave up on a broken config): started again.
+          'service_running replyguard',
           'send_signal replyguard',
+          'service_running replyguard',
+          'stop',
+          'start',
           'send_signal replyguard * USR1',
         ]);
         assert.match(readFileSync(init, 'utf8'), /^#!\/bin\/sh \/etc\/rc\.common\n/);

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/../.."
 declare -A NEED=(
   [conntrack]=conntrack [nft]=nftables [iptables]=iptables [ip]=iproute2 [openssl]=openssl
   [curl]=curl [mosquitto]=mosquitto [ping]=iputils-ping [ipset]=ipset [chromium]=chromium
+  [tcpdump]=tcpdump
 )
 missing=()
 for cmd in "${!NEED[@]}"; do

@@ -84,6 +84,11 @@ const EXPECTED: Record<string, string[]> = {
   'openclash-fw4-tun': ['insert inet fw4 openclash_mangle', 'insert inet fw4 openclash_mangle'],
   'passwall-nft': ['insert inet passwall PSW_MANGLE'],
   'passwall2-nft': ['insert inet passwall2 PSW2_MANGLE'],
+  'passwall2-nft-redirect': [
+    'create-table inet replyguard_guard nat_pre',
+    'add inet replyguard_guard nat_pre',
+    'insert inet passwall2 PSW2_MANGLE',
+  ],
   // An unrecognised proxy's own base chain (attributed to "unknown transparent proxy").
   'unknown-tproxy': ['insert inet sbx pre', 'insert inet sbx pre'],
 };

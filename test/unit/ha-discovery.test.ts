@@ -348,6 +348,8 @@ function doc(findings: Finding[], status: 'ok' | 'hijacked' | 'unknown' = 'unkno
     sensors: {
       conntrack: { state: 'running', events: 10, lost: 2, resyncs: 1, restarts: 0, parse_errors: 0 },
       mqtt: { state: 'connected' },
+      probe: { state: 'running', interval_s: 2, keys: 0, reinstalls: 0 },
+      addresses: { state: 'running' },
     },
     lan: { interfaces: ['br-lan'], subnets: ['192.168.50.0/24'], source: 'config', router_addresses: ['192.168.50.2'] },
     forwards: [
@@ -420,7 +422,10 @@ describe('HA discovery payloads', () => {
     assert.equal(guard.payload.entity_category, 'config');
     assert.equal(guard.payload.command_topic, 'replyguard/OpenWrt-side/guard/set');
     assert.equal(guard.payload.state_topic, 'replyguard/OpenWrt-side/guard');
-    assert.equal(msgs.length, 11);
+    const health = by.get('health')!;
+    assert.deepEqual(health.payload.options, ['ok', 'problem', 'degraded']);
+    assert.equal(health.payload.value_template, '{{ value_json.health }}');
+    assert.equal(msgs.length, 12);
     const ids = msgs.map((m) => m.payload.unique_id as string);
     assert.equal(new Set(ids).size, ids.length, 'unique ids are unique');
     assert.ok(ids.every((id) => id.startsWith('replyguard_OpenWrt-side_')));
@@ -469,6 +474,13 @@ describe('entity slugs and helpers', () => {
       assert.match(`sensor.${entitySlug(raw)}`, VALID_ENTITY_ID, raw);
     }
   });
+  it('LuCI is on the router address in the LAN, never loopback or link-local (HA would open itself)', () => {
+    // The order ip -j addr gives: lo first.
+    const addrs = ['127.0.0.1', '::1', '192.168.50.2', 'fe80::1', '10.9.9.9'];
+    assert.equal(luciUrl(addrs, ['192.168.50.0/24']), 'http://192.168.50.2/cgi-bin/luci/admin/services/replyguard');
+    assert.equal(luciUrl(['127.0.0.1', '10.9.9.9']), 'http://10.9.9.9/cgi-bin/luci/admin/services/replyguard');
+    assert.equal(luciUrl(['127.0.0.1', '::1', 'fe80::1']), undefined);
+  });
   it('LuCI prefers an IPv4 address', () => {
     assert.equal(luciUrl(['fd00::2', '10.0.0.2']), 'http://10.0.0.2/cgi-bin/luci/admin/services/replyguard');
     assert.equal(luciUrl(['fd00::2']), 'http://[fd00::2]/cgi-bin/luci/admin/services/replyguard');
@@ -489,7 +501,8 @@ describe('state payloads', () => {
     const msgs = new Map(stateMessages(d, topics).map((m) => [m.topic, m.payload]));
     assert.equal(msgs.get('replyguard/OpenWrt-side/problem'), 'ON');
     assert.equal(msgs.get('replyguard/OpenWrt-side/forward/nas/state'), 'hijacked');
-    assert.equal(msgs.get('replyguard/OpenWrt-side/forward/wg/state'), 'unknown');
+    // No replies seen yet: not HA's own "unknown".
+    assert.equal(msgs.get('replyguard/OpenWrt-side/forward/wg/state'), 'no_replies_yet');
     const attrs = JSON.parse(msgs.get('replyguard/OpenWrt-side/findings')!) as ReturnType<typeof findingsAttributes>;
     assert.equal(attrs.count, 1);
     assert.deepEqual((attrs.findings as Array<Record<string, unknown>>)[0]!.fix, 'Exempt TCP without SYN');
@@ -503,7 +516,7 @@ describe('state payloads', () => {
 
   it('names the proxy from the port the replies were diverted to when the finding names none', () => {
     const f = finding({ proxy_hint: undefined, diverted_to: '192.168.50.2:1041' });
-    assert.equal(stateSummary(doc([f])).proxy, 'Passwall / Passwall2');
+    assert.equal(stateSummary(doc([f])).proxy, 'Passwall (or Passwall2)');
     assert.equal(stateSummary(doc([finding({ proxy_hint: undefined, diverted_to: '10.0.0.1:9' })])).proxy, 'none');
   });
 

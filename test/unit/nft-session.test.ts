@@ -61,4 +61,29 @@ describe('NftSession', () => {
     assert.equal(missing.ok, false);
     assert.match(!missing.ok ? missing.error : '', /ENOENT|exited/);
   });
+
+  it('falls back to one nft per request where nft has no interactive CLI (as OpenWrt builds it)', async () => {
+    // A stand-in for OpenWrt's nft: the real nft, but -i answers as OpenWrt's build does.
+    const noCli = join(dir, 'nft-no-cli');
+    writeFileSync(
+      noCli,
+      `#!/bin/sh\nfor a in "$@"; do [ "$a" = -i ] && { echo 'nft: interactive CLI not supported in this build' >&2; exit 1; }; done\nexec ip netns exec ${ns} nft "$@"\n`,
+    );
+    chmodSync(noCli, 0o755);
+    const s = new NftSession(noCli);
+    try {
+      const a = await s.request('list table inet probe_t');
+      assert.ok(a.ok, !a.ok ? a.error : '');
+      assert.match(a.stdout, /"name": "probe_t"/);
+      assert.equal(s.way, 'per-request');
+      const b = await s.request('list table inet nosuch');
+      assert.equal(b.ok, false);
+      assert.match(!b.ok ? b.error : '', /No such file or directory/);
+      const c = await s.request('list table inet probe_t');
+      assert.ok(c.ok, 'still answering after an error');
+      assert.equal(s.pid, undefined, 'no long-running nft');
+    } finally {
+      s.close();
+    }
+  });
 });

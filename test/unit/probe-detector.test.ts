@@ -210,11 +210,12 @@ describe('status.json with the probe', () => {
     ...(state === 'failed' ? { last_error: 'Operation not permitted' } : {}),
   });
 
-  it('a failed probe degrades health only when probe = on', () => {
+  it('a failed probe degrades health in every mode; off (auto where nothing works) does not', () => {
     const on = buildStatus(base(probe('failed', true)));
     assert.equal(on.health, 'degraded');
     assert.match(on.headline, /probe failed \(Operation not permitted\)/);
-    assert.equal(buildStatus(base(probe('failed', false))).health, 'ok');
+    // probe = auto that installed and then cannot read is as blind as probe = on.
+    assert.equal(buildStatus(base(probe('failed', false))).health, 'degraded');
     assert.equal(buildStatus(base(probe('off', false))).health, 'ok');
     assert.equal(buildStatus(base(probe('running', true))).sensors.probe.state, 'running');
     assert.equal(buildStatus(base()).sensors.probe.state, 'off');

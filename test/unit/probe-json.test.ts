@@ -11,6 +11,7 @@ import { parsePrefix } from '../../src/net/ip-address';
 import { parseProbeDump } from '../../src/probe/probe-json';
 import { probeComment, probeRules } from '../../src/probe/probe-rules';
 import { sampleFromDump } from '../../src/probe/probe-sample';
+import { loadNftJson } from '../../src/ruleset/nft-json';
 import { assertGolden } from '../helpers/golden';
 
 const DIR = join(__dirname, '..', 'golden', 'probe');
@@ -82,6 +83,15 @@ describe('parseProbeDump on real captures', () => {
     const dump = parseProbeDump(readFileSync(join(DIR, 'list-set-in4-nft-tproxy.json'), 'utf8'), 'replyguard');
     // A set listing has no table object: it is not a table dump.
     assert.ok('error' in dump);
+  });
+});
+
+describe("the probe's own table in the ruleset model", () => {
+  it('loads without a loader message (explain and the ruleset watch read it on every router)', () => {
+    const { issues, tables } = loadNftJson(readFileSync(join(DIR, 'list-table-nft-tproxy.json'), 'utf8'));
+    assert.deepEqual(issues, []);
+    const post = tables.find((t) => t.name === 'replyguard')!.chains.find((c) => c.name === 'post')!;
+    assert.ok(post.rules.some((r) => /meta oiftype ether/.test(r.text)));
   });
 });
 

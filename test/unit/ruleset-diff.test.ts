@@ -97,14 +97,14 @@ describe('diffRulesets', () => {
     const empty = fixture('empty');
     const oc = fixture('openclash-fw4-fakeip');
     assert.deepEqual(diffLines(diffRulesets(empty, oc)), [
-      'table inet fw4 added (19 chains, 31 rules)',
+      'table inet fw4 added (20 chains, 39 rules)',
       'ip rule: +1 rule',
       'routes: +1 route',
     ]);
-    assert.deepEqual(diffLines(diffRulesets(oc, empty))[0], 'table inet fw4 removed (had 19 chains, 31 rules)');
+    assert.deepEqual(diffLines(diffRulesets(oc, empty))[0], 'table inet fw4 removed (had 20 chains, 39 rules)');
     assert.equal(
       diffSummary(diffRulesets(empty, oc), 2),
-      'table inet fw4 added (19 chains, 31 rules); ip rule: +1 rule; … 1 more',
+      'table inet fw4 added (20 chains, 39 rules); ip rule: +1 rule; … 1 more',
     );
   });
 
@@ -113,7 +113,10 @@ describe('diffRulesets', () => {
       diffLines(diffRulesets(fixture('openclash-fw4-fakeip'), fixture('openclash-fw4-redirhost-common-ports'))),
       [
         'chain openclash (inet fw4): +1 rule',
-        'chain openclash_mangle (inet fw4): +1 rule',
+        // redir-host: no fake-ip rules in the output and mangle chains, a common_ports return instead.
+        'chain openclash_output (inet fw4): +1 rule, -1 rule',
+        'chain openclash_mangle (inet fw4): +1 rule, -1 rule',
+        'chain openclash_mangle_output (inet fw4): +1 rule, -1 rule',
         'set common_ports (inet fw4) added with 29 elements',
       ],
     );

@@ -3,6 +3,7 @@
 // mutated dump, and explain never throws on what they return.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -101,6 +102,43 @@ describe('nft -j loader', () => {
       alone.issues.some((i) => /xt target/.test(i.message)),
       'nft -j alone cannot read the REDIRECT target',
     );
+  });
+});
+
+describe('nft -j loader on stock OpenWrt 23.05 fw4 (golden/openwrt, dumped on the rig)', () => {
+  const text = readFileSync(join(__dirname, '..', 'golden', 'openwrt', 'fw4-stock.nft.json'), 'utf8');
+  const { tables, issues } = loadNftJson(text);
+  const fw4 = tables.find((t) => t.name === 'fw4')!;
+  const ruleWith = (chain: string, re: RegExp) =>
+    fw4.chains.find((c) => c.name === chain)!.rules.find((r) => re.test(r.text))!;
+
+  it('reads every rule fw4 writes: no loader message', () => {
+    assert.deepEqual(issues, []);
+  });
+
+  it('a rate limit is no match of its own; its text reads as nft prints it', () => {
+    const synFlood = ruleWith('syn_flood', /limit/);
+    assert.match(synFlood.text, /limit rate 25\/second burst 50 packets/);
+    assert.ok(synFlood.matches.every((m) => m.kind !== 'unknown'));
+  });
+
+  it('icmpv6 type . icmpv6 code sets hold ICMPv6 numbers (mld-listener-query . no-route = 130 . 0)', () => {
+    const rule = ruleWith('input_wan', /mld-listener-query/);
+    const cmp = rule.matches.find((m) => m.kind === 'cmp' && m.key.kind === 'concat');
+    assert.ok(cmp && cmp.kind === 'cmp' && cmp.value.kind === 'set');
+    const first = cmp.value.elements[0]!;
+    assert.deepEqual(first, {
+      kind: 'concat',
+      parts: [
+        { kind: 'num', n: 130 },
+        { kind: 'num', n: 0 },
+      ],
+    });
+    // destination-unreachable is 1 in ICMPv6 (3 in ICMP).
+    const v6 = ruleWith('input_wan', /icmpv6 type \{ destination-unreachable/);
+    const set = v6.matches.find((m) => m.kind === 'cmp');
+    assert.ok(set && set.kind === 'cmp' && set.value.kind === 'set');
+    assert.deepEqual(set.value.elements[0], { kind: 'num', n: 1 });
   });
 });
 
@@ -205,15 +243,14 @@ describe('ip -j rule / route loaders', () => {
     const rules = loadIpRuleJson(d.ipRule!).rules;
     assert.deepEqual(
       rules.filter((r) => r.fwmark !== undefined).map((r) => [r.priority, r.fwmark, r.fwmask, r.table]),
-      [
-        [1024, 0x80, 0xff, '80'],
-        [1025, 0x81, 0xff, '81'],
-      ],
+      [[1025, 0x81, 0xff, '81']],
     );
     const routes = loadIpRouteJson(d.ipRoute!).routes;
-    assert.ok(routes.some((r) => r.table === '80' && r.type === 'local' && r.dst === 'default'));
     assert.ok(routes.some((r) => r.table === '81' && r.dev === 'nikki'));
     assert.ok(routes.some((r) => r.table === 'main' && r.gateway === '192.168.1.1'));
+    // OpenClash's TPROXY route: a local default route in table 0x162 (354).
+    const oc = loadIpRouteJson(dumpsOf('openclash-fw4-fakeip').ipRoute!).routes;
+    assert.ok(oc.some((r) => r.table === '354' && r.type === 'local' && r.dst === 'default'));
   });
 });
 

@@ -36,6 +36,8 @@ const LOCALNETWORK = [
 interface Fw4Parts {
   sets?: string;
   dstnat?: string;
+  /** Rules appended after fw4's own (a table-post include's `chain dstnat { … }`). */
+  dstnatAfter?: string;
   srcnat?: string;
   mangle?: string;
   mangleOutput?: string;
@@ -87,6 +89,7 @@ ${p.forward ?? ''}
     type nat hook prerouting priority dstnat; policy accept;
 ${p.dstnat ?? ''}
     iifname "br-lan" jump dstnat_lan comment "!fw4: Handle lan IPv4/IPv6 dstnat traffic"
+${p.dstnatAfter ?? ''}
   }
   chain dstnat_lan {
   }
@@ -108,12 +111,37 @@ ${p.chains ?? ''}
 }
 
 // ---------------------------------------------------------------------------
-// OpenClash, fw4. luci-app-openclash/root/etc/init.d/openclash (set_firewall, firewall_lan_ac_traffic,
-// do_run_mode), read at gorillapower/OpenClash@7664c89 ("sync upstream v0.47.071"), see
-// shared/background/research/proxies.md §1. PROXY_FWMARK 0x162, table 0x162, redir 7892, tproxy 7895, dns 7874.
+// OpenClash, fw4: what luci-app-openclash/root/etc/init.d/openclash writes, re-stated rule by rule with
+// the line that writes it (OC_FILE, OC_COMMIT below) and its default config
+// (luci-app-openclash/root/etc/config/openclash: en_mode fake-ip, enable_redirect_dns 1, enable_udp_proxy 1,
+// disable_udp_quic 1, router_self_proxy 1, common_ports 0, china_ip_route 0, ipv6_enable 0, lan_ac_mode 0
+// with no lists, bypass_gateway_compatible 0). PROXY_FWMARK 0x162, table 0x162, redir 7892, tproxy 7895.
+// Rules that name a set OpenClash only creates for a non-empty list (lan_ac_black_ips, wan_ac_black_ips, …)
+// are absent: nft refuses them and OpenClash ignores the error.
 
-const OC_SOURCE = (mode: string) =>
-  `OpenClash fw4, ${mode}: luci-app-openclash/root/etc/init.d/openclash (set_firewall), vernesong/OpenClash as synced in gorillapower/OpenClash@7664c89 (v0.47.071). Re-stated, not copied.`;
+const OC_REPO = 'vernesong/OpenClash';
+/** The upstream release v0.47.071 as synced into the fork gorillapower/OpenClash (its history holds vernesong's commits). */
+const OC_COMMIT = 'v0.47.071 as synced in gorillapower/OpenClash@7664c89d';
+const OC_FILE = 'luci-app-openclash/root/etc/init.d/openclash';
+
+/** Collects, for SOURCE.md, which upstream line writes each rule of a fixture. */
+class Cited {
+  readonly rows: string[] = [];
+  /** One rule line of chain `chain`, written by `line` of the upstream file. */
+  rule(chain: string, line: string, text: string): string {
+    this.rows.push(`| ${chain} | \`${text.replace(/\|/g, '\\|')}\` | ${line} |`);
+    return `    ${text}`;
+  }
+  table(repo: string, commit: string, file: string): string {
+    return [
+      `Upstream: ${repo} ${commit}, \`${file}\` (lines below). Re-stated, not copied.`,
+      '',
+      '| chain / set | rule | line |',
+      '|---|---|---|',
+      ...this.rows,
+    ].join('\n');
+  }
+}
 
 interface OcOptions {
   commonPorts?: boolean;
@@ -122,7 +150,13 @@ interface OcOptions {
   chinaIpRoute?: string[];
 }
 
-function openclashFw4(o: OcOptions): string {
+/** A stand-in for /etc/openclash/china_ip_route.ipset (downloaded at runtime): a few prefixes. */
+const OC_CHINA_SAMPLE = ['1.0.1.0/24', '36.0.0.0/10', '114.114.0.0/16', '223.5.5.0/24'];
+
+function openclashFw4(o: OcOptions): { nft: string; cites: Cited } {
+  const c = new Cited();
+  const fakeIp = !o.commonPorts; // the common_ports fixture runs redir-host
+  const china = o.chinaIpRoute ?? OC_CHINA_SAMPLE;
   const sets = [
     `  set localnetwork {
     type ipv4_addr
@@ -130,128 +164,241 @@ function openclashFw4(o: OcOptions): string {
     auto-merge
     elements = { ${LOCALNETWORK.join(', ')} }
   }`,
+    // disable_udp_quic=1 (default) loads china_ip_route even with china_ip_route=0.
+    `  set china_ip_route {
+    type ipv4_addr
+    flags interval
+    elements = { ${china.join(', ')} }
+  }
+  set china_ip_route_pass {
+    type ipv4_addr
+    flags interval
+    auto-merge
+  }`,
   ];
+  c.rows.push('| set localnetwork | default elements | 1548, 1556 |');
+  c.rows.push(
+    `| set china_ip_route | loaded from /etc/openclash/china_ip_route.ipset (disable_udp_quic=1); elements: ${o.chinaIpRoute ? 'generated, see below' : 'a four-prefix stand-in'} | 1477-1479 |`,
+  );
+  c.rows.push('| set china_ip_route_pass | empty | 1489 |');
   if (o.commonPorts) {
     sets.push(`  set common_ports {
     type inet_service
     flags interval
     elements = { 21, 22, 23, 53, 80, 123, 143, 194, 443, 465, 587, 853, 993, 995, 998, 2052, 2053, 2082, 2083, 2086, 2095, 2096, 5222, 5228-5230, 8080, 8443, 8880, 8888, 8889 }
   }`);
+    c.rows.push('| set common_ports | the default list | 1439, 1567-1570 |');
   }
-  if (o.chinaIpRoute) {
-    sets.push(`  set china_ip_route {
-    type ipv4_addr
-    flags interval
-    elements = { ${o.chinaIpRoute.join(', ')} }
-  }
-  set china_ip_route_pass {
-    type ipv4_addr
-    flags interval
-  }`);
-  }
-  const bypass = [
-    o.commonPorts ? '    th dport != @common_ports counter return' : '',
-    o.chinaIpRoute ? '    ip daddr @china_ip_route ip daddr != @china_ip_route_pass counter return' : '',
-  ]
-    .filter(Boolean)
-    .join('\n');
-  sets.push(`  set lan_ac_black_ips {
-    type ipv4_addr
-    flags interval
-  }
-  set lan_ac_black_macs {
-    type ether_addr
-  }`);
+  const bypass = (chain: string, lines: { common: string; china: string }) =>
+    [
+      o.commonPorts ? c.rule(chain, lines.common, 'th dport != @common_ports counter return') : '',
+      o.chinaIpRoute
+        ? c.rule(chain, lines.china, 'ip daddr @china_ip_route ip daddr != @china_ip_route_pass counter return')
+        : '',
+    ].filter(Boolean);
   const chains: string[] = [];
-  // enable_redirect_dns=1 (default): DNS to dnsmasq, except blacklisted LAN hosts.
-  let dstnat =
-    '    meta nfproto { ipv4 } meta l4proto { tcp, udp } th dport 53 ip saddr != @lan_ac_black_ips ether saddr != @lan_ac_black_macs counter redirect to :53 comment "OpenClash DNS Hijack"';
-  let mangle = '';
-  const fakeIpUdp = o.tun
-    ? ''
-    : '    meta l4proto { udp } ip daddr { 198.18.0.1/16 } mark set 0x162 tproxy ip to 127.0.0.1:7895 counter accept';
+  const input: string[] = [];
+  const forward: string[] = [];
+  const srcnat: string[] = [];
+  const dstnat: string[] = [];
+  const mangle: string[] = [];
+  const mangleOutput: string[] = [];
+  // enable_redirect_dns=1: inserted at position 0 of dstnat (DNSPORT: dnsmasq's port, 53).
+  dstnat.push(c.rule('dstnat', '1624', 'meta l4proto { tcp, udp } th dport 53 counter redirect to :53 comment "OpenClash DNS Hijack"'));
+  const natOutput: string[] = [
+    c.rule('nat_output', '1631-1632', 'meta skgid != 65534 meta l4proto { tcp, udp } th dport 53 ip daddr { 127.0.0.1 } counter redirect to :53 comment "OpenClash DNS Hijack"'),
+  ];
   if (o.tun !== 'tun') {
-    // TCP redirect (non-TUN and mix).
-    chains.push(`  chain openclash {
-    ip daddr @localnetwork counter return
-    ct direction reply counter return
-    ip protocol tcp ip daddr { 198.18.0.1/16 } counter redirect to :7892
-${bypass}
-    ip protocol tcp counter redirect to :7892
-  }`);
-    dstnat += '\n    meta nfproto { ipv4 } ip protocol tcp counter jump openclash';
+    // TCP redirect (no TUN, and mix).
+    chains.push(
+      [
+        '  chain openclash {',
+        c.rule('openclash', '1662', 'ip daddr @localnetwork counter return'),
+        c.rule('openclash', '1663', 'ct direction reply counter return'),
+        c.rule('openclash', '1664', 'ip protocol tcp ip daddr { 198.18.0.1/16 } counter redirect to :7892'),
+        ...bypass('openclash', { common: '1677', china: '1686' }),
+        c.rule('openclash', '1689', 'ip protocol tcp counter redirect to :7892'),
+        '  }',
+      ].join('\n'),
+    );
+    dstnat.push(c.rule('dstnat', '1690', 'meta nfproto { ipv4 } ip protocol tcp counter jump openclash'));
+    // router_self_proxy=1.
+    chains.push(
+      [
+        '  chain openclash_output {',
+        c.rule('openclash_output', '1790', 'meta skgid 65534 counter return'),
+        c.rule('openclash_output', '1791', 'ip daddr @localnetwork counter return'),
+        c.rule('openclash_output', '1792', 'ct direction reply counter return'),
+        fakeIp ? c.rule('openclash_output', '1794', 'ip protocol tcp ip daddr { 198.18.0.1/16 } counter redirect to :7892') : '',
+        o.commonPorts ? c.rule('openclash_output', '1800', 'th dport != @common_ports counter return') : '',
+        o.chinaIpRoute ? c.rule('openclash_output', '1809', 'ip daddr @china_ip_route ip daddr != @china_ip_route_pass counter return') : '',
+        c.rule('openclash_output', '1811', 'ip protocol tcp counter redirect to :7892'),
+        '  }',
+      ]
+        .filter(Boolean)
+        .join('\n'),
+    );
+    natOutput.push(c.rule('nat_output', '1814', 'meta nfproto { ipv4 } ip protocol tcp counter jump openclash_output'));
   }
   if (!o.tun) {
-    // UDP TPROXY.
-    chains.push(`  chain openclash_mangle {
-    ip daddr @localnetwork counter return
-    ct direction reply counter return
-${fakeIpUdp}
-${bypass}
-    ip protocol udp counter jump openclash_upnp
-    meta l4proto { udp } mark set 0x162 tproxy ip to 127.0.0.1:7895 counter accept
-  }
-  chain openclash_upnp {
-  }`);
-    mangle = '    meta nfproto { ipv4 } ip protocol udp counter jump openclash_mangle';
+    // UDP TPROXY (enable_udp_proxy=1).
+    chains.push(
+      [
+        '  chain openclash_mangle {',
+        c.rule('openclash_mangle', '1703', 'ip daddr @localnetwork counter return'),
+        c.rule('openclash_mangle', '1704', 'ct direction reply counter return'),
+        fakeIp
+          ? c.rule('openclash_mangle', '1706', 'meta l4proto { udp } ip daddr { 198.18.0.1/16 } mark set 0x162 tproxy ip to 127.0.0.1:7895 counter accept')
+          : '',
+        ...bypass('openclash_mangle', { common: '1720', china: '1729' }),
+        c.rule('openclash_mangle', '1732', 'ip protocol udp counter jump openclash_upnp'),
+        c.rule('openclash_mangle', '1733', 'meta l4proto { udp } mark set 0x162 tproxy ip to 127.0.0.1:7895 counter accept'),
+        '  }',
+        '  chain openclash_upnp {',
+        '  }',
+      ]
+        .filter(Boolean)
+        .join('\n'),
+    );
+    mangle.push(c.rule('mangle_prerouting', '1734', 'meta nfproto { ipv4 } ip protocol udp counter jump openclash_mangle'));
+    chains.push(
+      [
+        '  chain openclash_mangle_output {',
+        c.rule('openclash_mangle_output', '1750', 'meta skgid 65534 counter return'),
+        c.rule('openclash_mangle_output', '1751', 'ip daddr @localnetwork counter return'),
+        c.rule('openclash_mangle_output', '1752', 'ct direction reply counter return'),
+        o.commonPorts ? c.rule('openclash_mangle_output', '1756', 'th dport != @common_ports counter return') : '',
+        fakeIp
+          ? c.rule('openclash_mangle_output', '1759', 'meta l4proto { udp } ip daddr { 198.18.0.1/16 } mark set 0x162 counter accept')
+          : '',
+        o.chinaIpRoute
+          ? c.rule('openclash_mangle_output', '1768', 'ip daddr @china_ip_route ip daddr != @china_ip_route_pass counter return')
+          : '',
+        c.rule('openclash_mangle_output', '1771', 'mark set 0x162 counter accept'),
+        '  }',
+      ]
+        .filter(Boolean)
+        .join('\n'),
+    );
+    mangleOutput.push(c.rule('mangle_output', '1773', 'meta nfproto { ipv4 } ip protocol udp counter jump openclash_mangle_output'));
+    // disable_udp_quic=1, china_ip_route != 2: inserted at position 0 of input.
+    input.push(c.rule('input', '1781', 'udp dport 443 ip daddr != @china_ip_route counter reject comment "OpenClash QUIC REJECT"'));
   } else {
-    const last = o.tun === 'mix' ? '    meta l4proto { udp } mark set 0x162 counter' : '    mark set 0x162 counter';
-    chains.push(`  chain openclash_mangle {
-    meta l4proto { tcp, udp } iifname "utun" counter return
-    ip daddr @localnetwork counter return
-    ct direction reply counter return
-    meta l4proto { tcp, udp } ip daddr { 198.18.0.1/16 } mark set 0x162 counter
-${bypass}
-    meta nfproto { ipv4 } ip protocol icmp icmp type echo-request mark set 0x162 counter accept comment "OpenClash ICMP Mark"
-    ip protocol udp counter jump openclash_upnp
-${last}
+    const tun = o.tun === 'tun';
+    chains.push(
+      [
+        '  chain openclash_mangle_output {',
+        c.rule('openclash_mangle_output', '1825', 'meta skgid 65534 counter return'),
+        c.rule('openclash_mangle_output', '1826', 'ip daddr @localnetwork counter return'),
+        c.rule('openclash_mangle_output', '1827', 'ct direction reply counter return'),
+        tun
+          ? c.rule('openclash_mangle_output', '1829', 'meta l4proto { tcp, udp } ip daddr { 198.18.0.1/16 } mark set 0x162 counter')
+          : c.rule('openclash_mangle_output', '1831', 'meta l4proto { udp } ip daddr { 198.18.0.1/16 } mark set 0x162 counter'),
+        o.chinaIpRoute
+          ? c.rule('openclash_mangle_output', '1846', 'ip daddr @china_ip_route ip daddr != @china_ip_route_pass counter return')
+          : '',
+        c.rule('openclash_mangle_output', '1850', 'meta nfproto { ipv4 } ip protocol icmp icmp type echo-request mark set 0x162 counter accept comment "OpenClash ICMP Mark"'),
+        tun
+          ? c.rule('openclash_mangle_output', '1853', 'meta l4proto { tcp, udp } meta mark set 0x162 counter')
+          : c.rule('openclash_mangle_output', '1855', 'meta l4proto { udp } meta mark set 0x162 counter'),
+        '  }',
+      ]
+        .filter(Boolean)
+        .join('\n'),
+    );
+    mangleOutput.push(c.rule('mangle_output', '1858', 'meta nfproto { ipv4 } counter jump openclash_mangle_output'));
+    chains.push(
+      [
+        '  chain openclash_mangle {',
+        c.rule('openclash_mangle', '1868', 'meta l4proto { tcp, udp } iifname "utun" counter return'),
+        c.rule('openclash_mangle', '1869', 'ip daddr @localnetwork counter return'),
+        c.rule('openclash_mangle', '1870', 'ct direction reply counter return'),
+        tun
+          ? c.rule('openclash_mangle', '1872', 'meta l4proto { tcp, udp } ip daddr { 198.18.0.1/16 } mark set 0x162 counter')
+          : c.rule('openclash_mangle', '1874', 'meta l4proto { udp } ip daddr { 198.18.0.1/16 } mark set 0x162 counter'),
+        ...bypass('openclash_mangle', { common: '1888', china: '1897' }),
+        c.rule('openclash_mangle', '1901', 'meta nfproto { ipv4 } ip protocol icmp icmp type echo-request mark set 0x162 counter accept comment "OpenClash ICMP Mark"'),
+        c.rule('openclash_mangle', '1903', 'ip protocol udp counter jump openclash_upnp'),
+        tun
+          ? c.rule('openclash_mangle', '1906', 'mark set 0x162 counter')
+          : c.rule('openclash_mangle', '1908', 'meta l4proto { udp } mark set 0x162 counter'),
+        '  }',
+        '  chain openclash_upnp {',
+        '  }',
+      ]
+        .filter(Boolean)
+        .join('\n'),
+    );
+    mangle.push(c.rule('mangle_prerouting', '1911', 'meta nfproto { ipv4 } counter jump openclash_mangle'));
+    // Inserted at position 0, so the later insert comes first.
+    forward.push(
+      c.rule('forward', '1924', 'oifname "utun" udp dport 443 ip daddr != @china_ip_route counter reject comment "OpenClash QUIC REJECT"'),
+      c.rule('forward', '1915', 'meta nfproto { ipv4 } iifname "utun" counter accept comment "OpenClash TUN Forward"'),
+      c.rule('forward', '1914', 'meta nfproto { ipv4 } oifname "utun" counter accept comment "OpenClash TUN Forward"'),
+    );
+    input.push(c.rule('input', '1916', 'meta nfproto { ipv4 } iifname "utun" counter accept comment "OpenClash TUN Input"'));
+    srcnat.push(c.rule('srcnat', '1917', 'meta nfproto { ipv4 } oifname "utun" counter return comment "OpenClash TUN Postrouting"'));
   }
-  chain openclash_upnp {
-  }`);
-    mangle = '    meta nfproto { ipv4 } counter jump openclash_mangle';
-  }
-  // router_self_proxy=1 (default): output chains (TUN marks in mangle_output instead).
-  if (o.tun !== 'tun')
-    chains.push(`  chain nat_output {
+  chains.push(`  chain nat_output {
     type nat hook output priority -1; policy accept;
-    meta nfproto { ipv4 } ip protocol tcp counter jump openclash_output
-  }
-  chain openclash_output {
-    meta skgid 65534 counter return
-    ip daddr @localnetwork counter return
-    ip protocol tcp counter redirect to :7892
+${natOutput.join('\n')}
   }`);
-  let srcnat = '';
+  c.rows.push('| nat_output | `type nat hook output priority -1` | 1631, 1813 |');
   if (o.bypassGatewayCompatible) {
-    chains.push(`  chain openclash_post {
-    meta skgid 65534 counter return
-    meta mark 0x162 counter accept
-    ip daddr @localnetwork counter return
-    ct direction reply counter return
-    fib saddr type != { local } counter masquerade
-  }`);
-    srcnat = '    meta nfproto { ipv4 } counter jump openclash_post comment "OpenClash Bypass Gateway Compatible"';
+    chains.push(
+      [
+        '  chain openclash_post {',
+        c.rule('openclash_post', '1578', 'meta skgid 65534 counter return'),
+        c.rule('openclash_post', '1579', 'meta mark 0x162 counter accept'),
+        c.rule('openclash_post', '1580', 'ip daddr @localnetwork counter return'),
+        c.rule('openclash_post', '1581', 'ct direction reply counter return'),
+        c.rule('openclash_post', '1582', 'fib saddr type != { local } counter masquerade'),
+        '  }',
+      ].join('\n'),
+    );
+    srcnat.push(c.rule('srcnat', '1583', 'meta nfproto { ipv4 } counter jump openclash_post comment "OpenClash Bypass Gateway Compatible"'));
   }
-  // Rules OpenClash inserts at position 0 of fw4's own chains.
-  const forward = o.tun
-    ? [
-        '    meta nfproto { ipv4 } iifname "utun" counter accept comment "OpenClash TUN Forward"',
-        '    meta nfproto { ipv4 } oifname "utun" counter accept comment "OpenClash TUN Forward"',
-      ].join('\n')
-    : '';
-  const input = [
-    o.tun ? '    meta nfproto { ipv4 } iifname "utun" counter accept comment "OpenClash TUN Input"' : '',
-    o.tun !== 'tun' ? '    ct status dnat accept comment "OpenClash Redirect Accept"' : '',
-    !o.tun ? '    meta mark 0x162 accept comment "OpenClash TPROXY Accept"' : '',
-  ]
-    .filter(Boolean)
-    .join('\n');
-  if (o.tun) srcnat = `    meta nfproto { ipv4 } oifname "utun" counter return comment "OpenClash TUN Postrouting"\n${srcnat}`;
-  return fw4({ sets: sets.join('\n'), dstnat, mangle, srcnat, forward, input, chains: chains.join('\n') });
+  const nft = fw4({
+    sets: sets.join('\n'),
+    dstnat: dstnat.join('\n'),
+    mangle: mangle.join('\n'),
+    mangleOutput: mangleOutput.join('\n'),
+    srcnat: srcnat.join('\n'),
+    forward: forward.join('\n'),
+    input: input.join('\n'),
+    chains: chains.join('\n'),
+  });
+  return { nft, cites: c };
 }
 
+/** Routes: no TUN 1696-1697; TUN (en_mode_tun set) 739-740. */
 const OC_TPROXY_ROUTE = ['rule add fwmark 0x162 table 0x162', 'route add local 0.0.0.0/0 dev lo table 0x162'];
 const OC_TUN_ROUTE = ['rule add fwmark 0x162 table 0x162 pref 1888', 'route add default dev utun table 0x162'];
+
+function openclashFixture(name: string, mode: string, o: OcOptions, extra = ''): Fixture {
+  const { nft, cites } = openclashFw4(o);
+  const tun = o.tun !== undefined;
+  cites.rows.push(
+    tun
+      ? '| ip rule / route | `ip rule add fwmark 0x162 table 0x162 pref 1888`, `ip route add default dev utun table 0x162` | 739-740 |'
+      : '| ip rule / route | `ip rule add fwmark 0x162 table 0x162`, `ip route add local 0.0.0.0/0 dev lo table 0x162` | 1696-1697 |',
+  );
+  return {
+    name,
+    source:
+      `OpenClash fw4, ${mode}. ${extra}Defaults otherwise from luci-app-openclash/root/etc/config/openclash at the same commit; ` +
+      "the fw4 table around OpenClash's rules is openwrt/firewall4's (see fixtures.ts), the side router has no WAN zone (intranet_allowed adds nothing).\n\n" +
+      cites.table(OC_REPO, OC_COMMIT, OC_FILE) +
+      (tun
+        ? '\n\nThe older release vernesong/OpenClash@8af97e15 (v0.47.055) writes TUN modes differently ' +
+          '(`meta l4proto {tcp,udp}` in the TUN forward/input rules, no ICMP mark, TCP and UDP marks in mix mode): this fixture is v0.47.071 only.'
+        : '\n\nThe older release vernesong/OpenClash@8af97e15 (v0.47.055) writes the same rules for these settings ' +
+          '(it lacks only the wan_ac_black_ports rules, which need a list this fixture does not set).'),
+    nft,
+    ip: tun ? OC_TUN_ROUTE : OC_TPROXY_ROUTE,
+    ...(tun ? { tun: ['utun'] } : {}),
+  };
+}
 
 /** 8,000 distinct public-looking prefixes (/16…/24), seeded; never in private, documentation or test ranges. */
 export function chinaPrefixes(count = 8000, seed = 20261125): string[] {
@@ -283,30 +430,21 @@ export function chinaPrefixes(count = 8000, seed = 20261125): string[] {
 }
 
 // ---------------------------------------------------------------------------
-// Passwall: xiaorouji/openwrt-passwall luci-app-passwall/root/usr/share/passwall/nftables.sh
-// (add_firewall_rule, load_acl's global part, REDIRECT(), get_redirect_ipv4) as of @471fb79 — own table
-// inet passwall, chains PSW_*, sets passwall_*; defaults tcp_proxy_way=redirect, tcp_redir_ports, chn_list direct.
+// Passwall: xiaorouji/openwrt-passwall at 471fb79a, luci-app-passwall/root/usr/share/passwall/nftables.sh
+// (add_firewall_rule and the default part of load_acl), app.sh and 0_default_config: tcp_proxy_way redirect,
+// tcp_redir_ports the default list, udp_redir_ports 1:65535, udp_proxy_drop_ports 443, the direct, proxy, block
+// and GFW lists on, chn_list direct; one xray node for TCP with UDP "same as TCP" (TCP_UDP: UDP on the TCP
+// redirect port, app.sh run_redir), TCP_REDIR_PORT 1041, DNS through the copy dnsmasq on 11400.
 
 const PSW_PORTS = '22, 25, 53, 80, 143, 443, 465, 587, 853, 873, 993, 995, 5222, 8080, 8443, 9418';
 const CN_SAMPLE = '1.0.1.0/24, 36.0.0.0/10, 114.114.0.0/16, 223.5.5.0/24';
+/** rules/lanlist_ipv4 and lanlist_ipv6 (gen_lanlist, gen_lanlist_6): the documentation ranges are in them. */
+const PSW_LAN4 =
+  '0.0.0.0/8, 10.0.0.0/8, 100.64.0.0/10, 127.0.0.0/8, 169.254.0.0/16, 172.16.0.0/12, 192.0.0.0/24, 192.0.2.0/24, 192.88.99.0/24, 192.168.0.0/16, 198.51.100.0/24, 203.0.113.0/24, 224.0.0.0/4, 233.252.0.0/24, 240.0.0.0/4, 255.255.255.255/32';
+const PSW_LAN6 =
+  '::/128, ::1/128, ::ffff:0:0/96, ::ffff:0:0:0/96, 64:ff9b::/96, 64:ff9b:1::/48, 100::/64, 2001::/32, 2001:20::/28, 2001:db8::/32, 2002::/16, 3fff::/20, 5f00::/16, fc00::/7, fe80::/64, ff00::/8';
 
-function pswSets(prefix: string): string {
-  const set = (name: string, elements?: string) => `  set ${prefix}_${name} {
-    type ipv4_addr
-    flags interval
-    auto-merge
-${elements ? `    elements = { ${elements} }\n` : ''}  }`;
-  return [
-    set('lan', LOCALNETWORK.join(', ')),
-    set('vps'),
-    set('white', '223.5.5.5'),
-    set('black'),
-    set('block'),
-    ...(prefix === 'passwall' ? [set('chn', CN_SAMPLE)] : []),
-  ].join('\n');
-}
-
-/** Passwall's PSW_RULE: marks new connections (`== syn`, and new UDP) and keeps the mark in ct mark. The lab uses it too. */
+/** Passwall's PSW_RULE (nftables.sh:1045-1049): marks new connections (`== syn`, and new UDP) and keeps the mark in ct mark. The lab uses it too. */
 export const PASSWALL_RULE_CHAIN = `  chain PSW_RULE {
     meta mark set ct mark counter
     meta mark 1 counter return
@@ -315,17 +453,42 @@ export const PASSWALL_RULE_CHAIN = `  chain PSW_RULE {
     ct mark set mark counter
   }`;
 
-const PASSWALL_NFT = `table inet passwall {
-${pswSets('passwall')}
+function passwallFixture(): Fixture {
+  const c = new Cited();
+  const set = (n: string, type: string, line: string, elements?: string, note?: string) => {
+    c.rows.push(`| set ${n} | ${type}${note ? `; ${note}` : ''} | ${line} |`);
+    return `  set ${n} {
+    type ${type}
+    flags interval
+    auto-merge
+${elements ? `    elements = { ${elements} }\n` : ''}  }`;
+  };
+  const sets = [
+    set('passwall_vps', 'ipv4_addr', '859'),
+    set('passwall_gfw', 'ipv4_addr', '860', undefined, 'filled by dnsmasq at runtime'),
+    set('passwall_local', 'ipv4_addr', '861', '127.0.0.1, 192.168.1.2', "the router's addresses"),
+    set('passwall_lan', 'ipv4_addr', '862, 221-223 (gen_lanlist: rules/lanlist_ipv4)', PSW_LAN4, 'includes the documentation ranges'),
+    set('passwall_chn', 'ipv4_addr', '867', CN_SAMPLE, 'rules/chnroute: a four-prefix stand-in'),
+    set('passwall_black', 'ipv4_addr', '869'),
+    set('passwall_white', 'ipv4_addr', '870'),
+    set('passwall_block', 'ipv4_addr', '871'),
+    set('passwall_shunt', 'ipv4_addr', '872'),
+    set('passwall_vps6', 'ipv6_addr', '874'),
+    set('passwall_lan6', 'ipv6_addr', '877 (gen_lanlist_6: rules/lanlist_ipv6)', PSW_LAN6),
+  ].join('\n');
+  const r = (chain: string, line: string, text: string) => c.rule(chain, line, text);
+  const ports = `tcp dport { ${PSW_PORTS} }`;
+  const nft = `table inet passwall {
+${sets}
   chain dstnat {
     type nat hook prerouting priority dstnat - 1; policy accept;
-    jump PSW_REDIRECT
-    ip protocol tcp counter jump PSW_NAT
+${r('dstnat', '1039', 'jump PSW_DNS')}
+${r('dstnat', '1077', 'ip protocol tcp counter jump PSW_NAT')}
   }
   chain mangle_prerouting {
     type filter hook prerouting priority mangle - 1; policy accept;
-    counter jump PSW_DIVERT
-    counter jump PSW_MANGLE
+${r('mangle_prerouting', '1069 (inserted before the PSW_MANGLE jump)', 'counter jump PSW_DIVERT')}
+${r('mangle_prerouting', '1067', 'ip protocol udp counter jump PSW_MANGLE')}
   }
   chain mangle_output {
     type route hook output priority mangle - 1; policy accept;
@@ -334,45 +497,146 @@ ${pswSets('passwall')}
     type nat hook output priority -1; policy accept;
   }
   chain PSW_DIVERT {
-    meta l4proto tcp socket transparent 1 mark set 1 counter accept
+${r('PSW_DIVERT', '1030', 'meta l4proto tcp socket transparent 1 mark set 1 counter accept')}
   }
-  chain PSW_REDIRECT {
+  chain PSW_DNS {
+${r('PSW_DNS', '637', 'ip protocol udp udp dport 53 counter redirect to :11400 comment "默认"')}
+${r('PSW_DNS', '638', 'ip protocol tcp tcp dport 53 counter redirect to :11400 comment "默认"')}
+${r('PSW_DNS', '639', 'meta l4proto udp udp dport 53 counter redirect to :11400 comment "默认"')}
+${r('PSW_DNS', '640', 'meta l4proto tcp tcp dport 53 counter redirect to :11400 comment "默认"')}
   }
 ${PASSWALL_RULE_CHAIN}
   chain PSW_MANGLE {
-    meta mark 0xff counter return
-    ip daddr @passwall_lan counter return
-    ip daddr @passwall_vps counter return
-    ip daddr @passwall_white counter return
-    ip daddr @passwall_block counter drop
-    ip protocol udp ip daddr @passwall_black counter jump PSW_RULE
-    ip protocol udp ip daddr != @passwall_chn counter jump PSW_RULE
-    ip protocol udp counter meta mark 1 tproxy ip to :1051
+${r('PSW_MANGLE', '1054', 'ip daddr @passwall_lan counter return')}
+${r('PSW_MANGLE', '1055', 'ip daddr @passwall_vps counter return')}
+${r('PSW_MANGLE', '633', 'ip protocol udp udp dport 53 counter return comment "默认"')}
+${r('PSW_MANGLE', '635', 'ip protocol tcp tcp dport 53 counter return comment "默认"')}
+${r('PSW_MANGLE', '644', 'ip daddr @passwall_block counter drop comment "默认"')}
+${r('PSW_MANGLE', '646', 'ip daddr @passwall_white counter return comment "默认"')}
+${r('PSW_MANGLE', '681', 'ip protocol udp udp dport { 443 } ip daddr 198.18.0.0/15 counter drop comment "默认"')}
+${r('PSW_MANGLE', '682', 'ip protocol udp udp dport { 443 } ip daddr @passwall_black counter drop comment "默认"')}
+${r('PSW_MANGLE', '683', 'ip protocol udp udp dport { 443 } ip daddr @passwall_gfw counter drop comment "默认"')}
+${r('PSW_MANGLE', '684', 'ip protocol udp udp dport { 443 } ip daddr @passwall_chn mark != 1 counter return comment "默认"')}
+${r('PSW_MANGLE', '686', 'ip protocol udp udp dport { 443 } counter drop comment "默认"')}
+${r('PSW_MANGLE', '764', 'ip protocol udp ip daddr 198.18.0.0/15 counter jump PSW_RULE comment "默认"')}
+${r('PSW_MANGLE', '765', 'ip protocol udp ip daddr @passwall_black counter jump PSW_RULE comment "默认"')}
+${r('PSW_MANGLE', '766', 'ip protocol udp ip daddr @passwall_gfw counter jump PSW_RULE comment "默认"')}
+${r('PSW_MANGLE', '767', 'ip protocol udp ip daddr @passwall_chn mark != 1 counter return comment "默认"')}
+${r('PSW_MANGLE', '769', 'ip protocol udp counter jump PSW_RULE comment "默认"')}
+${r('PSW_MANGLE', '770', 'ip protocol udp counter meta mark 1 tproxy ip to :1041 comment "默认"')}
+${r('PSW_MANGLE', '771', 'ip protocol udp counter return comment "默认"')}
+  }
+  chain PSW_OUTPUT_MANGLE {
+${r('PSW_OUTPUT_MANGLE', '1059', 'ip daddr @passwall_lan counter return')}
+${r('PSW_OUTPUT_MANGLE', '1060', 'ip daddr @passwall_vps counter return')}
+${r('PSW_OUTPUT_MANGLE', '1062', 'ip daddr @passwall_block counter drop')}
+${r('PSW_OUTPUT_MANGLE', '1063', 'ip daddr @passwall_white counter return')}
+${r('PSW_OUTPUT_MANGLE', '1064', 'meta mark 0xff counter return')}
   }
   chain PSW_NAT {
-    ip daddr @passwall_lan counter return
-    ip daddr @passwall_vps counter return
-    ip daddr @passwall_white counter return
-    ip daddr @passwall_block counter drop
-    ip protocol tcp ip daddr @passwall_black tcp dport { ${PSW_PORTS} } counter redirect to :1041
-    ip protocol tcp ip daddr != @passwall_chn tcp dport { ${PSW_PORTS} } counter redirect to :1041
+${r('PSW_NAT', '1075', 'ip daddr @passwall_lan counter return')}
+${r('PSW_NAT', '1076', 'ip daddr @passwall_vps counter return')}
+${r('PSW_NAT', '645', 'ip daddr @passwall_block counter drop comment "默认"')}
+${r('PSW_NAT', '647', 'ip daddr @passwall_white counter return comment "默认"')}
+${r('PSW_NAT', '731', 'ip protocol tcp ip daddr 198.18.0.0/15 counter redirect to :1041 comment "默认"')}
+${r('PSW_NAT', '732', `ip protocol tcp ${ports} ip daddr @passwall_black counter redirect to :1041 comment "默认"`)}
+${r('PSW_NAT', '733', `ip protocol tcp ${ports} ip daddr @passwall_gfw counter redirect to :1041 comment "默认"`)}
+${r('PSW_NAT', '734', `ip protocol tcp ${ports} ip daddr @passwall_chn mark != 1 counter return comment "默认"`)}
+${r('PSW_NAT', '736', `ip protocol tcp ${ports} counter redirect to :1041 comment "默认"`)}
+${r('PSW_NAT', '738', 'ip protocol tcp counter return comment "默认"')}
+  }
+  chain PSW_OUTPUT_NAT {
+${r('PSW_OUTPUT_NAT', '1081', 'ip daddr @passwall_lan counter return')}
+${r('PSW_OUTPUT_NAT', '1082', 'ip daddr @passwall_vps counter return')}
+${r('PSW_OUTPUT_NAT', '1083', 'ip daddr @passwall_block counter drop')}
+${r('PSW_OUTPUT_NAT', '1084', 'ip daddr @passwall_white counter return')}
+${r('PSW_OUTPUT_NAT', '1085', 'meta mark 0xff counter return')}
+  }
+  chain PSW_MANGLE_V6 {
+${r('PSW_MANGLE_V6', '1120', 'ip6 daddr @passwall_lan6 counter return')}
+${r('PSW_MANGLE_V6', '1121', 'ip6 daddr @passwall_vps6 counter return')}
+${r('PSW_MANGLE_V6', '634', 'meta l4proto udp udp dport 53 counter return comment "默认"')}
+${r('PSW_MANGLE_V6', '636', 'meta l4proto tcp tcp dport 53 counter return comment "默认"')}
   }
 }
 `;
+  c.rows.push('| PSW_RULE | the five rules of PASSWALL_RULE_CHAIN | 1045-1049 |');
+  c.rows.push('| base chains | dstnat (dstnat - 1), mangle_prerouting (mangle - 1), mangle_output, nat_output | 144-170 (gen_nft_tables) |');
+  c.rows.push('| ip rule / route | `ip rule add fwmark 1 lookup 100`, `ip route add local 0.0.0.0/0 dev lo table 100` | 1114-1115 |');
+  return {
+    name: 'passwall-nft',
+    source:
+      'Passwall on fw4 (nftables: use_nft 0 falls back to nftables when iptables/ipset are not installed, app.sh start, as on a stock fw4 image). ' +
+      'Stand-ins: the sets are made without their timeouts (gen_nftset gives them `flags interval, timeout`; element expiry would make every dump differ), ' +
+      'the runtime lists (gfw, black, white, block, shunt) are empty, chnroute is four prefixes, and only the IPv6 sets the rules name are made. ' +
+      "Left out: the [Local] rules for the router's own traffic (output hooks only). \"默认\" is the comment Passwall writes (\"default\").\n\n" +
+      c.table('xiaorouji/openwrt-passwall', '471fb79a', 'luci-app-passwall/root/usr/share/passwall/nftables.sh'),
+    nft,
+    ip: ['rule add fwmark 1 lookup 100', 'route add local 0.0.0.0/0 dev lo table 100'],
+  };
+}
 
-// Passwall2: Openwrt-Passwall/openwrt-passwall2 luci-app-passwall2/root/usr/share/passwall2/nftables.sh @53f05ba:
-// table inet passwall2, PSW2_* chains, one REDIR_PORT (1041) for TCP and UDP via TPROXY; PSW2_RULE marks with
-// `tcp flags syn` (a bit test, so SYN-ACK too); tcp_redir_ports default as Passwall.
-const PASSWALL2_NFT = `table inet passwall2 {
-${pswSets('passwall2')}
+// Passwall2: Openwrt-Passwall/openwrt-passwall2 at 7d7dd9b6 (2026-02-01),
+// luci-app-passwall2/root/usr/share/passwall2/nftables.sh (add_firewall_rule and the default ACL of
+// load_acl), app.sh (get_config) and 0_default_config. Own table inet passwall2, one REDIR_PORT (1041,
+// get_new_port 1041) for TCP and UDP; DNS_REDIRECT_PORT 11400 (the copy dnsmasq, get_new_port 11400).
+// Two fixtures: the defaults (tcp_proxy_way redirect with tcp_redir_ports 1:65535, the default since
+// a22e5fb, 2026-01-12: every TCP port, so REDIRECT of the server's mid-stream replies), and TPROXY
+// (tcp_proxy_way tproxy) with the port list that was the default before.
+
+const PSW2_COMMIT = '7d7dd9b6';
+const PSW2_FILE = 'luci-app-passwall2/root/usr/share/passwall2/nftables.sh';
+const PSW2_OLD_TCP_PORTS = '22,25,53,80,143,443,465,587,853,873,993,995,5222,8080,8443,9418';
+
+function passwall2Fixture(name: string, way: 'redirect' | 'tproxy', tcpPorts: string): Fixture {
+  const c = new Cited();
+  const tproxy = way === 'tproxy';
+  const dport = tcpPorts === '1:65535' ? '' : ` tcp dport { ${tcpPorts.split(',').join(', ')} }`;
+  const set = (n: string, type: string, line: string, elements?: string) => {
+    c.rows.push(`| set ${n} | ${type}, flags interval, timeout${elements ? `; ${elements.length > 60 ? 'see fixtures.ts' : elements}` : ''} | ${line} |`);
+    return `  set ${n} {
+    type ${type}
+    flags interval,timeout
+    auto-merge
+${elements ? `    elements = { ${elements} }\n` : ''}  }`;
+  };
+  const LAN6 =
+    '::/128, ::1/128, ::ffff:0:0/96, ::ffff:0:0:0/96, 64:ff9b::/96, 100::/64, 2001::/32, 2001:20::/28, 2001:db8::/32, 2002::/16, fc00::/7, fe80::/10, ff00::/8';
+  const sets = [
+    set('passwall2_wan', 'ipv4_addr', '707'),
+    set('passwall2_local', 'ipv4_addr', '708, 717 (the router\'s addresses)', '127.0.0.1, 192.168.1.2'),
+    set('passwall2_lan', 'ipv4_addr', '709, 204-215 (gen_lanlist), 729', LOCALNETWORK.join(', ')),
+    set('passwall2_vps', 'ipv4_addr', '710'),
+    set('passwall2_wan6', 'ipv6_addr', '712'),
+    set('passwall2_local6', 'ipv6_addr', '713'),
+    set('passwall2_lan6', 'ipv6_addr', '714, gen_lanlist_6', LAN6),
+    set('passwall2_vps6', 'ipv6_addr', '715'),
+    set('passwall2_global_white', 'ipv4_addr', '749'),
+    set('passwall2_global_white6', 'ipv6_addr', '750'),
+  ].join('\n');
+  const nj = tproxy ? 'counter jump PSW2_RULE' : 'counter redirect to :1041';
+  const tcpChain = tproxy ? 'PSW2_MANGLE' : 'PSW2_NAT';
+  const defaultTcp = [
+    c.rule(tcpChain, '602', `ip protocol tcp ip daddr 198.18.0.0/16 ${nj} comment "Default"`),
+    c.rule(tcpChain, '604', `ip protocol tcp${dport} ${nj} comment "Default"`),
+    tproxy ? c.rule('PSW2_MANGLE', '605', 'ip protocol tcp counter meta mark 1 tproxy ip to :1041 comment "Default"') : '',
+  ].filter(Boolean);
+  const defaultUdp = [
+    c.rule('PSW2_MANGLE', '620', 'ip protocol udp ip daddr 198.18.0.0/16 counter jump PSW2_RULE comment "Default"'),
+    c.rule('PSW2_MANGLE', '622', 'ip protocol udp counter jump PSW2_RULE comment "Default"'),
+    c.rule('PSW2_MANGLE', '623', 'ip protocol udp counter meta mark 1 tproxy ip to :1041 comment "Default"'),
+  ];
+  const nft = `table inet passwall2 {
+${sets}
   chain dstnat {
     type nat hook prerouting priority dstnat - 1; policy accept;
-    jump PSW2_REDIRECT
+${c.rule('dstnat', '782', 'jump PSW2_DNS')}
+${tproxy ? '' : c.rule('dstnat', '826', 'ip protocol tcp counter jump PSW2_NAT')}
   }
   chain mangle_prerouting {
     type filter hook prerouting priority mangle - 1; policy accept;
-    counter jump PSW2_DIVERT
-    counter jump PSW2_MANGLE
+${c.rule('mangle_prerouting', '817', 'ip protocol udp counter jump PSW2_MANGLE')}
+${tproxy ? c.rule('mangle_prerouting', '818', 'ip protocol tcp counter jump PSW2_MANGLE') : ''}
   }
   chain mangle_output {
     type route hook output priority mangle - 1; policy accept;
@@ -380,266 +644,289 @@ ${pswSets('passwall2')}
   chain nat_output {
     type nat hook output priority -1; policy accept;
   }
-  chain PSW2_DIVERT {
-    meta l4proto tcp socket transparent 1 mark set 1 counter accept
-  }
-  chain PSW2_REDIRECT {
+  chain PSW2_DNS {
+${c.rule('PSW2_DNS', '569', 'ip protocol udp udp dport 53 counter redirect to :11400 comment "Default"')}
+${c.rule('PSW2_DNS', '570', 'ip protocol tcp tcp dport 53 counter redirect to :11400 comment "Default"')}
+${c.rule('PSW2_DNS', '571', 'meta l4proto udp udp dport 53 counter redirect to :11400 comment "Default"')}
+${c.rule('PSW2_DNS', '572', 'meta l4proto tcp tcp dport 53 counter redirect to :11400 comment "Default"')}
   }
   chain PSW2_RULE {
-    meta mark set ct mark counter
-    meta mark 1 counter return
-    tcp flags syn meta mark set mark and 0x0 xor 0x1 counter
-    meta l4proto udp ct state new meta mark set mark and 0x0 xor 0x1 counter
-    ct mark set mark counter
+${c.rule('PSW2_RULE', '788', 'meta mark set ct mark counter')}
+${c.rule('PSW2_RULE', '789', 'meta mark 1 counter return')}
+${c.rule('PSW2_RULE', '790', 'tcp flags syn meta mark set mark and 0x0 xor 0x1 counter')}
+${c.rule('PSW2_RULE', '791', 'meta l4proto udp ct state new,related meta mark set mark and 0x0 xor 0x1 counter')}
+${c.rule('PSW2_RULE', '792', 'ct mark set mark counter')}
   }
   chain PSW2_MANGLE {
-    meta mark 0xff counter return
-    ip daddr @passwall2_lan counter return
-    ip daddr @passwall2_vps counter return
-    ip protocol tcp tcp dport { ${PSW_PORTS} } counter jump PSW2_RULE
-    ip protocol tcp counter meta mark 1 tproxy ip to :1041
-    ip protocol udp counter jump PSW2_RULE
-    ip protocol udp counter meta mark 1 tproxy ip to :1041
+${c.rule('PSW2_MANGLE', '797', 'ip daddr @passwall2_lan counter return')}
+${c.rule('PSW2_MANGLE', '798', 'ip daddr @passwall2_vps counter return')}
+${c.rule('PSW2_MANGLE', '799', 'ct direction reply counter return')}
+${tproxy ? defaultTcp.join('\n') : ''}
+${defaultUdp.join('\n')}
+  }
+  chain PSW2_OUTPUT_MANGLE {
+${c.rule('PSW2_OUTPUT_MANGLE', '803', 'ip daddr @passwall2_lan counter return')}
+${c.rule('PSW2_OUTPUT_MANGLE', '804', 'ip daddr @passwall2_vps counter return')}
+${c.rule('PSW2_OUTPUT_MANGLE', '805', 'ct direction reply counter return')}
+${c.rule('PSW2_OUTPUT_MANGLE', '814', 'meta mark 0xff counter return')}
+  }
+${
+  tproxy
+    ? ''
+    : `  chain PSW2_NAT {
+${c.rule('PSW2_NAT', '824', 'ip daddr @passwall2_lan counter return')}
+${c.rule('PSW2_NAT', '825', 'ip daddr @passwall2_vps counter return')}
+${defaultTcp.join('\n')}
+  }
+  chain PSW2_OUTPUT_NAT {
+${c.rule('PSW2_OUTPUT_NAT', '830', 'ip daddr @passwall2_lan counter return')}
+${c.rule('PSW2_OUTPUT_NAT', '831', 'ip daddr @passwall2_vps counter return')}
+${c.rule('PSW2_OUTPUT_NAT', '832', 'meta mark 0xff counter return')}
+  }`
+}
+  chain PSW2_MANGLE_V6 {
+${c.rule('PSW2_MANGLE_V6', '866', 'ip6 daddr @passwall2_lan6 counter return')}
+${c.rule('PSW2_MANGLE_V6', '867', 'ip6 daddr @passwall2_vps6 counter return')}
+${c.rule('PSW2_MANGLE_V6', '868', 'ct direction reply counter return')}
+  }
+  chain PSW2_OUTPUT_MANGLE_V6 {
+${c.rule('PSW2_OUTPUT_MANGLE_V6', '872', 'ip6 daddr @passwall2_lan6 counter return')}
+${c.rule('PSW2_OUTPUT_MANGLE_V6', '873', 'ip6 daddr @passwall2_vps6 counter return')}
+${c.rule('PSW2_OUTPUT_MANGLE_V6', '874', 'ct direction reply counter return')}
+${c.rule('PSW2_OUTPUT_MANGLE_V6', '875', 'meta mark 0xff counter return')}
   }
 }
 `;
+  c.rows.push('| base chains | dstnat (dstnat - 1), mangle_prerouting (mangle - 1), mangle_output, nat_output | 129-152 (gen_nft_tables) |');
+  c.rows.push('| ip rule / route | `ip rule add fwmark 1 lookup 100`, `ip route add local 0.0.0.0/0 dev lo table 100` | 860-861 |');
+  return {
+    name,
+    source:
+      `Passwall2, tcp_proxy_way ${way}, tcp_redir_ports ${tcpPorts}${tcpPorts === '1:65535' ? ' (0_default_config:30,34 and app.sh get_config: the defaults)' : ' (the default list before a22e5fb, 2026-01-12)'}; ` +
+      'udp_redir_ports 1:65535, tcp/udp_no_redir_ports disable, accept_icmp 0, ipv6_tproxy 0, client_proxy 1; a plain node ' +
+      "(the default node 'myshunt' is a shunt node: add_shunt_t_rule then adds an `ip daddr @<set>` rule per shunt rule before the catch-alls; left out), " +
+      'DNS through the copy dnsmasq on 11400 (app.sh), no WAN address on the side router. Left out: the [Local] rules of ' +
+      'add_firewall_rule for the router\'s own traffic (output hooks only). The comment "Default" is i18n("Default") in English.\n\n' +
+      c.table('Openwrt-Passwall/openwrt-passwall2', PSW2_COMMIT, PSW2_FILE),
+    nft: nft.replace(/\n\n+/g, '\n'),
+    ip: PSW_ROUTE,
+  };
+}
 
 const PSW_ROUTE = ['rule add fwmark 1 lookup 100', 'route add local 0.0.0.0/0 dev lo table 100'];
 
 // ---------------------------------------------------------------------------
-// homeproxy: immortalwrt/homeproxy root/etc/homeproxy/scripts/firewall_post.ut @856f09d, rendered into
-// table inet fw4 (fw4 includes it as table-post, so its `chain dstnat { … }` appends to fw4's dstnat).
-// UCI defaults: proxy_mode redirect_tproxy, routing_mode bypass_mainland_china, routing_port common,
-// self_mark 100, redirect 5331, tproxy 5332 / mark 101 (0x65) → table 100 (a UDP node configured);
-// dnsmasq not hijacking DNS itself, so homeproxy's DNS hijack rule is present.
-const HP_PORTS = '22, 53, 80, 143, 443, 465, 587, 853, 873, 993, 995, 8080, 8443, 9418';
-const HP_LOCAL = [
-  '0.0.0.0/8',
-  '10.0.0.0/8',
-  '100.64.0.0/10',
-  '127.0.0.0/8',
-  '169.254.0.0/16',
-  '172.16.0.0/12',
-  '192.0.0.0/24',
-  '192.0.2.0/24',
-  '192.31.196.0/24',
-  '192.52.193.0/24',
-  '192.88.99.0/24',
-  '192.168.0.0/16',
-  '192.175.48.0/24',
-  '198.18.0.0/15',
-  '198.51.100.0/24',
-  '203.0.113.0/24',
-  '224.0.0.0/4',
-  '240.0.0.0/4',
-];
-const hpSet = (name: string, type: string, elements?: string) => `  set ${name} {
+// homeproxy: immortalwrt/homeproxy at edece28a, root/etc/homeproxy/scripts/firewall_post.ut rendered into
+// table inet fw4 (fw4 includes it as table-post: its `chain dstnat { … }` and `chain mangle_prerouting { … }`
+// append to fw4's chains), with root/etc/config/homeproxy's defaults: proxy_mode redirect_tproxy,
+// routing_mode bypass_mainland_china, routing_port common (infra.common_port), ipv6_support 1,
+// lan_proxy_mode disabled, the default wan_proxy_ipv4/ipv6_ips, self_mark 100, redirect 5331, tproxy 5332 /
+// mark 101 → table 100; one node set as main_node (main_udp_node 'same', so UDP TPROXY is on).
+
+const HP_COMMIT = 'edece28a';
+const HP_FILE = 'root/etc/homeproxy/scripts/firewall_post.ut';
+const HP_PORTS = '22, 53, 80, 143, 443, 465, 587, 853, 873, 993, 995, 5222, 8080, 8443, 9418';
+const HP_LOCAL4 =
+  '0.0.0.0/8, 10.0.0.0/8, 100.64.0.0/10, 127.0.0.0/8, 169.254.0.0/16, 172.16.0.0/12, 192.0.0.0/24, 192.0.2.0/24, 192.31.196.0/24, 192.52.193.0/24, 192.88.99.0/24, 192.168.0.0/16, 192.175.48.0/24, 198.18.0.0/15, 198.51.100.0/24, 203.0.113.0/24, 224.0.0.0/4, 240.0.0.0/4';
+const HP_LOCAL6 =
+  '::/128, ::1/128, ::ffff:0:0/96, 100::/64, 64:ff9b::/96, 2001::/32, 2001:10::/28, 2001:20::/28, 2001:db8::/28, 2002::/16, fc00::/7, fe80::/10, ff00::/8';
+const HP_WAN_PROXY4 =
+  '91.105.192.0/23, 91.108.4.0/22, 91.108.8.0/22, 91.108.16.0/22, 91.108.12.0/22, 91.108.20.0/22, 91.108.56.0/22, 149.154.160.0/20, 185.76.151.0/24, 203.208.50.66/32';
+const HP_WAN_PROXY6 = '2001:67c:4e8::/48, 2001:b28:f23c::/48, 2001:b28:f23d::/48, 2001:b28:f23f::/48, 2a0a:f280::/32';
+/** A stand-in for resources/china_ip6.txt (shipped data): one prefix. */
+const HP_CN6_SAMPLE = '240e::/20';
+
+function homeproxyFixture(): Fixture {
+  const c = new Cited();
+  const set = (name: string, type: string, line: string, elements?: string, note?: string) => {
+    c.rows.push(`| set ${name} | ${type}${note ? `; ${note}` : ''} | ${line} |`);
+    return `  set ${name} {
     type ${type}
     flags interval
     auto-merge
 ${elements ? `    elements = { ${elements} }\n` : ''}  }`;
-const HOMEPROXY_NFT = fw4({
-  sets: [
-    hpSet('homeproxy_local_addr_v4', 'ipv4_addr', HP_LOCAL.join(', ')),
-    hpSet('homeproxy_mainland_addr_v4', 'ipv4_addr', CN_SAMPLE),
-    hpSet('homeproxy_wan_proxy_addr_v4', 'ipv4_addr'),
-    hpSet('homeproxy_wan_direct_addr_v4', 'ipv4_addr'),
-    hpSet('homeproxy_routing_port', 'inet_service', HP_PORTS),
-  ].join('\n'),
-  dstnat: [
-    '    meta nfproto { ipv4, ipv6 } udp dport 53 counter redirect to :53 comment "!homeproxy: DNS hijack"',
-    '    meta nfproto { ipv4 } meta l4proto tcp jump homeproxy_redirect_lanac',
-  ].join('\n'),
-  mangle: '    meta nfproto { ipv4 } meta l4proto udp jump homeproxy_mangle_lanac',
-  chains: `  chain homeproxy_redirect_proxy {
-    meta l4proto tcp counter redirect to :5331
+  };
+  const sets = [
+    set('homeproxy_local_addr_v4', 'ipv4_addr', '117-141', HP_LOCAL4, 'reserved ranges, documentation ranges included'),
+    set('homeproxy_local_addr_v6', 'ipv6_addr', '143-162', HP_LOCAL6),
+    set('homeproxy_mainland_addr_v4', 'ipv4_addr', '179-188', CN_SAMPLE, 'resources/china_ip4.txt: a four-prefix stand-in'),
+    set('homeproxy_mainland_addr_v6', 'ipv6_addr', '190-199', HP_CN6_SAMPLE, 'resources/china_ip6.txt: a one-prefix stand-in'),
+    set('homeproxy_wan_proxy_addr_v4', 'ipv4_addr', '204-211', HP_WAN_PROXY4, 'control.wan_proxy_ipv4_ips (default list)'),
+    set('homeproxy_wan_proxy_addr_v6', 'ipv6_addr', '214-221', HP_WAN_PROXY6, 'control.wan_proxy_ipv6_ips (default list)'),
+    set('homeproxy_wan_direct_addr_v4', 'ipv4_addr', '224-231'),
+    set('homeproxy_wan_direct_addr_v6', 'ipv6_addr', '234-241'),
+    set('homeproxy_routing_port', 'inet_service', '245-250', HP_PORTS, 'infra.common_port'),
+  ].join('\n');
+  const r = (chain: string, line: string, text: string) => c.rule(chain, line, text);
+  const nft = fw4({
+    sets,
+    dstnatAfter: [
+      r('dstnat', '259', 'meta nfproto { ipv4, ipv6 } udp dport 53 counter redirect to :53 comment "!homeproxy: DNS hijack"'),
+      r('dstnat', '262', 'meta nfproto { ipv4, ipv6 } meta l4proto tcp jump homeproxy_redirect_lanac'),
+    ].join('\n'),
+    mangle: r('mangle_prerouting', '536', 'meta nfproto { ipv4, ipv6 } meta l4proto udp jump homeproxy_mangle_lanac'),
+    mangleOutput: r('mangle_output', '540', 'meta nfproto { ipv4, ipv6 } meta l4proto udp jump homeproxy_mangle_output'),
+    chains: `  chain homeproxy_redirect_proxy {
+${r('homeproxy_redirect_proxy', '269', 'meta l4proto tcp counter redirect to :5331')}
   }
   chain homeproxy_redirect_proxy_port {
-    tcp dport != @homeproxy_routing_port counter return
-    goto homeproxy_redirect_proxy
+${r('homeproxy_redirect_proxy_port', '274', 'tcp dport != @homeproxy_routing_port counter return')}
+${r('homeproxy_redirect_proxy_port', '276', 'goto homeproxy_redirect_proxy')}
   }
   chain homeproxy_redirect_lanac {
-    meta mark 100 counter return
-    counter goto homeproxy_redirect
+${r('homeproxy_redirect_lanac', '283', 'meta mark 100 counter return')}
+${r('homeproxy_redirect_lanac', '308', 'counter goto homeproxy_redirect')}
   }
   chain homeproxy_redirect {
-    meta mark 100 counter return
-    ip daddr @homeproxy_wan_proxy_addr_v4 counter goto homeproxy_redirect_proxy_port
-    ip daddr @homeproxy_local_addr_v4 counter return
-    ip daddr @homeproxy_wan_direct_addr_v4 counter return
-    ip daddr @homeproxy_mainland_addr_v4 counter return
-    counter goto homeproxy_redirect_proxy_port
+${r('homeproxy_redirect', '313', 'meta mark 100 counter return')}
+${r('homeproxy_redirect', '315', 'ip daddr @homeproxy_wan_proxy_addr_v4 counter goto homeproxy_redirect_proxy_port')}
+${r('homeproxy_redirect', '317', 'ip6 daddr @homeproxy_wan_proxy_addr_v6 counter goto homeproxy_redirect_proxy_port')}
+${r('homeproxy_redirect', '320', 'ip daddr @homeproxy_local_addr_v4 counter return')}
+${r('homeproxy_redirect', '322', 'ip6 daddr @homeproxy_local_addr_v6 counter return')}
+${r('homeproxy_redirect', '337', 'ip daddr @homeproxy_wan_direct_addr_v4 counter return')}
+${r('homeproxy_redirect', '339', 'ip6 daddr @homeproxy_wan_direct_addr_v6 counter return')}
+${r('homeproxy_redirect', '348', 'ip daddr @homeproxy_mainland_addr_v4 counter return')}
+${r('homeproxy_redirect', '350', 'ip6 daddr @homeproxy_mainland_addr_v6 counter return')}
+${r('homeproxy_redirect', '369', 'counter goto homeproxy_redirect_proxy_port')}
   }
   chain homeproxy_output_redir {
     type nat hook output priority filter - 105; policy accept;
-    meta nfproto { ipv4 } meta l4proto tcp jump homeproxy_redirect
+${r('homeproxy_output_redir', '374', 'meta nfproto { ipv4, ipv6 } meta l4proto tcp jump homeproxy_redirect')}
   }
   chain homeproxy_mangle_tproxy {
-    meta l4proto udp meta mark set 0x65 tproxy ip to 127.0.0.1:5332 counter accept
+${r('homeproxy_mangle_tproxy', '381', 'meta l4proto udp meta mark set 0x65 tproxy ip to 127.0.0.1:5332 counter accept')}
+${r('homeproxy_mangle_tproxy', '383', 'meta l4proto udp meta mark set 0x65 tproxy ip6 to [::1]:5332 counter accept')}
   }
   chain homeproxy_mangle_tproxy_port {
-    udp dport != @homeproxy_routing_port counter return
-    goto homeproxy_mangle_tproxy
+${r('homeproxy_mangle_tproxy_port', '389', 'udp dport != @homeproxy_routing_port counter return')}
+${r('homeproxy_mangle_tproxy_port', '391', 'goto homeproxy_mangle_tproxy')}
   }
   chain homeproxy_mangle_mark {
-    udp dport != @homeproxy_routing_port counter return
-    meta l4proto udp meta mark set 0x65 counter accept
+${r('homeproxy_mangle_mark', '396', 'udp dport != @homeproxy_routing_port counter return')}
+${r('homeproxy_mangle_mark', '398', 'meta l4proto udp meta mark set 0x65 counter accept')}
   }
   chain homeproxy_mangle_lanac {
-    iifname != "lo" udp dport 53 counter return
-    meta mark 100 counter return
-    counter goto homeproxy_mangle_prerouting
+${r('homeproxy_mangle_lanac', '405', 'iifname != "lo" udp dport 53 counter return')}
+${r('homeproxy_mangle_lanac', '406', 'meta mark 100 counter return')}
+${r('homeproxy_mangle_lanac', '431', 'counter goto homeproxy_mangle_prerouting')}
   }
   chain homeproxy_mangle_prerouting {
-    ip daddr @homeproxy_wan_proxy_addr_v4 counter goto homeproxy_mangle_tproxy_port
-    ip daddr @homeproxy_local_addr_v4 counter return
-    ip daddr @homeproxy_wan_direct_addr_v4 counter return
-    ip daddr @homeproxy_mainland_addr_v4 counter return
-    udp dport { 80, 443 } counter reject comment "!homeproxy: Fuck you QUIC"
-    counter goto homeproxy_mangle_tproxy_port
+${r('homeproxy_mangle_prerouting', '436', 'ip daddr @homeproxy_wan_proxy_addr_v4 counter goto homeproxy_mangle_tproxy_port')}
+${r('homeproxy_mangle_prerouting', '438', 'ip6 daddr @homeproxy_wan_proxy_addr_v6 counter goto homeproxy_mangle_tproxy_port')}
+${r('homeproxy_mangle_prerouting', '441', 'ip daddr @homeproxy_local_addr_v4 counter return')}
+${r('homeproxy_mangle_prerouting', '443', 'ip6 daddr @homeproxy_local_addr_v6 counter return')}
+${r('homeproxy_mangle_prerouting', '458', 'ip daddr @homeproxy_wan_direct_addr_v4 counter return')}
+${r('homeproxy_mangle_prerouting', '460', 'ip6 daddr @homeproxy_wan_direct_addr_v6 counter return')}
+${r('homeproxy_mangle_prerouting', '470', 'ip daddr @homeproxy_mainland_addr_v4 counter return')}
+${r('homeproxy_mangle_prerouting', '472', 'ip6 daddr @homeproxy_mainland_addr_v6 counter return')}
+${r('homeproxy_mangle_prerouting', '475', 'udp dport { 80, 443 } counter reject comment "!homeproxy: Fuck you QUIC"')}
+${r('homeproxy_mangle_prerouting', '494', 'counter goto homeproxy_mangle_tproxy_port')}
   }
   chain homeproxy_mangle_output {
-    meta mark 100 counter return
-    ip daddr @homeproxy_wan_proxy_addr_v4 counter goto homeproxy_mangle_mark
-    ip daddr @homeproxy_local_addr_v4 counter return
-    ip daddr @homeproxy_wan_direct_addr_v4 counter return
-    ip daddr @homeproxy_mainland_addr_v4 counter return
-    counter goto homeproxy_mangle_mark
+${r('homeproxy_mangle_output', '498', 'meta mark 100 counter return')}
+${r('homeproxy_mangle_output', '500', 'ip daddr @homeproxy_wan_proxy_addr_v4 counter goto homeproxy_mangle_mark')}
+${r('homeproxy_mangle_output', '502', 'ip6 daddr @homeproxy_wan_proxy_addr_v6 counter goto homeproxy_mangle_mark')}
+${r('homeproxy_mangle_output', '505', 'ip daddr @homeproxy_local_addr_v4 counter return')}
+${r('homeproxy_mangle_output', '507', 'ip6 daddr @homeproxy_local_addr_v6 counter return')}
+${r('homeproxy_mangle_output', '510', 'ip daddr @homeproxy_wan_direct_addr_v4 counter return')}
+${r('homeproxy_mangle_output', '512', 'ip6 daddr @homeproxy_wan_direct_addr_v6 counter return')}
+${r('homeproxy_mangle_output', '521', 'ip daddr @homeproxy_mainland_addr_v4 counter return')}
+${r('homeproxy_mangle_output', '523', 'ip6 daddr @homeproxy_mainland_addr_v6 counter return')}
+${r('homeproxy_mangle_output', '532', 'counter goto homeproxy_mangle_mark')}
   }`,
-  mangleOutput: '    meta nfproto { ipv4 } meta l4proto udp jump homeproxy_mangle_output',
-});
-const HP_ROUTE = ['rule add fwmark 101 table 100', 'route add local 0.0.0.0/0 dev lo table 100'];
+  });
+  c.rows.push('| ip rule / route | `ip rule add fwmark 101 table 100`, `ip route add local 0.0.0.0/0 dev lo table 100` | root/etc/init.d/homeproxy:120-121 |');
+  return {
+    name: 'homeproxy',
+    source:
+      'homeproxy, redirect_tproxy with the defaults of root/etc/config/homeproxy at the same commit and a node set. ' +
+      'Left out: the IPv6 TPROXY route (init.d/homeproxy:124-125; the fixture namespace runs without IPv6). ' +
+      'The documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) are in homeproxy_local_addr_v4: replies to peers there are never proxied.\n\n' +
+      c.table('immortalwrt/homeproxy', HP_COMMIT, HP_FILE),
+    nft,
+    ip: ['rule add fwmark 101 table 100', 'route add local 0.0.0.0/0 dev lo table 100'],
+  };
+}
+
 
 // ---------------------------------------------------------------------------
-// nikki: nikkinikki-org/OpenWrt-nikki nikki/files/ucode/hijack.ut @48ff42e + nikki.conf defaults:
-// table inet nikki, lan_proxy and router_proxy on, tcp_mode redirect (redir 7891), udp_mode tun
-// (device nikki, mark 0x81/0xff → table 81 pref 1025), tproxy mark 0x80/0xff → table 80 pref 1024,
-// DNS 1053, proxy_tcp/udp_dport 0-65535, fake-ip 198.18.0.1/16, one LAN access control entry (proxy+dns),
-// cgroups v1 (`meta cgroup` instead of a cgroupv2 path the namespace does not have).
-const NIKKI_BYPASS = `    fib daddr type { local, broadcast, anycast, multicast } counter return
-    ct direction reply counter return
-    ip daddr @reserved_ip ip daddr != 198.18.0.1/16 counter return
-    ip6 daddr @reserved_ip6 counter return
-    ip daddr @china_ip counter return
-    ip6 daddr @china_ip6 counter return
-    ip daddr @russia_ip counter return
-    ip6 daddr @russia_ip6 counter return
-    meta nfproto ipv4 meta l4proto . th dport != @proxy_dport ip daddr != 198.18.0.1/16 counter return
-    meta nfproto ipv6 meta l4proto . th dport != @proxy_dport counter return
-    meta l4proto { tcp, udp } ip dscp @bypass_dscp ip daddr != 198.18.0.1/16 counter return
-    meta l4proto { tcp, udp } ip6 dscp @bypass_dscp counter return`;
-const NIKKI_NFT = `table inet nikki {
-  set dns_hijack_nfproto {
-    type nf_proto
-    flags interval
-    elements = { ipv4 }
-  }
-  set proxy_nfproto {
-    type nf_proto
-    flags interval
-    elements = { ipv4 }
-  }
-  set reserved_ip {
-    type ipv4_addr
-    flags interval
-    auto-merge
-    elements = { ${LOCALNETWORK.join(', ')} }
-  }
-  set reserved_ip6 {
-    type ipv6_addr
-    flags interval
-    auto-merge
-    elements = { ::/128, ::1/128, ::ffff:0:0/96, 100::/64, 64:ff9b::/96, 2001::/32, 2001:10::/28, 2001:20::/28, 2001:db8::/32, 2002::/16, fc00::/7, fe80::/10, ff00::/8 }
-  }
-  set lan_inbound_device {
-    type ifname
-    flags interval
-    auto-merge
-    elements = { "br-lan" }
-  }
-  set china_ip {
-    type ipv4_addr
-    flags interval
-  }
-  set china_ip6 {
-    type ipv6_addr
-    flags interval
-  }
-  set russia_ip {
-    type ipv4_addr
-    flags interval
-  }
-  set russia_ip6 {
-    type ipv6_addr
-    flags interval
-  }
-  set proxy_dport {
-    type inet_proto . inet_service
-    flags interval
-    auto-merge
-    elements = { tcp . 0-65535, udp . 0-65535 }
-  }
-  set bypass_dscp {
-    type dscp
-    flags interval
-    auto-merge
-  }
-  chain router_dns_hijack {
-    meta l4proto { tcp, udp } th dport 53 counter redirect to :1053
-  }
-  chain router_redirect {
-    meta l4proto tcp counter redirect to :7891
-  }
-  chain router_tun {
-    meta l4proto { tcp, udp } th dport 53 counter return
-    meta l4proto { tcp, udp } meta mark set meta mark & 0xffffff00 | 0x81 counter accept
-  }
+// nikki: nikkinikki-org/OpenWrt-nikki main, nikki/files/ucode/hijack.ut rendered with the defaults of
+// nikki/files/nikki.conf (tcp_mode redirect, udp_mode tun, IPv4 and IPv6 proxy and DNS hijack,
+// fake_ip_ping_hijack, lan_inbound_interface lan = br-lan, bypass_dscp 4, proxy_tcp/udp_dport 0-65535,
+// one lan_access_control entry with dns and proxy on; mixin: redir 7891, DNS [::]:1053, fake-ip
+// 198.18.0.1/16, tun device nikki, no fake-ip-range6). Routes from nikki/files/nikki.init (tun, IPv4).
+
+const NIKKI_COMMIT = '388f34e5';
+const NIKKI_FILE = 'nikki/files/ucode/hijack.ut';
+
+function nikkiFixture(): Fixture {
+  const c = new Cited();
+  const bypass = (chain: string, from: number) =>
+    [
+      'fib daddr type { local, broadcast, anycast, multicast } counter return',
+      'ct direction reply counter return',
+      'ip daddr @reserved_ip ip daddr != 198.18.0.1/16 counter return',
+      'ip6 daddr @reserved_ip6 counter return',
+      'ip daddr @china_ip counter return',
+      'ip6 daddr @china_ip6 counter return',
+      'meta nfproto ipv4 meta l4proto . th dport != @proxy_dport ip daddr != 198.18.0.1/16 counter return',
+      'meta nfproto ipv6 meta l4proto . th dport != @proxy_dport counter return',
+      'meta l4proto { tcp, udp } ip dscp @bypass_dscp ip daddr != 198.18.0.1/16 counter return',
+      'meta l4proto { tcp, udp } ip6 dscp @bypass_dscp counter return',
+    ].map((t, i) => c.rule(chain, String(from + i), t));
+  const set = (name: string, lines: string, body: string) => {
+    c.rows.push(`| set ${name} | ${body.replace(/\n\s*/g, '; ').replace(/\|/g, '\\|')} | ${lines} |`);
+    return `  set ${name} {\n    ${body}\n  }`;
+  };
+  const nft = `table inet nikki {
+${set('dns_hijack_nfproto', '172-180', 'type nf_proto\n    flags interval\n    elements = { ipv4, ipv6 }')}
+${set('proxy_nfproto', '182-190', 'type nf_proto\n    flags interval\n    elements = { ipv4, ipv6 }')}
+${set('reserved_ip', '192-201', `type ipv4_addr\n    flags interval\n    auto-merge\n    elements = { ${LOCALNETWORK.join(', ')} }`)}
+${set('reserved_ip6', '203-212', 'type ipv6_addr\n    flags interval\n    auto-merge\n    elements = { ::/128, ::1/128, ::ffff:0:0/96, 100::/64, 64:ff9b::/96, 2001::/32, 2001:10::/28, 2001:20::/28, 2001:db8::/32, 2002::/16, fc00::/7, fe80::/10, ff00::/8 }')}
+${set('lan_inbound_device', '214-223', 'type ifname\n    flags interval\n    auto-merge\n    elements = { "br-lan" }')}
+${set('china_ip', '225-228', 'type ipv4_addr\n    flags interval')}
+${set('china_ip6', '230-233', 'type ipv6_addr\n    flags interval')}
+${set('proxy_dport', '235-244', 'type inet_proto . inet_service\n    flags interval\n    auto-merge\n    elements = { tcp . 0-65535, udp . 0-65535 }')}
+${set('bypass_dscp', '246-255', 'type dscp\n    flags interval\n    auto-merge\n    elements = { 4 }')}
   chain lan_dns_hijack {
-    meta l4proto { tcp, udp } th dport 53 counter redirect to :1053
+${c.rule('lan_dns_hijack', '376', 'meta nfproto @dns_hijack_nfproto meta l4proto { tcp, udp } th dport 53 counter redirect to :1053')}
   }
   chain lan_redirect {
-    meta l4proto tcp counter redirect to :7891
+${c.rule('lan_redirect', '400', 'meta nfproto @proxy_nfproto meta l4proto tcp counter redirect to :7891')}
   }
   chain lan_tun {
-    meta l4proto { tcp, udp } th dport 53 counter return
-    meta l4proto { tcp, udp } meta mark set meta mark & 0xffffff00 | 0x81 counter accept
-  }
-  chain nat_output {
-    type nat hook output priority filter; policy accept;
-    meta cgroup 302387718 counter return
-    meta nfproto @dns_hijack_nfproto jump router_dns_hijack
-${NIKKI_BYPASS}
-    meta nfproto @proxy_nfproto jump router_redirect
-  }
-  chain mangle_output {
-    type route hook output priority mangle; policy accept;
-    meta cgroup 302387718 counter return
-${NIKKI_BYPASS}
-    meta nfproto @proxy_nfproto meta l4proto udp jump router_tun
-  }
-  chain mangle_prerouting_router {
-    type filter hook prerouting priority mangle - 1; policy accept;
-    iifname "nikki" meta l4proto { icmp, tcp, udp } counter accept
+${c.rule('lan_tun', '465', 'meta nfproto @dns_hijack_nfproto meta l4proto { tcp, udp } th dport 53 counter return')}
+${c.rule('lan_tun', '467', 'meta nfproto @proxy_nfproto meta l4proto { tcp, udp } meta mark set meta mark & 0xffffff00 | 0x81 counter accept')}
   }
   chain dstnat {
     type nat hook prerouting priority dstnat + 1; policy accept;
-    iifname @lan_inbound_device meta nfproto @dns_hijack_nfproto jump lan_dns_hijack
-${NIKKI_BYPASS}
-    iifname @lan_inbound_device meta nfproto @proxy_nfproto jump lan_redirect
+${c.rule('dstnat', '576', 'iifname @lan_inbound_device jump lan_dns_hijack')}
+${bypass('dstnat', 579).join('\n')}
+${c.rule('dstnat', '592', 'iifname @lan_inbound_device jump lan_redirect')}
+${c.rule('dstnat', '596', 'icmp type echo-request ip daddr 198.18.0.1/16 counter redirect')}
   }
   chain mangle_prerouting_lan {
     type filter hook prerouting priority mangle; policy accept;
-${NIKKI_BYPASS}
-    iifname @lan_inbound_device meta nfproto @proxy_nfproto meta l4proto udp jump lan_tun
+${bypass('mangle_prerouting_lan', 606).join('\n')}
+${c.rule('mangle_prerouting_lan', '619', 'iifname @lan_inbound_device meta l4proto vmap { tcp : continue, udp : jump lan_tun }')}
   }
 }
 `;
-const NIKKI_ROUTE = [
-  'rule add fwmark 0x80/0xff table 80 pref 1024',
-  'route add local 0.0.0.0/0 dev lo table 80',
-  'rule add fwmark 0x81/0xff table 81 pref 1025',
-  'route add default dev nikki table 81',
-];
+  c.rows.push('| ip rule / route | `ip -4 route add unicast default dev nikki table 81`, `ip -4 rule add pref 1025 fwmark 0x81/0xff table 81` | nikki/files/nikki.init:409-410 |');
+  return {
+    name: 'nikki',
+    source:
+      `nikki, main (tcp_mode redirect, udp_mode tun): defaults of nikki/files/nikki.conf at the same commit. ` +
+      'Left out, as stand-ins would be needed: the router_proxy part (chains router_*, nat_output, mangle_output, ' +
+      'mangle_prerouting_router, lines 257-570: they match the router\'s users and cgroups v2 paths, and hook output, or ' +
+      'prerouting only for lo and the nikki device) and the IPv6 routes (the fixture namespace runs without IPv6). ' +
+      'The earlier fixture came from 48ff42e, a commit on no branch of this snapshot (not main).\n\n' +
+      c.table('nikkinikki-org/OpenWrt-nikki', NIKKI_COMMIT, NIKKI_FILE),
+    nft,
+    ip: ['rule add fwmark 0x81/0xff table 81 pref 1025', 'route add default dev nikki table 81'],
+    tun: ['nikki'],
+  };
+}
 
 // ---------------------------------------------------------------------------
 // ShellCrash: juewuy/ShellCrash scripts/starts/fw_nftables.sh and fw_iptables.sh @040accd (start_nft_route,
@@ -648,53 +935,76 @@ const NIKKI_ROUTE = [
 // mix 7890 / redir 7892 / tproxy 7893 / dns 1053 / db 9999, routing_mark 7894, host_ipv4 = the LAN.
 const SC_RESERVED = LOCALNETWORK.join(', ');
 const SC_PORTS = '22, 80, 443, 8080, 8443';
-const SHELLCRASH_NFT = `table inet shellcrash {
+/** ShellCrash on nftables, Redir mode, LAN only (firewall_area 1), fw_wan on, ipv6_redir off, no MAC filter file. */
+function shellcrashNftFixture(): Fixture {
+  const c = new Cited();
+  const r = (chain: string, line: string, text: string) => c.rule(chain, line, text);
+  const nft = `table inet shellcrash {
   chain input {
     type filter hook input priority -100; policy accept;
-    iif "lo" accept
-    ip saddr { 192.168.1.0/24 } accept
-    ip6 saddr { fe80::/10, fd00::/8 } accept
-    tcp dport { 7890, 9999 } reject
-    udp dport { 7890, 9999 } reject
+${r('input', '139', 'iif "lo" accept')}
+${r('input', '150', 'ip saddr { 192.168.1.0/24 } accept')}
+${r('input', '151', 'ip6 saddr { fe80::/10, fd00::/8 } accept')}
+${r('input', '152', 'tcp dport { 7890, 9999 } reject')}
+${r('input', '153', 'udp dport { 7890, 9999 } reject')}
   }
   chain prerouting_dns {
     type nat hook prerouting priority -100; policy accept;
-    udp dport != 53 return
-    tcp dport != 53 return
-    meta mark 7894 return
-    meta skgid { 453, 7890 } return
-    ip saddr != { 192.168.1.0/24 } return
-    ip6 saddr != { fe80::/10, fd00::/8 } return
-    udp dport 53 redirect to :1053
-    tcp dport 53 redirect to :1053
+${r('prerouting_dns', '115', 'udp dport != 53 return')}
+${r('prerouting_dns', '116', 'tcp dport != 53 return')}
+${r('prerouting_dns', '118', 'meta mark 7894 return')}
+${r('prerouting_dns', '119', 'meta skgid { 453, 7890 } return')}
+${r('prerouting_dns', '121', 'ip saddr != { 192.168.1.0/24 } return')}
+${r('prerouting_dns', '122', 'ip6 saddr != { fe80::/10, fd00::/8 } return')}
+${r('prerouting_dns', '132', 'udp dport 53 redirect to :1053')}
+${r('prerouting_dns', '133', 'tcp dport 53 redirect to :1053')}
   }
   chain prerouting {
     type nat hook prerouting priority -100; policy accept;
-    tcp dport 53 return
-    udp dport 53 return
-    meta mark 7894 return
-    meta skgid 7890 return
-    ip daddr != { 28.0.0.0/8 } tcp dport != { ${SC_PORTS} } return
-    ip daddr != { 28.0.0.0/8 } udp dport != { ${SC_PORTS} } return
-    ip6 daddr != { fc00::/16 } tcp dport != { ${SC_PORTS} } return
-    ip6 daddr != { fc00::/16 } udp dport != { ${SC_PORTS} } return
-    ip daddr { ${SC_RESERVED} } return
-    ip saddr != { 192.168.1.0/24 } return
-    meta nfproto ipv6 return
-    meta l4proto tcp redirect to :7892
+${r('prerouting', '32', 'tcp dport 53 return')}
+${r('prerouting', '33', 'udp dport 53 return')}
+${r('prerouting', '35', 'meta mark 7894 return')}
+${r('prerouting', '36', 'meta skgid 7890 return')}
+${r('prerouting', '41', `ip daddr != { 28.0.0.0/8 } tcp dport != { ${SC_PORTS} } return`)}
+${r('prerouting', '42', `ip daddr != { 28.0.0.0/8 } udp dport != { ${SC_PORTS} } return`)}
+${r('prerouting', '43', `ip6 daddr != { fc00::/16 } tcp dport != { ${SC_PORTS} } return`)}
+${r('prerouting', '44', `ip6 daddr != { fc00::/16 } udp dport != { ${SC_PORTS} } return`)}
+${r('prerouting', '47', `ip daddr { ${SC_RESERVED} } return`)}
+${r('prerouting', '59', 'ip saddr != { 192.168.1.0/24 } return')}
+${r('prerouting', '92', 'meta nfproto ipv6 return')}
+${r('prerouting', '97, 172 (JUMP of Redir mode)', 'meta l4proto tcp redirect to :7892')}
   }
 }
 `;
+  c.rows.push('| chains | input (filter, input, -100), prerouting_dns (nat, prerouting, -100), prerouting (nat, prerouting, -100) | 138, 113, 29 with 167, 173 |');
+  return {
+    name: 'shellcrash-nft',
+    source:
+      'ShellCrash, nftables, Redir mode with the defaults of scripts/starts/fw_start.sh (juewuy/ShellCrash@43cf4a91: common_ports ON, ' +
+      "multiport 22,80,443,8080,8443 — so `$ports` is set and line 38's port return is not added — macfilter 黑名单 with no MAC file, dns_mod redir_host) " +
+      'and firewall_area 1 (LAN only), fw_wan on, ipv6_redir off; ports mix 7890, redir 7892, DNS 1053, db 9999, routing_mark 7894; ' +
+      'host_ipv4 the LAN, host_ipv6 fe80::/10 and fd00::/8, reserve_ipv4 the reserved ranges (fw_getlanip.sh, not re-read here). ' +
+      "No fw4 table in this fixture, so line 157's `meta mark 0x67890 accept` in fw4's input is absent.\n\n" +
+      c.table('juewuy/ShellCrash', '9aa6f3d5', 'scripts/starts/fw_nftables.sh'),
+    nft,
+  };
+}
 
-// iptables: chains created with -N/-A, hooked with -I (so the later -I lands first).
-const SHELLCRASH_IPT = `*filter
+/** ShellCrash on iptables (fw_iptables.sh at juewuy/ShellCrash@f72192e8), the same defaults as the nft fixture. */
+function shellcrashIptablesFixture(): Fixture {
+  const c = new Cited();
+  const r = (chain: string, line: string, text: string) => {
+    c.rows.push(`| ${chain} | \`${text}\` | ${line} |`);
+    return text;
+  };
+  const iptables = `*filter
 :INPUT ACCEPT [0:0]
 :FORWARD ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
--A INPUT -i lo -j ACCEPT
--A INPUT -s 192.168.1.0/24 -j ACCEPT
--A INPUT -p udp -m multiport --dports 7890,9999 -j REJECT --reject-with icmp-port-unreachable
--A INPUT -p tcp -m multiport --dports 7890,9999 -j REJECT --reject-with icmp-port-unreachable
+${r('filter INPUT', '162 (-I, last)', '-A INPUT -i lo -j ACCEPT')}
+${r('filter INPUT', '156 (-I)', '-A INPUT -s 192.168.1.0/24 -j ACCEPT')}
+${r('filter INPUT', '140 via 146 (-I)', '-A INPUT -p udp -m multiport --dports 7890,9999,1053 -j REJECT --reject-with icmp-port-unreachable')}
+${r('filter INPUT', '140 via 145 (-I, first)', '-A INPUT -p tcp -m multiport --dports 7890,9999,1053 -j REJECT --reject-with icmp-port-unreachable')}
 COMMIT
 *nat
 :PREROUTING ACCEPT [0:0]
@@ -703,44 +1013,84 @@ COMMIT
 :POSTROUTING ACCEPT [0:0]
 :shellcrash - [0:0]
 :shellcrash_dns - [0:0]
--A PREROUTING -p udp -m udp --dport 53 -j shellcrash_dns
--A PREROUTING -p tcp -m tcp --dport 53 -j shellcrash_dns
--A PREROUTING -d 28.0.0.0/8 -p tcp -j shellcrash
--A PREROUTING -p tcp -m multiport --dports 22,80,443,8080,8443 -j shellcrash
--A shellcrash -p tcp -m tcp --dport 53 -j RETURN
--A shellcrash -p udp -m udp --dport 53 -j RETURN
--A shellcrash -m mark --mark 0x1e96 -j RETURN
--A shellcrash -d 192.168.1.0/24 -j RETURN
-${LOCALNETWORK.map((n) => `-A shellcrash -d ${n} -j RETURN`).join('\n')}
--A shellcrash -s 192.168.1.0/24 -p tcp -j REDIRECT --to-ports 7892
--A shellcrash_dns -m mark --mark 0x1e96 -j RETURN
--A shellcrash_dns -s 192.168.1.0/24 -p tcp -j REDIRECT --to-ports 1053
--A shellcrash_dns -s 192.168.1.0/24 -p udp -j REDIRECT --to-ports 1053
+${r('nat PREROUTING', '130 (-I, after 129)', '-A PREROUTING -p udp -m udp --dport 53 -j shellcrash_dns')}
+${r('nat PREROUTING', '129 (-I)', '-A PREROUTING -p tcp -m tcp --dport 53 -j shellcrash_dns')}
+${r('nat PREROUTING', '67 ($ports: multiport, common_ports ON)', '-A PREROUTING -p tcp -m multiport --dports 22,80,443,8080,8443 -j shellcrash')}
+${r('nat shellcrash', '23', '-A shellcrash -p tcp -m tcp --dport 53 -j RETURN')}
+${r('nat shellcrash', '24', '-A shellcrash -p udp -m udp --dport 53 -j RETURN')}
+${r('nat shellcrash', '26', '-A shellcrash -m mark --mark 0x1e96 -j RETURN')}
+${r('nat shellcrash', '34 (host_ipv4)', '-A shellcrash -d 192.168.1.0/24 -j RETURN')}
+${LOCALNETWORK.map((n) => r('nat shellcrash', '34 (reserve_ipv4)', `-A shellcrash -d ${n} -j RETURN`)).join('\n')}
+${r('nat shellcrash', '63 (JUMP of Redir mode, 170)', '-A shellcrash -s 192.168.1.0/24 -p tcp -j REDIRECT --to-ports 7892')}
+${r('nat shellcrash_dns', '89', '-A shellcrash_dns -m mark --mark 0x1e96 -j RETURN')}
+${r('nat shellcrash_dns', '121', '-A shellcrash_dns -s 192.168.1.0/24 -p tcp -j REDIRECT --to-ports 1053')}
+${r('nat shellcrash_dns', '122', '-A shellcrash_dns -s 192.168.1.0/24 -p udp -j REDIRECT --to-ports 1053')}
 COMMIT
 `;
+  return {
+    name: 'shellcrash-iptables',
+    source:
+      'ShellCrash on iptables, Redir mode, with the defaults of scripts/starts/fw_start.sh (juewuy/ShellCrash@43cf4a91: common_ports ON, ' +
+      'multiport 22,80,443,8080,8443, dns_mod redir_host — so no 28.0.0.0/8 jump, which is for fake-ip and mix), firewall_area 1, fw_wan on; ' +
+      'routing_mark 7894 (0x1e96), mix 7890, db 9999, DNS 1053, redir 7892. Loaded with iptables-nft so that nft -j shows the same tables ' +
+      "with xt parts. Left out: the ip6tables rules (the fixture is IPv4). The DNS chain is made by start_iptables' start_ipt_dns " +
+      '(after the route rules, so its PREROUTING jumps come first).\n\n' +
+      c.table('juewuy/ShellCrash', 'f72192e8', 'scripts/starts/fw_iptables.sh'),
+    iptables,
+    iptablesVariant: 'nft',
+  };
+}
 
 // ---------------------------------------------------------------------------
-// OpenClash fw3 (iptables + ipset), same logic and order as fw4 (proxies.md §1 "fw3").
-const OC_FW3_IPSET = `create localnetwork hash:net family inet hashsize 1024 maxelem 65536
-${LOCALNETWORK.map((n) => `add localnetwork ${n}`).join('\n')}
-`;
-const OC_FW3_IPT = `*nat
+// OpenClash fw3 (iptables-legacy + ipset), fake-ip with the defaults, from the same init.d/openclash
+// (v0.47.071, the `#IPTABLES` branch). Without iptables' owner match (OpenClash does not depend on
+// iptables-mod-extra) its "own traffic" test is `-m mark --mark 0x1a0a` (line 2316).
+
+function openclashFw3Fixture(): Fixture {
+  const c = new Cited();
+  const r = (chain: string, line: string, text: string) => {
+    c.rows.push(`| ${chain} | \`${text.replace(/\|/g, '\\|')}\` | ${line} |`);
+    return text;
+  };
+  const ipset = [
+    'create localnetwork hash:net family inet hashsize 1024 maxelem 65536',
+    ...LOCALNETWORK.map((n) => `add localnetwork ${n}`),
+    'create china_ip_route hash:net family inet hashsize 1024 maxelem 65536',
+    ...OC_CHINA_SAMPLE.map((n) => `add china_ip_route ${n}`),
+    'create china_ip_route_pass hash:net family inet hashsize 1024 maxelem 1000000',
+    '',
+  ].join('\n');
+  c.rows.push('| ipset localnetwork | the default members | 2385, 2392-2400 |');
+  c.rows.push('| ipset china_ip_route | /etc/openclash/china_ip_route.ipset (disable_udp_quic=1): a four-prefix stand-in | 2326-2328 |');
+  c.rows.push('| ipset china_ip_route_pass | empty | 2331, 2338 |');
+  const iptables = `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+${r('filter INPUT', '2629', '-A INPUT -p udp -m udp --dport 443 -m comment --comment "OpenClash QUIC REJECT" -m set ! --match-set china_ip_route dst -j REJECT --reject-with icmp-port-unreachable')}
+COMMIT
+*nat
 :PREROUTING ACCEPT [0:0]
 :INPUT ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
 :POSTROUTING ACCEPT [0:0]
 :openclash - [0:0]
 :openclash_output - [0:0]
--A PREROUTING -p udp -m udp --dport 53 -m comment --comment "OpenClash DNS Hijack" -j REDIRECT --to-ports 7874
--A PREROUTING -p tcp -j openclash
--A OUTPUT -p tcp -j openclash_output
--A openclash -m set --match-set localnetwork dst -j RETURN
--A openclash -m conntrack --ctdir REPLY -j RETURN
--A openclash -d 198.18.0.0/16 -p tcp -j REDIRECT --to-ports 7892
--A openclash -p tcp -j REDIRECT --to-ports 7892
--A openclash_output -m owner --gid-owner 65534 -j RETURN
--A openclash_output -m set --match-set localnetwork dst -j RETURN
--A openclash_output -p tcp -j REDIRECT --to-ports 7892
+${r('nat PREROUTING', '2468 (-I, after 2467)', '-A PREROUTING -p tcp -m tcp --dport 53 -m comment --comment "OpenClash DNS Hijack" -j REDIRECT --to-ports 53')}
+${r('nat PREROUTING', '2467', '-A PREROUTING -p udp -m udp --dport 53 -m comment --comment "OpenClash DNS Hijack" -j REDIRECT --to-ports 53')}
+${r('nat PREROUTING', '2539', '-A PREROUTING -p tcp -j openclash')}
+${r('nat OUTPUT', '2478 (-I, after 2477)', '-A OUTPUT -d 127.0.0.1/32 -p udp -m mark ! --mark 0x1a0a -m comment --comment "OpenClash DNS Hijack" -m udp --dport 53 -j REDIRECT --to-ports 53')}
+${r('nat OUTPUT', '2477', '-A OUTPUT -d 127.0.0.1/32 -p tcp -m mark ! --mark 0x1a0a -m comment --comment "OpenClash DNS Hijack" -m tcp --dport 53 -j REDIRECT --to-ports 53')}
+${r('nat OUTPUT', '2661', '-A OUTPUT -j openclash_output')}
+${r('nat openclash', '2513', '-A openclash -m set --match-set localnetwork dst -j RETURN')}
+${r('nat openclash', '2514', '-A openclash -m conntrack --ctdir REPLY -j RETURN')}
+${r('nat openclash', '2515', '-A openclash -d 198.18.0.0/16 -p tcp -j REDIRECT --to-ports 7892')}
+${r('nat openclash', '2538', '-A openclash -p tcp -j REDIRECT --to-ports 7892')}
+${r('nat openclash_output', '2638', '-A openclash_output -m mark --mark 0x1a0a -j RETURN')}
+${r('nat openclash_output', '2640', '-A openclash_output -d 198.18.0.0/16 -p tcp -j REDIRECT --to-ports 7892')}
+${r('nat openclash_output', '2643', '-A openclash_output -m set --match-set localnetwork dst -j RETURN')}
+${r('nat openclash_output', '2644', '-A openclash_output -m conntrack --ctdir REPLY -j RETURN')}
+${r('nat openclash_output', '2659', '-A openclash_output -p tcp -j REDIRECT --to-ports 7892')}
 COMMIT
 *mangle
 :PREROUTING ACCEPT [0:0]
@@ -749,12 +1099,35 @@ COMMIT
 :OUTPUT ACCEPT [0:0]
 :POSTROUTING ACCEPT [0:0]
 :openclash - [0:0]
--A PREROUTING -p udp -j openclash
--A openclash -m set --match-set localnetwork dst -j RETURN
--A openclash -m conntrack --ctdir REPLY -j RETURN
--A openclash -p udp -j TPROXY --on-port 7895 --on-ip 0.0.0.0 --tproxy-mark 0x162/0xffffffff
+:openclash_output - [0:0]
+:openclash_upnp - [0:0]
+${r('mangle PREROUTING', '2581', '-A PREROUTING -p udp -j openclash')}
+${r('mangle OUTPUT', '2621', '-A OUTPUT -p udp -j openclash_output')}
+${r('mangle openclash', '2552', '-A openclash -m set --match-set localnetwork dst -j RETURN')}
+${r('mangle openclash', '2553', '-A openclash -m conntrack --ctdir REPLY -j RETURN')}
+${r('mangle openclash', '2555', '-A openclash -d 198.18.0.0/16 -p udp -j TPROXY --on-port 7895 --on-ip 0.0.0.0 --tproxy-mark 0x162/0xffffffff')}
+${r('mangle openclash', '2579', '-A openclash -p udp -j openclash_upnp')}
+${r('mangle openclash', '2580', '-A openclash -p udp -j TPROXY --on-port 7895 --on-ip 0.0.0.0 --tproxy-mark 0x162/0xffffffff')}
+${r('mangle openclash_output', '2598', '-A openclash_output -m mark --mark 0x1a0a -j RETURN')}
+${r('mangle openclash_output', '2599', '-A openclash_output -m set --match-set localnetwork dst -j RETURN')}
+${r('mangle openclash_output', '2600', '-A openclash_output -m conntrack --ctdir REPLY -j RETURN')}
+${r('mangle openclash_output', '2604', '-A openclash_output -d 198.18.0.0/16 -p udp -j MARK --set-xmark 0x162/0xffffffff')}
+${r('mangle openclash_output', '2619', '-A openclash_output -p udp -j MARK --set-xmark 0x162/0xffffffff')}
 COMMIT
 `;
+  c.rows.push('| ip rule / route | `ip rule add fwmark 0x162 table 0x162`, `ip route add local 0.0.0.0/0 dev lo table 0x162` | 2545-2546 |');
+  return {
+    name: 'openclash-fw3-fakeip',
+    source:
+      'OpenClash fw3 (iptables-legacy + ipset), fake-ip with the defaults of luci-app-openclash/root/etc/config/openclash; ' +
+      'no owner match (mark 0x1a0a instead), fakeip_range 198.18.0.1/16 (iptables stores 198.18.0.0/16), DNSPORT 53.\n\n' +
+      c.table(OC_REPO, OC_COMMIT, OC_FILE),
+    iptables,
+    iptablesVariant: 'legacy',
+    ipset,
+    ip: OC_TPROXY_ROUTE,
+  };
+}
 
 // ---------------------------------------------------------------------------
 // An unknown transparent proxy (a hand-written sing-box style TPROXY table): recognised only by what it does.
@@ -768,77 +1141,25 @@ const UNKNOWN_NFT = `table inet sbx {
 `;
 
 export const FIXTURES: Fixture[] = [
-  { name: 'openclash-fw4-fakeip', source: OC_SOURCE('fake-ip (TCP redirect, UDP TPROXY)'), nft: openclashFw4({}), ip: OC_TPROXY_ROUTE },
-  {
-    name: 'openclash-fw4-redirhost-common-ports',
-    source: OC_SOURCE('redir-host with common_ports=1'),
-    nft: openclashFw4({ commonPorts: true }),
-    ip: OC_TPROXY_ROUTE,
-  },
-  { name: 'openclash-fw4-tun', source: OC_SOURCE('fake-ip-tun (en_mode_tun=1)'), nft: openclashFw4({ tun: 'tun' }), ip: OC_TUN_ROUTE, tun: ['utun'] },
-  { name: 'openclash-fw4-mix', source: OC_SOURCE('fake-ip-mix (en_mode_tun=2)'), nft: openclashFw4({ tun: 'mix' }), ip: OC_TUN_ROUTE, tun: ['utun'] },
-  {
-    name: 'openclash-fw4-bypass-gateway-compatible',
-    source: OC_SOURCE('fake-ip with bypass_gateway_compatible=1'),
-    nft: openclashFw4({ bypassGatewayCompatible: true }),
-    ip: OC_TPROXY_ROUTE,
-  },
-  {
-    name: 'openclash-fw4-china-ip-route-8k',
-    source: `${OC_SOURCE('fake-ip with china_ip_route=1')} The 8,000 china_ip_route prefixes are generated (seeded xorshift, chinaPrefixes() in fixtures.ts), not real data.`,
-    nft: openclashFw4({ chinaIpRoute: chinaPrefixes() }),
-    ip: OC_TPROXY_ROUTE,
-  },
-  {
-    name: 'openclash-fw3-fakeip',
-    source:
-      'OpenClash fw3 (iptables-legacy + ipset), fake-ip: luci-app-openclash/root/etc/init.d/openclash (set_firewall, fw3 branch), gorillapower/OpenClash@7664c89. Re-stated, not copied.',
-    iptables: OC_FW3_IPT,
-    iptablesVariant: 'legacy',
-    ipset: OC_FW3_IPSET,
-    ip: OC_TPROXY_ROUTE,
-  },
-  {
-    name: 'passwall-nft',
-    source:
-      'Passwall: xiaorouji/openwrt-passwall luci-app-passwall/root/usr/share/passwall/nftables.sh as described for @471fb79 in research/proxies.md (own table inet passwall, fwmark 1 / table 100), chain shapes cross-read in nftables.sh @052f029 and a 2025 revision (add_firewall_rule, PSW_RULE, REDIRECT()); defaults tcp_proxy_way=redirect, chn_list=direct. Re-stated, not copied.',
-    nft: PASSWALL_NFT,
-    ip: PSW_ROUTE,
-  },
-  {
-    name: 'passwall2-nft',
-    source:
-      'Passwall2: Openwrt-Passwall/openwrt-passwall2 luci-app-passwall2/root/usr/share/passwall2/nftables.sh @53f05ba (TPROXY for TCP and UDP on REDIR_PORT 1041). Re-stated, not copied.',
-    nft: PASSWALL2_NFT,
-    ip: PSW_ROUTE,
-  },
-  {
-    name: 'homeproxy',
-    source:
-      'homeproxy: immortalwrt/homeproxy root/etc/homeproxy/scripts/firewall_post.ut @856f09d (read), rendered into table inet fw4; proxy_mode redirect_tproxy, routing_port common, bypass_mainland_china, a UDP node set. Re-stated, not copied.',
-    nft: HOMEPROXY_NFT,
-    ip: HP_ROUTE,
-  },
-  {
-    name: 'nikki',
-    source:
-      'nikki: nikkinikki-org/OpenWrt-nikki nikki/files/ucode/hijack.ut @48ff42e (read) with nikki.conf defaults (tcp_mode redirect, udp_mode tun, lan_proxy and router_proxy on). Re-stated, not copied.',
-    nft: NIKKI_NFT,
-    ip: NIKKI_ROUTE,
-    tun: ['nikki'],
-  },
-  {
-    name: 'shellcrash-nft',
-    source: 'ShellCrash: juewuy/ShellCrash scripts/starts/fw_nftables.sh @040accd (read: start_nft_route, start_nft_dns, start_nft_wan) with fw_start.sh defaults (Redir mode, common ports). Re-stated, not copied.',
-    nft: SHELLCRASH_NFT,
-  },
-  {
-    name: 'shellcrash-iptables',
-    source:
-      'ShellCrash: juewuy/ShellCrash scripts/starts/fw_iptables.sh @040accd (read: start_ipt_route, start_ipt_dns, start_ipt_wan) with fw_start.sh defaults (Redir mode, multiport common ports), loaded with iptables-nft so that nft -j shows the same tables with xt parts. Re-stated, not copied.',
-    iptables: SHELLCRASH_IPT,
-    iptablesVariant: 'nft',
-  },
+  openclashFixture('openclash-fw4-fakeip', 'fake-ip (TCP redirect, UDP TPROXY)', {}),
+  openclashFixture('openclash-fw4-redirhost-common-ports', 'redir-host with common_ports=1', { commonPorts: true }, 'en_mode redir-host, common_ports 1. '),
+  openclashFixture('openclash-fw4-tun', 'fake-ip-tun (en_mode_tun=1)', { tun: 'tun' }, 'en_mode fake-ip-tun. '),
+  openclashFixture('openclash-fw4-mix', 'fake-ip-mix (en_mode_tun=2)', { tun: 'mix' }, 'en_mode fake-ip-mix. '),
+  openclashFixture('openclash-fw4-bypass-gateway-compatible', 'fake-ip with bypass_gateway_compatible=1', { bypassGatewayCompatible: true }, 'bypass_gateway_compatible 1. '),
+  openclashFixture(
+    'openclash-fw4-china-ip-route-8k',
+    'fake-ip with china_ip_route=1',
+    { chinaIpRoute: chinaPrefixes() },
+    'china_ip_route 1; the 8,000 china_ip_route prefixes are generated (seeded xorshift, chinaPrefixes() in fixtures.ts), not real data. ',
+  ),
+  openclashFw3Fixture(),
+  passwallFixture(),
+  passwall2Fixture('passwall2-nft', 'tproxy', PSW2_OLD_TCP_PORTS),
+  passwall2Fixture('passwall2-nft-redirect', 'redirect', '1:65535'),
+  homeproxyFixture(),
+  nikkiFixture(),
+  shellcrashNftFixture(),
+  shellcrashIptablesFixture(),
   { name: 'unknown-tproxy', source: 'A hand-written TPROXY table with no known proxy names.', nft: UNKNOWN_NFT, ip: ['rule add fwmark 1 table 100', 'route add local 0.0.0.0/0 dev lo table 100'] },
   { name: 'empty', source: 'No firewall rules at all: a plain router.' },
 ];

@@ -109,6 +109,7 @@ function forwardStateLabel(state) {
 	switch (state) {
 	case 'ok': return _('OK');
 	case 'hijacked': return _('Replies hijacked');
+	case 'at_risk': return _('At risk: replies would be swallowed');
 	case 'unknown': return _('No replies seen yet');
 	default: return state ? String(state) : _('Unknown');
 	}
@@ -464,8 +465,8 @@ return view.extend({
 
 	renderSensors: function(st) {
 		var sensors = st.sensors || {};
-		var names = { conntrack: _('Conntrack events'), probe: _('Probe'), mqtt: _('MQTT') };
-		var order = [ 'conntrack', 'probe', 'mqtt' ];
+		var names = { conntrack: _('Conntrack events'), probe: _('Probe'), addresses: _('Router addresses'), mqtt: _('MQTT') };
+		var order = [ 'conntrack', 'probe', 'addresses', 'mqtt' ];
 		for (var k in sensors)
 			if (order.indexOf(k) < 0)
 				order.push(k);

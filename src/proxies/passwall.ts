@@ -1,0 +1,38 @@
+// Passwall (xiaorouji/openwrt-passwall): luci-app-passwall/root/usr/share/passwall/nftables.sh makes table
+// inet passwall with PSW_* chains, iptables.sh the PSW* chains in nat and mangle; TCP_REDIR_PORT 1041
+// (app.sh): TCP REDIRECT (or TPROXY), UDP TPROXY, no TUN device.
+
+import { COMMON_PORTS_NOTE, type NativeFixContext, type ProxyModule } from './proxy-module';
+
+export const PASSWALL: ProxyModule = {
+  name: 'passwall',
+  label: 'Passwall',
+  tables: ['passwall'],
+  chains: /^PSW(_|$)/,
+  ports: [
+    {
+      port: 1041,
+      natChains: [
+        { proxy: 'Passwall', firewall: 'fw4', table: 'inet passwall', chain: 'PSW_NAT' },
+        { proxy: 'Passwall', firewall: 'fw3', table: 'nat', chain: 'PSW' },
+      ],
+    },
+  ],
+  tunDevices: [],
+  nativeFixes: (ctx) => redirPortsFix('passwall', ctx),
+};
+
+/**
+ * Passwall's and Passwall2's forwarding ports (global_forwarding tcp_redir_ports / udp_redir_ports, the
+ * same option in both): proxy only the ports clients connect to. The TCP list is Passwall's default
+ * (luci-app-passwall/root/usr/share/passwall/0_default_config).
+ */
+export function redirPortsFix(cfg: 'passwall' | 'passwall2', ctx: NativeFixContext): string[] {
+  const opt = ctx.proto === 'tcp' ? 'tcp_redir_ports' : 'udp_redir_ports';
+  const ports = ctx.proto === 'tcp' ? '22,25,53,80,143,443,465,587,853,873,993,995,5222,8080,8443,9418' : '53,443';
+  return [
+    `${ctx.label}: proxy only the ports clients connect to, not all (${COMMON_PORTS_NOTE}): ` +
+      `uci set ${cfg}.@global_forwarding[0].${opt}='${ports}' && uci commit ${cfg} && /etc/init.d/${cfg} restart ` +
+      `(LuCI: ${ctx.label} → Basic Settings → Forwarding; access-control rules (acl_rule) have their own ${opt}).`,
+  ];
+}

@@ -1,0 +1,260 @@
+// The OpenClash fix replyguard prints — a Lan Traffic Access List entry (uci section lan_ac_traffic) —
+// put through OpenClash's own string handling and then through the real nft and iptables in a
+// throwaway namespace. OpenClash's firewall_lan_ac_traffic (vernesong/OpenClash
+// luci-app-openclash/root/etc/init.d/openclash) builds the rule from the entry's options as one string
+// and expands it unquoted into `nft insert rule …` / `iptables -I …`: the shell splits it on blanks.
+// The two forms re-stated below (not copied) are the ones users run:
+// - v0.47.071 (the upstream release as synced in gorillapower/OpenClash@7664c89d, lines 905-950 nft,
+//   1000-1040 iptables, 956 / 1046 the insert into `openclash`): `comment ${comment}`, unquoted;
+// - v0.47.055 (vernesong/OpenClash@8af97e15, lines 925-958 and 1000-1030): `comment "\"${comment}\""`
+//   and `--comment "${comment}"`, quoted.
+// The fix's options are read back from the very text replyguard prints (attribution on the golden
+// OpenClash fixture, and `guard plan`'s native alternative). A rule nft accepts in OpenClash's chain is
+// also walked through replyguard's model: with it, the server's mid-stream ACK passes.
+
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Finding } from '../../src/detector/finding';
+import { attributeFinding, evaluateReply, proxyFixLines, splitEndpoint } from '../../src/detector/rule-attribution';
+import { planGuard } from '../../src/guard/guard-plan';
+import { recognizeProxies } from '../../src/ruleset/recognize-proxy';
+import { readDumpDir } from '../../src/ruleset/ruleset-sensor';
+import { makeSnapshot } from '../../src/ruleset/ruleset-snapshot';
+import { FIXTURES } from '../golden/rulesets/fixtures';
+
+const GOLDEN = join(__dirname, '..', 'golden', 'rulesets');
+const PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin`;
+const NS = `rgoclac${process.pid}`;
+/** OpenClash's default fake-ip ranges (init.d/openclash: fakeip_range / fakeip_range6 when unset). */
+const FAKEIP4 = '198.18.0.1/16';
+const FAKEIP6 = 'fdfe:dcba:9876::1/64';
+
+type Entry = Record<string, string>;
+
+/** The options the printed `uci set openclash.@lan_ac_traffic[-1].X='V'` commands give the entry. */
+function entriesOf(text: string): Entry[] {
+  const out: Entry[] = [];
+  for (const part of text.split(/ && |\n/)) {
+    if (/(^|: )uci add openclash lan_ac_traffic$/.test(part.trim())) out.push({});
+    const m = /^uci set openclash\.@lan_ac_traffic\[-1\]\.(\w+)='([^']*)'$/.exec(part.trim());
+    if (m) out[out.length - 1]![m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+/** An unquoted `${var}` in sh: split on blanks; a word with a glob character would be expanded. */
+function unquoted(s: string): string[] {
+  const words = s.split(/[ \t\n]+/).filter((w) => w !== '');
+  for (const w of words) assert.doesNotMatch(w, /[*?[]/, `the shell would glob ${w}`);
+  return words;
+}
+
+const opt = (e: Entry, k: string, dflt: string) => e[k] ?? dflt;
+
+/** The nft argv for the rule in chain `openclash` (TCP) or `openclash_mangle` (UDP). */
+function nftArgv(e: Entry, release: '0.47.071' | '0.47.055'): string[] {
+  const v6 = opt(e, 'family', 'both') === 'ipv6';
+  const proto = opt(e, 'proto', 'both');
+  const srcIp = opt(e, 'src_ip', '');
+  const src = srcIp ? (v6 ? `ip6 saddr ${srcIp}` : `ip saddr { ${srcIp} }`) : '';
+  const sport = `sport ${opt(e, 'src_port', '0-65535')}`;
+  const target = opt(e, 'target', 'return');
+  const tgt = proto === 'tcp' && target === 'drop' ? 'return' : target;
+  const comment = opt(e, 'comment', 'lan_ac_traffic');
+  const chain = `openclash${proto === 'udp' ? '_mangle' : ''}${v6 ? '_v6' : ''}`;
+  const head = ['nft', 'insert', 'rule', 'inet', 'fw4', chain, 'position', '0'];
+  const daddr = v6 ? `ip6 daddr != { ${FAKEIP6} }` : `ip daddr != { ${FAKEIP4} }`;
+  if (release === '0.47.071') {
+    const nfproto = `meta nfproto {${v6 ? 'ipv6' : 'ipv4'}}`;
+    return [...head, proto, ...unquoted(`${sport}   ${nfproto} ${daddr} ${src} counter ${tgt} comment ${comment}`)];
+  }
+  return [...head, ...unquoted(`${daddr} ${src} ${proto} ${sport}  counter ${tgt} comment`), `"${comment}"`];
+}
+
+/** The iptables argv for the rule in nat `openclash` (TCP) or mangle `openclash` (UDP). */
+function iptArgv(e: Entry, release: '0.47.071' | '0.47.055'): string[] {
+  const v6 = opt(e, 'family', 'both') === 'ipv6';
+  const proto = opt(e, 'proto', 'both');
+  const srcIp = opt(e, 'src_ip', '');
+  const src = srcIp ? `-s ${srcIp}` : '';
+  const sport = `--sport ${opt(e, 'src_port', '0-65535').replace(/-/g, ':')}`;
+  const target = { accept: 'ACCEPT', return: 'RETURN', drop: proto === 'tcp' ? 'RETURN' : 'DROP' }[
+    opt(e, 'target', 'return')
+  ];
+  const comment = opt(e, 'comment', 'lan_ac_traffic');
+  const head = [
+    v6 ? 'ip6tables' : 'iptables',
+    '-t',
+    proto === 'udp' ? 'mangle' : 'nat',
+    '-I',
+    'openclash',
+    '-p',
+    proto,
+  ];
+  const fake = v6 ? FAKEIP6 : FAKEIP4;
+  if (release === '0.47.071')
+    return [...head, ...unquoted(`! -d ${fake} ${src} ${sport}   -j ${target} -m comment --comment ${comment}`)];
+  return [...head, ...unquoted(`! -d ${fake} ${src} ${sport}  -j ${target} -m comment --comment`), comment];
+}
+
+function inNs(argv: string[], input?: string) {
+  return spawnSync('ip', ['netns', 'exec', NS, ...argv], { input, encoding: 'utf8', env: { ...process.env, PATH } });
+}
+
+function ok(argv: string[], input?: string): string {
+  const r = inNs(argv, input);
+  assert.equal(r.status, 0, `${argv.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** OpenClash's chains as the fixture has them (inet fw4 …), plus its v6 and iptables chains. */
+function reset(): void {
+  inNs(['nft', 'flush', 'ruleset']);
+  for (const t of ['iptables', 'ip6tables'])
+    for (const table of ['nat', 'mangle']) inNs([t, '-t', table, '-F'], undefined);
+  for (const t of ['iptables', 'ip6tables'])
+    for (const table of ['nat', 'mangle']) {
+      inNs([t, '-t', table, '-X']);
+      ok([t, '-t', table, '-N', 'openclash']);
+    }
+  ok(['nft', '-f', '-'], FIXTURES.find((f) => f.name === 'openclash-fw4-fakeip')!.nft!);
+  ok(['nft', 'add chain inet fw4 openclash_v6; add chain inet fw4 openclash_mangle_v6']);
+}
+
+function hijack(server: string, port: number, proto: 'tcp' | 'udp', forward?: string): Finding {
+  return {
+    id: `hijack-${proto}-${server}-${port}`,
+    kind: 'reply_hijacked',
+    severity: 'problem',
+    state: 'active',
+    proto,
+    server: server.includes(':') ? `[${server}]:${port}` : `${server}:${port}`,
+    ...(forward ? { forward } : {}),
+    peers: [server.includes(':') ? '2606:4700::1' : '93.184.216.34'],
+    count: 1,
+    first_seen: '2026-11-25T00:00:00.000Z',
+    last_seen: '2026-11-25T00:00:00.000Z',
+    summary: 's',
+    evidence: ['e'],
+    fix: [],
+  };
+}
+
+const GOLDEN_OC = () => readDumpDir(join(GOLDEN, 'openclash-fw4-fakeip'));
+
+/**
+ * The lan_ac_traffic fix line replyguard prints for this finding on the OpenClash fixture. The fixture
+ * has no IPv6 rules, so an IPv6 server's line comes from the same fix writer fed the IPv4 walk.
+ */
+function printedEntry(f: Finding): Entry {
+  const s = makeSnapshot(GOLDEN_OC());
+  const proxies = recognizeProxies(s.ruleset);
+  let lines: string[];
+  if (f.server.startsWith('[')) {
+    const r = evaluateReply(
+      s,
+      { proto: f.proto, server: '192.168.1.10', port: 443, peer: '93.184.216.34', peerPort: 40000 },
+      proxies,
+    );
+    assert.ok(typeof r !== 'string' && r.proxy);
+    const ep = splitEndpoint(f.server)!;
+    lines = proxyFixLines(r.proxy, r, ep.ip, ep.port, f.proto, f.forward);
+  } else lines = attributeFinding(f, s, proxies).fixes ?? [];
+  const line = lines.find((l) => l.includes('lan_ac_traffic'));
+  assert.ok(line, 'no lan_ac_traffic fix printed');
+  const [e] = entriesOf(line);
+  assert.ok(e);
+  return e;
+}
+
+const CASES: { what: string; finding: Finding }[] = [
+  { what: 'forward nas, TCP', finding: hijack('192.168.1.10', 443, 'tcp', 'nas') },
+  { what: 'no forward name, TCP', finding: hijack('192.168.1.10', 443, 'tcp') },
+  { what: 'forward wg, UDP', finding: hijack('192.168.1.10', 51820, 'udp', 'wg') },
+  { what: 'IPv6 server, TCP', finding: hijack('fd00:1::10', 8443, 'tcp') },
+];
+
+describe('OpenClash lan_ac_traffic fix through OpenClash string handling and the real nft/iptables', () => {
+  before(() => {
+    execFileSync('ip', ['netns', 'add', NS], { env: { ...process.env, PATH } });
+  });
+  after(() => {
+    spawnSync('ip', ['netns', 'del', NS], { env: { ...process.env, PATH } });
+  });
+
+  for (const { what, finding } of CASES) {
+    for (const release of ['0.47.071', '0.47.055'] as const) {
+      it(`${what}: OpenClash ${release} builds a rule nft and ${finding.server.startsWith('[') ? 'ip6tables' : 'iptables'} accept, with the comment intact`, () => {
+        reset();
+        const e = printedEntry(finding);
+        assert.equal(e.enabled, '1');
+        assert.equal(e.target, 'return');
+        ok(nftArgv(e, release));
+        const chain = `openclash${e.proto === 'udp' ? '_mangle' : ''}${e.family === 'ipv6' ? '_v6' : ''}`;
+        const first = ok(['nft', 'list', 'chain', 'inet', 'fw4', chain]).split('\n')[2] ?? '';
+        assert.ok(first.includes(`sport ${e.src_port} `), first);
+        assert.ok(first.includes(`saddr ${e.src_ip} `), first);
+        assert.ok(first.endsWith(`return comment "${e.comment}"`), first);
+        ok(iptArgv(e, release));
+        const saved = ok([
+          e.family === 'ipv6' ? 'ip6tables-save' : 'iptables-save',
+          '-t',
+          e.proto === 'udp' ? 'mangle' : 'nat',
+        ]);
+        const rule = saved.split('\n').find((l) => l.startsWith('-A openclash ')) ?? '';
+        assert.ok(rule.startsWith(`-A openclash -s ${e.src_ip}/`), rule);
+        assert.ok(rule.includes(`--sport ${e.src_port} `), rule);
+        // iptables-save quotes a comment with a dot in it.
+        assert.ok(rule.replace(/"/g, '').endsWith(`--comment ${e.comment} -j RETURN`), rule);
+      });
+    }
+  }
+
+  it('the test can fail: the comment replyguard used to print is rejected by OpenClash 0.47.071 (nft and iptables)', () => {
+    reset();
+    const e = { ...printedEntry(CASES[0]!.finding), comment: 'replyguard: replies of nas' };
+    assert.notEqual(inNs(nftArgv(e, '0.47.071')).status, 0);
+    assert.notEqual(inNs(iptArgv(e, '0.47.071')).status, 0);
+    assert.equal(inNs(nftArgv(e, '0.47.055')).status, 0, 'the quoted form took it');
+  });
+
+  it("`guard plan`'s OpenClash alternative gives the same entries, and they pass nft too", () => {
+    const s = makeSnapshot(GOLDEN_OC());
+    const plan = planGuard({
+      ruleset: s.ruleset,
+      forwards: [
+        { name: 'nas', host: '192.168.1.10', port: 443, proto: 'tcp' },
+        { name: 'wg', host: '192.168.1.10', port: 51820, proto: 'udp' },
+      ],
+      lanSubnets: ['192.168.1.0/24'],
+      iif: 'br-lan',
+    });
+    const entries = entriesOf(plan.native.join('\n'));
+    assert.equal(entries.length, 2);
+    reset();
+    for (const e of entries) ok(nftArgv(e, '0.47.071'));
+  });
+
+  it("with the rule OpenClash 0.47.071 builds from the fix in its chain, replyguard's model lets the mid-stream ACK pass", () => {
+    reset();
+    const e = printedEntry(CASES[0]!.finding);
+    const before = makeSnapshot({ ...GOLDEN_OC(), nftJson: ok(['nft', '-j', 'list', 'ruleset']) });
+    const q = {
+      proto: 'tcp' as const,
+      server: '192.168.1.10',
+      port: 443,
+      peer: '93.184.216.34',
+      peerPort: 40000,
+      iif: 'br-lan',
+    };
+    const r0 = evaluateReply(before, q, recognizeProxies(before.ruleset));
+    assert.ok(typeof r0 !== 'string' && r0.fate === 'proxied', 'the fixture takes the reply');
+    ok(nftArgv(e, '0.47.071'));
+    const afterFix = makeSnapshot({ ...GOLDEN_OC(), nftJson: ok(['nft', '-j', 'list', 'ruleset']) });
+    const r1 = evaluateReply(afterFix, q, recognizeProxies(afterFix.ruleset));
+    assert.ok(typeof r1 !== 'string');
+    assert.equal(r1.fate, 'passes');
+  });
+});
