@@ -40,34 +40,13 @@ for (const mode of ['iptables-redirect', 'nft-redirect'] as ProxyMode[]) {
     });
 
     const rg = (args: string[], timeoutMs?: number) => rgIn(lab)(args, timeoutMs);
-    /** A 30 s `replyguard trace` in the side router, once it says it is tracing; its stderr so far. */
-    const startTracing = async () => {
-      const child = lab.spawn(lab.ns.side, [
-        process.execPath,
-        BUNDLE,
-        'trace',
-        '--server',
-        `${lab.addr.server}:${lab.forward.serverPort}`,
-        '--seconds',
-        '30',
-      ]);
-      let err = '';
-      child.stderr?.on('data', (b: Buffer) => {
-        err += b.toString();
-      });
-      child.stdout?.resume();
-      const deadline = Date.now() + 10_000;
-      while (!/Tracing replies/.test(err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      return { child, stderr: () => err };
-    };
-    const traceTables = () => sideTables(lab);
+    type TraceResult = { code: number | null; stdout: string; stderr: string };
     /**
-     * A `replyguard trace --json` of `seconds`, resolved once it says it is tracing, i.e. nft listens (a
-     * fixed sleep lost the race on a loaded machine); the promise it holds ends with its output.
+     * A `replyguard trace` of `seconds` (with `--json` when asked) in the side router, resolved once it says
+     * it is tracing, i.e. nft listens (a fixed sleep lost the race on a loaded machine): the child, its
+     * stderr so far, and a promise of its whole output (wrapped, or an async function would wait for it).
      */
-    const traceFor = async (
-      seconds: number,
-    ): Promise<{ done: Promise<{ code: number | null; stdout: string; stderr: string }> }> => {
+    const startTracing = async (seconds = 30, json = false) => {
       const child = lab.spawn(lab.ns.side, [
         process.execPath,
         BUNDLE,
@@ -76,7 +55,7 @@ for (const mode of ['iptables-redirect', 'nft-redirect'] as ProxyMode[]) {
         `${lab.addr.server}:${lab.forward.serverPort}`,
         '--seconds',
         String(seconds),
-        '--json',
+        ...(json ? ['--json'] : []),
       ]);
       let out = '';
       let err = '';
@@ -86,16 +65,16 @@ for (const mode of ['iptables-redirect', 'nft-redirect'] as ProxyMode[]) {
       child.stderr?.on('data', (b: Buffer) => {
         err += b.toString();
       });
-      const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+      const done = new Promise<TraceResult>((resolve) =>
         child.once('close', (code) => resolve({ code, stdout: out, stderr: err })),
       );
       const deadline = Date.now() + 15_000;
       while (!/Tracing replies/.test(err) && child.exitCode === null && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 20));
       }
-      // Wrapped: an async function returning the promise itself would wait for it.
-      return { done };
+      return { child, stderr: () => err, done };
     };
+    const traceTables = () => sideTables(lab);
 
     it('diagnose reports the forward at risk (exit 1) before any outside connection, naming chain openclash and the redirect to 7892', async () => {
       assert.equal(lab.proxyAccepts(), 0, 'no connection has reached the proxy yet');
@@ -136,7 +115,7 @@ for (const mode of ['iptables-redirect', 'nft-redirect'] as ProxyMode[]) {
     });
 
     it('trace shows the replies redirected by chain openclash, agrees with explain, and removes its table', async () => {
-      const tracing = (await traceFor(3)).done;
+      const tracing = (await startTracing(3, true)).done;
       const tls = await lab.tlsThroughForward();
       assert.equal(tls.ok, false);
       const res = await tracing;
@@ -205,7 +184,7 @@ for (const mode of ['iptables-redirect', 'nft-redirect'] as ProxyMode[]) {
         doc.forwards.map((x) => x.status),
         ['ok', 'ok'],
       );
-      const tracing = (await traceFor(3)).done;
+      const tracing = (await startTracing(3, true)).done;
       const tls = await lab.tlsThroughForward();
       assert.equal(tls.ok, true, tls.detail);
       const t = await tracing;

@@ -743,8 +743,12 @@ config interface 'lan'
 	option gateway '${ADDR.mainLan}'
 	list dns '${ADDR.mainLan}'
 `;
-    this.openwrt = await bootOpenWrt({ netnsName: this.ns.side, files: { '/etc/config/network': network } });
-    this.resources.rigs.add(this.openwrt);
+    this.openwrt = await bootOpenWrt({
+      netnsName: this.ns.side,
+      files: { '/etc/config/network': network },
+      // Tracked from its first moment: a test killed during the boot leaves no OpenWrt behind.
+      onStarted: (pid) => this.resources.rigs.add({ pid, netnsName: this.ns.side }),
+    });
   }
 
   /**

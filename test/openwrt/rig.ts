@@ -156,6 +156,8 @@ export interface RigOptions {
   files?: Record<string, string>;
   /** A network namespace name (`ip netns attach`), so that `ip -n NAME` and veth `netns NAME` reach it. */
   netnsName: string;
+  /** Called as soon as PID 1 exists, before the boot finishes: a caller's last-resort cleanup can kill it. */
+  onStarted?: (pid: number) => void;
 }
 
 export interface ExecResult {
@@ -352,6 +354,7 @@ async function startOpenWrt(opts: RigOptions): Promise<OpenWrtRig> {
       } catch {}
       if (!pid) await sleep(10);
     }
+    opts.onStarted?.(pid);
     const attach = await run(['ip', 'netns', 'attach', opts.netnsName, String(pid)]);
     if (attach.code !== 0) throw new Error(`ip netns attach: ${attach.stderr.trim()}`);
     attached = true;
