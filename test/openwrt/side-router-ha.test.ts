@@ -45,9 +45,13 @@ describe('OpenWrt side router: Home Assistant over MQTT', { skip }, () => {
   });
 
   it("the device's configuration_url is LuCI on the router's LAN address", async () => {
+    // The first config may precede the address sensor's first reading; HA takes the device from the latest.
     const m = await client.waitFor(
-      'the problem entity',
-      (x) => x.topic === `homeassistant/binary_sensor/${NODE}/problem/config`,
+      'the problem entity with a configuration_url',
+      (x) =>
+        x.topic === `homeassistant/binary_sensor/${NODE}/problem/config` &&
+        x.payload.includes('"configuration_url"'),
+      10_000,
     );
     const device = (JSON.parse(m.payload) as { device: { configuration_url?: string; sw_version?: string } }).device;
     assert.equal(device.configuration_url, `http://${lab.addr.side}/cgi-bin/luci/admin/services/replyguard`);
