@@ -49,8 +49,7 @@ describe('OpenWrt side router: Home Assistant over MQTT', { skip }, () => {
     const m = await client.waitFor(
       'the problem entity with a configuration_url',
       (x) =>
-        x.topic === `homeassistant/binary_sensor/${NODE}/problem/config` &&
-        x.payload.includes('"configuration_url"'),
+        x.topic === `homeassistant/binary_sensor/${NODE}/problem/config` && x.payload.includes('"configuration_url"'),
       10_000,
     );
     const device = (JSON.parse(m.payload) as { device: { configuration_url?: string; sw_version?: string } }).device;
