@@ -90,12 +90,11 @@ async function analyzeStream(
   source: string,
   view: LanView,
 ): Promise<AnalysisReport | PacketCaptureReport> {
-  // Chunks of a stream are new buffers each, left outside the heap; a file is read into one reused buffer.
-  const gc = Symbol.asyncIterator in input ? new GcHint() : undefined;
+  const gc = new GcHint();
   let sink: ((chunk: Buffer) => void) | undefined;
   let finish: (() => Promise<AnalysisReport | PacketCaptureReport>) | undefined;
   for await (const chunk of input) {
-    gc?.read(chunk.length);
+    gc.read(chunk.length);
     if (!sink) {
       // The first chunk says what kind of capture this is.
       [sink, finish] = startAnalysis(sniffCaptureFormat(chunk), source, view);
