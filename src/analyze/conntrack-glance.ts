@@ -3,6 +3,8 @@
 // from the bytes without decoding or parsing the line. Most lines of a capture
 // are such lines; a line this cannot read is left to the parser.
 
+import { PROTO_OTHER, PROTO_TCP, PROTO_UDP } from '../conntrack/line-prefilter';
+
 /** The line's event: a `-L` line has no tag and counts as a sighting like NEW. */
 export const GLANCE_NEW = 0;
 export const GLANCE_UPDATE = 1;
@@ -22,6 +24,10 @@ export interface Glance {
   sec: number;
   frac: number;
   fracDigits: number;
+  /** What the line pre-filter reads from the head (see tupleMayMatter): where "src=" starts, the protocol, SYN_SENT. */
+  srcAt: number;
+  proto: number;
+  synSent: boolean;
 }
 
 const SP = 32;
@@ -99,6 +105,7 @@ export function glanceLine(buf: Buffer, start: number, end: number, out: Glance)
   }
   // The protocol name, [a-z][a-z0-9-]*, starts the flow's hash.
   if (!(i < end && isLower(buf[i]!))) return false;
+  const nameAt = i;
   let h1 = FNV_BASIS;
   let h2 = ALT_BASIS;
   for (; i < end && !isBlank(buf[i]!); i++) {
@@ -107,6 +114,10 @@ export function glanceLine(buf: Buffer, start: number, end: number, out: Glance)
     h1 = Math.imul(h1 ^ c, FNV_PRIME);
     h2 = Math.imul(h2 ^ c, ALT_PRIME);
   }
+  const threeP = i - nameAt === 3 && buf[nameAt + 2] === 112;
+  if (threeP && buf[nameAt] === 116 && buf[nameAt + 1] === 99) out.proto = PROTO_TCP;
+  else if (threeP && buf[nameAt] === 117 && buf[nameAt + 1] === 100) out.proto = PROTO_UDP;
+  else out.proto = PROTO_OTHER;
   while (i < end && isBlank(buf[i]!)) i++;
   // Protocol number (≤ 255), then an optional timeout and an optional state.
   let proto = 0;
@@ -120,15 +131,19 @@ export function glanceLine(buf: Buffer, start: number, end: number, out: Glance)
     if (i - at > 15 || (i < end && !isBlank(buf[i]!))) return false;
     while (i < end && isBlank(buf[i]!)) i++;
   }
+  out.synSent = false;
   if (i < end && isUpper(buf[i]!)) {
     // A state, [A-Z][A-Z0-9_]*
+    const stateAt = i;
     for (; i < end && !isBlank(buf[i]!); i++)
       if (!(isUpper(buf[i]!) || isDigit(buf[i]!) || buf[i] === 95)) return false;
+    out.synSent = i - stateAt === SYN_SENT.length && matches(buf, stateAt, end, SYN_SENT);
     while (i < end && isBlank(buf[i]!)) i++;
   }
   // The original tuple: its src, dst, sport and dport go into the hash, in the order printed. Its other
   // words are printable ASCII, so that the parser cuts its words where this does.
   if (!isKey(buf, i, end, 115, 114, 99)) return false; // src=
+  out.srcAt = i;
   let srcs = 0;
   let dsts = 0;
   let ports = 0;
@@ -228,6 +243,7 @@ const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 const NEW = Buffer.from('NEW]');
 const UPDATE = Buffer.from('UPDATE]');
 const DESTROY = Buffer.from('DESTROY]');
+const SYN_SENT = Buffer.from('SYN_SENT');
 
 /** buf[i…end) starts with the three letters a, b, c and "=". */
 function isKey(buf: Uint8Array, i: number, end: number, a: number, b: number, c: number): boolean {
