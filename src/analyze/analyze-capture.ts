@@ -6,7 +6,7 @@
 // lines in, report out; the caller reads the file.
 
 import { parseConntrackLine } from '../conntrack/conntrack-line';
-import { mayMatter } from '../conntrack/line-prefilter';
+import { tupleMayMatter } from '../conntrack/line-prefilter';
 import { Detector } from '../detector/detector';
 import type { Finding } from '../detector/finding';
 import type { LanView } from '../detector/lan-view';
@@ -49,7 +49,17 @@ export class ConntrackAnalysis {
   private readonly detector: Detector;
   private readonly seen = new FlowSightings(MAX_SEEN_FLOWS);
   private readonly report: AnalysisReport;
-  private readonly glance: Glance = { kind: 0, flow: 0, check: 0, sec: -1, frac: 0, fracDigits: 0 };
+  private readonly glance: Glance = {
+    kind: 0,
+    flow: 0,
+    check: 0,
+    sec: -1,
+    frac: 0,
+    fracDigits: 0,
+    srcAt: 0,
+    proto: 0,
+    synSent: false,
+  };
   private readonly fallbackNow: number;
   private lineNo = 0;
   /** Latest event time of parsed lines (ms). */
@@ -82,10 +92,12 @@ export class ConntrackAnalysis {
     if (isBlankLine(buf, start, end)) return;
     this.report.lines++;
     const g = this.glance;
-    // A line the detector would ignore is only counted; the pre-filter drops every UPDATE, so it is not asked.
+    // A line the detector would ignore is only counted; the pre-filter drops every UPDATE, so it is not
+    // asked, and for the others it decides from the head the glance has read.
     if (
       glanceLine(buf, start, end, g) &&
-      (g.kind === GLANCE_UPDATE || !mayMatter(buf, start, end, this.detector.interest))
+      (g.kind === GLANCE_UPDATE ||
+        !tupleMayMatter(buf, g.srcAt, end, g.kind === GLANCE_DESTROY, g.proto, g.synSent, this.detector.interest))
     ) {
       this.report.events++;
       this.noteSight(g.kind, g.flow, g.check);

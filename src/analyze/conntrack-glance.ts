@@ -3,6 +3,8 @@
 // from the bytes without decoding or parsing the line. Most lines of a capture
 // are such lines; a line this cannot read is left to the parser.
 
+import { PROTO_OTHER, PROTO_TCP, PROTO_UDP } from '../conntrack/line-prefilter';
+
 /** The line's event: a `-L` line has no tag and counts as a sighting like NEW. */
 export const GLANCE_NEW = 0;
 export const GLANCE_UPDATE = 1;
@@ -22,6 +24,10 @@ export interface Glance {
   sec: number;
   frac: number;
   fracDigits: number;
+  /** What the line pre-filter reads from the head (see tupleMayMatter): where "src=" starts, the protocol, SYN_SENT. */
+  srcAt: number;
+  proto: number;
+  synSent: boolean;
 }
 
 const SP = 32;
@@ -30,131 +36,164 @@ const CR = 13;
 const OPEN = 91; // [
 const CLOSE = 93; // ]
 const EQ = 61;
+const DOT = 46;
 /** The parser's own limit: a longer line is its to reject. */
 const MAX_LINE = 4096;
 
 /**
  * Reads buf[start, end) into `out`; false when the line is not a plain text event line this can read
- * with certainty that the parser would read it as an entry (then the caller parses it).
+ * with certainty that the parser would read it as an entry (then the caller parses it). Every line of
+ * a capture comes here, so it looks at each byte once at most, with no calls in its loops, and not
+ * at all at the reply tuple's values: only at its `=` signs, found by memchr.
  */
-export function glanceLine(buf: Uint8Array, start: number, end: number, out: Glance): boolean {
+export function glanceLine(buf: Buffer, start: number, end: number, out: Glance): boolean {
   if (end - start > MAX_LINE) return false;
-  let i = skipBlank(buf, start, end);
+  let i = start;
+  while (i < end && isBlank(buf[i]!)) i++;
+  if (i >= end) return false;
   out.sec = -1;
-  if (buf[i] === OPEN && isDigit(buf[i + 1]!)) {
+  if (buf[i] === OPEN && i + 1 < end && isDigit(buf[i + 1]!)) {
+    // [seconds.fraction]
     let sec = 0;
     let j = i + 1;
     for (; j < end && isDigit(buf[j]!); j++) sec = sec * 10 + (buf[j]! - 48);
-    if (j - i - 1 > 15 || buf[j] !== 46 /* . */) return false;
+    if (j - i - 1 > 15 || j >= end || buf[j] !== DOT) return false;
+    const fracAt = ++j;
     let frac = 0;
-    let digits = 0;
-    for (j++; j < end && isDigit(buf[j]!); j++, digits++) frac = frac * 10 + (buf[j]! - 48);
-    if (digits === 0 || digits > 9 || buf[j] !== CLOSE || !endsWord(buf, j + 1, end)) return false;
+    for (; j < end && isDigit(buf[j]!); j++) frac = frac * 10 + (buf[j]! - 48);
+    const digits = j - fracAt;
+    if (digits === 0 || digits > 9 || j >= end || buf[j] !== CLOSE) return false;
     out.sec = sec;
     out.frac = frac * POW10[9 - digits]!;
     out.fracDigits = digits;
-    i = skipBlank(buf, j + 1, end);
+    i = j + 1;
+    if (i < end && !isBlank(buf[i]!)) return false;
+    while (i < end && isBlank(buf[i]!)) i++;
   }
   out.kind = GLANCE_NEW;
-  if (buf[i] === OPEN) {
-    const c = buf[i + 1];
-    let len: number;
-    if (c === 78 /* N */ && buf[i + 2] === 69 && buf[i + 3] === 87)
-      len = 5; // [NEW]
-    else if (c === 85 /* U */ && matches(buf, i + 1, 'UPDATE')) len = 8;
-    else if (c === 68 /* D */ && matches(buf, i + 1, 'DESTROY')) len = 9;
-    else return false;
-    if (buf[i + len - 1] !== CLOSE || !endsWord(buf, i + len, end)) return false;
-    out.kind = c === 78 ? GLANCE_NEW : c === 85 ? GLANCE_UPDATE : GLANCE_DESTROY;
-    i = skipBlank(buf, i + len, end);
+  if (i < end && buf[i] === OPEN) {
+    // [NEW], [UPDATE], [DESTROY]
+    const k = i + 1 < end ? buf[i + 1]! : 0;
+    let len = 0;
+    if (k === 78 /* N */ && matches(buf, i + 1, end, NEW)) {
+      len = 5;
+      out.kind = GLANCE_NEW;
+    } else if (k === 85 /* U */ && matches(buf, i + 1, end, UPDATE)) {
+      len = 8;
+      out.kind = GLANCE_UPDATE;
+    } else if (k === 68 /* D */ && matches(buf, i + 1, end, DESTROY)) {
+      len = 9;
+      out.kind = GLANCE_DESTROY;
+    } else return false;
+    i += len;
+    if (i < end && !isBlank(buf[i]!)) return false;
+    while (i < end && isBlank(buf[i]!)) i++;
   }
-  // "ipv4 2" / "ipv6 10" (-o extended)
-  if (matches(buf, i, 'ipv') && (buf[i + 3] === 52 || buf[i + 3] === 54) && endsWord(buf, i + 4, end))
-    i = skipWord(buf, skipWord(buf, i, end), end);
+  // "ipv4 2" / "ipv6 10" (-o extended): the parser skips this word and the next, whatever it is.
+  if (
+    i + 3 < end &&
+    buf[i] === 105 /* i */ &&
+    buf[i + 1] === 112 /* p */ &&
+    buf[i + 2] === 118 /* v */ &&
+    (buf[i + 3] === 52 || buf[i + 3] === 54) &&
+    (i + 4 === end || isBlank(buf[i + 4]!))
+  ) {
+    i += 4;
+    while (i < end && isBlank(buf[i]!)) i++;
+    for (; i < end && !isBlank(buf[i]!); i++) if (!isPrintable(buf[i]!)) return false;
+    while (i < end && isBlank(buf[i]!)) i++;
+  }
   // The protocol name, [a-z][a-z0-9-]*, starts the flow's hash.
   if (!(i < end && isLower(buf[i]!))) return false;
+  const nameAt = i;
   let h1 = FNV_BASIS;
   let h2 = ALT_BASIS;
-  for (; i < end && !isBlank(buf[i]); i++) {
-    const b = buf[i]!;
-    if (!(isLower(b) || isDigit(b) || b === 45)) return false;
-    h1 = Math.imul(h1 ^ b, FNV_PRIME);
-    h2 = Math.imul(h2 ^ b, ALT_PRIME);
+  for (; i < end && !isBlank(buf[i]!); i++) {
+    const c = buf[i]!;
+    if (!(isLower(c) || isDigit(c) || c === 45)) return false;
+    h1 = Math.imul(h1 ^ c, FNV_PRIME);
+    h2 = Math.imul(h2 ^ c, ALT_PRIME);
   }
-  i = skipBlank(buf, i, end);
+  const threeP = i - nameAt === 3 && buf[nameAt + 2] === 112;
+  if (threeP && buf[nameAt] === 116 && buf[nameAt + 1] === 99) out.proto = PROTO_TCP;
+  else if (threeP && buf[nameAt] === 117 && buf[nameAt + 1] === 100) out.proto = PROTO_UDP;
+  else out.proto = PROTO_OTHER;
+  while (i < end && isBlank(buf[i]!)) i++;
   // Protocol number (≤ 255), then an optional timeout and an optional state.
   let proto = 0;
   const protoAt = i;
   for (; i < end && isDigit(buf[i]!); i++) proto = proto * 10 + (buf[i]! - 48);
-  if (i === protoAt || i - protoAt > 3 || proto > 255 || !endsWord(buf, i, end)) return false;
-  i = skipBlank(buf, i, end);
-  if (isDigit(buf[i]!)) {
+  if (i === protoAt || i - protoAt > 3 || proto > 255 || (i < end && !isBlank(buf[i]!))) return false;
+  while (i < end && isBlank(buf[i]!)) i++;
+  if (i < end && isDigit(buf[i]!)) {
     const at = i;
     while (i < end && isDigit(buf[i]!)) i++;
-    if (i - at > 15 || !endsWord(buf, i, end)) return false;
-    i = skipBlank(buf, i, end);
+    if (i - at > 15 || (i < end && !isBlank(buf[i]!))) return false;
+    while (i < end && isBlank(buf[i]!)) i++;
   }
-  if (buf[i]! >= 65 && buf[i]! <= 90) {
+  out.synSent = false;
+  if (i < end && isUpper(buf[i]!)) {
     // A state, [A-Z][A-Z0-9_]*
-    for (; i < end && !isBlank(buf[i]); i++) {
-      const b = buf[i]!;
-      if (!((b >= 65 && b <= 90) || isDigit(b) || b === 95)) return false;
-    }
-    i = skipBlank(buf, i, end);
+    const stateAt = i;
+    for (; i < end && !isBlank(buf[i]!); i++)
+      if (!(isUpper(buf[i]!) || isDigit(buf[i]!) || buf[i] === 95)) return false;
+    out.synSent = i - stateAt === SYN_SENT.length && matches(buf, stateAt, end, SYN_SENT);
+    while (i < end && isBlank(buf[i]!)) i++;
   }
-  // The original tuple: its src, dst, sport and dport go into the hash, in the order printed.
-  if (!isKey(buf, i, 115, 114, 99)) return false; // src=
+  // The original tuple: its src, dst, sport and dport go into the hash, in the order printed. Its other
+  // words are printable ASCII, so that the parser cuts its words where this does.
+  if (!isKey(buf, i, end, 115, 114, 99)) return false; // src=
+  out.srcAt = i;
   let srcs = 0;
   let dsts = 0;
   let ports = 0;
   for (;;) {
-    const at = i;
     let valueAt = -1;
     let port = false;
-    if (isKey(buf, at, 115, 114, 99)) {
+    if (isKey(buf, i, end, 115, 114, 99)) {
       if (++srcs === 2) break; // the reply tuple begins
-      valueAt = at + 4;
-    } else if (isKey(buf, at, 100, 115, 116)) {
+      valueAt = i + 4;
+    } else if (isKey(buf, i, end, 100, 115, 116)) {
       dsts++;
-      valueAt = at + 4;
-    } else if ((buf[at] === 115 || buf[at] === 100) && buf[at + 1] === 112 && isKey(buf, at + 2, 111, 114, 116)) {
-      valueAt = at + 6; // sport=, dport=
+      valueAt = i + 4;
+    } else if ((buf[i] === 115 || buf[i] === 100) && buf[i + 1] === 112 && isKey(buf, i + 2, end, 111, 114, 116)) {
+      valueAt = i + 6; // sport=, dport=
       port = true;
       // Said twice, the parser keeps the last: that one is its to read.
-      const bit = buf[at] === 115 ? 1 : 2;
+      const bit = buf[i] === 115 ? 1 : 2;
       if (ports & bit) return false;
       ports |= bit;
     }
     if (valueAt >= 0) {
       h1 = Math.imul(h1 ^ SP, FNV_PRIME);
       h2 = Math.imul(h2 ^ SP, ALT_PRIME);
-      for (i = valueAt; i < end; i++) {
-        const b = buf[i]!;
-        if (b === SP || b === TAB || b === CR) break;
-        if (b < 33 || b > 126) return false;
-        h1 = Math.imul(h1 ^ b, FNV_PRIME);
-        h2 = Math.imul(h2 ^ b, ALT_PRIME);
+      for (i = valueAt; i < end && !isBlank(buf[i]!); i++) {
+        const c = buf[i]!;
+        if (!isPrintable(c)) return false;
+        h1 = Math.imul(h1 ^ c, FNV_PRIME);
+        h2 = Math.imul(h2 ^ c, ALT_PRIME);
       }
       // A port the parser would read differently (not plain decimal) is its to handle.
       if (port && !plainNumber(buf, valueAt, i)) return false;
     } else {
-      for (; i < end; i++) {
-        const b = buf[i]!;
-        if (b === SP || b === TAB || b === CR) break;
-        if (b < 33 || b > 126) return false;
-      }
+      for (; i < end && !isBlank(buf[i]!); i++) if (!isPrintable(buf[i]!)) return false;
     }
-    i = skipBlank(buf, i, end);
+    while (i < end && isBlank(buf[i]!)) i++;
     if (i >= end) return false; // no reply tuple
   }
   if (dsts !== 1) return false;
-  // The reply tuple needs its dst= (as the parser does), and no third src= may follow (the parser rejects it).
+  // The rest matters to the parser only where a word starts with src= (a third: it rejects the line)
+  // or dst= (the reply tuple needs one). Each such word has an `=` four bytes in.
   let replyDst = false;
-  for (;;) {
-    i = skipWord(buf, i, end);
-    if (i >= end) break;
-    if (isKey(buf, i, 100, 115, 116)) replyDst = true;
-    else if (isKey(buf, i, 115, 114, 99)) return false;
+  for (let eq = buf.indexOf(EQ, i + 4); eq >= 0 && eq < end; eq = buf.indexOf(EQ, eq + 1)) {
+    const a = buf[eq - 3];
+    const src = a === 115 && buf[eq - 2] === 114 && buf[eq - 1] === 99;
+    if (!src && !(a === 100 && buf[eq - 2] === 115 && buf[eq - 1] === 116)) continue;
+    const before = buf[eq - 4]!;
+    if (before === SP || before === TAB || before === CR) {
+      if (src) return false;
+      replyDst = true;
+    } else if (before < 33 || before > 126) return false; // a byte the parser may cut at (\v, \f, a Unicode space)
   }
   if (!replyDst) return false;
   out.flow = h1 & HASH_MASK;
@@ -201,23 +240,21 @@ const ALT_PRIME = 0x5bd1e995;
 const HASH_MASK = 0x3fffffff;
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 
-/** buf[i…] starts with the three letters a, b, c and "=". */
-function isKey(buf: Uint8Array, i: number, a: number, b: number, c: number): boolean {
-  return buf[i] === a && buf[i + 1] === b && buf[i + 2] === c && buf[i + 3] === EQ;
+const NEW = Buffer.from('NEW]');
+const UPDATE = Buffer.from('UPDATE]');
+const DESTROY = Buffer.from('DESTROY]');
+const SYN_SENT = Buffer.from('SYN_SENT');
+
+/** buf[i…end) starts with the three letters a, b, c and "=". */
+function isKey(buf: Uint8Array, i: number, end: number, a: number, b: number, c: number): boolean {
+  return i + 3 < end && buf[i] === a && buf[i + 1] === b && buf[i + 2] === c && buf[i + 3] === EQ;
 }
 
-function matches(buf: Uint8Array, at: number, word: string): boolean {
-  for (let k = 0; k < word.length; k++) if (buf[at + k] !== word.charCodeAt(k)) return false;
+/** buf[at…end) starts with `word`. */
+function matches(buf: Uint8Array, at: number, end: number, word: Uint8Array): boolean {
+  if (at + word.length > end) return false;
+  for (let k = 0; k < word.length; k++) if (buf[at + k] !== word[k]) return false;
   return true;
-}
-
-function isBlank(c: number | undefined): boolean {
-  return c === SP || c === TAB || c === CR;
-}
-
-/** buf[i] is a blank or past the line. */
-function endsWord(buf: Uint8Array, i: number, end: number): boolean {
-  return i >= end || isBlank(buf[i]);
 }
 
 function plainNumber(buf: Uint8Array, from: number, to: number): boolean {
@@ -226,22 +263,23 @@ function plainNumber(buf: Uint8Array, from: number, to: number): boolean {
   return true;
 }
 
+function isBlank(c: number): boolean {
+  return c === SP || c === TAB || c === CR;
+}
+
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
+function isUpper(c: number): boolean {
+  return c >= 65 && c <= 90;
+}
+
+/** Printable ASCII: within such bytes the parser cuts words only at spaces, tabs and CRs, as this does. */
+function isPrintable(c: number): boolean {
+  return c >= 33 && c <= 126;
+}
+
 function isLower(c: number): boolean {
   return c >= 97 && c <= 122;
-}
-
-function skipBlank(buf: Uint8Array, i: number, end: number): number {
-  let j = i;
-  while (j < end && (buf[j] === SP || buf[j] === TAB || buf[j] === CR)) j++;
-  return j;
-}
-
-function skipWord(buf: Uint8Array, i: number, end: number): number {
-  let j = i;
-  while (j < end && !isBlank(buf[j])) j++;
-  return skipBlank(buf, j, end);
 }

@@ -48,10 +48,33 @@ export function mayMatter(buf: Uint8Array, start: number, end: number, interest:
     i = skipWords(buf, i, end, 1);
   }
   if (!(buf[i] === 115 && buf[i + 1] === 114 && buf[i + 2] === 99 && buf[i + 3] === 61)) return true; // src=
-  if (destroy) return interest.trackedServers.size > 0 && srcIsTracked(buf, i + 4, end, interest.trackedServers);
-  if (tcp) return !(state >= 0 && isWord(buf, state, end, SYN_SENT)); // a LAN host's own connection starts in SYN_SENT
+  const synSent = state >= 0 && isWord(buf, state, end, SYN_SENT);
+  return tupleMayMatter(buf, i, end, destroy, tcp ? PROTO_TCP : PROTO_UDP, synSent, interest);
+}
+
+/** The protocols the detector looks at; any other never matters. */
+export const PROTO_OTHER = 0;
+export const PROTO_TCP = 1;
+export const PROTO_UDP = 2;
+
+/**
+ * mayMatter once the line's head is read (by it, or by a reader that has read it already): `srcAt` is
+ * where the original tuple's "src=" starts, `destroy` whether the line is a DESTROY event.
+ */
+export function tupleMayMatter(
+  buf: Uint8Array,
+  srcAt: number,
+  end: number,
+  destroy: boolean,
+  proto: number,
+  synSent: boolean,
+  interest: LineInterest,
+): boolean {
+  if (proto === PROTO_OTHER) return false;
+  if (destroy) return interest.trackedServers.size > 0 && srcIsTracked(buf, srcAt + 4, end, interest.trackedServers);
+  if (proto === PROTO_TCP) return !synSent; // a LAN host's own connection starts in SYN_SENT
   if (interest.udpPorts.size === 0) return false;
-  i = skipWords(buf, i, end, 2); // src=, dst=
+  const i = skipWords(buf, srcAt, end, 2); // src=, dst=
   if (!(buf[i] === 115 && buf[i + 1] === 112 && buf[i + 5] === 61)) return true; // sport=
   let port = 0;
   for (let j = i + 6; j < end && isDigit(buf[j]!); j++) port = port * 10 + (buf[j]! - 48);
