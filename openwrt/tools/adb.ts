@@ -1,7 +1,7 @@
 // apk-tools v3 "ADB" containers (apk-v3(5)): a tree of tagged 32-bit little-endian values, written
 // bottom-up into one ADB block, then signature blocks, then data blocks. Written from the format's
 // description and checked against the real `apk` (test/package/apk.test.ts, golden files in
-// test/golden/apk); no apk-tools code is used.
+// test/package/apk-golden); no apk-tools code is used.
 
 import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';

@@ -1,4 +1,4 @@
-// The OpenWrt 25.12 packages (`make apk`) and the local feeds (`make feed`). Golden files in test/golden/apk
+// The OpenWrt 25.12 packages (`make apk`) and the local feeds (`make feed`). Golden files in test/package/apk-golden
 // were made by the real apk-tools v3 (regenerate.ts says how): the metadata this writer produces is compared
 // with what `apk mkpkg` makes from the same staged tree, without the tool; where an apk-tools v3 binary is
 // present (RG_APK, else `apk` on PATH) it also dumps, verifies, installs and removes the packages here and
@@ -28,10 +28,10 @@ import { ACL, apkFileName, apkMetadata, buildApk, DI, FI, PI, PKG, SCRIPT } from
 import { buildAllApk } from '../../openwrt/tools/build-apk';
 import { buildFeed } from '../../openwrt/tools/build-feed';
 import { loadOrCreateKeys, USIGN_PUBLIC_KEY_NAME, usignKeyName } from '../../openwrt/tools/feed';
-import { FIXTURE_MTIME, FIXTURES } from '../golden/apk/fixture';
+import { FIXTURE_MTIME, FIXTURES } from './apk-golden/fixture';
 
 const ROOT = join(__dirname, '..', '..');
-const GOLDEN = join(ROOT, 'test', 'golden', 'apk');
+const GOLDEN = join(__dirname, 'apk-golden');
 const BUNDLE = join(ROOT, 'dist', 'replyguard.js');
 const tmp = mkdtempSync(join(tmpdir(), 'rg-apk-test-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -142,7 +142,7 @@ function apkTool(): { bin: string } | { skip: string } {
     return /apk-tools 3\./.test(v) ? { bin } : { skip: `${bin} is not apk-tools v3 (${v.trim()})` };
   } catch {
     return {
-      skip: 'no apk-tools v3 binary (set RG_APK, or build github.com/alpinelinux/apk-tools with meson; see test/golden/apk/regenerate.ts)',
+      skip: 'no apk-tools v3 binary (set RG_APK, or build github.com/alpinelinux/apk-tools with meson; see test/package/apk-golden/regenerate.ts)',
     };
   }
 }
@@ -348,7 +348,7 @@ describe('the real apk-tools v3', { skip: 'skip' in tool ? tool.skip : undefined
   it('dumps, verifies, installs and removes the fixtures as the golden files say', async () => {
     if ('skip' in tool) return;
     process.env.RG_APK = tool.bin;
-    const g = await import('../golden/apk/regenerate');
+    const g = await import('./apk-golden/regenerate');
     const dir = join(tmp, 'real');
     const { files, index, keysDir } = g.buildFixtureFeed(dir);
     FIXTURES.forEach((spec, i) => {

@@ -1,4 +1,4 @@
-// Fixed packages the apk golden files are made from (test/golden/apk/regenerate.ts), so that they do not
+// Fixed packages the apk golden files are made from (test/package/apk-golden/regenerate.ts), so that they do not
 // change with the bundle or the LuCI app: a package with a conffile, an executable, an empty file, its
 // own postinst/prerm (with "#!" lines OpenWrt drops), a dependency with a data block over 64 KiB, and libc.
 
@@ -29,7 +29,7 @@ export const FIXTURES: readonly PackageSpec[] = [
       { path: '/etc/rg-fixture/empty', data: Buffer.alloc(0), mode: 0o644 },
     ],
     conffiles: ['/etc/config/rg-fixture'],
-    postinstPkg: '#!/bin/sh\n[ -n "${IPKG_INSTROOT}" ] || echo installed\nexit 0\n',
+    postinstPkg: `#!/bin/sh\n[ -n "\${IPKG_INSTROOT}" ] || echo installed\nexit 0\n`,
     prermPkg: '#!/bin/sh\necho removing\n',
   }),
   spec({

@@ -11,7 +11,7 @@
 //                        the files then in the root, `apk del rg-fixture`, and the files left
 // The unique id ("hashes" of info) and the ADB block's size depend on the metadata's byte layout (apk-tools
 // shares equal values, this writer does not); the test masks them.
-// Run: RG_APK=/path/to/apk node --import tsx test/golden/apk/regenerate.ts
+// Run: RG_APK=/path/to/apk node --import tsx test/package/apk-golden/regenerate.ts
 
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
@@ -116,7 +116,14 @@ export function buildFixtureFeed(dir: string): { files: string[]; index: string;
     return p;
   });
   const index = join(feed, 'packages.adb');
-  writeFileSync(index, apkIndex(files.map((f) => readFileSync(f)), 'fixtures', keys.apkPrivate));
+  writeFileSync(
+    index,
+    apkIndex(
+      files.map((f) => readFileSync(f)),
+      'fixtures',
+      keys.apkPrivate,
+    ),
+  );
   return { files, index, keysDir };
 }
 
