@@ -12,7 +12,7 @@ INTEGRATION_TESTS := $(wildcard test/integration/*.test.ts) $(wildcard test/lab/
 OS ?= debian
 MODE ?=
 
-.PHONY: all deps build typecheck lint format test test-unit test-integration lab clean ipk
+.PHONY: all deps build typecheck lint format test test-unit test-integration lab clean ipk apk feed
 
 all: build
 
@@ -50,6 +50,16 @@ lab: build
 # luci-i18n-replyguard-zh-cn. Reproducible: SOURCE_DATE_EPOCH, else the last commit's time.
 ipk: build
 	node --import tsx openwrt/tools/build-ipk.ts --out dist
+
+# OpenWrt 25.12 packages (apk-tools v3) into dist/, from the same package specs as `make ipk`; reproducible likewise.
+apk: build
+	node --import tsx openwrt/tools/build-apk.ts --out dist
+
+# Local feeds in dist/feed/: apk/ (packages.adb) and opkg/ (Packages, usign signature), signed with the keys in
+# FEED_KEYS (made on the first run; keep that folder, routers trust its public keys).
+FEED_KEYS ?= dist/feed-keys
+feed: build
+	node --import tsx openwrt/tools/build-feed.ts --out dist/feed --keys $(FEED_KEYS)
 
 clean:
 	rm -rf dist
