@@ -34,6 +34,8 @@ function brief(list: RiskFinding[]): Record<string, string> {
 
 const CASES: Record<string, Record<string, string>> = {
   'openclash-fw4-fakeip': { nas: 'ack openclash#4 nft', wg: 'udp openclash_mangle#5 nft' },
+  'openclash-fw4-ipv6-tproxy': { nas: 'ack openclash#4 nft', wg: 'udp openclash_mangle#5 nft' },
+  'openclash-fw4-ipv6-redirect': { nas: 'ack openclash#4 nft', wg: 'udp openclash_mangle#5 nft' },
   'openclash-fw4-redirhost-common-ports': {},
   'openclash-fw4-tun': { nas: 'synack openclash_mangle#7 nft', wg: 'udp openclash_mangle#7 nft' },
   'openclash-fw4-mix': { nas: 'ack openclash#4 nft', wg: 'udp openclash_mangle#7 nft' },

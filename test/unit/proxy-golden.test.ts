@@ -69,6 +69,13 @@ const EXPECTED: Record<string, { proxy: string; tcp: Reply | 'passes'; udp: Repl
     tcp: { ...OC_TCP_REDIRECT, taken: 'proxied ack openclash#5' },
     udp: { ...OC_UDP_TPROXY, taken: 'proxied udp openclash_mangle#6' },
   },
+  // IPv6 on: the IPv4 rules are the fake-ip fixture's (the IPv6 replies are below).
+  'openclash-fw4-ipv6-tproxy': { proxy: 'OpenClash (fw4) redirect + tproxy', tcp: OC_TCP_REDIRECT, udp: OC_UDP_TPROXY },
+  'openclash-fw4-ipv6-redirect': {
+    proxy: 'OpenClash (fw4) redirect + tproxy',
+    tcp: OC_TCP_REDIRECT,
+    udp: OC_UDP_TPROXY,
+  },
   nikki: {
     proxy: 'nikki mix (TCP redirect, UDP TUN)',
     tcp: { taken: 'proxied ack lan_redirect#1', fixes: ['nikki', 'guard', 'sysctl', 'gateway'] },
@@ -128,6 +135,56 @@ describe('upstream-derived fixtures: recognition, responsible rule, fix list', (
       }
     });
   }
+
+  it("OpenClash with IPv6 on: a v6 forward's replies are taken in openclash_mangle_v6 / openclash_v6 (init.d/openclash 2024-2141)", () => {
+    // The lab's prefixes: server 2001:db8:50::10; the peer outside 2001:db8::/32, which localnetwork6 returns early for.
+    const server = '2001:db8:50::10';
+    const cases: Record<string, Record<'tcp' | 'udp', Reply>> = {
+      // ipv6_mode 0: TProxy for TCP too, so the SYN-ACK itself is taken.
+      'openclash-fw4-ipv6-tproxy': {
+        tcp: {
+          taken: 'proxied synack openclash_mangle_v6#7',
+          fixes: ['lan_ac_traffic', 'lan_ac_black_ips', 'guard', 'gateway'],
+        },
+        udp: {
+          taken: 'proxied udp openclash_mangle_v6#8',
+          fixes: ['lan_ac_traffic', 'lan_ac_black_ips', 'guard', 'gateway'],
+        },
+      },
+      // ipv6_mode 1: TCP REDIRECT in openclash_v6 picks up the mid-stream ACK.
+      'openclash-fw4-ipv6-redirect': {
+        // common_ports and the LAN blacklist reach openclash_v6 too (2033, 2042-2043).
+        tcp: { ...OC_TCP_REDIRECT, taken: 'proxied ack openclash_v6#4' },
+        udp: {
+          taken: 'proxied udp openclash_mangle_v6#5',
+          fixes: ['lan_ac_traffic', 'lan_ac_black_ips', 'guard', 'gateway'],
+        },
+      },
+    };
+    for (const [name, want] of Object.entries(cases)) {
+      const s = snapshot(name);
+      const proxies = recognizeProxies(s.ruleset);
+      for (const [proto, port, forward] of [
+        ['tcp', 443, 'nas'],
+        ['udp', 51820, 'wg'],
+      ] as const) {
+        const r = evaluateReply(s, { proto, server, port, peer: '3fff:ffff::7', peerPort: 40000 }, proxies);
+        assert.ok(typeof r !== 'string', String(r));
+        assert.equal(
+          `${r.fate} ${r.packet} ${r.rule?.chain}#${r.rule?.position}`,
+          want[proto].taken,
+          `${name} ${proto}`,
+        );
+        assert.equal(r.proxy?.label, 'OpenClash (fw4)');
+        const fixes = replyFixLines(r, server, port, proto, forward);
+        assert.deepEqual(fixes.map(kindOf), want[proto].fixes, fixes.join('\n'));
+        // The entry is for IPv6 (firewall_lan_ac_traffic, 974-990: family ipv6 goes into the _v6 chains).
+        assert.match(fixes[0]!, /src_ip='2001:db8:50::10'.*family='ipv6'/);
+        const guard = fixes.find((l) => l.startsWith('Generic guard'))!;
+        assert.ok(guard.includes(` ${r.rule?.chain} `), guard);
+      }
+    }
+  });
 
   it("OpenClash's lan_ac_traffic entry lands in the chain that takes the replies (init.d/openclash firewall_lan_ac_traffic)", () => {
     // v0.47.071 lines 953-967: no TUN or mix — TCP into openclash, UDP into openclash_mangle; TUN — both into openclash_mangle.

@@ -59,6 +59,17 @@ const CASES: Record<string, Case> = {
     ...OC_TCP,
     d: ['proxied', 'tproxy:7895', 'openclash_mangle#5'],
   },
+  // IPv6 on: the IPv4 walk is the fake-ip fixture's.
+  'openclash-fw4-ipv6-tproxy': {
+    proxy: { name: 'openclash', mode: 'redirect + tproxy', redirect: [7892], tproxy: [7895], marks: ['0x162'] },
+    ...OC_TCP,
+    d: ['proxied', 'tproxy:7895', 'openclash_mangle#5'],
+  },
+  'openclash-fw4-ipv6-redirect': {
+    proxy: { name: 'openclash', mode: 'redirect + tproxy', redirect: [7892], tproxy: [7895], marks: ['0x162'] },
+    ...OC_TCP,
+    d: ['proxied', 'tproxy:7895', 'openclash_mangle#5'],
+  },
   'openclash-fw4-redirhost-common-ports': {
     proxy: { name: 'openclash', mode: 'redirect + tproxy', features: ['common_ports (redir-host)'] },
     a: ['forwarded', null, 'openclash#4'],

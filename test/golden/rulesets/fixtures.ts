@@ -15,6 +15,8 @@ export interface Fixture {
   ip?: string[];
   /** tun devices to create. */
   tun?: string[];
+  /** IPv6 on: br-lan gets the lab's 2001:db8:50::2/64 and ip6-rule.json / ip6-route.json are dumped. */
+  ipv6?: boolean;
 }
 
 const LOCALNETWORK = [
@@ -43,6 +45,7 @@ interface Fw4Parts {
   mangleOutput?: string;
   forward?: string;
   input?: string;
+  output?: string;
   chains?: string;
 }
 
@@ -66,6 +69,7 @@ ${p.forward ?? ''}
     type filter hook output priority filter; policy accept;
     oifname "lo" accept comment "!fw4: Accept traffic towards loopback"
     ct state established,related accept comment "!fw4: Allow outbound established and related flows"
+${p.output ?? ''}
   }
   chain prerouting {
     type filter hook prerouting priority filter; policy accept;
@@ -148,7 +152,31 @@ interface OcOptions {
   tun?: 'tun' | 'mix';
   bypassGatewayCompatible?: boolean;
   chinaIpRoute?: string[];
+  /** ipv6_enable 1 with enable_v6_udp_proxy 1 (LuCI's default once IPv6 is on): ipv6_mode 0 (TProxy) or 1 (Redirect). */
+  ipv6?: 'tproxy' | 'redirect';
 }
+
+/** The fixture's IPv6 side router: the lab's documentation prefix (test/lab/lab.ts), gateway the main router. */
+const SIDE6 = '2001:db8:50::2/64';
+const SIDE6_GATEWAY = '2001:db8:50::1';
+/** custom/openclash_custom_localnetwork_ipv6.list as shipped (init.d reads it when present, else the same list inline). */
+const LOCALNETWORK6 = [
+  '::/128',
+  '::1/128',
+  '::ffff:0:0/96',
+  '::ffff:0:0:0/96',
+  '64:ff9b::/96',
+  '100::/64',
+  '2001::/32',
+  '2001:20::/28',
+  '2001:db8::/32',
+  '2002::/16',
+  'fe80::/10',
+  'ff00::/8',
+];
+/** A stand-in for /etc/openclash/china_ip6_route.ipset: the first prefixes of the shipped list. */
+const OC_CHINA6_SAMPLE = ['2001:250::/35', '2001:250:2000::/35', '2001:250:4000::/34'];
+const OC_FAKEIP6 = 'fdfe:dcba:9876::1/64';
 
 /** A stand-in for /etc/openclash/china_ip_route.ipset (downloaded at runtime): a few prefixes. */
 const OC_CHINA_SAMPLE = ['1.0.1.0/24', '36.0.0.0/10', '114.114.0.0/16', '223.5.5.0/24'];
@@ -181,6 +209,32 @@ function openclashFw4(o: OcOptions): { nft: string; cites: Cited } {
     `| set china_ip_route | loaded from /etc/openclash/china_ip_route.ipset (disable_udp_quic=1); elements: ${o.chinaIpRoute ? 'generated, see below' : 'a four-prefix stand-in'} | 1477-1479 |`,
   );
   c.rows.push('| set china_ip_route_pass | empty | 1489 |');
+  if (o.ipv6) {
+    sets.push(`  set china_ip6_route {
+    type ipv6_addr
+    flags interval
+    auto-merge
+    elements = { ${OC_CHINA6_SAMPLE.join(', ')} }
+  }
+  set china_ip6_route_pass {
+    type ipv6_addr
+    flags interval
+    auto-merge
+  }
+  set localnetwork6 {
+    type ipv6_addr
+    flags interval
+    auto-merge
+    elements = { ${[...LOCALNETWORK6, SIDE6, '::1/128'].join(', ')} }
+  }`);
+    c.rows.push(
+      '| set china_ip6_route | loaded from /etc/openclash/china_ip6_route.ipset (disable_udp_quic=1), in the nft form openclash_chnroute.sh writes; elements: a three-prefix stand-in from the shipped list | 1932-1934; usr/share/openclash/openclash_chnroute.sh:89-94 |',
+    );
+    c.rows.push('| set china_ip6_route_pass | empty (the shipped custom list holds only comments and domains) | 1944, 1955-1956 |');
+    c.rows.push(
+      "| set localnetwork6 | custom/openclash_custom_localnetwork_ipv6.list as shipped, then the router's own inet6 addresses (wan_ip6s, `ifconfig`: 2001:db8:50::2/64 and ::1/128, both inside the list already) | 2007-2021, get_config 3675 |",
+    );
+  }
   if (o.commonPorts) {
     sets.push(`  set common_ports {
     type inet_service
@@ -233,6 +287,10 @@ function openclashFw4(o: OcOptions): { nft: string; cites: Cited } {
         o.commonPorts ? c.rule('openclash_output', '1800', 'th dport != @common_ports counter return') : '',
         o.chinaIpRoute ? c.rule('openclash_output', '1809', 'ip daddr @china_ip_route ip daddr != @china_ip_route_pass counter return') : '',
         c.rule('openclash_output', '1811', 'ip protocol tcp counter redirect to :7892'),
+        // ipv6_mode 1 with fake-ip adds its fake-ip redirect to the IPv4 output chain, not to openclash_output_v6.
+        o.ipv6 === 'redirect' && fakeIp
+          ? c.rule('openclash_output', '2150', `ip6 nexthdr { tcp } ip6 daddr { ${OC_FAKEIP6} } counter redirect to :7892`)
+          : '',
         '  }',
       ]
         .filter(Boolean)
@@ -339,6 +397,88 @@ function openclashFw4(o: OcOptions): { nft: string; cites: Cited } {
     input.push(c.rule('input', '1916', 'meta nfproto { ipv4 } iifname "utun" counter accept comment "OpenClash TUN Input"'));
     srcnat.push(c.rule('srcnat', '1917', 'meta nfproto { ipv4 } oifname "utun" counter return comment "OpenClash TUN Postrouting"'));
   }
+  const output: string[] = [];
+  const dstnatAfter: string[] = [];
+  if (o.ipv6) {
+    const redirect = o.ipv6 === 'redirect';
+    const fake6 = `ip6 daddr { ${OC_FAKEIP6} }`;
+    if (redirect) {
+      chains.push(
+        [
+          '  chain openclash_v6 {',
+          c.rule('openclash_v6', '2028', `ip6 nexthdr { tcp } ${fake6} counter redirect to :7892`),
+          c.rule('openclash_v6', '2029', 'ip6 daddr @localnetwork6 counter return'),
+          c.rule('openclash_v6', '2030', 'ct direction reply counter return'),
+          c.rule('openclash_v6', '2055', 'ip6 nexthdr { tcp } counter redirect to :7892'),
+          '  }',
+        ].join('\n'),
+      );
+      // `add rule`: after fw4's own dstnat_lan jump.
+      dstnatAfter.push(c.rule('dstnat', '2056', 'ip6 nexthdr { tcp } counter jump openclash_v6'));
+    }
+    const tproxy6 = (l4: string) => `ip6 nexthdr { ${l4} } ${fake6} mark set 0x162 tproxy ip6 to :7895 counter accept`;
+    chains.push(
+      [
+        '  chain openclash_mangle_v6 {',
+        // Inserted at position 0 after the chain was filled (2115, then 2135 above it).
+        c.rule('openclash_mangle_v6', '2135', tproxy6('udp')),
+        redirect ? '' : c.rule('openclash_mangle_v6', '2115', tproxy6('tcp')),
+        c.rule('openclash_mangle_v6', '2063', 'ip6 daddr @localnetwork6 counter return'),
+        c.rule('openclash_mangle_v6', '2064', 'ct direction reply counter return'),
+        redirect ? '' : c.rule('openclash_mangle_v6', '2067', tproxy6('tcp')),
+        c.rule('openclash_mangle_v6', '2077', tproxy6('udp')),
+        redirect
+          ? ''
+          : c.rule('openclash_mangle_v6', '2117', 'ip6 nexthdr { tcp } mark set 0x162 tproxy ip6 to :7895 counter accept comment "OpenClash TCP Tproxy"'),
+        c.rule('openclash_mangle_v6', '2137', 'ip6 nexthdr { udp } mark set 0x162 tproxy ip6 to :7895 counter accept comment "OpenClash UDP Tproxy"'),
+        '  }',
+      ]
+        .filter(Boolean)
+        .join('\n'),
+    );
+    mangle.push(c.rule('mangle_prerouting', '2141', 'meta nfproto { ipv6 } counter jump openclash_mangle_v6'));
+    // router_self_proxy=1.
+    if (redirect) {
+      chains.push(
+        [
+          '  chain openclash_output_v6 {',
+          c.rule('openclash_output_v6', '2152', 'meta skgid 65534 counter return'),
+          c.rule('openclash_output_v6', '2153', 'ip6 daddr @localnetwork6 counter return'),
+          c.rule('openclash_output_v6', '2154', 'ct direction reply counter return'),
+          c.rule('openclash_output_v6', '2171', 'ip6 nexthdr { tcp } counter redirect to :7892'),
+          '  }',
+        ].join('\n'),
+      );
+      natOutput.push(c.rule('nat_output', '2173', 'meta nfproto { ipv6 } counter jump openclash_output_v6'));
+    }
+    const l4 = redirect ? 'udp' : 'tcp, udp';
+    chains.push(
+      [
+        '  chain openclash_mangle_output_v6 {',
+        c.rule('openclash_mangle_output_v6', '2179', 'meta skgid 65534 counter return'),
+        c.rule('openclash_mangle_output_v6', '2180', 'ip6 daddr @localnetwork6 counter return'),
+        c.rule('openclash_mangle_output_v6', '2181', 'ct direction reply counter return'),
+        c.rule('openclash_mangle_output_v6', redirect ? '2183' : '2187', `ip6 nexthdr { ${l4} } ${fake6} mark set 0x162 counter`),
+        c.rule('openclash_mangle_output_v6', redirect ? '2217' : '2220', `ip6 nexthdr { ${l4} } mark set 0x162 counter`),
+        '  }',
+      ].join('\n'),
+    );
+    mangleOutput.push(c.rule('mangle_output', '2225', 'meta nfproto { ipv6 } counter jump openclash_mangle_output_v6'));
+    // Inserted at position 0, each above the one before: QUIC (v6), then the fake-ip ICMP rejects (v4, v6).
+    input.unshift(c.rule('input', '2257', 'udp dport 443 ip6 daddr != @china_ip6_route counter reject comment "OpenClash QUIC REJECT"'));
+    input.unshift(
+      c.rule('input', '2304', `ip6 nexthdr icmpv6 icmpv6 type echo-request ${fake6} counter reject with icmpv6 admin-prohibited comment "OpenClash ICMPv6 INPUT REJECT"`),
+      c.rule('input', '2298', 'ip protocol icmp icmp type echo-request ip daddr { 198.18.0.1/16 } counter reject comment "OpenClash ICMP INPUT REJECT"'),
+    );
+    forward.unshift(
+      c.rule('forward', '2305', `ip6 nexthdr icmpv6 icmpv6 type echo-request ${fake6} counter reject with icmpv6 admin-prohibited comment "OpenClash ICMPv6 FORWARD REJECT"`),
+      c.rule('forward', '2299', 'ip protocol icmp icmp type echo-request ip daddr { 198.18.0.1/16 } counter reject comment "OpenClash ICMP FORWARD REJECT"'),
+    );
+    output.push(
+      c.rule('output', '2306', `ip6 nexthdr icmpv6 icmpv6 type echo-request ${fake6} counter reject with icmpv6 admin-prohibited comment "OpenClash ICMPv6 OUTPUT REJECT"`),
+      c.rule('output', '2300', 'ip protocol icmp icmp type echo-request ip daddr { 198.18.0.1/16 } counter reject comment "OpenClash ICMP OUTPUT REJECT"'),
+    );
+  }
   chains.push(`  chain nat_output {
     type nat hook output priority -1; policy accept;
 ${natOutput.join('\n')}
@@ -366,6 +506,8 @@ ${natOutput.join('\n')}
     srcnat: srcnat.join('\n'),
     forward: forward.join('\n'),
     input: input.join('\n'),
+    output: output.join('\n'),
+    dstnatAfter: dstnatAfter.join('\n'),
     chains: chains.join('\n'),
   });
   return { nft, cites: c };
@@ -383,20 +525,41 @@ function openclashFixture(name: string, mode: string, o: OcOptions, extra = ''):
       ? '| ip rule / route | `ip rule add fwmark 0x162 table 0x162 pref 1888`, `ip route add default dev utun table 0x162` | 739-740 |'
       : '| ip rule / route | `ip rule add fwmark 0x162 table 0x162`, `ip route add local 0.0.0.0/0 dev lo table 0x162` | 1696-1697 |',
   );
+  if (o.ipv6) {
+    cites.rows.push(
+      '| ip -6 rule / route | `ip -6 rule add fwmark 0x162 table 0x162`, `ip -6 route add local ::/0 dev lo table 0x162` | 2232-2233 |',
+    );
+  }
+  const ip6 = o.ipv6
+    ? [`-6 addr add ${SIDE6} dev br-lan nodad`, `-6 route add default via ${SIDE6_GATEWAY} dev br-lan`, '-6 rule add fwmark 0x162 table 0x162', '-6 route add local ::/0 dev lo table 0x162']
+    : [];
   return {
     name,
     source:
       `OpenClash fw4, ${mode}. ${extra}Defaults otherwise from luci-app-openclash/root/etc/config/openclash at the same commit; ` +
       "the fw4 table around OpenClash's rules is openwrt/firewall4's (see fixtures.ts), the side router has no WAN zone (intranet_allowed adds nothing).\n\n" +
       cites.table(OC_REPO, OC_COMMIT, OC_FILE) +
-      (tun
+      (o.ipv6
+        ? '\n\nIPv6: the side router has the lab\'s 2001:db8:50::2/64 on br-lan (the IPv4 part is the fake-ip fixture\'s). ' +
+          'The rules OpenClash inserts at position 0 of fw4\'s input, forward and output (QUIC and the fake-ip ICMP rejects, ' +
+          '2257, 2298-2306; the ICMP rejects are written since v0.46.141 for every fake-ip mode without TUN, IPv4 included) stand ' +
+          "after fw4's `ct state established,related accept` here, as in the other fixtures, and the IPv4 dstnat jump (1690) before fw4's " +
+          "dstnat_lan jump (OpenClash appends it after): neither changes a TCP or UDP verdict walked here. Left out: rules naming sets " +
+          'OpenClash makes only for a non-empty list (wan_ac_black_ipv6s, wan_ac_black_ports, lan_ac_*: nft refuses them and OpenClash ' +
+          'ignores the error), and the IPv6 DNS hijack (1962: skipped, as the IPv4 rule with the comment "OpenClash DNS Hijack" ' +
+          'is already in dstnat and, being `meta l4proto`, takes IPv6 too).\n\n' +
+          'The older release vernesong/OpenClash@8af97e15 (v0.47.055) lacks the second copies of the fake-ip TPROXY rules ' +
+          '(2067, 2077) and builds openclash_mangle_output_v6 differently; the catch-all rules that take a forward\'s replies ' +
+          '(2117, 2137; Redirect: 2055) are the same.'
+        : tun
         ? '\n\nThe older release vernesong/OpenClash@8af97e15 (v0.47.055) writes TUN modes differently ' +
           '(`meta l4proto {tcp,udp}` in the TUN forward/input rules, no ICMP mark, TCP and UDP marks in mix mode): this fixture is v0.47.071 only.'
         : '\n\nThe older release vernesong/OpenClash@8af97e15 (v0.47.055) writes the same rules for these settings ' +
           '(it lacks only the wan_ac_black_ports rules, which need a list this fixture does not set).'),
     nft,
-    ip: tun ? OC_TUN_ROUTE : OC_TPROXY_ROUTE,
+    ip: [...(tun ? OC_TUN_ROUTE : OC_TPROXY_ROUTE), ...ip6],
     ...(tun ? { tun: ['utun'] } : {}),
+    ...(o.ipv6 ? { ipv6: true } : {}),
   };
 }
 
@@ -1151,6 +1314,18 @@ export const FIXTURES: Fixture[] = [
     'fake-ip with china_ip_route=1',
     { chinaIpRoute: chinaPrefixes() },
     'china_ip_route 1; the 8,000 china_ip_route prefixes are generated (seeded xorshift, chinaPrefixes() in fixtures.ts), not real data. ',
+  ),
+  openclashFixture(
+    'openclash-fw4-ipv6-tproxy',
+    'fake-ip with IPv6 on, ipv6_mode 0 (TProxy, the default)',
+    { ipv6: 'tproxy' },
+    'ipv6_enable 1, ipv6_mode 0, enable_v6_udp_proxy 1 (luasrc/model/cbi/openclash/settings.lua:1172-1199: the form\'s defaults once IPv6 is on), china_ip6_route 0, ipv6_dns 0. ',
+  ),
+  openclashFixture(
+    'openclash-fw4-ipv6-redirect',
+    'fake-ip with IPv6 on, ipv6_mode 1 (Redirect)',
+    { ipv6: 'redirect' },
+    'ipv6_enable 1, ipv6_mode 1, enable_v6_udp_proxy 1 (luasrc/model/cbi/openclash/settings.lua:1172-1199), china_ip6_route 0, ipv6_dns 0. ',
   ),
   openclashFw3Fixture(),
   passwallFixture(),
