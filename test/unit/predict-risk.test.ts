@@ -45,6 +45,7 @@ const CASES: Record<string, Record<string, string>> = {
   'passwall-nft': { wg: 'udp PSW_MANGLE#17 nft' },
   'passwall2-nft': { wg: 'udp PSW2_MANGLE#9 nft' },
   'passwall2-nft-redirect': { nas: 'ack PSW2_NAT#4 nft', wg: 'udp PSW2_MANGLE#6 nft' },
+  'passwall2-fw3': { nas: 'ack PSW2#5 iptables', wg: 'udp PSW2#10 iptables' },
   homeproxy: {},
   nikki: { nas: 'ack lan_redirect#1 nft', wg: 'udp lan_tun#2 nft' },
   'shellcrash-nft': {},

@@ -93,6 +93,12 @@ const EXPECTED: Record<string, { proxy: string; tcp: Reply | 'passes'; udp: Repl
     tcp: { taken: 'proxied ack PSW2_NAT#4', fixes: ['Passwall2', 'guard', 'sysctl', 'gateway'] },
     udp: { taken: 'proxied udp PSW2_MANGLE#6', fixes: ['Passwall2', 'guard', 'gateway'] },
   },
+  // fw3 (iptables.sh), today's defaults: TCP REDIRECT of every port in nat PSW2, UDP TPROXY in mangle PSW2.
+  'passwall2-fw3': {
+    proxy: 'Passwall2 redirect + tproxy',
+    tcp: { taken: 'proxied ack PSW2#5', fixes: ['Passwall2', 'guard', 'sysctl', 'gateway'] },
+    udp: { taken: 'proxied udp PSW2#10', fixes: ['Passwall2', 'guard', 'gateway'] },
+  },
 };
 
 describe('upstream-derived fixtures: recognition, responsible rule, fix list', () => {
@@ -218,11 +224,12 @@ describe('port hints name only chains the proxies write', () => {
     'ShellCrash fw3': 'shellcrash-iptables',
     'Passwall fw4': 'passwall-nft',
     'Passwall2 fw4': 'passwall2-nft-redirect',
+    'Passwall2 fw3': 'passwall2-fw3',
     'homeproxy fw4': 'homeproxy',
     'nikki fw4': 'nikki',
   };
-  /** Hinted chains no fixture holds yet (fw3 Passwall and Passwall2: iptables.sh `$ipt_n -N PSW` / `PSW2`). */
-  const NO_FIXTURE = ['Passwall fw3 nat PSW', 'Passwall2 fw3 nat PSW2'];
+  /** Hinted chains no fixture holds yet (fw3 Passwall: iptables.sh `$ipt_n -N PSW`). */
+  const NO_FIXTURE = ['Passwall fw3 nat PSW'];
 
   it('every hinted chain exists in its fixture and redirects to the hinted port', () => {
     const missing: string[] = [];

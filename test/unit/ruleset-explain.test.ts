@@ -132,6 +132,14 @@ const CASES: Record<string, Case> = {
     c: ['forwarded', null, 'PSW2_NAT#1'],
     d: ['proxied', 'tproxy:1041', 'PSW2_MANGLE#6'],
   },
+  // fw3 (iptables.sh), today's defaults: nat PSW2 redirects every TCP port, mangle PSW2 TPROXYs UDP.
+  'passwall2-fw3': {
+    proxy: { name: 'passwall2', mode: 'redirect + tproxy', redirect: [1041], tproxy: [1041] },
+    a: ['proxied', 'redirect:1041', 'PSW2#5'],
+    b: ['proxied', 'redirect:1041', 'PSW2#5'],
+    c: ['forwarded', null, 'PSW2#1'],
+    d: ['proxied', 'tproxy:1041', 'PSW2#10'],
+  },
   homeproxy: {
     proxy: { name: 'homeproxy', mode: 'redirect + tproxy', redirect: [5331], tproxy: [5332], marks: ['0x65'] },
     a: ['forwarded', null, 'homeproxy_redirect_proxy_port#1'],

@@ -878,6 +878,145 @@ ${c.rule('PSW2_OUTPUT_MANGLE_V6', '875', 'meta mark 0xff counter return')}
 
 const PSW_ROUTE = ['rule add fwmark 1 lookup 100', 'route add local 0.0.0.0/0 dev lo table 100'];
 
+/** Collects, for SOURCE.md, the upstream line of each iptables-save line (iptables fixtures). */
+function iptCited(): { c: Cited; r: (chain: string, line: string, text: string) => string } {
+  const c = new Cited();
+  return {
+    c,
+    r: (chain, line, text) => {
+      c.rows.push(`| ${chain} | \`${text.replace(/\|/g, '\\|')}\` | ${line} |`);
+      return text;
+    },
+  };
+}
+
+// Passwall2 on fw3 (iptables-legacy + ipset): luci-app-passwall2/root/usr/share/passwall2/iptables.sh at the
+// same commit as the nft fixtures (add_firewall_rule, the [Local] part of its default ACL, and load_acl's
+// default ACL), the same options. app.sh picks iptables when ipset, iptables and a dnsmasq with ipset are there
+// (check_run_environment, app.sh:38-40), as on a fw3 image. `$(comment …)` is expanded unquoted, so its single
+// quotes stay in the comment ('Default'); add_port_rules runs its command through eval, which removes them.
+const PSW2_IPT_FILE = 'luci-app-passwall2/root/usr/share/passwall2/iptables.sh';
+
+function passwall2Fw3Fixture(): Fixture {
+  const { c, r } = iptCited();
+  const lan6 =
+    '::/128 ::1/128 ::ffff:0:0/96 ::ffff:0:0:0/96 64:ff9b::/96 100::/64 2001::/32 2001:20::/28 2001:db8::/32 2002::/16 fc00::/7 fe80::/10 ff00::/8'.split(' ');
+  const ipset = [
+    'create passwall2_local hash:net family inet hashsize 1024 maxelem 1048576',
+    'add passwall2_local 127.0.0.1',
+    'add passwall2_local 192.168.1.2',
+    'create passwall2_wan hash:net family inet hashsize 1024 maxelem 1048576',
+    'add passwall2_wan 192.168.1.2',
+    'create passwall2_lan hash:net family inet hashsize 1024 maxelem 1048576',
+    ...LOCALNETWORK.map((n) => `add passwall2_lan ${n}`),
+    'add passwall2_lan 192.168.1.0/24',
+    'add passwall2_lan 192.168.1.1',
+    'create passwall2_vps hash:net family inet hashsize 1024 maxelem 1048576',
+    'create passwall2_local6 hash:net family inet6 hashsize 1024 maxelem 1048576',
+    'create passwall2_wan6 hash:net family inet6 hashsize 1024 maxelem 1048576',
+    'create passwall2_lan6 hash:net family inet6 hashsize 1024 maxelem 1048576',
+    ...lan6.map((n) => `add passwall2_lan6 ${n}`),
+    'create passwall2_vps6 hash:net family inet6 hashsize 1024 maxelem 1048576',
+    'create passwall2_global_white hash:net family inet hashsize 1024 maxelem 1048576 timeout 259200',
+    'create passwall2_global_white6 hash:net family inet6 hashsize 1024 maxelem 1048576 timeout 259200',
+    '',
+  ].join('\n');
+  c.rows.push("| ipset passwall2_local | the router's IPv4 addresses (`ip address show`) | 672, 682-684 |");
+  c.rows.push(
+    '| ipset passwall2_wan | the address of each interface with a route (get_wan_ips: on a side router, lan with its gateway) | 673, 203-228, 783-788 |',
+  );
+  c.rows.push(
+    '| ipset passwall2_lan | gen_lanlist, the LAN interface\'s own prefix (192.168.1.2/24), the ISP DNS (resolv.conf.auto: 192.168.1.1) | 674, 171-183, 689-691, 698-708, 715-720 |',
+  );
+  c.rows.push('| ipset passwall2_vps | empty (the node\'s address, added by filter_vpsip, is left out) | 675, 618-623 |');
+  c.rows.push('| ipset passwall2_*6 | lan6: gen_lanlist_6; the others empty (the fixture runs without IPv6) | 677-680, 185-201, 693-695 |');
+  c.rows.push('| ipset passwall2_global_white(6) | empty, timeout 259200 | 729-732 |');
+  const D = "-m comment --comment \"'Default'\"";
+  const iptables = `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:PSW2 - [0:0]
+:PSW2_DNS - [0:0]
+:PSW2_OUTPUT - [0:0]
+${r('nat PREROUTING', '768 (-I)', '-A PREROUTING -j PSW2_DNS')}
+${r('nat PREROUTING', '756 (insert_rule_after prerouting_rule: none, so -A)', '-A PREROUTING -p tcp -j PSW2')}
+${r('nat OUTPUT', '898', "-A OUTPUT -o lo -p udp -m comment --comment \"'PSW2_DNS'\" -m udp --dport 53 -j REDIRECT --to-ports 11400")}
+${r('nat OUTPUT', '900', "-A OUTPUT -o lo -p tcp -m comment --comment \"'PSW2_DNS'\" -m tcp --dport 53 -j REDIRECT --to-ports 11400")}
+${r('nat OUTPUT', '932', '-A OUTPUT -p tcp -j PSW2_OUTPUT')}
+${r('nat PSW2', '752', '-A PSW2 -m set --match-set passwall2_lan dst -j RETURN')}
+${r('nat PSW2', '753', '-A PSW2 -m set --match-set passwall2_vps dst -j RETURN')}
+${r('nat PSW2', '789', "-A PSW2 -m comment --comment \"'WAN_IP_RETURN'\" -m set --match-set passwall2_wan dst -j RETURN")}
+${r('nat PSW2', '575', `-A PSW2 -d 198.18.0.0/16 -p tcp ${D} -j REDIRECT --to-ports 1041`)}
+${r('nat PSW2', '577 (add_port_rules, 1:65535: one rule, through eval)', '-A PSW2 -p tcp -m comment --comment Default -j REDIRECT --to-ports 1041')}
+${r('nat PSW2_DNS', '546', `-A PSW2_DNS -p udp ${D} -m udp --dport 53 -j REDIRECT --to-ports 11400`)}
+${r('nat PSW2_DNS', '548', `-A PSW2_DNS -p tcp ${D} -m tcp --dport 53 -j REDIRECT --to-ports 11400`)}
+${r('nat PSW2_OUTPUT', '759', '-A PSW2_OUTPUT -m set --match-set passwall2_lan dst -j RETURN')}
+${r('nat PSW2_OUTPUT', '760', '-A PSW2_OUTPUT -m set --match-set passwall2_vps dst -j RETURN')}
+${r('nat PSW2_OUTPUT', '761', '-A PSW2_OUTPUT -m mark --mark 0xff -j RETURN')}
+${r('nat PSW2_OUTPUT', '929', '-A PSW2_OUTPUT -d 198.18.0.0/16 -p tcp -j REDIRECT --to-ports 1041')}
+${r('nat PSW2_OUTPUT', '931 (add_port_rules, 1:65535)', '-A PSW2_OUTPUT -p tcp -j REDIRECT --to-ports 1041')}
+COMMIT
+*mangle
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:PSW2 - [0:0]
+:PSW2_OUTPUT - [0:0]
+:PSW2_RULE - [0:0]
+${r('mangle PREROUTING', '794 (insert_rule_before mwan3: none, so -A)', '-A PREROUTING -j PSW2')}
+${r('mangle OUTPUT', '982 (-I)', "-A OUTPUT -o lo -m comment --comment \"'mangle-OUTPUT-PSW2'\" -j RETURN")}
+${r('mangle OUTPUT', '963', "-A OUTPUT -p udp -m comment --comment \"'mangle-OUTPUT-PSW2'\" -j PSW2_OUTPUT")}
+${r('mangle OUTPUT', '983', "-A OUTPUT -m comment --comment \"'mangle-OUTPUT-PSW2'\" -m mark --mark 0x1 -j RETURN")}
+${r('mangle PSW2', '779', '-A PSW2 -m set --match-set passwall2_lan dst -j RETURN')}
+${r('mangle PSW2', '780', '-A PSW2 -m set --match-set passwall2_vps dst -j RETURN')}
+${r('mangle PSW2', '781', '-A PSW2 -m conntrack --ctdir REPLY -j RETURN')}
+${r('mangle PSW2', '790', "-A PSW2 -m comment --comment \"'WAN_IP_RETURN'\" -m set --match-set passwall2_wan dst -j RETURN")}
+${r('mangle PSW2', '961', "-A PSW2 -i lo -p udp -m comment --comment \"'Local'\" -m mark --mark 0x1 -j TPROXY --on-port 1041 --on-ip 0.0.0.0 --tproxy-mark 0x1/0x1")}
+${r('mangle PSW2', '962', "-A PSW2 -i lo -p udp -m comment --comment \"'Local'\" -j RETURN")}
+${r('mangle PSW2', '988', '-A PSW2 -p udp -m udp --dport 53 -j RETURN')}
+${r('mangle PSW2', '593', `-A PSW2 -d 198.18.0.0/16 -p udp ${D} -j PSW2_RULE`)}
+${r('mangle PSW2', '595 (add_port_rules, 1:65535)', '-A PSW2 -p udp -m comment --comment Default -j PSW2_RULE')}
+${r('mangle PSW2', '596', `-A PSW2 -p udp ${D} -m mark --mark 0x1 -j TPROXY --on-port 1041 --on-ip 0.0.0.0 --tproxy-mark 0x1/0x1`)}
+${r('mangle PSW2_OUTPUT', '797', '-A PSW2_OUTPUT -m set --match-set passwall2_lan dst -j RETURN')}
+${r('mangle PSW2_OUTPUT', '798', '-A PSW2_OUTPUT -m set --match-set passwall2_vps dst -j RETURN')}
+${r('mangle PSW2_OUTPUT', '799', '-A PSW2_OUTPUT -m conntrack --ctdir REPLY -j RETURN')}
+${r('mangle PSW2_OUTPUT', '804 (AUTO_DNS: the ISP DNS)', '-A PSW2_OUTPUT -d 192.168.1.1/32 -p udp -m udp --dport 53 -j RETURN')}
+${r('mangle PSW2_OUTPUT', '808', '-A PSW2_OUTPUT -m mark --mark 0xff -j RETURN')}
+${r('mangle PSW2_OUTPUT', '958', '-A PSW2_OUTPUT -d 198.18.0.0/16 -p udp -j PSW2_RULE')}
+${r('mangle PSW2_OUTPUT', '960 (add_port_rules, 1:65535)', '-A PSW2_OUTPUT -p udp -j PSW2_RULE')}
+${r('mangle PSW2_RULE', '772', '-A PSW2_RULE -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff')}
+${r('mangle PSW2_RULE', '773', '-A PSW2_RULE -m mark --mark 0x1 -j RETURN')}
+${r('mangle PSW2_RULE', '774', '-A PSW2_RULE -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j MARK --set-xmark 0x1/0xffffffff')}
+${r('mangle PSW2_RULE', '775', '-A PSW2_RULE -p udp -m conntrack --ctstate NEW,RELATED -j MARK --set-xmark 0x1/0xffffffff')}
+${r('mangle PSW2_RULE', '776', '-A PSW2_RULE -j CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff')}
+COMMIT
+`;
+  c.rows.push('| ip rule / route | `ip rule add fwmark 1 lookup 100`, `ip route add local 0.0.0.0/0 dev lo table 100` | 810-811 |');
+  return {
+    name: 'passwall2-fw3',
+    source:
+      'Passwall2 on fw3 (iptables-legacy + ipset), the defaults of 0_default_config and app.sh get_config at the same commit ' +
+      '(tcp_proxy_way redirect, tcp_redir_ports and udp_redir_ports 1:65535, tcp/udp_no_redir_ports disable, accept_icmp 0, ' +
+      'accept_icmpv6 0, ipv6_tproxy 0, localhost_proxy 1, client_proxy 1, dns_redirect 1: DNS through the copy dnsmasq on 11400, ' +
+      'REDIR_PORT 1041); a plain node (the default node \'myshunt\' is a shunt node: add_shunt_t_rule then adds a ' +
+      '`-m set --match-set passwall2_global_white dst -j RETURN` before each catch-all; left out). The side router\'s ' +
+      'resolv.conf.auto names the main router (192.168.1.1), so ISP_DNS and AUTO_DNS are 192.168.1.1 (app.sh:1260-1266). ' +
+      'Left out: the ip6tables rules and IPv6 routes (the fixture is IPv4; ip6tables nat needs kmod-ipt-nat6, not on a stock image), ' +
+      "and fw3's own chains (delegate_prerouting …): `insert_rule_after … prerouting_rule` and `insert_rule_before … mwan3` find " +
+      'neither in PREROUTING itself and append. Unlike nftables.sh (`tcp flags syn`), iptables.sh marks only an exact SYN ' +
+      '(`--syn`, 774).\n\n' +
+      c.table('Openwrt-Passwall/openwrt-passwall2', PSW2_COMMIT, PSW2_IPT_FILE),
+    iptables,
+    iptablesVariant: 'legacy',
+    ipset,
+    ip: PSW_ROUTE,
+  };
+}
+
 // ---------------------------------------------------------------------------
 // homeproxy: immortalwrt/homeproxy at edece28a, root/etc/homeproxy/scripts/firewall_post.ut rendered into
 // table inet fw4 (fw4 includes it as table-post: its `chain dstnat { … }` and `chain mangle_prerouting { … }`
@@ -1331,6 +1470,7 @@ export const FIXTURES: Fixture[] = [
   passwallFixture(),
   passwall2Fixture('passwall2-nft', 'tproxy', PSW2_OLD_TCP_PORTS),
   passwall2Fixture('passwall2-nft-redirect', 'redirect', '1:65535'),
+  passwall2Fw3Fixture(),
   homeproxyFixture(),
   nikkiFixture(),
   shellcrashNftFixture(),
