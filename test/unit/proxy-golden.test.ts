@@ -93,6 +93,12 @@ const EXPECTED: Record<string, { proxy: string; tcp: Reply | 'passes'; udp: Repl
     tcp: { taken: 'proxied ack PSW2_NAT#4', fixes: ['Passwall2', 'guard', 'sysctl', 'gateway'] },
     udp: { taken: 'proxied udp PSW2_MANGLE#6', fixes: ['Passwall2', 'guard', 'gateway'] },
   },
+  // The 25.11.14 release's defaults (REDIRECT of a port list): TCP replies pass, UDP is taken after the [Local] rules.
+  'passwall2-nft-25.11': {
+    proxy: 'Passwall2 redirect + tproxy',
+    tcp: 'passes',
+    udp: { taken: 'proxied udp PSW2_MANGLE#9', fixes: ['Passwall2', 'guard', 'gateway'] },
+  },
   // fw3 (iptables.sh), today's defaults: TCP REDIRECT of every port in nat PSW2, UDP TPROXY in mangle PSW2.
   'passwall2-fw3': {
     proxy: 'Passwall2 redirect + tproxy',

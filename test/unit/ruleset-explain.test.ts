@@ -132,6 +132,14 @@ const CASES: Record<string, Case> = {
     c: ['forwarded', null, 'PSW2_NAT#1'],
     d: ['proxied', 'tproxy:1041', 'PSW2_MANGLE#6'],
   },
+  // The 25.11.14 release: REDIRECT of a port list, so the server's reply (a) passes PSW2_NAT.
+  'passwall2-nft-25.11': {
+    proxy: { name: 'passwall2', mode: 'redirect + tproxy', redirect: [1041], tproxy: [1041] },
+    a: ['forwarded', null, null],
+    b: ['proxied', 'redirect:1041', 'PSW2_NAT#4'],
+    c: ['forwarded', null, 'PSW2_NAT#1'],
+    d: ['proxied', 'tproxy:1041', 'PSW2_MANGLE#9'],
+  },
   // fw3 (iptables.sh), today's defaults: nat PSW2 redirects every TCP port, mangle PSW2 TPROXYs UDP.
   'passwall2-fw3': {
     proxy: { name: 'passwall2', mode: 'redirect + tproxy', redirect: [1041], tproxy: [1041] },

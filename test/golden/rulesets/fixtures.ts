@@ -878,6 +878,130 @@ ${c.rule('PSW2_OUTPUT_MANGLE_V6', '875', 'meta mark 0xff counter return')}
 
 const PSW_ROUTE = ['rule add fwmark 1 lookup 100', 'route add local 0.0.0.0/0 dev lo table 100'];
 
+/**
+ * Passwall2 as released from 25.11.14 to 26.1.1: nftables.sh as changed by 8e9c46f (2025-11-14, the first release with
+ * `tcp flags syn` and `ct direction reply` came with 4aaec7c, 2025-11-05), with that release's defaults
+ * (0_default_config: tcp_proxy_way redirect, tcp_redir_ports the 16-port list, udp_redir_ports 1:65535). Unlike the
+ * two fixtures above, the [Local] rules that land in PSW2_MANGLE (prerouting) are here.
+ */
+function passwall2Nft2511Fixture(): Fixture {
+  const c = new Cited();
+  const r = (chain: string, line: string, text: string) => c.rule(chain, line, text);
+  const set = (n: string, type: string, line: string, elements?: string) => {
+    c.rows.push(`| set ${n} | ${type}, flags interval, timeout${elements ? `; ${elements.length > 60 ? 'see fixtures.ts' : elements}` : ''} | ${line} |`);
+    return `  set ${n} {
+    type ${type}
+    flags interval,timeout
+    auto-merge
+${elements ? `    elements = { ${elements} }\n` : ''}  }`;
+  };
+  const LAN6 =
+    '::/128, ::1/128, ::ffff:0:0/96, ::ffff:0:0:0/96, 64:ff9b::/96, 100::/64, 2001::/32, 2001:20::/28, 2001:db8::/32, 2002::/16, fc00::/7, fe80::/10, ff00::/8';
+  const sets = [
+    set('passwall2_local', 'ipv4_addr', "701, 709 (the router's addresses)", '127.0.0.1, 192.168.1.2'),
+    set('passwall2_lan', 'ipv4_addr', '702, 199-211 (gen_lanlist), 721, 727', LOCALNETWORK.join(', ')),
+    set('passwall2_vps', 'ipv4_addr', '703'),
+    set('passwall2_local6', 'ipv6_addr', '705'),
+    set('passwall2_lan6', 'ipv6_addr', '706, 213 (gen_lanlist_6)', LAN6),
+    set('passwall2_vps6', 'ipv6_addr', '707'),
+    set('passwall2_global_white', 'ipv4_addr', '741'),
+    set('passwall2_global_white6', 'ipv6_addr', '742'),
+  ].join('\n');
+  const ports = `tcp dport { ${PSW2_OLD_TCP_PORTS.split(',').join(', ')} }`;
+  const nft = `table inet passwall2 {
+${sets}
+  chain dstnat {
+    type nat hook prerouting priority dstnat - 1; policy accept;
+${r('dstnat', '774', 'jump PSW2_DNS')}
+${r('dstnat', '818', 'ip protocol tcp counter jump PSW2_NAT')}
+  }
+  chain mangle_prerouting {
+    type filter hook prerouting priority mangle - 1; policy accept;
+${r('mangle_prerouting', '809', 'ip protocol udp counter jump PSW2_MANGLE')}
+  }
+  chain mangle_output {
+    type route hook output priority mangle - 1; policy accept;
+  }
+  chain nat_output {
+    type nat hook output priority -1; policy accept;
+  }
+  chain PSW2_DNS {
+${r('PSW2_DNS', '563', 'ip protocol udp udp dport 53 counter redirect to :11400 comment "Default"')}
+${r('PSW2_DNS', '564', 'ip protocol tcp tcp dport 53 counter redirect to :11400 comment "Default"')}
+${r('PSW2_DNS', '565', 'meta l4proto udp udp dport 53 counter redirect to :11400 comment "Default"')}
+${r('PSW2_DNS', '566', 'meta l4proto tcp tcp dport 53 counter redirect to :11400 comment "Default"')}
+  }
+  chain PSW2_RULE {
+${r('PSW2_RULE', '780', 'meta mark set ct mark counter')}
+${r('PSW2_RULE', '781', 'meta mark 1 counter return')}
+${r('PSW2_RULE', '782', 'tcp flags syn meta mark set mark and 0x0 xor 0x1 counter')}
+${r('PSW2_RULE', '783', 'meta l4proto udp ct state new,related meta mark set mark and 0x0 xor 0x1 counter')}
+${r('PSW2_RULE', '784', 'ct mark set mark counter')}
+  }
+  chain PSW2_MANGLE {
+${r('PSW2_MANGLE', '789', 'ip daddr @passwall2_lan counter return')}
+${r('PSW2_MANGLE', '790', 'ip daddr @passwall2_vps counter return')}
+${r('PSW2_MANGLE', '791', 'ct direction reply counter return')}
+${r('PSW2_MANGLE', '971 ([Local], localhost_proxy 1)', 'ip protocol udp iif "lo" counter meta mark 1 tproxy ip to :1041 comment "Local"')}
+${r('PSW2_MANGLE', '972 ([Local])', 'ip protocol udp iif "lo" counter return comment "Local"')}
+${r('PSW2_MANGLE', '994', 'ip protocol udp udp dport 53 counter return')}
+${r('PSW2_MANGLE', '614', 'ip protocol udp ip daddr 198.18.0.0/16 counter jump PSW2_RULE comment "Default"')}
+${r('PSW2_MANGLE', '616', 'ip protocol udp counter jump PSW2_RULE comment "Default"')}
+${r('PSW2_MANGLE', '617', 'ip protocol udp counter meta mark 1 tproxy ip to :1041 comment "Default"')}
+  }
+  chain PSW2_OUTPUT_MANGLE {
+${r('PSW2_OUTPUT_MANGLE', '795', 'ip daddr @passwall2_lan counter return')}
+${r('PSW2_OUTPUT_MANGLE', '796', 'ip daddr @passwall2_vps counter return')}
+${r('PSW2_OUTPUT_MANGLE', '797', 'ct direction reply counter return')}
+${r('PSW2_OUTPUT_MANGLE', '806', 'meta mark 0xff counter return')}
+  }
+  chain PSW2_NAT {
+${r('PSW2_NAT', '816', 'ip daddr @passwall2_lan counter return')}
+${r('PSW2_NAT', '817', 'ip daddr @passwall2_vps counter return')}
+${r('PSW2_NAT', '596', 'ip protocol tcp ip daddr 198.18.0.0/16 counter redirect to :1041 comment "Default"')}
+${r('PSW2_NAT', '598', `ip protocol tcp ${ports} counter redirect to :1041 comment "Default"`)}
+  }
+  chain PSW2_OUTPUT_NAT {
+${r('PSW2_OUTPUT_NAT', '822', 'ip daddr @passwall2_lan counter return')}
+${r('PSW2_OUTPUT_NAT', '823', 'ip daddr @passwall2_vps counter return')}
+${r('PSW2_OUTPUT_NAT', '824', 'meta mark 0xff counter return')}
+  }
+  chain PSW2_MANGLE_V6 {
+${r('PSW2_MANGLE_V6', '856', 'ip6 daddr @passwall2_lan6 counter return')}
+${r('PSW2_MANGLE_V6', '857', 'ip6 daddr @passwall2_vps6 counter return')}
+${r('PSW2_MANGLE_V6', '858', 'ct direction reply counter return')}
+  }
+  chain PSW2_OUTPUT_MANGLE_V6 {
+${r('PSW2_OUTPUT_MANGLE_V6', '862', 'ip6 daddr @passwall2_lan6 counter return')}
+${r('PSW2_OUTPUT_MANGLE_V6', '863', 'ip6 daddr @passwall2_vps6 counter return')}
+${r('PSW2_OUTPUT_MANGLE_V6', '864', 'ct direction reply counter return')}
+${r('PSW2_OUTPUT_MANGLE_V6', '865', 'meta mark 0xff counter return')}
+  }
+}
+`;
+  c.rows.push('| base chains | dstnat (dstnat - 1), mangle_prerouting (mangle - 1), mangle_output, nat_output | 129-147 (gen_nft_tables) |');
+  c.rows.push('| ip rule / route | `ip rule add fwmark 1 lookup 100`, `ip route add local 0.0.0.0/0 dev lo table 100` | 850-851 |');
+  return {
+    name: 'passwall2-nft-25.11',
+    source:
+      'Passwall2 25.11.14 (Openwrt-Passwall/openwrt-passwall2@6fc5d72, the release commit; nftables.sh last changed by 8e9c46f, ' +
+      'and the same in the releases up to 26.1.1, 4dfe421: the next change is 8034313, 2026-01-06), with that release\'s defaults ' +
+      '(luci-app-passwall2/root/usr/share/passwall2/0_default_config at 8e9c46f:30-34: tcp_proxy_way redirect, tcp_redir_ports ' +
+      `${PSW2_OLD_TCP_PORTS}, udp_redir_ports 1:65535; app.sh get_config at 6fc5d72:1396-1417: tcp/udp_no_redir_ports disable, ` +
+      'localhost_proxy 1, client_proxy 1, REDIR_PORT 1041, DNS through the copy dnsmasq on 11400, app.sh:855). A plain node, as in ' +
+      'the fixtures of today\'s release. The comment "Default" / "Local" is i18n() in English (since c9ff003, 2025-11-12). ' +
+      'get_wan_ip (network_find_wan) finds no WAN interface on a side router, so there is no WAN_IP_RETURN rule (843-848). ' +
+      'Left out: the [Local] rules in output hooks (nat_output, mangle_output, PSW2_OUTPUT_*: the router\'s own traffic).\n\n' +
+      'Against today\'s nftables.sh (7d7dd9b6, the passwall2-nft fixtures): the same rules on the path of a forward\'s reply; ' +
+      'the default that changed is tcp_redir_ports (1:65535 since a22e5fb, 2026-01-12), so here the server\'s TCP replies (to ' +
+      "the client's port) are not redirected, while UDP is taken as today. The TPROXY SYN gate `tcp flags syn` (782) matches " +
+      'a SYN-ACK too (the exact SYN `tcp flags & (fin | syn | rst | ack) == syn` before 4aaec7c); it acts only with tcp_proxy_way tproxy.\n\n' +
+      c.table('Openwrt-Passwall/openwrt-passwall2', '6fc5d72', PSW2_FILE),
+    nft,
+    ip: PSW_ROUTE,
+  };
+}
+
 /** Collects, for SOURCE.md, the upstream line of each iptables-save line (iptables fixtures). */
 function iptCited(): { c: Cited; r: (chain: string, line: string, text: string) => string } {
   const c = new Cited();
@@ -1471,6 +1595,7 @@ export const FIXTURES: Fixture[] = [
   passwall2Fixture('passwall2-nft', 'tproxy', PSW2_OLD_TCP_PORTS),
   passwall2Fixture('passwall2-nft-redirect', 'redirect', '1:65535'),
   passwall2Fw3Fixture(),
+  passwall2Nft2511Fixture(),
   homeproxyFixture(),
   nikkiFixture(),
   shellcrashNftFixture(),
