@@ -52,6 +52,7 @@ const EXPECTED: Record<string, string[]> = {
     'add inet replyguard_guard nat_pre',
     'insert inet nikki lan_tun',
   ],
+  'nikki-tproxy-ipv6': ['insert inet nikki lan_tproxy', 'insert inet nikki lan_tproxy'],
   'openclash-fw3-fakeip': [
     'create-table inet replyguard_guard nat_pre',
     'add inet replyguard_guard nat_pre',

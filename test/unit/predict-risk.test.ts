@@ -49,6 +49,7 @@ const CASES: Record<string, Record<string, string>> = {
   'passwall2-nft-25.11': { wg: 'udp PSW2_MANGLE#9 nft' },
   homeproxy: {},
   nikki: { nas: 'ack lan_redirect#1 nft', wg: 'udp lan_tun#2 nft' },
+  'nikki-tproxy-ipv6': { nas: 'synack lan_tproxy#2 nft', wg: 'udp lan_tproxy#2 nft' },
   'shellcrash-nft': {},
   'shellcrash-iptables': {},
   'unknown-tproxy': { nas: 'synack pre#2 nft', wg: 'udp pre#2 nft' },

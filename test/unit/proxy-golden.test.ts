@@ -81,6 +81,12 @@ const EXPECTED: Record<string, { proxy: string; tcp: Reply | 'passes'; udp: Repl
     tcp: { taken: 'proxied ack lan_redirect#1', fixes: ['nikki', 'guard', 'sysctl', 'gateway'] },
     udp: { taken: 'proxied udp lan_tun#2', fixes: ['nikki', 'guard', 'gateway'] },
   },
+  // tcp_mode and udp_mode tproxy: the SYN-ACK itself is taken (TPROXY in mangle, every destination port by default).
+  'nikki-tproxy-ipv6': {
+    proxy: 'nikki tproxy',
+    tcp: { taken: 'proxied synack lan_tproxy#2', fixes: ['nikki', 'guard', 'gateway'] },
+    udp: { taken: 'proxied udp lan_tproxy#2', fixes: ['nikki', 'guard', 'gateway'] },
+  },
   // TPROXY with the port list of the earlier default: TCP replies (to the client's port) pass.
   'passwall2-nft': {
     proxy: 'Passwall2 tproxy',
@@ -195,6 +201,29 @@ describe('upstream-derived fixtures: recognition, responsible rule, fix list', (
         const guard = fixes.find((l) => l.startsWith('Generic guard'))!;
         assert.ok(guard.includes(` ${r.rule?.chain} `), guard);
       }
+    }
+  });
+
+  it('nikki in TPROXY mode takes IPv6 replies too (proxy_nfproto { ipv4, ipv6 }, hijack.ut 427)', () => {
+    const s = snapshot('nikki-tproxy-ipv6');
+    const proxies = recognizeProxies(s.ruleset);
+    for (const [proto, port, forward] of [
+      ['tcp', 443, 'nas'],
+      ['udp', 51820, 'wg'],
+    ] as const) {
+      const r = evaluateReply(
+        s,
+        { proto, server: '2001:db8:50::10', port, peer: '3fff:ffff::7', peerPort: 40000 },
+        proxies,
+      );
+      assert.ok(typeof r !== 'string', String(r));
+      assert.equal(
+        `${r.fate} ${r.packet} ${r.rule?.chain}#${r.rule?.position}`,
+        `proxied ${proto === 'tcp' ? 'synack' : 'udp'} lan_tproxy#2`,
+      );
+      const fixes = replyFixLines(r, '2001:db8:50::10', port, proto, forward);
+      assert.deepEqual(fixes.map(kindOf), ['nikki', 'guard', 'gateway'], fixes.join('\n'));
+      assert.ok(fixes.find((l) => l.startsWith('Generic guard'))!.includes(' lan_tproxy '));
     }
   });
 

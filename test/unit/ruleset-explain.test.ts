@@ -162,6 +162,14 @@ const CASES: Record<string, Case> = {
     c: ['forwarded', null, 'dstnat#4'],
     d: ['proxied', 'tun:nikki', 'lan_tun#2'],
   },
+  'nikki-tproxy-ipv6': {
+    proxy: { name: 'nikki', mode: 'tproxy', tproxy: [7892], marks: ['0x80'] },
+    a: ['proxied', 'tproxy:7892', 'lan_tproxy#2'],
+    aFlags: 'synack',
+    b: ['proxied', 'tproxy:7892', 'lan_tproxy#2'],
+    c: ['forwarded', null, 'mangle_prerouting_lan#3'],
+    d: ['proxied', 'tproxy:7892', 'lan_tproxy#2'],
+  },
   'shellcrash-nft': {
     proxy: { name: 'shellcrash', mode: 'redirect', redirect: [7892] },
     a: ['forwarded', null, 'prerouting#5'],

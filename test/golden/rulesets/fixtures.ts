@@ -1285,7 +1285,12 @@ ${r('homeproxy_mangle_output', '532', 'counter goto homeproxy_mangle_mark')}
 const NIKKI_COMMIT = '388f34e5';
 const NIKKI_FILE = 'nikki/files/ucode/hijack.ut';
 
-function nikkiFixture(): Fixture {
+/**
+ * nikki with the defaults (`mix`: tcp_mode redirect, udp_mode tun) or with tcp_mode and udp_mode tproxy and IPv6 on
+ * in the namespace (`tproxy`: lan_tproxy instead of lan_redirect and lan_tun; ipv6_proxy is on by default).
+ */
+function nikkiFixture(mode: 'mix' | 'tproxy' = 'mix'): Fixture {
+  const tproxy = mode === 'tproxy';
   const c = new Cited();
   const bypass = (chain: string, from: number) =>
     [
@@ -1317,7 +1322,23 @@ ${set('bypass_dscp', '246-255', 'type dscp\n    flags interval\n    auto-merge\n
   chain lan_dns_hijack {
 ${c.rule('lan_dns_hijack', '376', 'meta nfproto @dns_hijack_nfproto meta l4proto { tcp, udp } th dport 53 counter redirect to :1053')}
   }
-  chain lan_redirect {
+${
+  tproxy
+    ? `  chain lan_tproxy {
+${c.rule('lan_tproxy', '425', 'meta nfproto @dns_hijack_nfproto meta l4proto { tcp, udp } th dport 53 counter return')}
+${c.rule('lan_tproxy', '427', 'meta nfproto @proxy_nfproto meta l4proto { tcp, udp } meta mark set meta mark & 0xffffff00 | 0x80 tproxy to :7892 counter accept')}
+  }
+  chain dstnat {
+    type nat hook prerouting priority dstnat + 1; policy accept;
+${c.rule('dstnat', '576', 'iifname @lan_inbound_device jump lan_dns_hijack')}
+${c.rule('dstnat', '596', 'icmp type echo-request ip daddr 198.18.0.1/16 counter redirect')}
+  }
+  chain mangle_prerouting_lan {
+    type filter hook prerouting priority mangle; policy accept;
+${bypass('mangle_prerouting_lan', 606).join('\n')}
+${c.rule('mangle_prerouting_lan', '619', 'iifname @lan_inbound_device meta l4proto vmap { tcp : jump lan_tproxy, udp : jump lan_tproxy }')}
+  }`
+    : `  chain lan_redirect {
 ${c.rule('lan_redirect', '400', 'meta nfproto @proxy_nfproto meta l4proto tcp counter redirect to :7891')}
   }
   chain lan_tun {
@@ -1335,9 +1356,37 @@ ${c.rule('dstnat', '596', 'icmp type echo-request ip daddr 198.18.0.1/16 counter
     type filter hook prerouting priority mangle; policy accept;
 ${bypass('mangle_prerouting_lan', 606).join('\n')}
 ${c.rule('mangle_prerouting_lan', '619', 'iifname @lan_inbound_device meta l4proto vmap { tcp : continue, udp : jump lan_tun }')}
-  }
+  }`
+}
 }
 `;
+  if (tproxy) {
+    c.rows.push(
+      '| ip rule / route | `ip -4 route add local default dev lo table 80`, `ip -4 rule add pref 1024 fwmark 0x80/0xff table 80`, the same with `-6` (ipv6_proxy 1) | nikki/files/nikki.init:397-405 |',
+    );
+    return {
+      name: 'nikki-tproxy-ipv6',
+      source:
+        'nikki, tcp_mode tproxy and udp_mode tproxy (LuCI: Proxy → TCP/UDP mode), otherwise the defaults of nikki/files/nikki.conf ' +
+        'at the same commit (ipv4_proxy and ipv6_proxy 1, IPv4 and IPv6 DNS hijack, lan_inbound_interface lan = br-lan, one ' +
+        'lan_access_control entry with dns and proxy on; mixin tproxy 7892, routing tproxy_fw_mark 0x80/0xff, table 80, pref 1024: ' +
+        'nikki.conf:47, 222-228). IPv6 on in the namespace: br-lan has the lab\'s 2001:db8:50::2/64 (test/lab/lab.ts). ' +
+        'With tcp_mode tproxy the dstnat chain keeps only the DNS jump and the fake-ip ping redirect (the bypass returns and ' +
+        'lan_redirect come only with tcp_mode redirect, 578-593). Left out, as in the nikki fixture: the router_proxy part ' +
+        '(output hooks, and mangle_prerouting_router for lo only).\n\n' +
+        c.table('nikkinikki-org/OpenWrt-nikki', NIKKI_COMMIT, NIKKI_FILE),
+      nft,
+      ip: [
+        'route add local default dev lo table 80',
+        'rule add pref 1024 fwmark 0x80/0xff table 80',
+        `-6 addr add ${SIDE6} dev br-lan nodad`,
+        `-6 route add default via ${SIDE6_GATEWAY} dev br-lan`,
+        '-6 route add local default dev lo table 80',
+        '-6 rule add pref 1024 fwmark 0x80/0xff table 80',
+      ],
+      ipv6: true,
+    };
+  }
   c.rows.push('| ip rule / route | `ip -4 route add unicast default dev nikki table 81`, `ip -4 rule add pref 1025 fwmark 0x81/0xff table 81` | nikki/files/nikki.init:409-410 |');
   return {
     name: 'nikki',
@@ -1598,6 +1647,7 @@ export const FIXTURES: Fixture[] = [
   passwall2Nft2511Fixture(),
   homeproxyFixture(),
   nikkiFixture(),
+  nikkiFixture('tproxy'),
   shellcrashNftFixture(),
   shellcrashIptablesFixture(),
   { name: 'unknown-tproxy', source: 'A hand-written TPROXY table with no known proxy names.', nft: UNKNOWN_NFT, ip: ['rule add fwmark 1 table 100', 'route add local 0.0.0.0/0 dev lo table 100'] },
