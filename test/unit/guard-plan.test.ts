@@ -44,6 +44,7 @@ function input(name: string, forwards: ForwardConfig[] = FORWARDS, extra: Partia
 const EXPECTED: Record<string, string[]> = {
   empty: [],
   homeproxy: [],
+  'homeproxy-tun': [],
   'openclash-fw4-redirhost-common-ports': [],
   'shellcrash-iptables': [],
   'shellcrash-nft': [],

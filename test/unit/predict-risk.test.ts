@@ -48,6 +48,7 @@ const CASES: Record<string, Record<string, string>> = {
   'passwall2-fw3': { nas: 'ack PSW2#5 iptables', wg: 'udp PSW2#10 iptables' },
   'passwall2-nft-25.11': { wg: 'udp PSW2_MANGLE#9 nft' },
   homeproxy: {},
+  'homeproxy-tun': {},
   nikki: { nas: 'ack lan_redirect#1 nft', wg: 'udp lan_tun#2 nft' },
   'nikki-tproxy-ipv6': { nas: 'synack lan_tproxy#2 nft', wg: 'udp lan_tproxy#2 nft' },
   'shellcrash-nft': {},

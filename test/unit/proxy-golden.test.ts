@@ -81,6 +81,8 @@ const EXPECTED: Record<string, { proxy: string; tcp: Reply | 'passes'; udp: Repl
     tcp: { taken: 'proxied ack lan_redirect#1', fixes: ['nikki', 'guard', 'sysctl', 'gateway'] },
     udp: { taken: 'proxied udp lan_tun#2', fixes: ['nikki', 'guard', 'gateway'] },
   },
+  // proxy_mode tun with routing_port common: the mark chain returns replies to the client's (uncommon) port.
+  'homeproxy-tun': { proxy: 'homeproxy tun', tcp: 'passes', udp: 'passes' },
   // tcp_mode and udp_mode tproxy: the SYN-ACK itself is taken (TPROXY in mangle, every destination port by default).
   'nikki-tproxy-ipv6': {
     proxy: 'nikki tproxy',

@@ -155,6 +155,14 @@ const CASES: Record<string, Case> = {
     c: ['forwarded', null, 'homeproxy_redirect#4'],
     d: ['forwarded', null, 'homeproxy_mangle_tproxy_port#1'],
   },
+  // routing_port common: only a common destination port is marked for the TUN.
+  'homeproxy-tun': {
+    proxy: { name: 'homeproxy', mode: 'tun', marks: ['0x66'] },
+    a: ['forwarded', null, 'homeproxy_mangle_tun_mark#1'],
+    b: ['proxied', 'tun:singtun0', 'homeproxy_mangle_tun_mark#3'],
+    c: ['forwarded', null, 'homeproxy_mangle_tun#4'],
+    d: ['forwarded', null, 'homeproxy_mangle_tun_mark#2'],
+  },
   nikki: {
     proxy: { name: 'nikki', mode: 'mix (TCP redirect, UDP TUN)', redirect: [7891] },
     a: ['proxied', 'redirect:7891', 'lan_redirect#1'],

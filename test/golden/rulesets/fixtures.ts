@@ -13,7 +13,7 @@ export interface Fixture {
   ipset?: string;
   /** `ip …` commands (rules and routes), after the rules. */
   ip?: string[];
-  /** tun devices to create. */
+  /** tun devices to create: "name" or "name address/prefix". */
   tun?: string[];
   /** IPv6 on: br-lan gets the lab's 2001:db8:50::2/64 and ip6-rule.json / ip6-route.json are dumped. */
   ipv6?: boolean;
@@ -1162,7 +1162,8 @@ const HP_WAN_PROXY6 = '2001:67c:4e8::/48, 2001:b28:f23c::/48, 2001:b28:f23d::/48
 /** A stand-in for resources/china_ip6.txt (shipped data): one prefix. */
 const HP_CN6_SAMPLE = '240e::/20';
 
-function homeproxyFixture(): Fixture {
+/** homeproxy with the defaults (redirect_tproxy), or proxy_mode tun: TCP and UDP marked to the sing-box TUN. */
+function homeproxyFixture(mode: 'redirect_tproxy' | 'tun' = 'redirect_tproxy'): Fixture {
   const c = new Cited();
   const set = (name: string, type: string, line: string, elements?: string, note?: string) => {
     c.rows.push(`| set ${name} | ${type}${note ? `; ${note}` : ''} | ${line} |`);
@@ -1184,6 +1185,7 @@ ${elements ? `    elements = { ${elements} }\n` : ''}  }`;
     set('homeproxy_routing_port', 'inet_service', '245-250', HP_PORTS, 'infra.common_port'),
   ].join('\n');
   const r = (chain: string, line: string, text: string) => c.rule(chain, line, text);
+  if (mode === 'tun') return homeproxyTunFixture(c, sets, r);
   const nft = fw4({
     sets,
     dstnatAfter: [
@@ -1274,6 +1276,59 @@ ${r('homeproxy_mangle_output', '532', 'counter goto homeproxy_mangle_mark')}
   };
 }
 
+
+/** homeproxy, proxy_mode tun (the fw4 parts: firewall_post.ut's TUN branch and firewall_pre.uc's accept rules). */
+function homeproxyTunFixture(c: Cited, sets: string, r: (chain: string, line: string, text: string) => string): Fixture {
+  const nft = fw4({
+    sets,
+    dstnatAfter: r('dstnat', '259', 'meta nfproto { ipv4, ipv6 } udp dport 53 counter redirect to :53 comment "!homeproxy: DNS hijack"'),
+    // firewall_pre.uc: included at chain-pre of fw4's forward and input (uci-defaults/luci-homeproxy:9-21).
+    forward: r('forward', 'firewall_pre.uc:33', 'oifname "singtun0" counter accept comment "!homeproxy: accept tun forward"'),
+    input: r('input', 'firewall_pre.uc:34', 'iifname "singtun0" counter accept comment "!homeproxy: accept tun input"'),
+    mangle: r('mangle_prerouting', '659', 'meta nfproto { ipv4, ipv6 } meta l4proto { tcp, udp } jump homeproxy_mangle_lanac'),
+    mangleOutput: r('mangle_output', '663', 'meta nfproto { ipv4, ipv6 } meta l4proto { tcp, udp } jump homeproxy_mangle_tun'),
+    chains: `  chain homeproxy_mangle_lanac {
+${r('homeproxy_mangle_lanac', '547', 'iifname "singtun0" counter return')}
+${r('homeproxy_mangle_lanac', '548', 'udp dport 53 counter return')}
+${r('homeproxy_mangle_lanac', '577', 'counter goto homeproxy_mangle_tun')}
+  }
+  chain homeproxy_mangle_tun_mark {
+${r('homeproxy_mangle_tun_mark', '584', 'tcp dport != @homeproxy_routing_port counter return')}
+${r('homeproxy_mangle_tun_mark', '586', 'udp dport != @homeproxy_routing_port counter return')}
+${r('homeproxy_mangle_tun_mark', '589', 'counter meta mark set 0x66')}
+  }
+  chain homeproxy_mangle_tun {
+${r('homeproxy_mangle_tun', '593', 'iifname "singtun0" counter return')}
+${r('homeproxy_mangle_tun', '595', 'ip daddr @homeproxy_wan_proxy_addr_v4 counter goto homeproxy_mangle_tun_mark')}
+${r('homeproxy_mangle_tun', '597', 'ip6 daddr @homeproxy_wan_proxy_addr_v6 counter goto homeproxy_mangle_tun_mark')}
+${r('homeproxy_mangle_tun', '600', 'ip daddr @homeproxy_local_addr_v4 counter return')}
+${r('homeproxy_mangle_tun', '602', 'ip6 daddr @homeproxy_local_addr_v6 counter return')}
+${r('homeproxy_mangle_tun', '631', 'ip daddr @homeproxy_mainland_addr_v4 counter return')}
+${r('homeproxy_mangle_tun', '633', 'ip6 daddr @homeproxy_mainland_addr_v6 counter return')}
+${r('homeproxy_mangle_tun', '636', 'udp dport { 80, 443 } counter reject comment "!homeproxy: Fuck you QUIC"')}
+${r('homeproxy_mangle_tun', '655', 'counter goto homeproxy_mangle_tun_mark')}
+  }`,
+  });
+  c.rows.push(
+    '| ip rule / route | `ip route replace default dev singtun0 table 100`, `ip rule add fwmark 102 lookup 100` (and `-6`, left out) | root/etc/init.d/homeproxy:134-142 |',
+  );
+  return {
+    name: 'homeproxy-tun',
+    source:
+      'homeproxy, proxy_mode tun, otherwise the defaults of root/etc/config/homeproxy at the same commit (routing_mode ' +
+      'bypass_mainland_china, routing_port common, ipv6_support 1, lan_proxy_mode disabled, tun_name singtun0, tun_addr4 ' +
+      '172.19.0.1/30, tun_mark 102 = 0x66, table_mark 100) and a main node. The sets are the redirect_tproxy fixture\'s. ' +
+      'Stand-ins: singtun0 is a plain tun device (sing-box makes it and its address); firewall_pre.uc\'s accept rules, ' +
+      "which fw4 includes at the top of its forward and input chains, stand after fw4's `ct state established,related accept` " +
+      '(the fw4() helper has no chain-pre slot; no verdict walked here changes). Left out: the IPv6 route and rule ' +
+      '(init.d/homeproxy:141-142; the namespace runs without IPv6). With routing_port common, homeproxy_mangle_tun_mark ' +
+      "returns every packet whose destination port is not a common port, so a forward's replies (to the client's port) pass.\n\n" +
+      c.table('immortalwrt/homeproxy', HP_COMMIT, HP_FILE),
+    nft,
+    ip: ['rule add fwmark 102 lookup 100', 'route replace default dev singtun0 table 100'],
+    tun: ['singtun0 172.19.0.1/30'],
+  };
+}
 
 // ---------------------------------------------------------------------------
 // nikki: nikkinikki-org/OpenWrt-nikki main, nikki/files/ucode/hijack.ut rendered with the defaults of
@@ -1646,6 +1701,7 @@ export const FIXTURES: Fixture[] = [
   passwall2Fw3Fixture(),
   passwall2Nft2511Fixture(),
   homeproxyFixture(),
+  homeproxyFixture('tun'),
   nikkiFixture(),
   nikkiFixture('tproxy'),
   shellcrashNftFixture(),

@@ -73,10 +73,11 @@ function build(ns: string, f: Fixture): void {
   for (const dev of ['lan0', 'lan0p', 'br-lan']) ip(`link set ${dev} up`);
   ip('addr add 192.168.1.2/24 dev br-lan');
   ip('route add default via 192.168.1.1 dev br-lan');
-  for (const tun of f.tun ?? []) {
+  for (const spec of f.tun ?? []) {
+    const [tun, addr] = spec.split(' ');
     ip(`tuntap add dev ${tun} mode tun`);
     ip(`link set ${tun} up`);
-    ip(`addr add ${tun === 'nikki' ? '198.19.0.1/30' : '198.18.0.1/30'} dev ${tun}`);
+    ip(`addr add ${addr ?? (tun === 'nikki' ? '198.19.0.1/30' : '198.18.0.1/30')} dev ${tun}`);
   }
   if (f.ipset) inNs(ns, ['ipset', 'restore'], f.ipset);
   if (f.iptables) inNs(ns, [f.iptablesVariant === 'legacy' ? 'iptables-legacy-restore' : 'iptables-nft-restore'], f.iptables);
