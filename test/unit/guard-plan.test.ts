@@ -95,6 +95,7 @@ const EXPECTED: Record<string, string[]> = {
   ],
   'openclash-fw4-tun': ['insert inet fw4 openclash_mangle', 'insert inet fw4 openclash_mangle'],
   'passwall-nft': ['insert inet passwall PSW_MANGLE'],
+  'passwall-fw3': ['insert mangle PSW'],
   'passwall2-nft': ['insert inet passwall2 PSW2_MANGLE'],
   'passwall2-nft-25.11': ['insert inet passwall2 PSW2_MANGLE'],
   'passwall2-fw3': [

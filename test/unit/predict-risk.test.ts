@@ -43,6 +43,7 @@ const CASES: Record<string, Record<string, string>> = {
   'openclash-fw4-china-ip-route-8k': { nas: 'ack openclash#5 nft', wg: 'udp openclash_mangle#6 nft' },
   'openclash-fw3-fakeip': { nas: 'ack openclash#4 iptables', wg: 'udp openclash#5 iptables' },
   'passwall-nft': { wg: 'udp PSW_MANGLE#17 nft' },
+  'passwall-fw3': { wg: 'udp PSW#19 iptables' },
   'passwall2-nft': { wg: 'udp PSW2_MANGLE#9 nft' },
   'passwall2-nft-redirect': { nas: 'ack PSW2_NAT#4 nft', wg: 'udp PSW2_MANGLE#6 nft' },
   'passwall2-fw3': { nas: 'ack PSW2#5 iptables', wg: 'udp PSW2#10 iptables' },

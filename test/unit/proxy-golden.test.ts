@@ -107,6 +107,12 @@ const EXPECTED: Record<string, { proxy: string; tcp: Reply | 'passes'; udp: Repl
     tcp: 'passes',
     udp: { taken: 'proxied udp PSW2_MANGLE#9', fixes: ['Passwall2', 'guard', 'gateway'] },
   },
+  // Passwall on fw3 (iptables.sh): REDIRECT of the port list, so TCP replies pass; UDP TPROXY in mangle PSW.
+  'passwall-fw3': {
+    proxy: 'Passwall redirect + tproxy',
+    tcp: 'passes',
+    udp: { taken: 'proxied udp PSW#19', fixes: ['Passwall', 'guard', 'gateway'] },
+  },
   // fw3 (iptables.sh), today's defaults: TCP REDIRECT of every port in nat PSW2, UDP TPROXY in mangle PSW2.
   'passwall2-fw3': {
     proxy: 'Passwall2 redirect + tproxy',
@@ -260,13 +266,14 @@ describe('port hints name only chains the proxies write', () => {
     'ShellCrash fw4': 'shellcrash-nft',
     'ShellCrash fw3': 'shellcrash-iptables',
     'Passwall fw4': 'passwall-nft',
+    'Passwall fw3': 'passwall-fw3',
     'Passwall2 fw4': 'passwall2-nft-redirect',
     'Passwall2 fw3': 'passwall2-fw3',
     'homeproxy fw4': 'homeproxy',
     'nikki fw4': 'nikki',
   };
-  /** Hinted chains no fixture holds yet (fw3 Passwall: iptables.sh `$ipt_n -N PSW`). */
-  const NO_FIXTURE = ['Passwall fw3 nat PSW'];
+  /** Hinted chains no fixture holds yet. */
+  const NO_FIXTURE: string[] = [];
 
   it('every hinted chain exists in its fixture and redirects to the hinted port', () => {
     const missing: string[] = [];

@@ -117,6 +117,14 @@ const CASES: Record<string, Case> = {
     c: ['forwarded', null, 'PSW_NAT#1'],
     d: ['proxied', 'tproxy:1041', 'PSW_MANGLE#17'],
   },
+  // fw3 (iptables.sh): TCP REDIRECT of the port list in nat PSW, UDP TPROXY in mangle PSW (both on 1041).
+  'passwall-fw3': {
+    proxy: { name: 'passwall', mode: 'redirect + tproxy', redirect: [1041], tproxy: [1041] },
+    a: ['forwarded', null, 'PSW#13'],
+    b: ['proxied', 'redirect:1041', 'PSW#11'],
+    c: ['forwarded', null, 'PSW#1'],
+    d: ['proxied', 'tproxy:1041', 'PSW#19'],
+  },
   'passwall2-nft': {
     proxy: { name: 'passwall2', mode: 'tproxy', tproxy: [1041] },
     a: ['forwarded', null, null],

@@ -739,6 +739,148 @@ ${r('PSW_MANGLE_V6', '636', 'meta l4proto tcp tcp dport 53 counter return commen
   };
 }
 
+// Passwall on fw3 (iptables-legacy + ipset): Openwrt-Passwall/openwrt-passwall at e33d57c4 (iptables.sh last changed by
+// 3f448d63, 2026-01-30), add_firewall_rule, the prerouting part of its [Local] rules and load_acl's default ACL, with the
+// passwall-nft fixture's options. `$(comment …)` keeps its single quotes unless add_port_rules' eval removes them.
+
+function passwallFw3Fixture(): Fixture {
+  const { c, r } = iptCited();
+  const ports = PSW_PORTS.split(', ');
+  const ports15 = ports.slice(0, 15).join(',');
+  const portsRest = ports.slice(15).join(',');
+  const tmo = (n: string) => `create ${n} hash:net family inet hashsize 1024 maxelem 1048576 timeout 172800`;
+  const plain = (n: string) => `create ${n} hash:net family inet hashsize 1024 maxelem 1048576`;
+  const ipset = [
+    plain('passwall_local'),
+    'add passwall_local 127.0.0.1',
+    'add passwall_local 192.168.1.2',
+    plain('passwall_wan'),
+    plain('passwall_lan'),
+    ...PSW_LAN4.split(', ').map((n) => `add passwall_lan ${n}`),
+    'add passwall_lan 192.168.1.0/24',
+    plain('passwall_vps'),
+    tmo('passwall_shunt'),
+    tmo('passwall_gfw'),
+    tmo('passwall_chn'),
+    ...CN_SAMPLE.split(', ').map((n) => `add passwall_chn ${n} timeout 0`),
+    tmo('passwall_black'),
+    tmo('passwall_white'),
+    'add passwall_white 192.168.1.1 timeout 0',
+    tmo('passwall_block'),
+    '',
+  ].join('\n');
+  c.rows.push("| ipset passwall_local | the router's IPv4 addresses | 823, 935-937 |");
+  c.rows.push('| ipset passwall_wan | empty: get_wan_ips skips interfaces named lan | 824, 206-231 |');
+  c.rows.push('| ipset passwall_lan | rules/lanlist_ipv4 (documentation ranges included), the LAN prefix | 825, 198-200, 943-963 |');
+  c.rows.push('| ipset passwall_vps | empty (the node\'s address, filter_vpsip, left out) | 826, 767-775 |');
+  c.rows.push('| ipset passwall_shunt/gfw/black/block | empty (runtime lists), timeout 172800 | 827-832 |');
+  c.rows.push('| ipset passwall_chn | rules/chnroute: a four-prefix stand-in, timeout 0 | 829, 845 |');
+  c.rows.push('| ipset passwall_white | the ISP DNS (resolv.conf.auto: 192.168.1.1), timeout 0; direct_ip left empty | 831, 875-877, 970-976 |');
+  const Q = "-m comment --comment \"'默认'\"";
+  const E = '-m comment --comment 默认';
+  const L = "-m comment --comment \"'本机'\"";
+  const TP = '-m mark --mark 0x1 -j TPROXY --on-port 1041 --on-ip 0.0.0.0 --tproxy-mark 0x1/0x1';
+  const RD = '-j REDIRECT --to-ports 1041';
+  const NOT1 = '-m mark ! --mark 0x1 -j RETURN';
+  const set = (n: string) => `-m set --match-set ${n} dst`;
+  const tcpPorts = (line: string, what: string, target: string) => [
+    r('nat PSW', `${line} (add_port_rules: 15 ports, then the rest)`, `-A PSW -p tcp ${E} -m multiport --dports ${ports15} ${what}${target}`),
+    r('nat PSW', line, `-A PSW -p tcp ${E} -m multiport --dports ${portsRest} ${what}${target}`),
+  ];
+  const iptables = `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:PSW - [0:0]
+:PSW_DNS - [0:0]
+:PSW_OUTPUT - [0:0]
+${r('nat PREROUTING', '1357 (-I, last)', "-A PREROUTING -m comment --comment \"'PSW'\" -m mark --mark 0x1 -j RETURN")}
+${r('nat PREROUTING', '1024 (-I 1)', '-A PREROUTING -j PSW_DNS')}
+${r('nat PREROUTING', '1011 (insert_rule_after prerouting_rule: none, so -A)', '-A PREROUTING -p tcp -j PSW')}
+${r('nat PSW', '1000', `-A PSW ${set('passwall_lan')} -j RETURN`)}
+${r('nat PSW', '1001', `-A PSW ${set('passwall_vps')} -j RETURN`)}
+${r('nat PSW', '622', `-A PSW ${Q} ${set('passwall_white')} -j RETURN`)}
+${r('nat PSW', '699', `-A PSW -d 198.18.0.0/15 -p tcp ${Q} ${RD}`)}
+${tcpPorts('700', `${set('passwall_black')} `, RD).join('\n')}
+${tcpPorts('701', `${set('passwall_gfw')} `, RD).join('\n')}
+${tcpPorts('702 (chn_list direct: get_jump_ipt)', `${set('passwall_chn')} `, NOT1).join('\n')}
+${tcpPorts('704', '', RD).join('\n')}
+${r('nat PSW', '720', `-A PSW -p tcp ${Q} -j RETURN`)}
+${r('nat PSW_DNS', '614', `-A PSW_DNS -p udp ${Q} -m udp --dport 53 -j REDIRECT --to-ports 11400`)}
+${r('nat PSW_DNS', '616', `-A PSW_DNS -p tcp ${Q} -m tcp --dport 53 -j REDIRECT --to-ports 11400`)}
+${r('nat PSW_OUTPUT', '1014', `-A PSW_OUTPUT ${set('passwall_lan')} -j RETURN`)}
+${r('nat PSW_OUTPUT', '1015', `-A PSW_OUTPUT ${set('passwall_vps')} -j RETURN`)}
+${r('nat PSW_OUTPUT', '1016', `-A PSW_OUTPUT ${set('passwall_white')} -j RETURN`)}
+${r('nat PSW_OUTPUT', '1017', '-A PSW_OUTPUT -m mark --mark 0xff -j RETURN')}
+COMMIT
+*mangle
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:PSW - [0:0]
+:PSW_DIVERT - [0:0]
+:PSW_OUTPUT - [0:0]
+:PSW_RULE - [0:0]
+${r('mangle PREROUTING', '1053 (insert_rule_before the PSW jump)', '-A PREROUTING -p tcp -m socket -j PSW_DIVERT')}
+${r('mangle PREROUTING', '1052 (insert_rule_before mwan3: none, so -A)', '-A PREROUTING -j PSW')}
+${r('mangle PSW', '1039', `-A PSW ${set('passwall_lan')} -j RETURN`)}
+${r('mangle PSW', '1040', `-A PSW ${set('passwall_vps')} -j RETURN`)}
+${r('mangle PSW', '1320 ([Local], localhost_proxy 1; UDP on the TCP node\'s port)', `-A PSW -i lo -p udp ${L} ${TP}`)}
+${r('mangle PSW', '1322 ([Local])', `-A PSW -i lo -p udp ${L} -j RETURN`)}
+${r('mangle PSW', '610', `-A PSW -p udp ${Q} -m udp --dport 53 -j RETURN`)}
+${r('mangle PSW', '612', `-A PSW -p tcp ${Q} -m tcp --dport 53 -j RETURN`)}
+${r('mangle PSW', '621', `-A PSW ${Q} ${set('passwall_block')} -j DROP`)}
+${r('mangle PSW', '655 (udp_proxy_drop_ports 443)', `-A PSW -d 198.18.0.0/15 -p udp ${E} -m multiport --dports 443 -j DROP`)}
+${r('mangle PSW', '656', `-A PSW -p udp ${E} -m multiport --dports 443 ${set('passwall_black')} -j DROP`)}
+${r('mangle PSW', '657', `-A PSW -p udp ${E} -m multiport --dports 443 ${set('passwall_gfw')} -j DROP`)}
+${r('mangle PSW', '658', `-A PSW -p udp ${E} -m multiport --dports 443 ${set('passwall_chn')} ${NOT1}`)}
+${r('mangle PSW', '660', `-A PSW -p udp ${E} -m multiport --dports 443 -j DROP`)}
+${r('mangle PSW', '721', `-A PSW -p tcp ${Q} -j RETURN`)}
+${r('mangle PSW', '733', `-A PSW -d 198.18.0.0/15 -p udp ${Q} -j PSW_RULE`)}
+${r('mangle PSW', '734 (udp_redir_ports 1:65535: one rule)', `-A PSW -p udp ${E} ${set('passwall_black')} -j PSW_RULE`)}
+${r('mangle PSW', '735', `-A PSW -p udp ${E} ${set('passwall_gfw')} -j PSW_RULE`)}
+${r('mangle PSW', '736', `-A PSW -p udp ${E} ${set('passwall_chn')} ${NOT1}`)}
+${r('mangle PSW', '738', `-A PSW -p udp ${E} -j PSW_RULE`)}
+${r('mangle PSW', '739', `-A PSW -p udp ${Q} ${TP}`)}
+${r('mangle PSW', '754', `-A PSW -p udp ${Q} -j RETURN`)}
+${r('mangle PSW_DIVERT', '1028', '-A PSW_DIVERT -j MARK --set-xmark 0x1/0xffffffff')}
+${r('mangle PSW_DIVERT', '1029', '-A PSW_DIVERT -j ACCEPT')}
+${r('mangle PSW_OUTPUT', '1056', `-A PSW_OUTPUT ${set('passwall_lan')} -j RETURN`)}
+${r('mangle PSW_OUTPUT', '1057', `-A PSW_OUTPUT ${set('passwall_vps')} -j RETURN`)}
+${r('mangle PSW_OUTPUT', '1076', `-A PSW_OUTPUT ${set('passwall_block')} -j DROP`)}
+${r('mangle PSW_OUTPUT', '1077', `-A PSW_OUTPUT ${set('passwall_white')} -j RETURN`)}
+${r('mangle PSW_OUTPUT', '1078', '-A PSW_OUTPUT -m mark --mark 0xff -j RETURN')}
+${r('mangle PSW_RULE', '1032', '-A PSW_RULE -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff')}
+${r('mangle PSW_RULE', '1033', '-A PSW_RULE -m mark --mark 0x1 -j RETURN')}
+${r('mangle PSW_RULE', '1034', '-A PSW_RULE -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j MARK --set-xmark 0x1/0xffffffff')}
+${r('mangle PSW_RULE', '1035', '-A PSW_RULE -p udp -m conntrack --ctstate NEW -j MARK --set-xmark 0x1/0xffffffff')}
+${r('mangle PSW_RULE', '1036', '-A PSW_RULE -j CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff')}
+COMMIT
+`;
+  c.rows.push('| ip rule / route | `ip rule add fwmark 1 lookup 100`, `ip route add local 0.0.0.0/0 dev lo table 100` | 1080-1081 |');
+  return {
+    name: 'passwall-fw3',
+    source:
+      'Passwall on fw3 (iptables-legacy + ipset; app.sh uses iptables.sh where fw4 or a dnsmasq with nftset is missing), ' +
+      "the passwall-nft fixture's options (0_default_config at e33d57c4: tcp_proxy_way redirect, tcp_redir_ports the 16-port list, " +
+      'udp_redir_ports 1:65535, udp_proxy_drop_ports 443, the direct, proxy, block and GFW lists on, chn_list direct, ' +
+      'localhost_proxy 1, client_proxy 1, dns_redirect 1; one node for TCP with UDP on it (TCP_UDP), TCP_REDIR_PORT 1041, DNS ' +
+      "through the copy dnsmasq on 11400). A plain node (no shunt). iptables' multiport takes at most 15 ports, so add_port_rules " +
+      'writes each 16-port rule as two. Left out: the ip6tables rules (the fixture is IPv4), the [Local] rules in output hooks ' +
+      '(nat/mangle OUTPUT jumps, PSW_OUTPUT redirects and drops, the remote DNS access rules of hosts_foreach and the ' +
+      "IPT_APPEND_DNS returns, 1059-1074, 1145-1341), and fw3's own chains (the PSW jumps append, as insert_rule_after/before " +
+      'find no prerouting_rule or mwan3 in PREROUTING itself).\n\n' +
+      c.table('Openwrt-Passwall/openwrt-passwall', 'e33d57c4', 'luci-app-passwall/root/usr/share/passwall/iptables.sh'),
+    iptables,
+    iptablesVariant: 'legacy',
+    ipset,
+    ip: PSW_ROUTE,
+  };
+}
+
 // Passwall2: Openwrt-Passwall/openwrt-passwall2 at 7d7dd9b6 (2026-02-01),
 // luci-app-passwall2/root/usr/share/passwall2/nftables.sh (add_firewall_rule and the default ACL of
 // load_acl), app.sh (get_config) and 0_default_config. Own table inet passwall2, one REDIR_PORT (1041,
@@ -1696,6 +1838,7 @@ export const FIXTURES: Fixture[] = [
   ),
   openclashFw3Fixture(),
   passwallFixture(),
+  passwallFw3Fixture(),
   passwall2Fixture('passwall2-nft', 'tproxy', PSW2_OLD_TCP_PORTS),
   passwall2Fixture('passwall2-nft-redirect', 'redirect', '1:65535'),
   passwall2Fw3Fixture(),
