@@ -7,7 +7,7 @@
 import type { ProxyName } from '../proxies/proxy-module';
 import { proxyLabel, proxyOwning } from '../proxies/registry';
 import type { Hop } from './evaluate';
-import type { Expr, Ruleset, Table } from './model';
+import type { Expr, Op, Ruleset, Table } from './model';
 
 export type { ProxyName } from '../proxies/proxy-module';
 
@@ -130,11 +130,11 @@ export function recognizeProxies(rs: Ruleset): ProxyInfo[] {
       if (fromPrerouting.has(k)) continue;
       fromPrerouting.add(k);
       for (const r of c.rules)
-        for (const op of r.ops) {
-          if (op.kind !== 'jump' && op.kind !== 'goto') continue;
-          const next = byName.get(op.chain);
-          if (next) queue.push(next);
-        }
+        for (const op of r.ops)
+          for (const target of continuesIn(op)) {
+            const next = byName.get(target);
+            if (next) queue.push(next);
+          }
     }
   }
   // Describe each.
@@ -245,4 +245,18 @@ export function proxyOfHop(proxies: ProxyInfo[], hop: Hop | undefined): ProxyInf
     return proxies.find((p) => p.routes.some((r) => r.table === table));
   }
   return undefined;
+}
+
+/**
+ * The chains an op can continue in: a jump or goto, or each jump/goto of an anonymous verdict map
+ * (nikki's `meta l4proto vmap { tcp : jump lan_tproxy, … }`; nft-json stores each verdict as "jump:chain").
+ */
+function continuesIn(op: Op): string[] {
+  if (op.kind === 'jump' || op.kind === 'goto') return [op.chain];
+  if (op.kind !== 'vmap' || op.map.kind !== 'set') return [];
+  return op.map.elements.flatMap((e) => {
+    const verdict = e.kind === 'concat' ? e.parts[1] : undefined;
+    const m = verdict?.kind === 'str' ? /^(?:jump|goto):(.+)$/.exec(verdict.s) : null;
+    return m ? [m[1]!] : [];
+  });
 }

@@ -97,7 +97,8 @@ const IF_TYPES: Record<string, number> = {
 };
 
 const TABLES: Partial<Record<ValueKind, Record<string, number>>> = {
-  proto: L4PROTO,
+  // nft names protocol 58 by /etc/protocols ("ip6 nexthdr ipv6-icmp"), not by its own keyword.
+  proto: { ...L4PROTO, 'ipv6-icmp': L4PROTO.icmpv6! },
   nfproto: NFPROTO,
   ctstate: CT_STATE_BITS,
   ctstatus: CT_STATUS_BITS,

@@ -44,6 +44,7 @@ function input(name: string, forwards: ForwardConfig[] = FORWARDS, extra: Partia
 const EXPECTED: Record<string, string[]> = {
   empty: [],
   homeproxy: [],
+  'homeproxy-tun': [],
   'openclash-fw4-redirhost-common-ports': [],
   'shellcrash-iptables': [],
   'shellcrash-nft': [],
@@ -52,6 +53,7 @@ const EXPECTED: Record<string, string[]> = {
     'add inet replyguard_guard nat_pre',
     'insert inet nikki lan_tun',
   ],
+  'nikki-tproxy-ipv6': ['insert inet nikki lan_tproxy', 'insert inet nikki lan_tproxy'],
   'openclash-fw3-fakeip': [
     'create-table inet replyguard_guard nat_pre',
     'add inet replyguard_guard nat_pre',
@@ -76,6 +78,16 @@ const EXPECTED: Record<string, string[]> = {
     'add inet replyguard_guard nat_pre',
     'insert inet fw4 openclash_mangle',
   ],
+  'openclash-fw4-ipv6-tproxy': [
+    'create-table inet replyguard_guard nat_pre',
+    'add inet replyguard_guard nat_pre',
+    'insert inet fw4 openclash_mangle',
+  ],
+  'openclash-fw4-ipv6-redirect': [
+    'create-table inet replyguard_guard nat_pre',
+    'add inet replyguard_guard nat_pre',
+    'insert inet fw4 openclash_mangle',
+  ],
   'openclash-fw4-mix': [
     'create-table inet replyguard_guard nat_pre',
     'add inet replyguard_guard nat_pre',
@@ -83,7 +95,14 @@ const EXPECTED: Record<string, string[]> = {
   ],
   'openclash-fw4-tun': ['insert inet fw4 openclash_mangle', 'insert inet fw4 openclash_mangle'],
   'passwall-nft': ['insert inet passwall PSW_MANGLE'],
+  'passwall-fw3': ['insert mangle PSW'],
   'passwall2-nft': ['insert inet passwall2 PSW2_MANGLE'],
+  'passwall2-nft-25.11': ['insert inet passwall2 PSW2_MANGLE'],
+  'passwall2-fw3': [
+    'create-table inet replyguard_guard nat_pre',
+    'add inet replyguard_guard nat_pre',
+    'insert mangle PSW2',
+  ],
   'passwall2-nft-redirect': [
     'create-table inet replyguard_guard nat_pre',
     'add inet replyguard_guard nat_pre',
@@ -192,6 +211,40 @@ describe('guard plan on every golden ruleset', () => {
       ['create-table inet replyguard_guard', 'add inet replyguard_guard'],
     );
     assert.match(nat.steps[1]!.rule, /dnat ip to ip daddr comment "replyguard-guard"$/);
+  });
+
+  it("OpenClash with IPv6 on: a v6 forward's guard goes where its IPv6 chains take the replies", () => {
+    const v6: ForwardConfig[] = [
+      { name: 'nas6', host: '2001:db8:50::10', port: 443, proto: 'tcp' },
+      { name: 'wg6', host: '2001:db8:50::10', port: 51820, proto: 'udp' },
+    ];
+    const want: Record<string, string[]> = {
+      // TProxy (ipv6_mode 0): the SYN-ACK is taken in mangle, so both returns go to the top of openclash_mangle_v6.
+      'openclash-fw4-ipv6-tproxy': ['insert inet fw4 openclash_mangle_v6', 'insert inet fw4 openclash_mangle_v6'],
+      // Redirect (ipv6_mode 1): the identity dnat ip6 for TCP, the UDP return in openclash_mangle_v6.
+      'openclash-fw4-ipv6-redirect': [
+        'create-table inet replyguard_guard nat_pre',
+        'add inet replyguard_guard nat_pre',
+        'insert inet fw4 openclash_mangle_v6',
+      ],
+    };
+    for (const [name, shape] of Object.entries(want)) {
+      const inp = input(name, v6, { lanSubnets: ['192.168.1.0/24', '2001:db8:50::/64'] });
+      const plan = planGuard(inp);
+      assert.deepEqual(
+        plan.steps.map((s) => `${s.op} ${s.table} ${s.chain}`),
+        shape,
+        renderPlan(plan),
+      );
+      for (const s of plan.steps.filter((x) => x.op !== 'create-table'))
+        assert.match(s.rule, /ip6 saddr 2001:db8:50::10 /);
+      const status = guardStatus({ ...inp, ruleset: simulateGuard(inp.ruleset, plan.steps) });
+      assert.equal(status.effective, true, JSON.stringify(status.packets, null, 1));
+      for (const p of status.packets.filter((x) => x.kind !== 'lan-syn')) assert.equal(p.verdict, 'forwarded', p.from);
+      const synBefore = plan.before.find((p) => p.kind === 'lan-syn');
+      const synAfter = status.packets.find((p) => p.kind === 'lan-syn');
+      assert.equal(synAfter?.verdict, synBefore?.verdict, 'a LAN host’s own new connection keeps its verdict');
+    }
   });
 
   it('--nat iptables: a RETURN at the top of the proxy nat chain instead of the own table', () => {

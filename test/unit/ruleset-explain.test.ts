@@ -59,6 +59,17 @@ const CASES: Record<string, Case> = {
     ...OC_TCP,
     d: ['proxied', 'tproxy:7895', 'openclash_mangle#5'],
   },
+  // IPv6 on: the IPv4 walk is the fake-ip fixture's.
+  'openclash-fw4-ipv6-tproxy': {
+    proxy: { name: 'openclash', mode: 'redirect + tproxy', redirect: [7892], tproxy: [7895], marks: ['0x162'] },
+    ...OC_TCP,
+    d: ['proxied', 'tproxy:7895', 'openclash_mangle#5'],
+  },
+  'openclash-fw4-ipv6-redirect': {
+    proxy: { name: 'openclash', mode: 'redirect + tproxy', redirect: [7892], tproxy: [7895], marks: ['0x162'] },
+    ...OC_TCP,
+    d: ['proxied', 'tproxy:7895', 'openclash_mangle#5'],
+  },
   'openclash-fw4-redirhost-common-ports': {
     proxy: { name: 'openclash', mode: 'redirect + tproxy', features: ['common_ports (redir-host)'] },
     a: ['forwarded', null, 'openclash#4'],
@@ -106,6 +117,14 @@ const CASES: Record<string, Case> = {
     c: ['forwarded', null, 'PSW_NAT#1'],
     d: ['proxied', 'tproxy:1041', 'PSW_MANGLE#17'],
   },
+  // fw3 (iptables.sh): TCP REDIRECT of the port list in nat PSW, UDP TPROXY in mangle PSW (both on 1041).
+  'passwall-fw3': {
+    proxy: { name: 'passwall', mode: 'redirect + tproxy', redirect: [1041], tproxy: [1041] },
+    a: ['forwarded', null, 'PSW#13'],
+    b: ['proxied', 'redirect:1041', 'PSW#11'],
+    c: ['forwarded', null, 'PSW#1'],
+    d: ['proxied', 'tproxy:1041', 'PSW#19'],
+  },
   'passwall2-nft': {
     proxy: { name: 'passwall2', mode: 'tproxy', tproxy: [1041] },
     a: ['forwarded', null, null],
@@ -121,6 +140,22 @@ const CASES: Record<string, Case> = {
     c: ['forwarded', null, 'PSW2_NAT#1'],
     d: ['proxied', 'tproxy:1041', 'PSW2_MANGLE#6'],
   },
+  // The 25.11.14 release: REDIRECT of a port list, so the server's reply (a) passes PSW2_NAT.
+  'passwall2-nft-25.11': {
+    proxy: { name: 'passwall2', mode: 'redirect + tproxy', redirect: [1041], tproxy: [1041] },
+    a: ['forwarded', null, null],
+    b: ['proxied', 'redirect:1041', 'PSW2_NAT#4'],
+    c: ['forwarded', null, 'PSW2_NAT#1'],
+    d: ['proxied', 'tproxy:1041', 'PSW2_MANGLE#9'],
+  },
+  // fw3 (iptables.sh), today's defaults: nat PSW2 redirects every TCP port, mangle PSW2 TPROXYs UDP.
+  'passwall2-fw3': {
+    proxy: { name: 'passwall2', mode: 'redirect + tproxy', redirect: [1041], tproxy: [1041] },
+    a: ['proxied', 'redirect:1041', 'PSW2#5'],
+    b: ['proxied', 'redirect:1041', 'PSW2#5'],
+    c: ['forwarded', null, 'PSW2#1'],
+    d: ['proxied', 'tproxy:1041', 'PSW2#10'],
+  },
   homeproxy: {
     proxy: { name: 'homeproxy', mode: 'redirect + tproxy', redirect: [5331], tproxy: [5332], marks: ['0x65'] },
     a: ['forwarded', null, 'homeproxy_redirect_proxy_port#1'],
@@ -128,12 +163,28 @@ const CASES: Record<string, Case> = {
     c: ['forwarded', null, 'homeproxy_redirect#4'],
     d: ['forwarded', null, 'homeproxy_mangle_tproxy_port#1'],
   },
+  // routing_port common: only a common destination port is marked for the TUN.
+  'homeproxy-tun': {
+    proxy: { name: 'homeproxy', mode: 'tun', marks: ['0x66'] },
+    a: ['forwarded', null, 'homeproxy_mangle_tun_mark#1'],
+    b: ['proxied', 'tun:singtun0', 'homeproxy_mangle_tun_mark#3'],
+    c: ['forwarded', null, 'homeproxy_mangle_tun#4'],
+    d: ['forwarded', null, 'homeproxy_mangle_tun_mark#2'],
+  },
   nikki: {
     proxy: { name: 'nikki', mode: 'mix (TCP redirect, UDP TUN)', redirect: [7891] },
     a: ['proxied', 'redirect:7891', 'lan_redirect#1'],
     b: ['proxied', 'redirect:7891', 'lan_redirect#1'],
     c: ['forwarded', null, 'dstnat#4'],
     d: ['proxied', 'tun:nikki', 'lan_tun#2'],
+  },
+  'nikki-tproxy-ipv6': {
+    proxy: { name: 'nikki', mode: 'tproxy', tproxy: [7892], marks: ['0x80'] },
+    a: ['proxied', 'tproxy:7892', 'lan_tproxy#2'],
+    aFlags: 'synack',
+    b: ['proxied', 'tproxy:7892', 'lan_tproxy#2'],
+    c: ['forwarded', null, 'mangle_prerouting_lan#3'],
+    d: ['proxied', 'tproxy:7892', 'lan_tproxy#2'],
   },
   'shellcrash-nft': {
     proxy: { name: 'shellcrash', mode: 'redirect', redirect: [7892] },

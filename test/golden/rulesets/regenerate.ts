@@ -56,8 +56,12 @@ function normalise(file: string, text: string): string {
 
 function build(ns: string, f: Fixture): void {
   const ip = (args: string) => inNs(ns, ['ip', ...args.split(' ')]);
-  // No IPv6 autoconfiguration chatter: the fixtures need no traffic at all.
-  inNs(ns, ['sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+  // No IPv6 autoconfiguration chatter: the fixtures need no traffic at all. An IPv6 fixture keeps IPv6 but
+  // makes no link-local addresses and sends no solicitations, so its dumps hold only the addresses it sets.
+  const v6 = f.ipv6
+    ? ['net.ipv6.conf.all.addr_gen_mode=1', 'net.ipv6.conf.default.addr_gen_mode=1', 'net.ipv6.conf.all.accept_ra=0', 'net.ipv6.conf.default.accept_ra=0']
+    : ['net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'];
+  inNs(ns, ['sysctl', '-q', '-w', ...v6]);
   ip('link set lo up');
   // The side router: br-lan holds its LAN address; a veth stands in for the LAN port.
   ip('link add lan0 type veth peer name lan0p');
@@ -69,10 +73,11 @@ function build(ns: string, f: Fixture): void {
   for (const dev of ['lan0', 'lan0p', 'br-lan']) ip(`link set ${dev} up`);
   ip('addr add 192.168.1.2/24 dev br-lan');
   ip('route add default via 192.168.1.1 dev br-lan');
-  for (const tun of f.tun ?? []) {
+  for (const spec of f.tun ?? []) {
+    const [tun, addr] = spec.split(' ');
     ip(`tuntap add dev ${tun} mode tun`);
     ip(`link set ${tun} up`);
-    ip(`addr add ${tun === 'nikki' ? '198.19.0.1/30' : '198.18.0.1/30'} dev ${tun}`);
+    ip(`addr add ${addr ?? (tun === 'nikki' ? '198.19.0.1/30' : '198.18.0.1/30')} dev ${tun}`);
   }
   if (f.ipset) inNs(ns, ['ipset', 'restore'], f.ipset);
   if (f.iptables) inNs(ns, [f.iptablesVariant === 'legacy' ? 'iptables-legacy-restore' : 'iptables-nft-restore'], f.iptables);
@@ -88,6 +93,10 @@ function dump(ns: string, f: Fixture, dir: string): void {
     'ip-addr.json': inNs(ns, ['ip', '-j', 'addr', 'show']),
     tcp_loose: inNs(ns, ['cat', '/proc/sys/net/netfilter/nf_conntrack_tcp_loose']),
   };
+  if (f.ipv6) {
+    files['ip6-rule.json'] = inNs(ns, ['ip', '-6', '-j', 'rule', 'show']);
+    files['ip6-route.json'] = inNs(ns, ['ip', '-6', '-j', 'route', 'show', 'table', 'all']);
+  }
   if (f.iptables) {
     files['iptables-save.txt'] = inNs(ns, [f.iptablesVariant === 'legacy' ? 'iptables-legacy-save' : 'iptables-nft-save']);
   }
