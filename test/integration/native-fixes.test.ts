@@ -8,10 +8,13 @@
 // Run as root: CI=true node --import tsx --test test/integration/native-fixes.test.ts
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { evaluateReply, proxyFixLines, type ReplyEvaluation } from '../../src/detector/rule-attribution';
 import { recognizeProxies } from '../../src/ruleset/recognize-proxy';
 import { readLiveRuleset } from '../../src/ruleset/ruleset-sensor';
+import { FIX_PROOFS } from '../golden/rulesets/fix-proofs';
 import { entriesOf, nftArgv } from '../helpers/openclash-lan-ac';
 import { CLIENT_SERVICE_PORT, createLab, type Lab, MODE_TRAITS, type ProxyMode } from '../lab/lab';
 
@@ -40,6 +43,8 @@ interface Fix {
 interface ProxyCase {
   mode: ProxyMode;
   tag: string;
+  /** The golden folder whose SOURCE.md cites the upstream lines of these fixes (test/golden/rulesets). */
+  golden: string;
   /** replyguard's label of the proxy, and the chain it names for the TCP replies. */
   label: RegExp;
   tcpChain: string;
@@ -212,6 +217,7 @@ const OPENCLASH_CATCH_ALL = /^\s+ip protocol tcp counter packets \d+ bytes \d+ r
 const CASES: ProxyCase[] = [
   {
     mode: 'openclash-fw4-fakeip',
+    golden: 'openclash-fw4-fakeip',
     tag: 'nfoc',
     label: /^OpenClash/,
     tcpChain: 'openclash',
@@ -268,6 +274,7 @@ const CASES: ProxyCase[] = [
   },
   {
     mode: 'passwall',
+    golden: 'passwall-nft',
     tag: 'nfpw',
     label: /^Passwall$/,
     tcpChain: 'PSW_NAT',
@@ -275,6 +282,7 @@ const CASES: ProxyCase[] = [
   },
   {
     mode: 'passwall2-redirect',
+    golden: 'passwall2-nft-redirect',
     tag: 'nfpw2',
     label: /^Passwall2$/,
     tcpChain: 'PSW2_NAT',
@@ -282,6 +290,7 @@ const CASES: ProxyCase[] = [
   },
   {
     mode: 'homeproxy',
+    golden: 'homeproxy',
     tag: 'nfhp',
     label: /^homeproxy$/,
     tcpChain: 'homeproxy_redirect_proxy',
@@ -331,6 +340,7 @@ const CASES: ProxyCase[] = [
   },
   {
     mode: 'nikki',
+    golden: 'nikki',
     tag: 'nfnk',
     label: /^nikki$/,
     tcpChain: 'lan_redirect',
@@ -362,6 +372,7 @@ const CASES: ProxyCase[] = [
   },
   {
     mode: 'shellcrash',
+    golden: 'shellcrash-nft',
     tag: 'nfsc',
     label: /^ShellCrash$/,
     tcpChain: 'prerouting',
@@ -424,6 +435,13 @@ for (const c of CASES) {
       printed.tcp = await printedFor(lab, 'tcp');
       if (traits.udp) printed.udp = await printedFor(lab, 'udp');
       assert.ok(printed.tcp.length > 0);
+    });
+
+    it(`test/golden/rulesets/${c.golden}/SOURCE.md cites where upstream writes each of these fixes`, () => {
+      const source = readFileSync(join(__dirname, '..', 'golden', 'rulesets', c.golden, 'SOURCE.md'), 'utf8');
+      const proofs = FIX_PROOFS[c.golden];
+      assert.ok(proofs && source.includes(proofs), 'SOURCE.md is regenerate.ts output with FIX_PROOFS');
+      assert.ok(proofs.includes(`lab mode \`${c.mode}\``));
     });
 
     for (const fix of c.fixes) {

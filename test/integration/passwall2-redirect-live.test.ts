@@ -44,7 +44,10 @@ describe("Passwall2's default redirect mode, live", () => {
     assert.equal(f.rule?.chain, 'PSW2_NAT');
     assert.match(f.rule?.text ?? '', /redirect to :1041/);
     assert.match(f.proxy_fix?.[0] ?? '', /passwall2\.@global_forwarding\[0\]\.tcp_redir_ports=/);
-    assert.ok(f.proxy_fix?.some((l) => /inet passwall2 PSW2_NAT/.test(l)), 'the guard for the very chain');
+    assert.ok(
+      f.proxy_fix?.some((l) => /inet passwall2 PSW2_NAT/.test(l)),
+      'the guard for the very chain',
+    );
   });
 
   it('the swallowed UDP forward is caught and attributed to Passwall2, PSW2_MANGLE, with udp_redir_ports first', async () => {
