@@ -15,7 +15,7 @@ import { evaluateReply, proxyFixLines, type ReplyEvaluation } from '../../src/de
 import { recognizeProxies } from '../../src/ruleset/recognize-proxy';
 import { readLiveRuleset } from '../../src/ruleset/ruleset-sensor';
 import { FIX_PROOFS } from '../golden/rulesets/fix-proofs';
-import { entriesOf, nftArgv } from '../helpers/openclash-lan-ac';
+import { entriesOf, iptArgv, nftArgv } from '../helpers/openclash-lan-ac';
 import { CLIENT_SERVICE_PORT, createLab, type Lab, MODE_TRAITS, type ProxyMode } from '../lab/lab';
 
 /** A second LAN host (an extra address on the server's link): its traffic must stay proxied under every fix. */
@@ -81,6 +81,22 @@ async function insertBefore(lab: Lab, table: string, chain: string, match: RegEx
 async function replaceRule(lab: Lab, table: string, chain: string, match: RegExp, rules: string[]): Promise<void> {
   const h = await insertBefore(lab, table, chain, match, rules);
   await nft(lab, `delete rule ${table} ${chain} handle ${h}\n`);
+}
+
+/** The iptables rule number of the first rule of a chain whose `-S` line matches (the first line is -N or -P). */
+async function iptNumberOf(lab: Lab, table: string, chain: string, match: RegExp): Promise<number> {
+  const lines = (await must(lab, lab.ns.side, ['iptables', '-w', '-t', table, '-S', chain])).split('\n');
+  const n = lines.findIndex((l) => match.test(l));
+  assert.ok(n > 0, `no rule ${match} in ${table} ${chain}:\n${lines.join('\n')}`);
+  return n;
+}
+
+/** iptables: inserts rules (argument lists without -t/-I), in order, right before the rule that matches. */
+async function iptInsertBefore(lab: Lab, table: string, chain: string, match: RegExp, rules: string[][]) {
+  const n = await iptNumberOf(lab, table, chain, match);
+  for (const [i, rule] of rules.entries())
+    await must(lab, lab.ns.side, ['iptables', '-w', '-t', table, '-I', chain, String(n + i), ...rule]);
+  return n + rules.length;
 }
 
 /** The single-quoted value of `name='…'` in a printed line. */
@@ -212,6 +228,10 @@ function redirPortsFixes(table: string, nat: string, mangle: string, rule: strin
   ];
 }
 
+/** OpenClash's common ports with common_ports = 1 (init.d/openclash). */
+const OPENCLASH_COMMON_PORTS =
+  '21 22 23 53 80 123 143 194 443 465 587 853 993 995 998 2052 2053 2082 2083 2086 2095 2096 5222 5228 5229 5230 8080 8443 8880 8888 8889';
+
 const OPENCLASH_CATCH_ALL = /^\s+ip protocol tcp counter packets \d+ bytes \d+ redirect to :7892/;
 
 const CASES: ProxyCase[] = [
@@ -258,12 +278,9 @@ const CASES: ProxyCase[] = [
         perPort: true,
         apply: async (lab, p) => {
           assert.equal(option(lineWith(p.tcp, 'common_ports'), 'openclash.config.common_ports'), '1');
-          // common_ports 1: the default list (init.d/openclash).
-          const list =
-            '21 22 23 53 80 123 143 194 443 465 587 853 993 995 998 2052 2053 2082 2083 2086 2095 2096 5222 5228 5229 5230 8080 8443 8880 8888 8889';
           await nft(
             lab,
-            `add set inet fw4 common_ports { type inet_service; flags interval; elements = { ${list.split(' ').join(', ')} } }\n`,
+            `add set inet fw4 common_ports { type inet_service; flags interval; elements = { ${OPENCLASH_COMMON_PORTS.split(' ').join(', ')} } }\n`,
           );
           await insertBefore(lab, 'inet fw4', 'openclash', OPENCLASH_CATCH_ALL, [
             'th dport != @common_ports counter return',
@@ -403,6 +420,96 @@ const CASES: ProxyCase[] = [
           await insertBefore(lab, 'inet shellcrash', 'prerouting', /ip saddr != 192\.168\.50\.0\/24 return/, [
             `ip saddr {${m[1]}} return`,
           ]);
+        },
+      },
+    ],
+  },
+  {
+    mode: 'openclash-fw3',
+    golden: 'openclash-fw3-fakeip',
+    tag: 'nfoc3',
+    label: /^OpenClash/,
+    tcpChain: 'openclash',
+    fixes: [
+      ...(['0.47.071', '0.47.055'] as const).map(
+        (release): Fix => ({
+          name: `lan_ac_traffic on iptables (OpenClash ${release}, the printed comment expanded as its script does)`,
+          repairs: ['tcp', 'udp'],
+          perPort: true,
+          apply: async (lab, p) => {
+            for (const line of [lineWith(p.tcp, 'lan_ac_traffic'), lineWith(p.udp, 'lan_ac_traffic')]) {
+              const [e] = entriesOf(line);
+              assert.ok(e, line);
+              await must(lab, lab.ns.side, iptArgv(e, release));
+            }
+          },
+        }),
+      ),
+      {
+        name: 'lan_ac_black_ips on iptables (ipset)',
+        repairs: ['tcp', 'udp'],
+        perPort: false,
+        apply: async (lab, p) => {
+          const host = option(lineWith(p.tcp, 'lan_ac_black_ips'), 'openclash.config.lan_ac_black_ips');
+          await must(lab, lab.ns.side, ['ipset', '-exist', 'create', 'lan_ac_black_ips', 'hash:net']);
+          await must(lab, lab.ns.side, ['ipset', '-exist', 'add', 'lan_ac_black_ips', host]);
+          const rule = ['-m', 'set', '--match-set', 'lan_ac_black_ips', 'src', '-j', 'RETURN'];
+          await iptInsertBefore(lab, 'nat', 'openclash', /-j REDIRECT/, [rule]);
+          await iptInsertBefore(lab, 'mangle', 'openclash', /-j TPROXY/, [rule]);
+        },
+      },
+      {
+        name: 'common_ports (redir-host) on iptables (ipset)',
+        repairs: ['tcp'],
+        perPort: true,
+        apply: async (lab, p) => {
+          assert.equal(option(lineWith(p.tcp, 'common_ports'), 'openclash.config.common_ports'), '1');
+          await must(lab, lab.ns.side, [
+            'ipset',
+            '-exist',
+            'create',
+            'common_ports',
+            'bitmap:port',
+            'range',
+            '0-65535',
+          ]);
+          for (const port of OPENCLASH_COMMON_PORTS.split(' '))
+            await must(lab, lab.ns.side, ['ipset', '-exist', 'add', 'common_ports', port]);
+          await iptInsertBefore(lab, 'nat', 'openclash', /-j REDIRECT/, [
+            ['-m', 'set', '!', '--match-set', 'common_ports', 'dst', '-j', 'RETURN'],
+          ]);
+        },
+      },
+    ],
+  },
+  {
+    mode: 'shellcrash-fw3',
+    golden: 'shellcrash-iptables',
+    tag: 'nfsc3',
+    label: /^ShellCrash/,
+    tcpChain: 'shellcrash',
+    fixes: [
+      {
+        name: 'common ports on iptables (the PREROUTING jump with multiport)',
+        repairs: ['tcp'],
+        perPort: true,
+        apply: async (lab, p) => {
+          const m = /e\.g\. ([\d,]+)/.exec(lineWith(p.tcp, 'common_ports=ON'));
+          assert.ok(m, 'no port list in the printed fix');
+          const n = await iptInsertBefore(lab, 'nat', 'PREROUTING', /-j shellcrash$/, [
+            ['-p', 'tcp', '-m', 'multiport', '--dports', m[1]!, '-j', 'shellcrash'],
+          ]);
+          await must(lab, lab.ns.side, ['iptables', '-w', '-t', 'nat', '-D', 'PREROUTING', String(n)]);
+        },
+      },
+      {
+        name: 'device filter on iptables (blacklist, configs/ip_filter)',
+        repairs: ['tcp'],
+        perPort: false,
+        apply: async (lab, p) => {
+          const m = /exclude the device (\S+) /.exec(lineWith(p.tcp, 'exclude the device'));
+          assert.ok(m, 'no device in the printed fix');
+          await iptInsertBefore(lab, 'nat', 'shellcrash', /-j REDIRECT/, [['-s', m[1]!, '-j', 'RETURN']]);
         },
       },
     ],

@@ -38,6 +38,7 @@ export type ProxyMode =
   | 'passwall'
   | 'homeproxy'
   | 'shellcrash'
+  | 'shellcrash-fw3'
   | 'nikki';
 
 /** Every mode the lab can build. */
@@ -54,6 +55,7 @@ export const PROXY_MODES: readonly ProxyMode[] = [
   'passwall',
   'homeproxy',
   'shellcrash',
+  'shellcrash-fw3',
   'nikki',
 ];
 
@@ -96,6 +98,8 @@ export const MODE_TRAITS: Readonly<Record<ProxyMode, ModeTraits>> = {
   homeproxy: { tcp: 'reset', udp: true, redirectPort: 5331 },
   // ShellCrash Redir mode (nft) with common ports off: TCP REDIRECT to 7892 in its own prerouting chain.
   shellcrash: { tcp: 'reset', udp: false, redirectPort: 7892 },
+  // ShellCrash Redir mode on iptables with common ports off: nat chain shellcrash, REDIRECT to 7892.
+  'shellcrash-fw3': { tcp: 'reset', udp: false, redirectPort: 7892 },
   // nikki defaults: TCP redirect + UDP tun.
   nikki: { tcp: 'reset', udp: true, redirectPort: 7891 },
 };
@@ -547,7 +551,8 @@ class NamespaceLab implements Lab {
         ]);
       }
       for (const [table, spec] of specs) {
-        const where = on ? ['-I', 'openclash', '1'] : ['-D', 'openclash'];
+        const chain = this.mode === 'shellcrash-fw3' ? 'shellcrash' : 'openclash';
+        const where = on ? ['-I', chain, '1'] : ['-D', chain];
         await this.must(this.ns.side, ['iptables', '-w', '-t', table, ...where, ...spec], 'guard');
       }
     } else if (on) {
@@ -984,10 +989,35 @@ function bridgeNetfilterOff(): Record<string, string> {
 
 /** OpenClash's fw3 TCP redirect, with plain RETURN rules where OpenClash uses the localnetwork ipset. */
 function isIptablesMode(mode: ProxyMode): boolean {
-  return mode === 'iptables-redirect' || mode === 'openclash-fw3';
+  return mode === 'iptables-redirect' || mode === 'openclash-fw3' || mode === 'shellcrash-fw3';
+}
+
+/**
+ * juewuy/ShellCrash scripts/starts/fw_iptables.sh (test/golden/rulesets/shellcrash-iptables), Redir mode for the
+ * LAN with common ports off: every TCP packet from the LAN enters the chain, whose REDIRECT takes LAN sources.
+ */
+function shellcrashIptablesRules(): string {
+  return [
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':INPUT ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':POSTROUTING ACCEPT [0:0]',
+    ':shellcrash - [0:0]',
+    '-A shellcrash -p tcp --dport 53 -j RETURN',
+    '-A shellcrash -p udp --dport 53 -j RETURN',
+    '-A shellcrash -m mark --mark 0x1e96 -j RETURN',
+    `-A shellcrash -p tcp -m multiport --dports 7890,${FORWARD.redirectPort},7893 -j RETURN`,
+    ...[ADDR.lanSubnet, ...LOCAL_NETWORKS].map((net) => `-A shellcrash -d ${net} -j RETURN`),
+    `-A shellcrash -s ${ADDR.lanSubnet} -p tcp -j REDIRECT --to-ports ${FORWARD.redirectPort}`,
+    '-A PREROUTING -p tcp -j shellcrash',
+    'COMMIT',
+    '',
+  ].join('\n');
 }
 
 function iptablesProxyRules(mode: ProxyMode): string {
+  if (mode === 'shellcrash-fw3') return shellcrashIptablesRules();
   // openclash-fw3 adds OpenClash's fw3 UDP TPROXY (mangle), as in redir-host / fake-ip mode.
   const mangle =
     mode !== 'openclash-fw3'

@@ -16,6 +16,15 @@ export const FIX_PROOFS: Readonly<Record<string, string>> = {
 
 Not proven here: \`bypass_gateway_compatible='0'\`, offered only when a masquerade breaks the replies (the lab's modes do not masquerade).
 `,
+  'openclash-fw3-fakeip': `${HEAD('openclash-fw3')}| \`lan_ac_traffic\` entry: \`src_ip\`, \`src_port\`, \`proto\`, \`family\`, \`target='return'\`, \`comment='replyguard_<forward>'\` | \`iptables -t nat -I openclash -p tcp ! -d 198.18.0.1/16 -s <server> --sport 443 -j RETURN -m comment --comment replyguard_nas\` (the rule string expanded unquoted); UDP: the same into mangle \`openclash\` | gorillapower/OpenClash 7664c89d (vernesong/OpenClash v0.47.071), \`luci-app-openclash/root/etc/init.d/openclash\` 885-897 (options), 1009, 1032-1034 (rule strings), 1046 (TCP), 1050 (UDP); the quoted form of v0.47.055: vernesong/OpenClash 8af97e15, same file 1000-1030 |
+| \`lan_ac_mode='0'\`, \`lan_ac_black_ips='<server>'\` | ipset \`lan_ac_black_ips\` (hash:net) with the server; \`-m set --match-set lan_ac_black_ips src -j RETURN\` in nat \`openclash\` before the REDIRECT and in mangle \`openclash\` before the TPROXY | same file 2344-2349, 812-820 (ac_add), 2518, 2560 |
+| \`common_ports='1'\` (redir-host) | ipset \`common_ports\` (bitmap:port) with the default list; \`-m set ! --match-set common_ports dst -j RETURN\` before the REDIRECT | same file 1437-1442, 2411-2414, 2526-2528 (en_mode redir-host only), 2567-2569 (mangle) |
+`,
+  'shellcrash-iptables': `${HEAD('shellcrash-fw3')}| common ports on: \`common_ports=ON\`, \`multiport='22,80,443,8080,8443'\` (the defaults) | the PREROUTING jump becomes \`-p tcp -m multiport --dports 22,80,443,8080,8443 -j shellcrash\`: the replies' client ports never enter the chain | juewuy/ShellCrash f72192e8, \`scripts/starts/fw_iptables.sh\` 67 (\`$ports\`); 43cf4a91 \`scripts/starts/fw_start.sh\` 8-10 |
+| device filter, blacklist (\`macfilter_type\` 黑名单, the default), the server in \`configs/ip_filter\` | \`-A shellcrash -s <server> -j RETURN\` before the REDIRECT | fw_iptables.sh 40-49 (45-48 ip_filter), 62-63; fw_start.sh 7 |
+
+The lab mode \`shellcrash-fw3\` is Redir mode with common ports off: \`-A PREROUTING -p tcp -j shellcrash\` (67 with \`$ports\` empty), the returns of 23-24, 26, 31, 33-35 and \`-s <LAN> -p tcp -j REDIRECT --to-ports 7892\` (62-63).
+`,
   'passwall-nft': `${HEAD('passwall')}| \`@global_forwarding[0].tcp_redir_ports='22,25,53,80,143,443,465,587,853,873,993,995,5222,8080,8443,9418'\` | \`PSW_NAT\`: \`ip protocol tcp tcp dport {22,25,…} counter redirect to :1041 comment "默认"\`, then \`ip protocol tcp counter return comment "默认"\` | xiaorouji/openwrt-passwall 471fb79a, \`luci-app-passwall/root/usr/share/passwall/nftables.sh\` 37-59 (factor), 736, 738; \`app.sh\` 2267 (read from global_forwarding); \`0_default_config\` 37-43 |
 | \`udp_redir_ports='53,443'\` | \`PSW_MANGLE\`: \`ip protocol udp udp dport {53,443} counter jump PSW_RULE comment "默认"\` before the \`meta mark 1 tproxy\` rule | nftables.sh 769-770; app.sh 2268 |
 `,
