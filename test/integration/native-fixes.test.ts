@@ -3,8 +3,9 @@
 // proxy's own code writes for it (re-stated from upstream, cited in test/golden/rulesets/<proxy>/SOURCE.md),
 // and then: the outside client's TLS (and, where the fix is for UDP, the UDP forward) works, while the LAN's
 // own traffic still reaches the proxy (TCP: the REDIRECT listener accepts it; UDP: the proxy's taking rule
-// counts it). Before any fix the forward is broken and replyguard names the proxy and the chain; after it
-// replyguard's own model lets the reply pass too.
+// counts it). OpenClash's lan_ac_traffic goes in as its current release expands it (that the older, quoting
+// release builds the same rule is shown by openclash-lan-ac-traffic.test.ts). Before any fix the forward is
+// broken and replyguard names the proxy and the chain; after it replyguard's own model lets the reply pass too.
 // Run as root: CI=true node --import tsx --test test/integration/native-fixes.test.ts
 
 import assert from 'node:assert/strict';
@@ -177,9 +178,15 @@ async function udpProxied(lab: Lab, src: string): Promise<boolean> {
   const before = await watchCounts(lab);
   const js = `const s=require('dgram').createSocket('udp4');s.bind(0,'${src}',()=>s.send('x',443,'${lab.addr.client}',()=>s.close()))`;
   await must(lab, lab.ns.server, [process.execPath, '-e', js]);
-  await sleep(50);
-  const now = await watchCounts(lab);
+  let now = await watchCounts(lab);
+  for (let i = 0; i < 20 && now.pre === before.pre; i++) {
+    await sleep(25);
+    now = await watchCounts(lab);
+  }
   assert.equal(now.pre, before.pre + 1, 'the datagram reached the side router');
+  // A forwarded datagram leaves within the same softirq; a moment more for a slow machine.
+  await sleep(50);
+  now = await watchCounts(lab);
   return now.post === before.post;
 }
 
@@ -242,7 +249,7 @@ const CASES: ProxyCase[] = [
     label: /^OpenClash/,
     tcpChain: 'openclash',
     fixes: [
-      ...(['0.47.071', '0.47.055'] as const).map(
+      ...(['0.47.071'] as const).map(
         (release): Fix => ({
           name: `lan_ac_traffic (OpenClash ${release}, the printed comment expanded as its script does)`,
           repairs: ['tcp', 'udp'],
@@ -431,7 +438,7 @@ const CASES: ProxyCase[] = [
     label: /^OpenClash/,
     tcpChain: 'openclash',
     fixes: [
-      ...(['0.47.071', '0.47.055'] as const).map(
+      ...(['0.47.071'] as const).map(
         (release): Fix => ({
           name: `lan_ac_traffic on iptables (OpenClash ${release}, the printed comment expanded as its script does)`,
           repairs: ['tcp', 'udp'],
