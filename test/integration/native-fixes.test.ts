@@ -2,8 +2,8 @@
 // fix text taken from what replyguard prints for the lab's live ruleset, the option turned into the rule the
 // proxy's own code writes for it (re-stated from upstream, cited in test/golden/rulesets/<proxy>/SOURCE.md),
 // and then: the outside client's TLS (and, where the fix is for UDP, the UDP forward) works, while the LAN's
-// own traffic still reaches the proxy (TCP: the REDIRECT listener accepts it; UDP: the proxy's taking rule
-// counts it). OpenClash's lan_ac_traffic goes in as its current release expands it (that the older, quoting
+// own traffic still reaches the proxy (TCP: the REDIRECT listener accepts it; UDP: the datagram enters the side
+// router and never leaves it towards the main router). OpenClash's lan_ac_traffic goes in as its current release expands it (that the older, quoting
 // release builds the same rule is shown by openclash-lan-ac-traffic.test.ts). Before any fix the forward is
 // broken and replyguard names the proxy and the chain; after it replyguard's own model lets the reply pass too.
 // Run as root: CI=true node --import tsx --test test/integration/native-fixes.test.ts
