@@ -1,13 +1,8 @@
 // The OpenClash fix replyguard prints — a Lan Traffic Access List entry (uci section lan_ac_traffic) —
-// put through OpenClash's own string handling and then through the real nft and iptables in a
-// throwaway namespace. OpenClash's firewall_lan_ac_traffic (vernesong/OpenClash
-// luci-app-openclash/root/etc/init.d/openclash) builds the rule from the entry's options as one string
-// and expands it unquoted into `nft insert rule …` / `iptables -I …`: the shell splits it on blanks.
-// The two forms re-stated below (not copied) are the ones users run:
-// - v0.47.071 (the upstream release as synced in gorillapower/OpenClash@7664c89d, lines 905-950 nft,
-//   1000-1040 iptables, 956 / 1046 the insert into `openclash`): `comment ${comment}`, unquoted;
-// - v0.47.055 (vernesong/OpenClash@8af97e15, lines 925-958 and 1000-1030): `comment "\"${comment}\""`
-//   and `--comment "${comment}"`, quoted.
+// put through OpenClash's own string handling (test/helpers/openclash-lan-ac.ts: the rule built from the
+// entry's options as one string and expanded unquoted, in the releases users run) and then through the
+// real nft and iptables in a throwaway namespace. native-fixes.test.ts shows the same rule repairing the
+// lab's forward.
 // The fix's options are read back from the very text replyguard prints (attribution on the golden
 // OpenClash fixture, and `guard plan`'s native alternative). A rule nft accepts in OpenClash's chain is
 // also walked through replyguard's model: with it, the server's mid-stream ACK passes.
@@ -23,81 +18,11 @@ import { recognizeProxies } from '../../src/ruleset/recognize-proxy';
 import { readDumpDir } from '../../src/ruleset/ruleset-sensor';
 import { makeSnapshot } from '../../src/ruleset/ruleset-snapshot';
 import { FIXTURES } from '../golden/rulesets/fixtures';
+import { type Entry, entriesOf, iptArgv, nftArgv } from '../helpers/openclash-lan-ac';
 
 const GOLDEN = join(__dirname, '..', 'golden', 'rulesets');
 const PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin`;
 const NS = `rgoclac${process.pid}`;
-/** OpenClash's default fake-ip ranges (init.d/openclash: fakeip_range / fakeip_range6 when unset). */
-const FAKEIP4 = '198.18.0.1/16';
-const FAKEIP6 = 'fdfe:dcba:9876::1/64';
-
-type Entry = Record<string, string>;
-
-/** The options the printed `uci set openclash.@lan_ac_traffic[-1].X='V'` commands give the entry. */
-function entriesOf(text: string): Entry[] {
-  const out: Entry[] = [];
-  for (const part of text.split(/ && |\n/)) {
-    if (/(^|: )uci add openclash lan_ac_traffic$/.test(part.trim())) out.push({});
-    const m = /^uci set openclash\.@lan_ac_traffic\[-1\]\.(\w+)='([^']*)'$/.exec(part.trim());
-    if (m) out[out.length - 1]![m[1]!] = m[2]!;
-  }
-  return out;
-}
-
-/** An unquoted `${var}` in sh: split on blanks; a word with a glob character would be expanded. */
-function unquoted(s: string): string[] {
-  const words = s.split(/[ \t\n]+/).filter((w) => w !== '');
-  for (const w of words) assert.doesNotMatch(w, /[*?[]/, `the shell would glob ${w}`);
-  return words;
-}
-
-const opt = (e: Entry, k: string, dflt: string) => e[k] ?? dflt;
-
-/** The nft argv for the rule in chain `openclash` (TCP) or `openclash_mangle` (UDP). */
-function nftArgv(e: Entry, release: '0.47.071' | '0.47.055'): string[] {
-  const v6 = opt(e, 'family', 'both') === 'ipv6';
-  const proto = opt(e, 'proto', 'both');
-  const srcIp = opt(e, 'src_ip', '');
-  const src = srcIp ? (v6 ? `ip6 saddr ${srcIp}` : `ip saddr { ${srcIp} }`) : '';
-  const sport = `sport ${opt(e, 'src_port', '0-65535')}`;
-  const target = opt(e, 'target', 'return');
-  const tgt = proto === 'tcp' && target === 'drop' ? 'return' : target;
-  const comment = opt(e, 'comment', 'lan_ac_traffic');
-  const chain = `openclash${proto === 'udp' ? '_mangle' : ''}${v6 ? '_v6' : ''}`;
-  const head = ['nft', 'insert', 'rule', 'inet', 'fw4', chain, 'position', '0'];
-  const daddr = v6 ? `ip6 daddr != { ${FAKEIP6} }` : `ip daddr != { ${FAKEIP4} }`;
-  if (release === '0.47.071') {
-    const nfproto = `meta nfproto {${v6 ? 'ipv6' : 'ipv4'}}`;
-    return [...head, proto, ...unquoted(`${sport}   ${nfproto} ${daddr} ${src} counter ${tgt} comment ${comment}`)];
-  }
-  return [...head, ...unquoted(`${daddr} ${src} ${proto} ${sport}  counter ${tgt} comment`), `"${comment}"`];
-}
-
-/** The iptables argv for the rule in nat `openclash` (TCP) or mangle `openclash` (UDP). */
-function iptArgv(e: Entry, release: '0.47.071' | '0.47.055'): string[] {
-  const v6 = opt(e, 'family', 'both') === 'ipv6';
-  const proto = opt(e, 'proto', 'both');
-  const srcIp = opt(e, 'src_ip', '');
-  const src = srcIp ? `-s ${srcIp}` : '';
-  const sport = `--sport ${opt(e, 'src_port', '0-65535').replace(/-/g, ':')}`;
-  const target = { accept: 'ACCEPT', return: 'RETURN', drop: proto === 'tcp' ? 'RETURN' : 'DROP' }[
-    opt(e, 'target', 'return')
-  ];
-  const comment = opt(e, 'comment', 'lan_ac_traffic');
-  const head = [
-    v6 ? 'ip6tables' : 'iptables',
-    '-t',
-    proto === 'udp' ? 'mangle' : 'nat',
-    '-I',
-    'openclash',
-    '-p',
-    proto,
-  ];
-  const fake = v6 ? FAKEIP6 : FAKEIP4;
-  if (release === '0.47.071')
-    return [...head, ...unquoted(`! -d ${fake} ${src} ${sport}   -j ${target} -m comment --comment ${comment}`)];
-  return [...head, ...unquoted(`! -d ${fake} ${src} ${sport}  -j ${target} -m comment --comment`), comment];
-}
 
 function inNs(argv: string[], input?: string) {
   return spawnSync('ip', ['netns', 'exec', NS, ...argv], { input, encoding: 'utf8', env: { ...process.env, PATH } });

@@ -34,8 +34,11 @@ export type ProxyMode =
   | 'tun'
   | 'openclash-fw4-fakeip'
   | 'passwall2-tproxy'
+  | 'passwall2-redirect'
   | 'passwall'
+  | 'homeproxy'
   | 'shellcrash'
+  | 'shellcrash-fw3'
   | 'nikki';
 
 /** Every mode the lab can build. */
@@ -48,8 +51,11 @@ export const PROXY_MODES: readonly ProxyMode[] = [
   'tun',
   'openclash-fw4-fakeip',
   'passwall2-tproxy',
+  'passwall2-redirect',
   'passwall',
+  'homeproxy',
   'shellcrash',
+  'shellcrash-fw3',
   'nikki',
 ];
 
@@ -81,11 +87,19 @@ export const MODE_TRAITS: Readonly<Record<ProxyMode, ModeTraits>> = {
   'openclash-fw4-fakeip': { tcp: 'reset', udp: true, redirectPort: 7892 },
   // Passwall2 TPROXY with tcp_redir_ports = all: its `tcp flags syn` also marks the SYN-ACK.
   'passwall2-tproxy': { tcp: 'timeout', udp: true },
+  // Passwall2's defaults (tcp_proxy_way redirect, tcp_redir_ports 1:65535): TCP REDIRECT to 1041 from its own
+  // dstnat chain (PSW2_NAT), UDP TPROXY to 1041 for new UDP entries.
+  'passwall2-redirect': { tcp: 'reset', udp: true, redirectPort: 1041 },
   // Passwall (1), tcp_proxy_way redirect with tcp_redir_ports = all (1:65535): TCP REDIRECT to 1041, UDP TPROXY
   // to 1051 for new UDP entries. With the default port list the replies' client ports miss it and TCP works.
   passwall: { tcp: 'reset', udp: true, redirectPort: 1041 },
+  // homeproxy redirect_tproxy with routing_port all (its default 'common' spares the replies): TCP REDIRECT to
+  // 5331, UDP TPROXY to 5332.
+  homeproxy: { tcp: 'reset', udp: true, redirectPort: 5331 },
   // ShellCrash Redir mode (nft) with common ports off: TCP REDIRECT to 7892 in its own prerouting chain.
   shellcrash: { tcp: 'reset', udp: false, redirectPort: 7892 },
+  // ShellCrash Redir mode on iptables with common ports off: nat chain shellcrash, REDIRECT to 7892.
+  'shellcrash-fw3': { tcp: 'reset', udp: false, redirectPort: 7892 },
   // nikki defaults: TCP redirect + UDP tun.
   nikki: { tcp: 'reset', udp: true, redirectPort: 7891 },
 };
@@ -537,7 +551,8 @@ class NamespaceLab implements Lab {
         ]);
       }
       for (const [table, spec] of specs) {
-        const where = on ? ['-I', 'openclash', '1'] : ['-D', 'openclash'];
+        const chain = this.mode === 'shellcrash-fw3' ? 'shellcrash' : 'openclash';
+        const where = on ? ['-I', chain, '1'] : ['-D', chain];
         await this.must(this.ns.side, ['iptables', '-w', '-t', table, ...where, ...spec], 'guard');
       }
     } else if (on) {
@@ -974,10 +989,35 @@ function bridgeNetfilterOff(): Record<string, string> {
 
 /** OpenClash's fw3 TCP redirect, with plain RETURN rules where OpenClash uses the localnetwork ipset. */
 function isIptablesMode(mode: ProxyMode): boolean {
-  return mode === 'iptables-redirect' || mode === 'openclash-fw3';
+  return mode === 'iptables-redirect' || mode === 'openclash-fw3' || mode === 'shellcrash-fw3';
+}
+
+/**
+ * juewuy/ShellCrash scripts/starts/fw_iptables.sh (test/golden/rulesets/shellcrash-iptables), Redir mode for the
+ * LAN with common ports off: every TCP packet from the LAN enters the chain, whose REDIRECT takes LAN sources.
+ */
+function shellcrashIptablesRules(): string {
+  return [
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':INPUT ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':POSTROUTING ACCEPT [0:0]',
+    ':shellcrash - [0:0]',
+    '-A shellcrash -p tcp --dport 53 -j RETURN',
+    '-A shellcrash -p udp --dport 53 -j RETURN',
+    '-A shellcrash -m mark --mark 0x1e96 -j RETURN',
+    `-A shellcrash -p tcp -m multiport --dports 7890,${FORWARD.redirectPort},7893 -j RETURN`,
+    ...[ADDR.lanSubnet, ...LOCAL_NETWORKS].map((net) => `-A shellcrash -d ${net} -j RETURN`),
+    `-A shellcrash -s ${ADDR.lanSubnet} -p tcp -j REDIRECT --to-ports ${FORWARD.redirectPort}`,
+    '-A PREROUTING -p tcp -j shellcrash',
+    'COMMIT',
+    '',
+  ].join('\n');
 }
 
 function iptablesProxyRules(mode: ProxyMode): string {
+  if (mode === 'shellcrash-fw3') return shellcrashIptablesRules();
   // openclash-fw3 adds OpenClash's fw3 UDP TPROXY (mangle), as in redir-host / fake-ip mode.
   const mangle =
     mode !== 'openclash-fw3'
@@ -1019,6 +1059,9 @@ const OPENCLASH_TABLE = 354;
 const OPENCLASH_TPROXY_PORT = 7895;
 /** Passwall2: fwmark 1, table 100, one port for TCP and UDP. */
 const PASSWALL2_PORT = 1041;
+/** homeproxy: tproxy_port (root/etc/config/homeproxy) and its TPROXY mark 101 → table 100 (init.d/homeproxy). */
+const HOMEPROXY_TPROXY_PORT = 5332;
+const HOMEPROXY_MARK = '0x65';
 /** Passwall (1): UDP TPROXY port (TCP goes to its redirect port, MODE_TRAITS.passwall.redirectPort). */
 const PASSWALL_UDP_PORT = 1051;
 /** nikki: tun mark 0x81/0xff, table 81, device "nikki". */
@@ -1254,6 +1297,84 @@ ${PASSWALL_RULE_CHAIN}
   }
 }
 `;
+    case 'passwall2-redirect':
+      // Openwrt-Passwall/openwrt-passwall2 nftables.sh (test/golden/rulesets/passwall2-nft-redirect), sets trimmed
+      // to the LAN one.
+      return `table inet passwall2 {
+${LOCALNETWORK_SET('passwall2_lan')}
+  chain dstnat {
+    type nat hook prerouting priority dstnat - 1; policy accept;
+    ip protocol tcp counter jump PSW2_NAT
+  }
+  chain mangle_prerouting {
+    type filter hook prerouting priority mangle - 1; policy accept;
+    ip protocol udp counter jump PSW2_MANGLE
+  }
+  chain PSW2_RULE {
+    meta mark set ct mark counter
+    meta mark 1 counter return
+    tcp flags syn meta mark set mark and 0x0 xor 0x1 counter
+    meta l4proto udp ct state new,related meta mark set mark and 0x0 xor 0x1 counter
+    ct mark set mark counter
+  }
+  chain PSW2_MANGLE {
+    ip daddr @passwall2_lan counter return
+    ct direction reply counter return
+    ip protocol udp counter jump PSW2_RULE comment "Default"
+    ip protocol udp counter meta mark 1 tproxy ip to :${PASSWALL2_PORT} comment "Default"
+  }
+  chain PSW2_NAT {
+    ip daddr @passwall2_lan counter return
+    ip protocol tcp counter redirect to :${PASSWALL2_PORT} comment "Default"
+  }
+}
+`;
+    case 'homeproxy':
+      // immortalwrt/homeproxy firewall_post.ut (test/golden/rulesets/homeproxy) with routing_port unset, no
+      // China or WAN lists; the local set is the lab's reserved ranges without the documentation ranges that
+      // homeproxy also lists (the lab's outside client is one), the QUIC reject left out.
+      return `table inet fw4 {
+${LOCALNETWORK_SET('homeproxy_local_addr_v4')}
+  chain dstnat {
+    type nat hook prerouting priority dstnat; policy accept;
+    meta nfproto { ipv4 } meta l4proto tcp jump homeproxy_redirect_lanac
+  }
+  chain mangle_prerouting {
+    type filter hook prerouting priority mangle; policy accept;
+    meta nfproto { ipv4 } meta l4proto udp jump homeproxy_mangle_lanac
+  }
+  chain homeproxy_redirect_proxy {
+    meta l4proto tcp counter redirect to :${MODE_TRAITS.homeproxy.redirectPort}
+  }
+  chain homeproxy_redirect_proxy_port {
+    goto homeproxy_redirect_proxy
+  }
+  chain homeproxy_redirect_lanac {
+    meta mark 100 counter return
+    counter goto homeproxy_redirect
+  }
+  chain homeproxy_redirect {
+    meta mark 100 counter return
+    ip daddr @homeproxy_local_addr_v4 counter return
+    counter goto homeproxy_redirect_proxy_port
+  }
+  chain homeproxy_mangle_tproxy {
+    meta l4proto udp meta mark set ${HOMEPROXY_MARK} tproxy ip to 127.0.0.1:${HOMEPROXY_TPROXY_PORT} counter accept
+  }
+  chain homeproxy_mangle_tproxy_port {
+    goto homeproxy_mangle_tproxy
+  }
+  chain homeproxy_mangle_lanac {
+    iifname != "lo" udp dport 53 counter return
+    meta mark 100 counter return
+    counter goto homeproxy_mangle_prerouting
+  }
+  chain homeproxy_mangle_prerouting {
+    ip daddr @homeproxy_local_addr_v4 counter return
+    counter goto homeproxy_mangle_tproxy_port
+  }
+}
+`;
     case 'shellcrash':
       // juewuy/ShellCrash fw_nftables.sh (test/golden/rulesets/shellcrash-nft) without the common-ports returns.
       return `table inet shellcrash {
@@ -1318,8 +1439,11 @@ function policyRouting(mode: ProxyMode): string[] {
         `rule add fwmark ${OPENCLASH_MARK} table ${OPENCLASH_TABLE} pref 1888`,
       ];
     case 'passwall2-tproxy':
+    case 'passwall2-redirect':
     case 'passwall':
       return ['rule add fwmark 1 lookup 100', 'route add local 0.0.0.0/0 dev lo table 100'];
+    case 'homeproxy':
+      return [`rule add fwmark ${HOMEPROXY_MARK} table 100`, 'route add local 0.0.0.0/0 dev lo table 100'];
     case 'nikki':
       return [
         'tuntap add dev nikki mode tun',
@@ -1380,6 +1504,16 @@ function guardRules(mode: ProxyMode, ipv6 = false): Array<{ table: string; chain
       return [{ table: 'inet passwall2', chain: 'PSW2_MANGLE', rules: [invalid, newNoSyn, udpForward] }];
     case 'shellcrash':
       return [{ table: 'inet shellcrash', chain: 'prerouting', rules: [midstream] }];
+    case 'passwall2-redirect':
+      return [
+        { table: 'inet passwall2', chain: 'PSW2_NAT', rules: [midstream] },
+        { table: 'inet passwall2', chain: 'PSW2_MANGLE', rules: [udpForward] },
+      ];
+    case 'homeproxy':
+      return [
+        { table: 'inet fw4', chain: 'homeproxy_redirect_proxy', rules: [midstream] },
+        { table: 'inet fw4', chain: 'homeproxy_mangle_tproxy', rules: [udpForward] },
+      ];
     case 'passwall':
       return [
         { table: 'inet passwall', chain: 'PSW_NAT', rules: [midstream] },

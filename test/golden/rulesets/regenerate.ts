@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES, type Fixture } from './fixtures';
+import { FIX_PROOFS } from './fix-proofs';
 
 const HERE = __dirname;
 
@@ -104,7 +105,8 @@ function dump(ns: string, f: Fixture, dir: string): void {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), normalise(name, text));
-  writeFileSync(join(dir, 'SOURCE.md'), `# ${f.name}\n\n${f.source}\n\nRegenerate: \`node --import tsx test/golden/rulesets/regenerate.ts ${f.name}\` (root).\n`);
+  const proofs = FIX_PROOFS[f.name] ? `${FIX_PROOFS[f.name]}\n` : '';
+  writeFileSync(join(dir, 'SOURCE.md'), `# ${f.name}\n\n${f.source}\n\n${proofs}Regenerate: \`node --import tsx test/golden/rulesets/regenerate.ts ${f.name}\` (root).\n`);
 }
 
 function main(): void {

@@ -1,0 +1,586 @@
+// Every proxy-native fix replyguard prints, proven on a real kernel: one lab per proxy (test/lab/lab.ts), the
+// fix text taken from what replyguard prints for the lab's live ruleset, the option turned into the rule the
+// proxy's own code writes for it (re-stated from upstream, cited in test/golden/rulesets/<proxy>/SOURCE.md),
+// and then: the outside client's TLS (and, where the fix is for UDP, the UDP forward) works, while the LAN's
+// own traffic still reaches the proxy (TCP: the REDIRECT listener accepts it; UDP: the datagram enters the side
+// router and never leaves it towards the main router). OpenClash's lan_ac_traffic goes in as its current release expands it (that the older, quoting
+// release builds the same rule is shown by openclash-lan-ac-traffic.test.ts). Before any fix the forward is
+// broken and replyguard names the proxy and the chain; after it replyguard's own model lets the reply pass too.
+// Run as root: CI=true node --import tsx --test test/integration/native-fixes.test.ts
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { evaluateReply, proxyFixLines, type ReplyEvaluation } from '../../src/detector/rule-attribution';
+import { recognizeProxies } from '../../src/ruleset/recognize-proxy';
+import { readLiveRuleset } from '../../src/ruleset/ruleset-sensor';
+import { FIX_PROOFS } from '../golden/rulesets/fix-proofs';
+import { entriesOf, iptArgv, nftArgv } from '../helpers/openclash-lan-ac';
+import { CLIENT_SERVICE_PORT, createLab, type Lab, MODE_TRAITS, type ProxyMode } from '../lab/lab';
+
+/** A second LAN host (an extra address on the server's link): its traffic must stay proxied under every fix. */
+const OTHER = '192.168.50.11';
+const PEER_PORT = 40000;
+
+type Proto = 'tcp' | 'udp';
+
+/** What replyguard printed for the lab's TCP forward (nas, 443) and UDP forward (wg, 51820). */
+interface Printed {
+  tcp: string[];
+  udp: string[];
+}
+
+interface Fix {
+  name: string;
+  /** The forwards the fix repairs. */
+  repairs: readonly Proto[];
+  /** The fix is per port: the server's own outbound connections stay proxied too. */
+  perPort: boolean;
+  /** Puts the proxy's own rules for the option (read from the printed text) into the side router. */
+  apply(lab: Lab, printed: Printed): Promise<void>;
+}
+
+interface ProxyCase {
+  mode: ProxyMode;
+  tag: string;
+  /** The golden folder whose SOURCE.md cites the upstream lines of these fixes (test/golden/rulesets). */
+  golden: string;
+  /** replyguard's label of the proxy, and the chain it names for the TCP replies. */
+  label: RegExp;
+  tcpChain: string;
+  fixes: Fix[];
+}
+
+// ---------------------------------------------------------------------------
+// Side-router helpers
+
+async function must(lab: Lab, ns: string, argv: string[], input?: string): Promise<string> {
+  const r = await lab.exec(ns, argv, input === undefined ? {} : { input });
+  assert.equal(r.code, 0, `${argv.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const nft = (lab: Lab, script: string) => must(lab, lab.ns.side, ['nft', '-f', '-'], script);
+
+/** The handle of the first rule of a chain whose `nft -a` line matches. */
+async function handleOf(lab: Lab, table: string, chain: string, match: RegExp): Promise<number> {
+  const out = await must(lab, lab.ns.side, ['nft', '-a', 'list', 'chain', ...table.split(' '), chain]);
+  const line = out.split('\n').find((l) => match.test(l) && /# handle \d+$/.test(l));
+  assert.ok(line, `no rule ${match} in ${table} ${chain}:\n${out}`);
+  return Number(/# handle (\d+)$/.exec(line)![1]);
+}
+
+/** Inserts rules, in order, right before the rule that matches (where the proxy's generator writes them). */
+async function insertBefore(lab: Lab, table: string, chain: string, match: RegExp, rules: string[]): Promise<number> {
+  const h = await handleOf(lab, table, chain, match);
+  await nft(lab, rules.map((r) => `insert rule ${table} ${chain} position ${h} ${r}\n`).join(''));
+  return h;
+}
+
+/** Replaces the rule that matches by the given rules. */
+async function replaceRule(lab: Lab, table: string, chain: string, match: RegExp, rules: string[]): Promise<void> {
+  const h = await insertBefore(lab, table, chain, match, rules);
+  await nft(lab, `delete rule ${table} ${chain} handle ${h}\n`);
+}
+
+/** The iptables rule number of the first rule of a chain whose `-S` line matches (the first line is -N or -P). */
+async function iptNumberOf(lab: Lab, table: string, chain: string, match: RegExp): Promise<number> {
+  const lines = (await must(lab, lab.ns.side, ['iptables', '-w', '-t', table, '-S', chain])).split('\n');
+  const n = lines.findIndex((l) => match.test(l));
+  assert.ok(n > 0, `no rule ${match} in ${table} ${chain}:\n${lines.join('\n')}`);
+  return n;
+}
+
+/** iptables: inserts rules (argument lists without -t/-I), in order, right before the rule that matches. */
+async function iptInsertBefore(lab: Lab, table: string, chain: string, match: RegExp, rules: string[][]) {
+  const n = await iptNumberOf(lab, table, chain, match);
+  for (const [i, rule] of rules.entries())
+    await must(lab, lab.ns.side, ['iptables', '-w', '-t', table, '-I', chain, String(n + i), ...rule]);
+  return n + rules.length;
+}
+
+/** The single-quoted value of `name='…'` in a printed line. */
+function option(line: string, name: string): string {
+  const m = new RegExp(`${name.replace(/[.[\]]/g, '\\$&')}='([^']*)'`).exec(line);
+  assert.ok(m, `no ${name}='…' in: ${line}`);
+  return m[1]!;
+}
+
+function lineWith(lines: string[], what: string): string {
+  const line = lines.find((l) => l.includes(what));
+  assert.ok(line, `no printed fix with ${what}:\n${lines.join('\n')}`);
+  return line;
+}
+
+async function evaluate(lab: Lab, proto: Proto): Promise<ReplyEvaluation> {
+  const { snapshot } = await readLiveRuleset({ wrap: ['ip', 'netns', 'exec', lab.ns.side] });
+  const q = {
+    proto,
+    server: lab.addr.server,
+    port: proto === 'tcp' ? lab.forward.serverPort : lab.forward.udpServerPort,
+    peer: lab.addr.client,
+    peerPort: PEER_PORT,
+    iif: lab.lanDevice,
+  };
+  const r = evaluateReply(snapshot, q, recognizeProxies(snapshot.ruleset));
+  assert.ok(typeof r !== 'string', `no evaluation: ${r}`);
+  return r;
+}
+
+/** The fix lines replyguard prints for the forward's replies in the lab as it is now. */
+async function printedFor(lab: Lab, proto: Proto): Promise<string[]> {
+  const r = await evaluate(lab, proto);
+  assert.equal(r.fate, 'proxied', `${proto}: replyguard sees the replies ${r.fate}`);
+  const port = proto === 'tcp' ? lab.forward.serverPort : lab.forward.udpServerPort;
+  return proxyFixLines(r.proxy, r, lab.addr.server, port, proto, proto === 'tcp' ? 'nas' : 'wg');
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A TCP connection from a LAN address to the outside client's service reaches the proxy's listener. */
+async function tcpProxied(lab: Lab, src: string): Promise<boolean> {
+  const before = lab.proxyAccepts();
+  const url = `http://${lab.addr.client}:${CLIENT_SERVICE_PORT}/`;
+  const argv = ['curl', '-sS', '--noproxy', '*', '--max-time', '2', '--interface', src, '-o', '/dev/null', url];
+  await lab.exec(lab.ns.server, argv, { timeoutMs: 4000 });
+  for (let i = 0; i < 20 && lab.proxyAccepts() === before; i++) await sleep(25);
+  return lab.proxyAccepts() > before;
+}
+
+/**
+ * Counts datagrams from the LAN to the outside client's UDP port 443 where they enter the side router and
+ * where they leave it towards the main router: one that entered and did not leave was taken by the proxy
+ * (TPROXY delivers it locally, a TUN mark routes it into the tun device). A table of the test's own: the
+ * proxies' rules stay as their code writes them.
+ */
+const WATCH = (client: string, lan: string) => `table inet rgfixwatch {
+  chain pre {
+    type filter hook prerouting priority raw - 10; policy accept;
+    ip daddr ${client} udp dport 443 counter
+  }
+  chain post {
+    type filter hook postrouting priority srcnat + 10; policy accept;
+    oifname "${lan}" ip daddr ${client} udp dport 443 counter
+  }
+}
+`;
+
+async function watchCounts(lab: Lab): Promise<{ pre: number; post: number }> {
+  const out = await must(lab, lab.ns.side, ['nft', 'list', 'table', 'inet', 'rgfixwatch']);
+  const [pre, post] = [...out.matchAll(/counter packets (\d+)/g)].map((m) => Number(m[1]));
+  assert.ok(pre !== undefined && post !== undefined, out);
+  return { pre, post };
+}
+
+/** A UDP datagram from a LAN address to the outside client's port 443 goes to the proxy (never leaves). */
+async function udpProxied(lab: Lab, src: string): Promise<boolean> {
+  const before = await watchCounts(lab);
+  const js = `const s=require('dgram').createSocket('udp4');s.bind(0,'${src}',()=>s.send('x',443,'${lab.addr.client}',()=>s.close()))`;
+  await must(lab, lab.ns.server, [process.execPath, '-e', js]);
+  let now = await watchCounts(lab);
+  for (let i = 0; i < 20 && now.pre === before.pre; i++) {
+    await sleep(25);
+    now = await watchCounts(lab);
+  }
+  assert.equal(now.pre, before.pre + 1, 'the datagram reached the side router');
+  // A forwarded datagram leaves within the same softirq; a moment more for a slow machine.
+  await sleep(50);
+  now = await watchCounts(lab);
+  return now.post === before.post;
+}
+
+// ---------------------------------------------------------------------------
+// The fixes, each as the proxy's own code writes its option
+
+/** Passwall's and Passwall2's factor(): a port list becomes `tcp dport {a,b,…}` (nftables.sh). */
+const factor = (ports: string, what: string) => `${what} {${ports.replace(/:/g, '-')}}`;
+
+function redirPortsFixes(table: string, nat: string, mangle: string, rule: string, port: number): Fix[] {
+  const comment = table === 'inet passwall' ? '"默认"' : '"Default"';
+  const tcp = async (lab: Lab, p: Printed) => {
+    const ports = option(lineWith(p.tcp, 'tcp_redir_ports'), '.tcp_redir_ports');
+    await replaceRule(
+      lab,
+      table,
+      nat,
+      new RegExp(`^\\s+ip protocol tcp counter packets \\d+ bytes \\d+ redirect to :${port}`),
+      [
+        `ip protocol tcp ${factor(ports, 'tcp dport')} counter redirect to :${port} comment ${comment}`,
+        ...(table === 'inet passwall' ? [`ip protocol tcp counter return comment ${comment}`] : []),
+      ],
+    );
+  };
+  const udp = async (lab: Lab, p: Printed) => {
+    const ports = option(lineWith(p.udp, 'udp_redir_ports'), '.udp_redir_ports');
+    await replaceRule(
+      lab,
+      table,
+      mangle,
+      new RegExp(`^\\s+ip protocol udp counter packets \\d+ bytes \\d+ jump ${rule}`),
+      [`ip protocol udp ${factor(ports, 'udp dport')} counter jump ${rule} comment ${comment}`],
+    );
+  };
+  return [
+    { name: 'tcp_redir_ports', repairs: ['tcp'], perPort: true, apply: tcp },
+    {
+      name: 'tcp_redir_ports and udp_redir_ports',
+      repairs: ['tcp', 'udp'],
+      perPort: true,
+      apply: async (lab, p) => {
+        await tcp(lab, p);
+        await udp(lab, p);
+      },
+    },
+  ];
+}
+
+/** OpenClash's common ports with common_ports = 1 (init.d/openclash). */
+const OPENCLASH_COMMON_PORTS =
+  '21 22 23 53 80 123 143 194 443 465 587 853 993 995 998 2052 2053 2082 2083 2086 2095 2096 5222 5228 5229 5230 8080 8443 8880 8888 8889';
+
+const OPENCLASH_CATCH_ALL = /^\s+ip protocol tcp counter packets \d+ bytes \d+ redirect to :7892/;
+
+const CASES: ProxyCase[] = [
+  {
+    mode: 'openclash-fw4-fakeip',
+    golden: 'openclash-fw4-fakeip',
+    tag: 'nfoc',
+    label: /^OpenClash/,
+    tcpChain: 'openclash',
+    fixes: [
+      ...(['0.47.071'] as const).map(
+        (release): Fix => ({
+          name: `lan_ac_traffic (OpenClash ${release}, the printed comment expanded as its script does)`,
+          repairs: ['tcp', 'udp'],
+          perPort: true,
+          apply: async (lab, p) => {
+            for (const line of [lineWith(p.tcp, 'lan_ac_traffic'), lineWith(p.udp, 'lan_ac_traffic')]) {
+              const [e] = entriesOf(line);
+              assert.ok(e, line);
+              await must(lab, lab.ns.side, nftArgv(e, release));
+            }
+          },
+        }),
+      ),
+      {
+        name: 'lan_ac_black_ips',
+        repairs: ['tcp', 'udp'],
+        perPort: false,
+        apply: async (lab, p) => {
+          const host = option(lineWith(p.tcp, 'lan_ac_black_ips'), 'openclash.config.lan_ac_black_ips');
+          assert.equal(option(lineWith(p.udp, 'lan_ac_black_ips'), 'openclash.config.lan_ac_black_ips'), host);
+          await nft(
+            lab,
+            `add set inet fw4 lan_ac_black_ips { type ipv4_addr; flags interval; auto-merge; }\nadd element inet fw4 lan_ac_black_ips { ${host} }\n`,
+          );
+          const rule = ['ip saddr @lan_ac_black_ips counter return'];
+          await insertBefore(lab, 'inet fw4', 'openclash', OPENCLASH_CATCH_ALL, rule);
+          await insertBefore(lab, 'inet fw4', 'openclash_mangle', /jump openclash_upnp/, rule);
+        },
+      },
+      {
+        name: 'common_ports (redir-host)',
+        repairs: ['tcp'],
+        perPort: true,
+        apply: async (lab, p) => {
+          assert.equal(option(lineWith(p.tcp, 'common_ports'), 'openclash.config.common_ports'), '1');
+          await nft(
+            lab,
+            `add set inet fw4 common_ports { type inet_service; flags interval; elements = { ${OPENCLASH_COMMON_PORTS.split(' ').join(', ')} } }\n`,
+          );
+          await insertBefore(lab, 'inet fw4', 'openclash', OPENCLASH_CATCH_ALL, [
+            'th dport != @common_ports counter return',
+          ]);
+        },
+      },
+    ],
+  },
+  {
+    mode: 'passwall',
+    golden: 'passwall-nft',
+    tag: 'nfpw',
+    label: /^Passwall$/,
+    tcpChain: 'PSW_NAT',
+    fixes: redirPortsFixes('inet passwall', 'PSW_NAT', 'PSW_MANGLE', 'PSW_RULE', 1041),
+  },
+  {
+    mode: 'passwall2-redirect',
+    golden: 'passwall2-nft-redirect',
+    tag: 'nfpw2',
+    label: /^Passwall2$/,
+    tcpChain: 'PSW2_NAT',
+    fixes: redirPortsFixes('inet passwall2', 'PSW2_NAT', 'PSW2_MANGLE', 'PSW2_RULE', 1041),
+  },
+  {
+    mode: 'homeproxy',
+    golden: 'homeproxy',
+    tag: 'nfhp',
+    label: /^homeproxy$/,
+    tcpChain: 'homeproxy_redirect_proxy',
+    fixes: [
+      {
+        name: "routing_port 'common'",
+        repairs: ['tcp', 'udp'],
+        perPort: true,
+        apply: async (lab, p) => {
+          assert.equal(option(lineWith(p.tcp, 'routing_port'), 'homeproxy.config.routing_port'), 'common');
+          assert.equal(option(lineWith(p.udp, 'routing_port'), 'homeproxy.config.routing_port'), 'common');
+          // routing_port common is infra.common_port (root/etc/config/homeproxy).
+          const ports = '22,53,80,143,443,465,587,853,873,993,995,5222,8080,8443,9418';
+          await nft(
+            lab,
+            `add set inet fw4 homeproxy_routing_port { type inet_service; flags interval; auto-merge; elements = { ${ports.split(',').join(', ')} } }\n`,
+          );
+          await insertBefore(
+            lab,
+            'inet fw4',
+            'homeproxy_redirect_proxy_port',
+            /goto homeproxy_redirect_proxy # handle/,
+            ['tcp dport != @homeproxy_routing_port counter return'],
+          );
+          await insertBefore(lab, 'inet fw4', 'homeproxy_mangle_tproxy_port', /goto homeproxy_mangle_tproxy # handle/, [
+            'udp dport != @homeproxy_routing_port counter return',
+          ]);
+        },
+      },
+      {
+        name: "lan_proxy_mode 'except_listed' with lan_direct_ipv4_ips",
+        repairs: ['tcp', 'udp'],
+        perPort: false,
+        apply: async (lab, p) => {
+          const line = lineWith(p.tcp, 'lan_direct_ipv4_ips');
+          assert.equal(option(line, 'homeproxy.control.lan_proxy_mode'), 'except_listed');
+          const host = option(line, 'homeproxy.control.lan_direct_ipv4_ips');
+          await insertBefore(lab, 'inet fw4', 'homeproxy_redirect_lanac', /goto homeproxy_redirect # handle/, [
+            `ip saddr { ${host} } counter return`,
+          ]);
+          await insertBefore(lab, 'inet fw4', 'homeproxy_mangle_lanac', /goto homeproxy_mangle_prerouting # handle/, [
+            `ip saddr { ${host} } counter return`,
+          ]);
+        },
+      },
+    ],
+  },
+  {
+    mode: 'nikki',
+    golden: 'nikki',
+    tag: 'nfnk',
+    label: /^nikki$/,
+    tcpChain: 'lan_redirect',
+    fixes: (['tcp', 'both'] as const).map(
+      (which): Fix => ({
+        name: which === 'tcp' ? 'proxy_tcp_dport' : 'proxy_tcp_dport and proxy_udp_dport',
+        repairs: which === 'tcp' ? ['tcp'] : ['tcp', 'udp'],
+        perPort: true,
+        apply: async (lab, p) => {
+          const tcp = option(lineWith(p.tcp, 'proxy_tcp_dport'), 'nikki.proxy.proxy_tcp_dport');
+          // Unset, proxy_udp_dport is 0-65535 (hijack.ut).
+          const udp =
+            which === 'tcp' ? '0-65535' : option(lineWith(p.udp, 'proxy_udp_dport'), 'nikki.proxy.proxy_udp_dport');
+          const elements = [
+            ...tcp.split(' ').map((x) => `tcp . ${x}`),
+            ...udp.split(' ').map((x) => `udp . ${x}`),
+          ].join(', ');
+          await nft(
+            lab,
+            `add set inet nikki proxy_dport { type inet_proto . inet_service; flags interval; auto-merge; elements = { ${elements} } }\n`,
+          );
+          const ret =
+            'meta nfproto ipv4 meta l4proto . th dport != @proxy_dport ip daddr != 198.18.0.1/16 counter return';
+          await insertBefore(lab, 'inet nikki', 'dstnat', /jump lan_redirect/, [ret]);
+          await insertBefore(lab, 'inet nikki', 'mangle_prerouting_lan', /jump lan_tun/, [ret]);
+        },
+      }),
+    ),
+  },
+  {
+    mode: 'shellcrash',
+    golden: 'shellcrash-nft',
+    tag: 'nfsc',
+    label: /^ShellCrash$/,
+    tcpChain: 'prerouting',
+    fixes: [
+      {
+        name: 'common ports (common_ports ON with multiport)',
+        repairs: ['tcp'],
+        perPort: true,
+        apply: async (lab, p) => {
+          const m = /e\.g\. ([\d,]+)/.exec(lineWith(p.tcp, 'common_ports=ON'));
+          assert.ok(m, 'no port list in the printed fix');
+          const ports = m[1]!.replace(/,/g, ', ');
+          await insertBefore(lab, 'inet shellcrash', 'prerouting', /ip daddr \{ 0\.0\.0\.0\/8/, [
+            `ip daddr != {28.0.0.0/8} tcp dport != {${ports}} return`,
+            `ip daddr != {28.0.0.0/8} udp dport != {${ports}} return`,
+            `ip6 daddr != {fc00::/16} tcp dport != {${ports}} return`,
+            `ip6 daddr != {fc00::/16} udp dport != {${ports}} return`,
+          ]);
+        },
+      },
+      {
+        name: 'device filter (blacklist, configs/ip_filter)',
+        repairs: ['tcp'],
+        perPort: false,
+        apply: async (lab, p) => {
+          const m = /exclude the device (\S+) /.exec(lineWith(p.tcp, 'exclude the device'));
+          assert.ok(m, 'no device in the printed fix');
+          await insertBefore(lab, 'inet shellcrash', 'prerouting', /ip saddr != 192\.168\.50\.0\/24 return/, [
+            `ip saddr {${m[1]}} return`,
+          ]);
+        },
+      },
+    ],
+  },
+  {
+    mode: 'openclash-fw3',
+    golden: 'openclash-fw3-fakeip',
+    tag: 'nfoc3',
+    label: /^OpenClash/,
+    tcpChain: 'openclash',
+    fixes: [
+      ...(['0.47.071'] as const).map(
+        (release): Fix => ({
+          name: `lan_ac_traffic on iptables (OpenClash ${release}, the printed comment expanded as its script does)`,
+          repairs: ['tcp', 'udp'],
+          perPort: true,
+          apply: async (lab, p) => {
+            for (const line of [lineWith(p.tcp, 'lan_ac_traffic'), lineWith(p.udp, 'lan_ac_traffic')]) {
+              const [e] = entriesOf(line);
+              assert.ok(e, line);
+              await must(lab, lab.ns.side, iptArgv(e, release));
+            }
+          },
+        }),
+      ),
+      {
+        name: 'lan_ac_black_ips on iptables (ipset)',
+        repairs: ['tcp', 'udp'],
+        perPort: false,
+        apply: async (lab, p) => {
+          const host = option(lineWith(p.tcp, 'lan_ac_black_ips'), 'openclash.config.lan_ac_black_ips');
+          await must(lab, lab.ns.side, ['ipset', '-exist', 'create', 'lan_ac_black_ips', 'hash:net']);
+          await must(lab, lab.ns.side, ['ipset', '-exist', 'add', 'lan_ac_black_ips', host]);
+          const rule = ['-m', 'set', '--match-set', 'lan_ac_black_ips', 'src', '-j', 'RETURN'];
+          await iptInsertBefore(lab, 'nat', 'openclash', /-j REDIRECT/, [rule]);
+          await iptInsertBefore(lab, 'mangle', 'openclash', /-j TPROXY/, [rule]);
+        },
+      },
+      {
+        name: 'common_ports (redir-host) on iptables (ipset)',
+        repairs: ['tcp'],
+        perPort: true,
+        apply: async (lab, p) => {
+          assert.equal(option(lineWith(p.tcp, 'common_ports'), 'openclash.config.common_ports'), '1');
+          await must(lab, lab.ns.side, [
+            'ipset',
+            '-exist',
+            'create',
+            'common_ports',
+            'bitmap:port',
+            'range',
+            '0-65535',
+          ]);
+          for (const port of OPENCLASH_COMMON_PORTS.split(' '))
+            await must(lab, lab.ns.side, ['ipset', '-exist', 'add', 'common_ports', port]);
+          await iptInsertBefore(lab, 'nat', 'openclash', /-j REDIRECT/, [
+            ['-m', 'set', '!', '--match-set', 'common_ports', 'dst', '-j', 'RETURN'],
+          ]);
+        },
+      },
+    ],
+  },
+  {
+    mode: 'shellcrash-fw3',
+    golden: 'shellcrash-iptables',
+    tag: 'nfsc3',
+    label: /^ShellCrash/,
+    tcpChain: 'shellcrash',
+    fixes: [
+      {
+        name: 'common ports on iptables (the PREROUTING jump with multiport)',
+        repairs: ['tcp'],
+        perPort: true,
+        apply: async (lab, p) => {
+          const m = /e\.g\. ([\d,]+)/.exec(lineWith(p.tcp, 'common_ports=ON'));
+          assert.ok(m, 'no port list in the printed fix');
+          const n = await iptInsertBefore(lab, 'nat', 'PREROUTING', /-j shellcrash$/, [
+            ['-p', 'tcp', '-m', 'multiport', '--dports', m[1]!, '-j', 'shellcrash'],
+          ]);
+          await must(lab, lab.ns.side, ['iptables', '-w', '-t', 'nat', '-D', 'PREROUTING', String(n)]);
+        },
+      },
+      {
+        name: 'device filter on iptables (blacklist, configs/ip_filter)',
+        repairs: ['tcp'],
+        perPort: false,
+        apply: async (lab, p) => {
+          const m = /exclude the device (\S+) /.exec(lineWith(p.tcp, 'exclude the device'));
+          assert.ok(m, 'no device in the printed fix');
+          await iptInsertBefore(lab, 'nat', 'shellcrash', /-j REDIRECT/, [['-s', m[1]!, '-j', 'RETURN']]);
+        },
+      },
+    ],
+  },
+];
+
+for (const c of CASES) {
+  const traits = MODE_TRAITS[c.mode];
+  describe(`native fixes, ${c.mode}`, () => {
+    let lab: Lab;
+    const printed: Printed = { tcp: [], udp: [] };
+
+    before(async () => {
+      lab = await createLab({ mode: c.mode, tag: c.tag });
+      await must(lab, lab.ns.server, ['ip', 'addr', 'add', `${OTHER}/24`, 'dev', 'eth0']);
+      await nft(lab, WATCH(lab.addr.client, lab.lanDevice));
+    });
+    after(async () => {
+      await lab?.destroy();
+    });
+
+    it(`without a fix the forward breaks and replyguard names ${c.label.source} and chain ${c.tcpChain}`, async () => {
+      const tls = await lab.tlsThroughForward({ timeoutMs: 2500 });
+      assert.equal(tls.ok, false, 'the TCP forward should be broken');
+      if (traits.udp) assert.equal((await lab.udpThroughForward({ timeoutMs: 1000 })).ok, false);
+      const r = await evaluate(lab, 'tcp');
+      assert.equal(r.fate, 'proxied');
+      assert.match(r.proxy?.label ?? '', c.label);
+      assert.equal(r.rule?.chain, c.tcpChain);
+      printed.tcp = await printedFor(lab, 'tcp');
+      if (traits.udp) printed.udp = await printedFor(lab, 'udp');
+      assert.ok(printed.tcp.length > 0);
+    });
+
+    it(`test/golden/rulesets/${c.golden}/SOURCE.md cites where upstream writes each of these fixes`, () => {
+      const source = readFileSync(join(__dirname, '..', 'golden', 'rulesets', c.golden, 'SOURCE.md'), 'utf8');
+      const proofs = FIX_PROOFS[c.golden];
+      assert.ok(proofs && source.includes(proofs), 'SOURCE.md is regenerate.ts output with FIX_PROOFS');
+      assert.ok(proofs.includes(`lab mode \`${c.mode}\``));
+    });
+
+    for (const fix of c.fixes) {
+      it(`${fix.name}: the forward works, the LAN's own traffic stays proxied`, async (t) => {
+        assert.ok(printed.tcp.length > 0, 'the printed fixes (first test)');
+        await lab.reloadProxyRules();
+        await fix.apply(lab, printed);
+        const tls = await lab.tlsThroughForward({ timeoutMs: 3000 });
+        assert.equal(tls.ok, true, `TLS through the forward: ${tls.detail}`);
+        if (traits.udp) {
+          const udp = await lab.udpThroughForward({ timeoutMs: fix.repairs.includes('udp') ? 3000 : 1000 });
+          assert.equal(udp.ok, fix.repairs.includes('udp'), `UDP through the forward: ${udp.detail}`);
+        }
+        assert.ok(await tcpProxied(lab, OTHER), 'TCP of another LAN host still reaches the proxy');
+        assert.equal(await tcpProxied(lab, lab.addr.server), fix.perPort, "the server's own TCP");
+        if (traits.udp) {
+          assert.ok(await udpProxied(lab, OTHER), 'UDP of another LAN host still goes to the proxy');
+          assert.equal(await udpProxied(lab, lab.addr.server), fix.perPort, "the server's own UDP");
+        }
+        for (const proto of fix.repairs) {
+          const r = await evaluate(lab, proto);
+          assert.equal(r.fate, 'passes', `replyguard's model, ${proto}: ${r.fate}`);
+        }
+        t.diagnostic(`${c.mode}: ${fix.name} proven`);
+      });
+    }
+  });
+}
