@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { proxyHintForPort } from '../../src/detector/proxy-hints';
-import { evaluateReply, replyFixLines } from '../../src/detector/rule-attribution';
+import { evaluateReply, replyFixes } from '../../src/detector/rule-attribution';
 import { recognizeProxies } from '../../src/ruleset/recognize-proxy';
 import { readDumpDir } from '../../src/ruleset/ruleset-sensor';
 import { makeSnapshot } from '../../src/ruleset/ruleset-snapshot';
@@ -120,7 +120,7 @@ describe('upstream-derived fixtures: recognition, responsible rule, fix list', (
             .slice(0, want.proxy.startsWith('OpenClash') ? 2 : 1)
             .join(' '),
         );
-        const fixes = replyFixLines(r, '192.168.1.10', port, proto, forward);
+        const fixes = replyFixes(r, '192.168.1.10', port, proto, forward).map((x) => x.text);
         assert.deepEqual(fixes.map(kindOf), expected.fixes, fixes.join('\n'));
         // The generic guard goes into the very chain that takes the replies.
         const guard = fixes.find((l) => l.startsWith('Generic guard'))!;
