@@ -8,8 +8,10 @@ import { iptablesProbeRules } from '../probe/probe-iptables';
 import { probeRules } from '../probe/probe-rules';
 import { AddressSensor } from '../sensors/address-sensor';
 import { ConntrackSensor } from '../sensors/conntrack-sensor';
+import { EbpfSensor } from '../sensors/ebpf-sensor';
 import type { InterfaceInfo } from '../sensors/ip-addr-json';
 import { ProbeSensor } from '../sensors/probe-sensor';
+import { which } from '../sensors/ruleset-watch';
 import { buildStatus, type MqttOutputStatus, type StatusDocument } from '../status/status-document';
 import { statusEvents } from '../status/status-events';
 import { writeStatusAtomic } from '../status/status-file';
@@ -28,6 +30,8 @@ export interface DaemonOptions {
   mqttStatus?: () => MqttOutputStatus;
   ipCommand?: string;
   nftCommand?: string;
+  /** tc's path; null: look in /proc instead. Default: tc where it is installed. */
+  tcCommand?: string | null;
 }
 
 /** How often legacy iptables rules are re-read with guard = auto (else every 10 s). */
@@ -35,6 +39,8 @@ const GUARD_LEGACY_POLL_MS = 2000;
 /** Coalesces bursts of changes into one status write. */
 const WRITE_DELAY_MS = 20;
 const ADDRESS_POLL_MS = 60_000;
+/** eBPF proxies are started by hand: a look every half minute (and at each re-check) is enough. */
+const EBPF_POLL_MS = 30_000;
 /** Elements per counting set of the probe (reply flows seen within the element timeout). */
 const PROBE_SET_SIZE = 4096;
 /** How often the long-running children's pids are compared with those noted in the state directory. */
@@ -59,6 +65,7 @@ export class Daemon {
   private readonly conntrack: ConntrackSensor;
   private readonly addresses: AddressSensor;
   private readonly probe: ProbeSensor;
+  private readonly ebpf: EbpfSensor;
   private interfaces: InterfaceInfo[] = [];
   private view: LanView;
   private readonly startedAt = Date.now();
@@ -119,7 +126,15 @@ export class Daemon {
       onInterfaces: (list) => {
         this.interfaces = list;
         this.refreshLanView();
+        this.ebpf.pollSoon();
       },
+      onStatus: () => this.scheduleWrite(),
+    });
+    this.ebpf = new EbpfSensor({
+      tcCommand: opts.tcCommand !== undefined ? opts.tcCommand : which('tc'),
+      intervalMs: EBPF_POLL_MS,
+      log: this.log,
+      interfaces: () => this.lanIngressInterfaces(),
       onStatus: () => this.scheduleWrite(),
     });
     const probeIntervalS = config.main.probeInterval ?? PROBE_DEFAULTS.probeInterval;
@@ -163,6 +178,7 @@ export class Daemon {
     await this.addresses.start();
     if (this.interfaces.length === 0) this.refreshLanView();
     this.conntrack.start();
+    void this.ebpf.start();
     // Not awaited: the first full read takes ~0.3 s and must not hold the other sensors back.
     void this.ruleset.start();
     this.maybeStartProbe();
@@ -180,6 +196,7 @@ export class Daemon {
     clearInterval(this.periodicTimer);
     clearInterval(this.childrenTimer);
     this.addresses.stop();
+    this.ebpf.stop();
     this.conntrack.stop();
     this.ruleset.stop();
     this.guard.stop();
@@ -199,7 +216,16 @@ export class Daemon {
     this.log.info('re-check requested');
     this.conntrack.resync();
     void this.ruleset.recheck();
+    this.ebpf.pollSoon();
     this.scheduleWrite();
+  }
+
+  /** The LAN interfaces present and the ports of those that are bridges: every ingress the LAN's packets cross. */
+  private lanIngressInterfaces(): string[] {
+    const lan = new Set(this.config.main.lanInterfaces);
+    return this.interfaces
+      .filter((i) => i.ifname !== 'lo' && (lan.has(i.ifname) || (i.master !== undefined && lan.has(i.master))))
+      .map((i) => i.ifname);
   }
 
   /**
@@ -304,6 +330,7 @@ export class Daemon {
       conntrack: { ...ct },
       probe: { ...this.probe.status },
       addresses: { ...this.addresses.status },
+      ebpf: { ...this.ebpf.status, hooks: [...this.ebpf.status.hooks] },
       lostRecently: ct.last_loss !== undefined && now - Date.parse(ct.last_loss) < holdMs,
       lan: {
         interfaces: [...this.config.main.lanInterfaces],

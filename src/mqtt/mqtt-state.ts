@@ -1,6 +1,7 @@
 // What the state topics carry for one status document, and the event payloads.
 // Pure: the output decides when to send them.
 
+import { blindSpotText } from '../detector/ebpf-hooks';
 import { findingFixes, findingProxy } from '../status/finding-fixes';
 import type { StatusDocument } from '../status/status-document';
 import type { StatusEvent } from '../status/status-events';
@@ -28,6 +29,10 @@ function sensorErrors(doc: StatusDocument): Record<string, string> | null {
   if (conntrack.state !== 'running') out.conntrack = conntrack.last_error ?? conntrack.state;
   if (probe?.state === 'failed') out.probe = probe.last_error ?? 'failed';
   if (addresses?.state === 'failed') out.addresses = addresses.last_error ?? 'failed';
+  const ebpf = doc.sensors.ebpf as StatusDocument['sensors']['ebpf'] | undefined;
+  const blind = blindSpotText(ebpf?.hooks ?? []);
+  if (blind) out.ebpf = blind;
+  else if (ebpf?.state === 'failed') out.ebpf = ebpf.last_error ?? 'failed';
   return Object.keys(out).length > 0 ? out : null;
 }
 

@@ -10,6 +10,8 @@ export interface InterfaceAddress {
 export interface InterfaceInfo {
   ifname: string;
   up: boolean;
+  /** The bridge (or bond) it is a port of: the bridge's ports see the LAN's packets before the bridge does. */
+  master?: string;
   addresses: InterfaceAddress[];
 }
 
@@ -41,7 +43,9 @@ export function parseIpAddrJson(text: string): InterfaceInfo[] {
         scope: typeof ai.scope === 'string' ? ai.scope : 'global',
       });
     }
-    out.push({ ifname: rec.ifname, up: flags.includes('UP'), addresses });
+    const info: InterfaceInfo = { ifname: rec.ifname, up: flags.includes('UP'), addresses };
+    if (typeof rec.master === 'string') info.master = rec.master;
+    out.push(info);
   }
   return out;
 }

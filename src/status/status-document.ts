@@ -4,6 +4,7 @@
 import type { ForwardConfig } from '../config/config';
 import type { ProxyStatus, RulesetStatus } from '../daemon/ruleset-unit';
 import type { DetectorCounters } from '../detector/detector';
+import { blindSpotText, type EbpfHook } from '../detector/ebpf-hooks';
 import type { Finding } from '../detector/finding';
 import type { TimelineEntry } from './timeline';
 
@@ -43,6 +44,19 @@ export interface ConntrackSensorStatus {
 export interface AddressSensorStatus {
   state: 'starting' | 'running' | 'failed';
   /** Why the last reading failed (e.g. BusyBox's ip, which has no -j: the package ip-full is missing). */
+  last_error?: string;
+  since?: string;
+}
+
+/**
+ * Programs before netfilter on the LAN (tc BPF filters, or a known eBPF proxy's process where there is no
+ * tc): 'off' before the first reading. Blind hooks make health degraded: replies taken there are unseen.
+ */
+export interface EbpfSensorStatus {
+  state: 'off' | 'running' | 'failed';
+  /** tc: the LAN interfaces' ingress filters; proc: programs held by processes (this router has no tc). */
+  way?: 'tc' | 'proc';
+  hooks: EbpfHook[];
   last_error?: string;
   since?: string;
 }
@@ -110,6 +124,7 @@ export interface StatusDocument {
     mqtt: MqttOutputStatus;
     probe: ProbeSensorStatus;
     addresses: AddressSensorStatus;
+    ebpf: EbpfSensorStatus;
   };
   lan: { interfaces: string[]; subnets: string[]; source: string; router_addresses: string[] };
   forwards: Array<{
@@ -153,6 +168,8 @@ export interface StatusInputs {
   probe?: ProbeSensorStatus;
   /** Absent: not started yet. Failed readings make health degraded (the LAN and own addresses may be stale). */
   addresses?: AddressSensorStatus;
+  /** Absent: not started (shown as off). Blind hooks make health degraded. */
+  ebpf?: EbpfSensorStatus;
   /** Absent: shown as mode off, state unknown. */
   guard?: GuardStatusPart;
 }
@@ -160,7 +177,10 @@ export interface StatusInputs {
 export function buildStatus(input: StatusInputs): StatusDocument {
   const active = input.findings.filter((f) => f.kind === 'reply_hijacked' && f.state === 'active');
   const sensorDown =
-    input.conntrack.state !== 'running' || probeDown(input.probe) || input.addresses?.state === 'failed';
+    input.conntrack.state !== 'running' ||
+    probeDown(input.probe) ||
+    input.addresses?.state === 'failed' ||
+    blindSpotText(input.ebpf?.hooks ?? []) !== undefined;
   const health: Health = active.length > 0 ? 'problem' : sensorDown || lossUncovered(input) ? 'degraded' : 'ok';
   return {
     schema: STATUS_SCHEMA,
@@ -175,6 +195,7 @@ export function buildStatus(input: StatusInputs): StatusDocument {
       mqtt: input.mqtt ?? { state: 'disabled' },
       probe: input.probe ?? { state: 'off', interval_s: 0, keys: 0, reinstalls: 0 },
       addresses: input.addresses ?? { state: 'starting' },
+      ebpf: input.ebpf ?? { state: 'off', hooks: [] },
     },
     lan: input.lan,
     forwards: input.forwards.map((fw) => forwardStatus(fw, input.findings)),
@@ -227,6 +248,8 @@ function headline(health: Health, active: Finding[], input: StatusInputs): strin
   if (probeDown(input.probe)) {
     return `Not watching TPROXY/TUN modes and UDP: the probe failed${input.probe?.last_error ? ` (${input.probe.last_error})` : ''}.`;
   }
+  const blind = blindSpotText(input.ebpf?.hooks ?? []);
+  if (blind) return `Not watching everything: ${blind}`;
   if (lossUncovered(input)) return 'Watching, but conntrack events were lost recently: a hijack may have been missed.';
   // Health stays ok for a prediction (nothing failed yet), but people must read it.
   const risks = input.findings.filter((f) => f.kind === 'reply_at_risk');

@@ -1,6 +1,7 @@
 // `replyguard status` for a tired person at 2 a.m.: what is broken, since when,
 // why, and what to change — before any detail.
 
+import { blindSpotText } from '../detector/ebpf-hooks';
 import type { Finding } from '../detector/finding';
 import { findingFixes } from './finding-fixes';
 import type { StatusDocument } from './status-document';
@@ -57,6 +58,10 @@ export function renderStatusText(doc: StatusDocument, now: number, staleAfterS: 
   // Older status files (written before this sensor was shown) have no `addresses`.
   const addresses = doc.sensors.addresses as StatusDocument['sensors']['addresses'] | undefined;
   if (addresses?.state === 'failed') out.push(`         addresses FAILED: ${addresses.last_error ?? 'unknown error'}`);
+  const ebpf = doc.sensors.ebpf as StatusDocument['sensors']['ebpf'] | undefined;
+  const blind = blindSpotText(ebpf?.hooks ?? []);
+  if (blind) out.push(`         ebpf BLIND SPOT: ${blind}`);
+  else if (ebpf?.state === 'failed') out.push(`         ebpf FAILED: ${ebpf.last_error ?? 'unknown error'}`);
   if (doc.ruleset) {
     const p = doc.proxy;
     out.push(

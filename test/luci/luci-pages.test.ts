@@ -247,6 +247,29 @@ describe('luci-app-replyguard pages in Chromium', () => {
       await page.context().close();
     });
 
+    it('an eBPF program before netfilter: the sensor row says blind spot and names it; the banner is the headline', async () => {
+      const st = structuredClone(FIXTURE) as typeof FIXTURE & { sensors: Record<string, unknown> };
+      st.sensors.ebpf = {
+        state: 'running',
+        way: 'tc',
+        hooks: [{ interface: 'br-lan', program: 'dae_lan_ingress_l2', proxy: 'dae', blind: true }],
+      };
+      st.findings = [];
+      st.health = 'degraded';
+      st.headline =
+        "Not watching everything: eBPF before netfilter: dae's dae_lan_ingress_l2 on br-lan ingress. Replies it takes never reach conntrack, the ruleset or the probe, so replyguard cannot see them.";
+      const page = await open('replyguard/status', { fs: { [STATUS_FILE]: JSON.stringify(st) }, rpc: RUNNING });
+      assert.match(
+        await text(page, '#rg-sensors'),
+        /eBPF before netfilter\s+blind spot\s+way: tc, dae: dae_lan_ingress_l2 @ br-lan/,
+      );
+      assert.match(
+        await text(page, 'body'),
+        /Not watching everything: eBPF before netfilter: dae's dae_lan_ingress_l2/,
+      );
+      await page.context().close();
+    });
+
     it('with `fixes` (newer daemons): the generic lines the ruleset made redundant are not shown', async () => {
       const st = withLaterFields(FIXTURE);
       const generic = st.findings[0].fix as string[];

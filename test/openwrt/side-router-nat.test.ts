@@ -25,7 +25,7 @@ describe('OpenWrt side router: OpenClash fake-ip on fw4', { skip }, () => {
     await lab?.destroy();
   });
 
-  it('installs with opkg; default_postinst enables and starts it under procd; logread has its lines', async () => {
+  it('installs with opkg; default_postinst enables and starts it under procd; logread has its lines; no tc: eBPF looked for in /proc', async () => {
     const out = await installReplyguard(lab);
     assert.match(out, /Installing replyguard \(/);
     assert.match(out, /Installing luci-app-replyguard \(/);
@@ -46,6 +46,10 @@ describe('OpenWrt side router: OpenClash fake-ip on fw4', { skip }, () => {
     );
     await waitRouterStatus(lab, 'the first status', (s) => s.sensors?.conntrack?.state === 'running');
     assert.match(await routerSh(lab, 'logread -e replyguard'), /replyguard.*conntrack/);
+    const s = await waitRouterStatus(lab, 'the first eBPF reading', (st) => st.sensors.ebpf?.state === 'running');
+    assert.equal((await routerSh(lab, 'command -v tc; true')).trim(), '', 'the image has no tc');
+    assert.equal(s.sensors.ebpf.way, 'proc');
+    assert.deepEqual(s.sensors.ebpf.hooks, []);
   });
 
   it('the incident on real fw4: conntrack names the TCP hijack, the probe (OpenWrt nft) the UDP one', async () => {

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 declare -A NEED=(
   [conntrack]=conntrack [nft]=nftables [iptables]=iptables [ip]=iproute2 [openssl]=openssl
   [curl]=curl [mosquitto]=mosquitto [ping]=iputils-ping [ipset]=ipset [chromium]=chromium
-  [tcpdump]=tcpdump
+  [tcpdump]=tcpdump [python3]=python3
 )
 missing=()
 for cmd in "${!NEED[@]}"; do

@@ -139,7 +139,8 @@ describe('guard unit (guard = auto)', () => {
   });
 
   it('an apply that does not take is retried with a growing delay, never in a loop', async () => {
-    const h = harness('openclash-fw4-tun', { fail: true, retryMs: [200, 800] });
+    // Delays long enough that a loaded machine's slow ticks do not reach the first retry.
+    const h = harness('openclash-fw4-tun', { fail: true, retryMs: [600, 2400] });
     const started = Date.now();
     h.unit.onRead(h.kernel);
     await tick();
@@ -154,7 +155,7 @@ describe('guard unit (guard = auto)', () => {
     assert.ok(st.retry_at, 'status says when it tries again');
     // The timer of the retry, each time fed with another read (as the daemon's reread does).
     const times: number[] = [];
-    while (h.applies.length < 4 && Date.now() - started < 6000) {
+    while (h.applies.length < 4 && Date.now() - started < 10_000) {
       const n = h.applies.length;
       await sleep(10);
       if (h.applies.length > n) {
@@ -163,8 +164,8 @@ describe('guard unit (guard = auto)', () => {
       }
     }
     assert.equal(h.applies.length, 4, `applies at ${times.join(', ')} ms`);
-    // Delays 200, 400, 800 ms (capped): the gaps grow.
-    assert.ok(times[1]! - times[0]! >= 300, `gaps: ${times.join(', ')}`);
+    // Delays 600, 1200, 2400 ms (capped): the gaps grow.
+    assert.ok(times[1]! - times[0]! >= 900, `gaps: ${times.join(', ')}`);
     assert.equal(
       h.logs.filter((l) => l.startsWith('warn: guard: apply failed')).length,
       1,

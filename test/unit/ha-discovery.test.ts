@@ -350,6 +350,7 @@ function doc(findings: Finding[], status: 'ok' | 'hijacked' | 'unknown' = 'unkno
       mqtt: { state: 'connected' },
       probe: { state: 'running', interval_s: 2, keys: 0, reinstalls: 0 },
       addresses: { state: 'running' },
+      ebpf: { state: 'running', way: 'tc', hooks: [] },
     },
     lan: { interfaces: ['br-lan'], subnets: ['192.168.50.0/24'], source: 'config', router_addresses: ['192.168.50.2'] },
     forwards: [
@@ -357,6 +358,9 @@ function doc(findings: Finding[], status: 'ok' | 'hijacked' | 'unknown' = 'unkno
       { name: 'wg', host: '192.168.50.10', port: 51820, proto: 'udp', status: 'unknown' },
     ],
     findings,
+    proxy: null,
+    ruleset: null,
+    timeline: [],
     guard: { mode: 'auto', state: 'in_place', summary: 's', rules: 2, applies: 1, last_apply: null },
     counters: {
       candidates: 5,
@@ -550,6 +554,19 @@ describe('state payloads', () => {
       { kind: null, proxy: null },
       { kind: null, proxy: null },
     ]);
+  });
+
+  it("an eBPF program before netfilter reaches HA's Health sensor as a sensor error", () => {
+    const d = doc([]);
+    assert.equal(stateSummary(d).sensor_errors, null);
+    d.sensors.ebpf.hooks = [{ interface: 'br-lan', program: 'dae_lan_ingress_l2', proxy: 'dae', blind: true }];
+    const errors = stateSummary(d).sensor_errors as Record<string, string>;
+    assert.match(errors.ebpf ?? '', /^eBPF before netfilter: dae's dae_lan_ingress_l2 on br-lan ingress\./);
+    d.sensors.ebpf = { state: 'failed', hooks: [], last_error: 'tc -j filter show dev br-lan ingress: x' };
+    assert.equal(
+      (stateSummary(d).sensor_errors as Record<string, string>).ebpf,
+      'tc -j filter show dev br-lan ingress: x',
+    );
   });
 
   it('every value template reads a key the state summary has', () => {

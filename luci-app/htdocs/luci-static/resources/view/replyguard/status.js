@@ -474,8 +474,8 @@ return view.extend({
 
 	renderSensors: function(st) {
 		var sensors = st.sensors || {};
-		var names = { conntrack: _('Conntrack events'), probe: _('Probe'), addresses: _('Router addresses'), mqtt: _('MQTT') };
-		var order = [ 'conntrack', 'probe', 'addresses', 'mqtt' ];
+		var names = { conntrack: _('Conntrack events'), probe: _('Probe'), addresses: _('Router addresses'), ebpf: _('eBPF before netfilter'), mqtt: _('MQTT') };
+		var order = [ 'conntrack', 'probe', 'addresses', 'ebpf', 'mqtt' ];
 		for (var k in sensors)
 			if (order.indexOf(k) < 0)
 				order.push(k);
@@ -485,6 +485,15 @@ return view.extend({
 			for (var f in s)
 				if (f !== 'state' && s[f] != null && s[f] !== '' && typeof s[f] !== 'object')
 					details.push(f + ': ' + s[f]);
+			/* Programs that take packets before netfilter: what they take, no sensor here sees. */
+			var hooks = Array.isArray(s.hooks) ? s.hooks : [];
+			hooks.forEach(function(h) {
+				details.push((h.proxy ? h.proxy + ': ' : '') + h.program +
+					(h.interface ? ' @ ' + h.interface : '') +
+					(h.process ? ' (' + h.process.name + ', pid ' + h.process.pid + ')' : ''));
+			});
+			if (hooks.some(function(h) { return h.blind; }))
+				return [ names[k] || k, badge(_('blind spot'), 'warn'), details.join(', ') ];
 			return [ names[k] || k, badge(sensorStateLabel(s.state), stateKind(s.state)), details.join(', ') ];
 		});
 		/* The second conntrack child: only lifetimes of hijacked entries rest on it. */

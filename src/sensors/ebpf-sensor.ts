@@ -1,0 +1,156 @@
+// Looks for programs that see the LAN's packets before netfilter: with tc, the BPF filters on each LAN
+// interface's ingress (and its bridge ports'); without tc (OpenWrt's images have none unless tc-tiny or
+// tc-full is installed), the traffic-control programs that running processes hold, read from /proc.
+// Polls now and then: such a proxy is started or stopped by hand, not every second.
+
+import { readdir, readFile, readlink } from 'node:fs/promises';
+import {
+  blindSpotText,
+  type EbpfHook,
+  hooksFromProcesses,
+  hooksFromTc,
+  type ProcessProgram,
+} from '../detector/ebpf-hooks';
+import { parseBpfFdinfo, TC_PROGRAM_TYPES } from '../net/bpf-fdinfo';
+import { parseTcFilterJson, type TcBpfFilter } from '../net/tc-filter-json';
+import type { EbpfSensorStatus } from '../status/status-document';
+import type { Logger } from '../util/log';
+import { runCommand } from '../util/run-command';
+
+/** A router runs a few hundred processes at most; the scan stops there, and at so many descriptors each. */
+const MAX_PIDS = 4096;
+const MAX_FDS_PER_PID = 1024;
+const TC_TIMEOUT_MS = 5000;
+const BPF_PROG_LINK = 'anon_inode:bpf-prog';
+
+export interface EbpfSensorOptions {
+  /** Path of tc; null where there is none (then /proc is read). */
+  tcCommand: string | null;
+  procRoot?: string;
+  intervalMs: number;
+  log: Logger;
+  /** The interfaces whose ingress matters now: the LAN interfaces present and their bridge ports. */
+  interfaces: () => string[];
+  onStatus: () => void;
+}
+
+export class EbpfSensor {
+  readonly status: EbpfSensorStatus = { state: 'off', hooks: [] };
+  private timer?: NodeJS.Timeout;
+  private busy?: Promise<void>;
+  private again = false;
+  private stopped = false;
+  private started = false;
+
+  constructor(private readonly opts: EbpfSensorOptions) {
+    this.status.way = opts.tcCommand ? 'tc' : 'proc';
+  }
+
+  /** Reads once, then keeps polling; resolves after the first reading. */
+  async start(): Promise<void> {
+    this.started = true;
+    this.pollSoon();
+    await this.busy;
+    this.timer = setInterval(() => this.pollSoon(), this.opts.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+  }
+
+  /** Reads again now (a re-check, the LAN interfaces changed); one reading at a time. */
+  pollSoon(): void {
+    if (this.stopped || !this.started) return;
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    this.busy = this.poll().finally(() => {
+      this.busy = undefined;
+      if (this.again) {
+        this.again = false;
+        this.pollSoon();
+      }
+    });
+  }
+
+  private async poll(): Promise<void> {
+    let hooks: EbpfHook[];
+    try {
+      hooks = this.opts.tcCommand ? await this.readTc(this.opts.tcCommand) : hooksFromProcesses(await this.scanProc());
+    } catch (err) {
+      this.fail((err as Error).message);
+      return;
+    }
+    if (this.stopped) return;
+    const changed = JSON.stringify(hooks) !== JSON.stringify(this.status.hooks) || this.status.state !== 'running';
+    if (!changed) return;
+    const before = blindSpotText(this.status.hooks);
+    const now = blindSpotText(hooks);
+    if (now && now !== before) this.opts.log.warn(now);
+    else if (!now && before) this.opts.log.info('eBPF: no program before netfilter on the LAN any more');
+    if (this.status.state === 'failed') this.opts.log.info('eBPF: reading again');
+    this.status.hooks = hooks;
+    this.status.state = 'running';
+    delete this.status.last_error;
+    this.status.since = new Date().toISOString();
+    this.opts.onStatus();
+  }
+
+  private async readTc(tc: string): Promise<EbpfHook[]> {
+    const readings: Array<{ ifname: string; filters: TcBpfFilter[] }> = [];
+    for (const ifname of this.opts.interfaces()) {
+      const r = await runCommand([tc, '-j', 'filter', 'show', 'dev', ifname, 'ingress'], {
+        timeoutMs: TC_TIMEOUT_MS,
+        maxBytes: 1024 * 1024,
+      });
+      // Gone between the address reading and now: the next reading has the new list.
+      if (/Cannot find device/.test(r.stderr)) continue;
+      if (r.error) throw new Error(r.error);
+      if (r.code !== 0)
+        throw new Error(
+          `tc -j filter show dev ${ifname} ingress: ${r.stderr.trim().split('\n')[0] || `exit code ${r.code}`}`,
+        );
+      readings.push({ ifname, filters: parseTcFilterJson(r.stdout) });
+    }
+    return hooksFromTc(readings);
+  }
+
+  private async scanProc(): Promise<ProcessProgram[]> {
+    const root = this.opts.procRoot ?? '/proc';
+    const pids = (await readdir(root)).filter((n) => /^\d+$/.test(n)).slice(0, MAX_PIDS);
+    const found: ProcessProgram[] = [];
+    for (const pid of pids) {
+      let fds: string[];
+      try {
+        fds = (await readdir(`${root}/${pid}/fd`)).slice(0, MAX_FDS_PER_PID);
+      } catch {
+        continue; // gone, or a kernel thread
+      }
+      for (const fd of fds) {
+        try {
+          if ((await readlink(`${root}/${pid}/fd/${fd}`)) !== BPF_PROG_LINK) continue;
+          const program = parseBpfFdinfo(await readFile(`${root}/${pid}/fdinfo/${fd}`, 'utf8'));
+          if (!program || !TC_PROGRAM_TYPES.has(program.type)) continue;
+          const comm = (await readFile(`${root}/${pid}/comm`, 'utf8')).trim();
+          found.push({ pid: Number(pid), comm, program });
+        } catch {
+          // closed meanwhile
+        }
+      }
+    }
+    return found;
+  }
+
+  private fail(why: string): void {
+    const text = why.slice(0, 300);
+    if (this.status.state === 'failed' && this.status.last_error === text) return;
+    this.opts.log.warn(`eBPF: ${text}`);
+    this.status.state = 'failed';
+    this.status.last_error = text;
+    this.status.since = new Date().toISOString();
+    this.opts.onStatus();
+  }
+}
