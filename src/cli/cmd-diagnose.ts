@@ -16,6 +16,7 @@ import { recognizeProxies } from '../ruleset/recognize-proxy';
 import { rulesetFingerprint } from '../ruleset/ruleset-diff';
 import { readLiveRuleset } from '../ruleset/ruleset-sensor';
 import { type InterfaceInfo, parseIpAddrJson } from '../sensors/ip-addr-json';
+import { findingFixes } from '../status/finding-fixes';
 import type { StatusDocument } from '../status/status-document';
 import { statusPath } from '../status/status-file';
 import { terminalText } from '../util/input-text';
@@ -146,8 +147,8 @@ export async function runDiagnose(argv: string[]): Promise<number> {
         `  Rule: ${f.rule.backend} ${f.rule.table} ${f.rule.chain} #${f.rule.position ?? '?'}${f.rule.handle !== undefined ? ` (handle ${f.rule.handle})` : ''}: ${f.rule.text}`,
       );
     out.push('  What to change:');
-    f.fix.forEach((line, i) => {
-      out.push(`    ${i + 1}. ${line}`);
+    findingFixes(f).forEach((fix, i) => {
+      out.push(`    ${i + 1}. ${fix.text}`);
     });
     out.push('  Path:');
     for (const e of f.evidence.slice(1)) out.push(`    ${e}`);

@@ -7,7 +7,8 @@ import { formatEndpoint, isNonPublic, parseAddress } from '../net/ip-address';
 import type { ProbeSample } from '../probe/probe-sample';
 import { classifyFlow, type ReplyVerdict } from './classify-flow';
 import type { Finding, FindingKind } from './finding';
-import { fixLines, probeCountText, summaryLine } from './fix-text';
+import { fixTexts } from './fix';
+import { detectorFixes, probeCountText, summaryLine } from './fix-text';
 import type { LanView } from './lan-view';
 import { LruMap } from './lru-map';
 import { ProbeJudge, type ProbeJudgement, type ProbeObservation } from './probe-judge';
@@ -306,6 +307,7 @@ export class Detector {
           : `${formatMs(rec.lastLifetimeMs)} after it appeared`;
       summary += ` The entry was destroyed ${when}.`;
     }
+    const fixes = detectorFixes(v);
     const f: Finding = {
       id: rec.key,
       kind: rec.kind,
@@ -319,7 +321,8 @@ export class Detector {
       last_seen: new Date(rec.lastSeen).toISOString(),
       summary,
       evidence: [summary, ...rec.raw],
-      fix: fixLines(v),
+      fix: fixTexts(fixes),
+      typed_fixes: fixes,
     };
     if (v.forward) f.forward = v.forward;
     if (v.divertedTo) f.diverted_to = formatEndpoint(v.divertedTo.ip, v.divertedTo.port);

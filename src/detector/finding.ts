@@ -1,5 +1,6 @@
 // A finding as status.json, the CLI and (later) MQTT show it.
 
+import type { Fix } from './fix';
 import type { RuleRef } from './rule-attribution';
 
 export type FindingKind = 'reply_hijacked' | 'asymmetric_reply' | 'reply_at_risk';
@@ -22,7 +23,13 @@ export interface Finding {
   proxy_hint?: string;
   summary: string;
   evidence: string[];
+  /** The detector's own fixes as text (without a ruleset), so `analyze` (offline) and the daemon agree. */
   fix: string[];
+  /**
+   * The fixes to show, typed and in the order of orderFixes (src/detector/fix.ts): the detector's, or with
+   * the ruleset's attribution merged in. Absent in status files of older versions.
+   */
+  typed_fixes?: Fix[];
   /** The rule that takes (reply_hijacked, attributed) or would take (reply_at_risk) the replies. */
   rule?: RuleRef | null;
   /** The proxy owning that rule, e.g. "OpenClash (fw4)". */
@@ -32,7 +39,7 @@ export interface Finding {
    * chain that took the replies. `fix` stays the detector's, so `analyze` (offline) and the daemon agree.
    */
   proxy_fix?: string[];
-  /** reply_hijacked, attributed: what to show, in order (proxy_fix, then the detector's lines the ruleset did not make redundant). */
+  /** reply_hijacked, attributed: the text of typed_fixes, for readers of older versions. */
   fixes?: string[];
   /** reply_at_risk: false when a match could not be decided ("possibly"). */
   certain?: boolean;

@@ -10,6 +10,7 @@ import { formatEndpoint } from '../net/ip-address';
 import type { ProxyInfo } from '../ruleset/recognize-proxy';
 import type { RulesetSnapshot } from '../ruleset/ruleset-snapshot';
 import type { Finding } from './finding';
+import { fixTexts } from './fix';
 import type { LanView } from './lan-view';
 import {
   evaluateReply,
@@ -18,7 +19,7 @@ import {
   type ReplyEvaluation,
   type ReplyPacket,
   type RuleRef,
-  replyFixLines,
+  replyFixes,
   worseFate,
 } from './rule-attribution';
 
@@ -154,6 +155,7 @@ function riskFinding(t: ServerRef & { forward?: string }, r: ReplyEvaluation, no
     ...r.evaluation.reasons.slice(0, 3).map((x) => `not certain: ${x}`),
   ];
   const at = new Date(now).toISOString();
+  const fixes = replyFixes(r, t.ip, t.port, t.proto, t.forward);
   const f: RiskFinding = {
     id: riskId(t),
     kind: 'reply_at_risk',
@@ -167,7 +169,8 @@ function riskFinding(t: ServerRef & { forward?: string }, r: ReplyEvaluation, no
     last_seen: at,
     summary,
     evidence,
-    fix: replyFixLines(r, t.ip, t.port, t.proto, t.forward),
+    fix: fixTexts(fixes),
+    typed_fixes: fixes,
     rule,
     certain: r.certain,
     packet: r.packet,

@@ -15,7 +15,8 @@ import { type ProxyInfo, proxyOfHop } from '../ruleset/recognize-proxy';
 import type { RulesetSnapshot } from '../ruleset/ruleset-snapshot';
 import { shellWord } from '../util/shell-quote';
 import type { Finding } from './finding';
-import { fixKind } from './fix-text';
+import { type Fix, fixTexts, orderFixes } from './fix';
+import { tcpLooseFix } from './fix-text';
 
 /** The rule that takes the replies, as status.json shows it. */
 export interface RuleRef {
@@ -155,8 +156,13 @@ function iptablesTable(table: string): string {
   return table.split(' ').pop() ?? table;
 }
 
+/** The proxy a fix is for: the one owning the rule (a proxy replyguard knows by name), else none. */
+function fixProxy(proxy: ProxyInfo | undefined): Fix['proxy'] {
+  return proxy && proxy.name !== 'unknown' ? proxy.name : 'none';
+}
+
 /** The generic guard, in the very chain that takes the replies. */
-export function guardLines(r: ReplyEvaluation, server: string, port: number, proto: 'tcp' | 'udp'): string[] {
+export function guardFixes(r: ReplyEvaluation, server: string, port: number, proto: 'tcp' | 'udp'): Fix[] {
   const where = guardChain(r);
   if (!where) return [];
   const v6 = server.includes(':');
@@ -171,25 +177,39 @@ export function guardLines(r: ReplyEvaluation, server: string, port: number, pro
   const how = r.evaluation.how?.kind;
   const keep =
     ' (insert it again after the proxy restarts, e.g. from its custom firewall script; OpenClash: /etc/openclash/custom/openclash_custom_firewall_rules.sh)';
+  const guard = (kind: Fix['kind'], lead: string, command: string[]): Fix[] => [
+    {
+      kind,
+      proxy: fixProxy(r.proxy),
+      text: `${lead}${command.join(' ; then ')}${keep}`,
+      command,
+      applies: { family: v6 ? 'ipv6' : 'ipv4' },
+      basis: 'ruleset',
+    },
+  ];
   if (proto === 'udp') {
     const rule = nft
       ? nftInsert(`${ip} saddr ${server} udp sport ${port} counter return`)
       : iptInsert(`-s ${server} -p udp --sport ${port} -j RETURN`);
-    return [`Generic guard — UDP has no handshake, so exempt the forward's replies by name: ${rule}${keep}`];
+    return guard('udp_guard', "Generic guard — UDP has no handshake, so exempt the forward's replies by name: ", [
+      rule,
+    ]);
   }
   if (r.fate === 'masqueraded') {
     const rule = nft
       ? nftInsert(`${ip} saddr ${server} tcp sport ${port} counter return`)
       : iptInsert(`-s ${server} -p tcp --sport ${port} -j RETURN`);
-    return [`Generic guard — exempt the server's replies from the masquerade: ${rule}${keep}`];
+    return guard('masquerade_guard', "Generic guard — exempt the server's replies from the masquerade: ", [rule]);
   }
   if (how === 'redirect' || r.packet === 'ack') {
     const rule = nft
       ? nftInsert('tcp flags & (fin|syn|rst|ack) != syn counter return')
       : iptInsert('-p tcp ! --syn -j RETURN');
-    return [
-      `Generic guard — exempt packets picked up mid-stream (TCP without SYN); proxied connections start with a SYN and stay proxied: ${rule}${keep}`,
-    ];
+    return guard(
+      'nat_guard',
+      'Generic guard — exempt packets picked up mid-stream (TCP without SYN); proxied connections start with a SYN and stay proxied: ',
+      [rule],
+    );
   }
   // TPROXY / TUN: the SYN-ACK itself (ct state invalid) is taken in a mangle chain.
   const rules = nft
@@ -201,20 +221,22 @@ export function guardLines(r: ReplyEvaluation, server: string, port: number, pro
         `${ipt} -t ${iptablesTable(where.table)} -I ${chain} 1 -p tcp -m conntrack --ctstate NEW ! --syn -j RETURN`,
         `${ipt} -t ${iptablesTable(where.table)} -I ${chain} 1 -m conntrack --ctstate INVALID -j RETURN`,
       ];
-  return [
-    `Generic guard — return packets conntrack calls invalid (a SYN-ACK whose SYN this router never saw) and new TCP without SYN at the top of the chain, before the proxy's rule: ${rules.join(' ; then ')}${keep}`,
-  ];
+  return guard(
+    'mangle_guard',
+    "Generic guard — return packets conntrack calls invalid (a SYN-ACK whose SYN this router never saw) and new TCP without SYN at the top of the chain, before the proxy's rule: ",
+    rules,
+  );
 }
 
 /** The proxy's own setting or access-list entry that exempts this server's replies (its module says which). */
-export function proxyFixLines(
+export function proxyFixes(
   proxy: ProxyInfo | undefined,
   r: ReplyEvaluation,
   server: string,
   port: number,
   proto: 'tcp' | 'udp',
   forwardName?: string,
-): string[] {
+): Fix[] {
   if (!proxy) return [];
   const m = proxyModule(proxy.name);
   if (!m) return [];
@@ -230,23 +252,24 @@ export function proxyFixLines(
   });
 }
 
-/** Fix lines for a server's replies: the proxy's own option first, then the generic guard, then the sysctl. */
-export function replyFixLines(
+/** Fixes for a server's replies from the ruleset alone: the proxy's own option, the guard, the sysctl, the gateway. */
+export function replyFixes(
   r: ReplyEvaluation,
   server: string,
   port: number,
   proto: 'tcp' | 'udp',
   forward?: string,
-) {
-  const lines = [...proxyFixLines(r.proxy, r, server, port, proto, forward), ...guardLines(r, server, port, proto)];
-  if (proto === 'tcp' && (r.evaluation.how?.kind === 'redirect' || r.fate === 'masqueraded')) {
-    lines.push(
-      'Or stop conntrack from picking up mid-stream TCP: sysctl -w net.netfilter.nf_conntrack_tcp_loose=0 ' +
-        '(fixes REDIRECT and masquerade modes; long-lived connections do not survive a conntrack flush then).',
-    );
-  }
-  lines.push(`Or remove the asymmetry: give ${server} the main router as its default gateway.`);
-  return lines;
+): Fix[] {
+  const fixes = [...proxyFixes(r.proxy, r, server, port, proto, forward), ...guardFixes(r, server, port, proto)];
+  if (proto === 'tcp' && (r.evaluation.how?.kind === 'redirect' || r.fate === 'masqueraded'))
+    fixes.push(tcpLooseFix('ruleset'));
+  fixes.push({
+    kind: 'gateway',
+    proxy: 'none',
+    text: `Or remove the asymmetry: give ${server} the main router as its default gateway.`,
+    basis: 'ruleset',
+  });
+  return orderFixes(fixes);
 }
 
 /** "192.168.1.10:443" / "[fd00::1]:443" → parts. */
@@ -255,13 +278,7 @@ export function splitEndpoint(text: string): { ip: string; port: number } | null
   return m ? { ip: m[1]!, port: Number(m[2]) } : null;
 }
 
-export type AttributedFinding = Finding & {
-  rule?: RuleRef | null;
-  proxy?: string;
-  proxy_fix?: string[];
-  /** What to show people, in order: the proxy's own fix and the exact guard, then the generic lines still useful. */
-  fixes?: string[];
-};
+export type AttributedFinding = Finding;
 
 /** What attribution adds to a finding: the rule, the proxy, one evidence line, the proxy's own fix and the guard. */
 export interface Attribution {
@@ -269,9 +286,7 @@ export interface Attribution {
   proxy?: string;
   evidence: string;
   /** The proxy's own option or access-list entry, then the generic guard in the very chain that takes the replies. */
-  proxyFix: string[];
-  /** proxyFix holds the guard for the exact chain (the detector's guessed-chain guard is then redundant). */
-  exactGuard: boolean;
+  proxyFix: Fix[];
 }
 
 /**
@@ -304,47 +319,37 @@ export function attributionFor(
   );
   if (typeof r === 'string' || r.fate === 'passes' || !r.rule) return null;
   const where = `${r.rule.backend === 'route' ? 'routing' : `${r.rule.backend} ${r.rule.table} ${r.rule.chain} #${r.rule.position ?? '?'}`}`;
-  const guard = guardLines(r, ep.ip, ep.port, f.proto);
   const by = r.proxy ? ` (${r.proxy.label})` : '';
   return {
     rule: r.rule,
     ...(r.proxy ? { proxy: r.proxy.label } : {}),
     evidence: `ruleset: the ${packetWord(r.packet)} to ${formatEndpoint(peer, undefined)} is ${fateWord(r)} by ${where}${by}: ${r.rule.text}`,
-    proxyFix: [...proxyFixLines(r.proxy, r, ep.ip, ep.port, f.proto, f.forward), ...guard],
-    exactGuard: guard.length > 0,
+    proxyFix: [
+      ...proxyFixes(r.proxy, r, ep.ip, ep.port, f.proto, f.forward),
+      ...guardFixes(r, ep.ip, ep.port, f.proto),
+    ],
   };
 }
 
-/** The nft/iptables command a fix line quotes, to see whether two lines propose the same rule. */
-function commandOf(line: string): string | undefined {
-  return /(nft insert rule \S+ \S+ \S+ '[^']*'|ip6?tables -t \S+ -I \S+ 1 [^()]*?-j RETURN)/.exec(line)?.[1];
-}
-
 /**
- * The finding with the attribution applied: `rule`, `proxy`, the evidence line second and `proxy_fix`
- * (the proxy's own fix and the guard for the exact chain, minus a guard the detector's first fix line
- * already gives). `fix` stays the detector's, so that live and offline (analyze) findings agree.
+ * The finding with the attribution applied: `rule`, `proxy`, the evidence line second, `typed_fixes` (the
+ * proxy's own fix and the guard for the exact chain merged with the detector's, in the one order) with its
+ * text in `fixes`, and `proxy_fix` (the attribution's lines minus a command the detector's fix already gives,
+ * for readers of older versions). `fix` stays the detector's, so that live and offline (analyze) findings agree.
  */
 export function applyAttribution(f: Finding, a: Attribution | null): AttributedFinding {
   if (!a) return f;
-  const given = new Set(f.fix.map(commandOf).filter((c): c is string => c !== undefined));
-  const proxyFix = a.proxyFix.filter((l) => {
-    const c = commandOf(l);
-    return c === undefined || !given.has(c);
-  });
-  // The detector's generic lines the ruleset made exact: its guess of the chain, and OpenClash's
-  // access list by hand when the proxy is known (its own lines, or another proxy altogether).
-  const stillUseful = f.fix.filter((l) => {
-    const kind = fixKind(l);
-    if (a.exactGuard && (kind === 'natGuard' || kind === 'mangleGuard' || kind === 'udpGuard')) return false;
-    return !(a.proxy && kind === 'proxySetting');
-  });
+  const detector = f.typed_fixes ?? [];
+  const given = new Set(detector.flatMap((x) => x.command ?? []));
+  const proxyFix = a.proxyFix.filter((x) => !(x.command ?? []).some((c) => given.has(c)));
+  const typed = orderFixes([...a.proxyFix, ...detector], { proxyKnown: a.proxy !== undefined });
   return {
     ...f,
     rule: a.rule,
     ...(a.proxy ? { proxy: a.proxy } : {}),
-    proxy_fix: proxyFix,
-    fixes: [...a.proxyFix, ...stillUseful],
+    proxy_fix: fixTexts(proxyFix),
+    typed_fixes: typed,
+    fixes: fixTexts(typed),
     evidence: [f.evidence[0] ?? f.summary, a.evidence, ...f.evidence.slice(1)],
   };
 }

@@ -20,6 +20,7 @@
 // A packet swallowed by a chain no proxy owns is reported, never guarded.
 
 import type { ForwardConfig } from '../config/config';
+import { commitAndRestart } from '../detector/fix';
 import { PUBLIC_PEERS } from '../detector/predict-risk';
 import { NON_PUBLIC_V4, NON_PUBLIC_V6, parsePrefix } from '../net/ip-address';
 import { lanAcTrafficCommands } from '../proxies/openclash';
@@ -641,7 +642,7 @@ function nativeAlternative(proxies: ProxyInfo[], input: GuardInput): string[] {
   }
   if (forwards.length === 0)
     out.push('# (declare the forwards in the replyguard config to get one lan_ac_traffic entry per server host:port)');
-  else out.push('uci commit openclash', '/etc/init.d/openclash restart');
+  else out.push(...commitAndRestart('openclash'));
   out.push(
     "# In redir-host mode, `uci set openclash.config.common_ports='1'` also spares the replies",
     '# (it matches the destination port, which for a reply is the client’s ephemeral port) — but then',

@@ -2,8 +2,7 @@
 // Pure: the output decides when to send them.
 
 import { blindSpotText } from '../detector/ebpf-hooks';
-import type { Finding } from '../detector/finding';
-import { proxyHintForPort } from '../detector/proxy-hints';
+import { findingFixes, findingProxy } from '../status/finding-fixes';
 import type { StatusDocument } from '../status/status-document';
 import type { StatusEvent } from '../status/status-events';
 import { forwardStatePayload, GUARD_OFF, GUARD_ON } from './ha-discovery';
@@ -16,13 +15,6 @@ export interface StateMessage {
 
 /** Attributes end up in HA's recorder: keep the findings topic small. */
 const MAX_FINDINGS_IN_ATTRIBUTES = 16;
-
-/** The proxy a finding names, or the one whose default port the replies were diverted to. */
-function proxyOf(f: Finding): string | undefined {
-  if (f.proxy_hint) return f.proxy_hint;
-  const port = Number(f.diverted_to?.match(/:(\d+)$/)?.[1]);
-  return Number.isInteger(port) ? proxyHintForPort(port)?.proxy : undefined;
-}
 
 function activeHijacks(doc: StatusDocument) {
   return doc.findings.filter((f) => f.kind === 'reply_hijacked' && f.state === 'active');
@@ -49,8 +41,8 @@ export function stateSummary(doc: StatusDocument): Record<string, unknown> {
   const hijacks = doc.findings.filter((f) => f.kind === 'reply_hijacked');
   const active = activeHijacks(doc);
   const last = [...hijacks].sort((a, b) => b.last_seen.localeCompare(a.last_seen))[0];
-  const withProxy = active.find((f) => proxyOf(f) !== undefined) ?? last;
-  const proxy = withProxy ? proxyOf(withProxy) : undefined;
+  const withProxy = active.find((f) => findingProxy(f) !== undefined) ?? last;
+  const proxy = withProxy ? findingProxy(withProxy) : undefined;
   return {
     health: doc.health,
     headline: doc.headline,
@@ -92,13 +84,15 @@ export function findingsAttributes(doc: StatusDocument): Record<string, unknown>
       proto: f.proto,
       forward: f.forward ?? null,
       diverted_to: f.diverted_to ?? null,
-      proxy: proxyOf(f) ?? null,
+      proxy: findingProxy(f) ?? null,
       count: f.count,
       peers: f.peers.length,
       first_seen: f.first_seen,
       last_seen: f.last_seen,
       summary: f.summary,
-      fix: (f.fixes ?? f.fix)[0] ?? null,
+      fix: findingFixes(f)[0]?.text ?? null,
+      // The order of every fix, compact (the text of all would swell HA's recorder).
+      fixes: findingFixes(f).map((x) => ({ kind: x.kind ?? null, proxy: x.proxy ?? null })),
     })),
   };
 }

@@ -2,7 +2,8 @@
 // renamed the package was OpenWrt-mihomo, whose hijack.nft made table inet mihomo (mihomo/files/nftables/
 // hijack.nft at d29a6d1a). redir port 7891, TUN device nikki (nikki/files/nikki.conf). fw4 only.
 
-import type { ProxyModule } from './proxy-module';
+import { commitAndRestart, type Fix, type UciChange, uciLine } from '../detector/fix';
+import type { NativeFixContext, ProxyModule } from './proxy-module';
 
 export const NIKKI: ProxyModule = {
   name: 'nikki',
@@ -16,9 +17,26 @@ export const NIKKI: ProxyModule = {
   ],
   tunDevices: ['nikki', 'mihomo'],
   // proxy.proxy_tcp_dport / proxy_udp_dport, bypass_fwmark, bypass_dscp (hijack.ut).
-  nativeFixes: (ctx) => [
-    `nikki: proxy only the destination ports clients connect to (default 0-65535 takes every reply): ` +
-      `uci set nikki.proxy.proxy_${ctx.proto}_dport='${ctx.proto === 'tcp' ? '21 22 80 110 143 194 443 465 853 993 995 8080 8443' : '53 443'}' && ` +
-      'uci commit nikki && /etc/init.d/nikki restart; or mark the replies with a mark nikki bypasses (its bypass_fwmark / bypass_dscp options).',
-  ],
+  nativeFixes: nikkiFixes,
 };
+
+function nikkiFixes(ctx: NativeFixContext): Fix[] {
+  const ports = ctx.proto === 'tcp' ? '21 22 80 110 143 194 443 465 853 993 995 8080 8443' : '53 443';
+  const uci: UciChange[] = [
+    { op: 'set', config: 'nikki', section: 'proxy', option: `proxy_${ctx.proto}_dport`, value: ports },
+  ];
+  const command = [...uci.map(uciLine), ...commitAndRestart('nikki')];
+  return [
+    {
+      kind: 'proxy_setting',
+      proxy: 'nikki',
+      text:
+        'nikki: proxy only the destination ports clients connect to (default 0-65535 takes every reply): ' +
+        `${command.join(' && ')}; or mark the replies with a mark nikki bypasses (its bypass_fwmark / bypass_dscp options).`,
+      command,
+      uci,
+      applies: { firewall: 'fw4' },
+      basis: 'ruleset',
+    },
+  ];
+}

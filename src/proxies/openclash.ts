@@ -2,6 +2,7 @@
 // settings replyguard tells its users to change, in the form
 // luci-app-openclash/root/etc/init.d/openclash reads them.
 
+import { commitAndRestart, type Fix, type UciChange, uciLine } from '../detector/fix';
 import { COMMON_PORTS_NOTE, type NativeFixContext, type ProxyModule } from './proxy-module';
 
 /**
@@ -53,19 +54,30 @@ export function lanAcTrafficComment(e: LanAcTrafficEntry): string {
   return BARE_WORD.test(word) ? word : 'replyguard';
 }
 
-/** The uci commands that add the entry (target return: the replies skip OpenClash's chains). */
-export function lanAcTrafficCommands(e: LanAcTrafficEntry): string[] {
-  const s = 'openclash.@lan_ac_traffic[-1]';
+/** The uci changes that add the entry (target return: the replies skip OpenClash's chains). */
+export function lanAcTrafficChanges(e: LanAcTrafficEntry): UciChange[] {
+  const set = (option: string, value: string): UciChange => ({
+    op: 'set',
+    config: 'openclash',
+    section: '@lan_ac_traffic[-1]',
+    option,
+    value,
+  });
   return [
-    'uci add openclash lan_ac_traffic',
-    `uci set ${s}.enabled='1'`,
-    `uci set ${s}.src_ip='${e.host}'`,
-    `uci set ${s}.src_port='${e.port}'`,
-    `uci set ${s}.proto='${e.proto}'`,
-    `uci set ${s}.family='${e.host.includes(':') ? 'ipv6' : 'ipv4'}'`,
-    `uci set ${s}.target='return'`,
-    `uci set ${s}.comment='${lanAcTrafficComment(e)}'`,
+    { op: 'add', config: 'openclash', section: 'lan_ac_traffic' },
+    set('enabled', '1'),
+    set('src_ip', e.host),
+    set('src_port', String(e.port)),
+    set('proto', e.proto),
+    set('family', e.host.includes(':') ? 'ipv6' : 'ipv4'),
+    set('target', 'return'),
+    set('comment', lanAcTrafficComment(e)),
   ];
+}
+
+/** The uci commands that add the entry. */
+export function lanAcTrafficCommands(e: LanAcTrafficEntry): string[] {
+  return lanAcTrafficChanges(e).map(uciLine);
 }
 
 /**
@@ -73,41 +85,69 @@ export function lanAcTrafficCommands(e: LanAcTrafficEntry): string[] {
  * adds each entry to both the lan_ac_black_ips and lan_ac_black_ipv6s sets; there is no option of the
  * second name).
  */
-export function lanBlacklistCommand(host: string): string {
-  return `uci add_list openclash.config.lan_ac_black_ips='${host}'`;
+function lanBlacklistChange(host: string): UciChange {
+  return { op: 'add_list', config: 'openclash', section: 'config', option: 'lan_ac_black_ips', value: host };
 }
 
-export const OPENCLASH_RESTART = 'uci commit openclash && /etc/init.d/openclash restart';
+const RESTART = commitAndRestart('openclash');
+
+/** A setting of OpenClash's: the uci changes, then commit and restart, as one line to paste and as data. */
+function openclashFix(kind: Fix['kind'], lead: string, uci: UciChange[], applies?: Fix['applies']): Fix {
+  const command = [...uci.map(uciLine), ...RESTART];
+  return {
+    kind,
+    proxy: 'openclash',
+    text: `${lead}${command.join(' && ')}`,
+    command,
+    uci,
+    ...(applies ? { applies } : {}),
+    basis: 'ruleset',
+  };
+}
 
 /** Bypass Gateway Compatible off (when it masquerades the replies), the access-list entry, common ports, the blacklist. */
-function openclashFixes(ctx: NativeFixContext): string[] {
-  const lines: string[] = [];
+function openclashFixes(ctx: NativeFixContext): Fix[] {
+  const fixes: Fix[] = [];
+  const family = ctx.server.includes(':') ? 'ipv6' : 'ipv4';
   if (ctx.masqueraded) {
-    lines.push(
-      'OpenClash: turn off "Bypass Gateway Compatible" (旁路网关兼容), which masquerades the replies: ' +
-        `uci set openclash.config.bypass_gateway_compatible='0' && ${OPENCLASH_RESTART}`,
+    fixes.push(
+      openclashFix(
+        'masquerade_setting',
+        'OpenClash: turn off "Bypass Gateway Compatible" (旁路网关兼容), which masquerades the replies: ',
+        [{ op: 'set', config: 'openclash', section: 'config', option: 'bypass_gateway_compatible', value: '0' }],
+      ),
     );
   }
-  lines.push(
-    "OpenClash: add a Lan Traffic Access List entry (插件设置 → 访问控制 → 来源流量访问控制, OpenClash ≥ 0.46.059) for the server's replies: " +
-      [
-        ...lanAcTrafficCommands({
-          host: ctx.server,
-          port: ctx.port,
-          proto: ctx.proto,
-          ...(ctx.forward ? { name: ctx.forward } : {}),
-        }),
-        OPENCLASH_RESTART,
-      ].join(' && '),
+  fixes.push(
+    openclashFix(
+      'proxy_setting',
+      "OpenClash: add a Lan Traffic Access List entry (插件设置 → 访问控制 → 来源流量访问控制, OpenClash ≥ 0.46.059) for the server's replies: ",
+      lanAcTrafficChanges({
+        host: ctx.server,
+        port: ctx.port,
+        proto: ctx.proto,
+        ...(ctx.forward ? { name: ctx.forward } : {}),
+      }),
+      { family, proxy_versions: '≥ 0.46.059' },
+    ),
   );
   if (ctx.proto === 'tcp' && ctx.redirected && !ctx.features.some((f) => /common_ports/.test(f)))
-    lines.push(
-      `Or, in OpenClash redir-host mode, proxy only common ports (${COMMON_PORTS_NOTE}): ` +
-        `uci set openclash.config.common_ports='1' && ${OPENCLASH_RESTART}`,
+    fixes.push(
+      openclashFix(
+        'proxy_setting',
+        `Or, in OpenClash redir-host mode, proxy only common ports (${COMMON_PORTS_NOTE}): `,
+        [{ op: 'set', config: 'openclash', section: 'config', option: 'common_ports', value: '1' }],
+      ),
     );
-  lines.push(
-    `Or bypass the server entirely (all its traffic, not only the replies) with the LAN blacklist: uci set openclash.config.lan_ac_mode='0' && ` +
-      `${lanBlacklistCommand(ctx.server)} && ${OPENCLASH_RESTART}`,
+  fixes.push(
+    openclashFix(
+      'proxy_setting',
+      'Or bypass the server entirely (all its traffic, not only the replies) with the LAN blacklist: ',
+      [
+        { op: 'set', config: 'openclash', section: 'config', option: 'lan_ac_mode', value: '0' },
+        lanBlacklistChange(ctx.server),
+      ],
+    ),
   );
-  return lines;
+  return fixes;
 }

@@ -2,6 +2,7 @@
 // inet passwall with PSW_* chains, iptables.sh the PSW* chains in nat and mangle; TCP_REDIR_PORT 1041
 // (app.sh): TCP REDIRECT (or TPROXY), UDP TPROXY, no TUN device.
 
+import { commitAndRestart, type Fix, type UciChange, uciLine } from '../detector/fix';
 import { COMMON_PORTS_NOTE, type NativeFixContext, type ProxyModule } from './proxy-module';
 
 export const PASSWALL: ProxyModule = {
@@ -27,12 +28,22 @@ export const PASSWALL: ProxyModule = {
  * same option in both): proxy only the ports clients connect to. The TCP list is Passwall's default
  * (luci-app-passwall/root/usr/share/passwall/0_default_config).
  */
-export function redirPortsFix(cfg: 'passwall' | 'passwall2', ctx: NativeFixContext): string[] {
+export function redirPortsFix(cfg: 'passwall' | 'passwall2', ctx: NativeFixContext): Fix[] {
   const opt = ctx.proto === 'tcp' ? 'tcp_redir_ports' : 'udp_redir_ports';
   const ports = ctx.proto === 'tcp' ? '22,25,53,80,143,443,465,587,853,873,993,995,5222,8080,8443,9418' : '53,443';
+  const uci: UciChange[] = [{ op: 'set', config: cfg, section: '@global_forwarding[0]', option: opt, value: ports }];
+  const command = [...uci.map(uciLine), ...commitAndRestart(cfg)];
   return [
-    `${ctx.label}: proxy only the ports clients connect to, not all (${COMMON_PORTS_NOTE}): ` +
-      `uci set ${cfg}.@global_forwarding[0].${opt}='${ports}' && uci commit ${cfg} && /etc/init.d/${cfg} restart ` +
-      `(LuCI: ${ctx.label} → Basic Settings → Forwarding; access-control rules (acl_rule) have their own ${opt}).`,
+    {
+      kind: 'proxy_setting',
+      proxy: cfg,
+      text:
+        `${ctx.label}: proxy only the ports clients connect to, not all (${COMMON_PORTS_NOTE}): ` +
+        `${command.join(' && ')} ` +
+        `(LuCI: ${ctx.label} → Basic Settings → Forwarding; access-control rules (acl_rule) have their own ${opt}).`,
+      command,
+      uci,
+      basis: 'ruleset',
+    },
   ];
 }

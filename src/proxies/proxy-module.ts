@@ -3,6 +3,8 @@
 // (per firewall), the names of its TUN devices, and its own settings that
 // exempt a server's replies. Pure, each module citing the proxy's own repository.
 
+import type { Fix } from '../detector/fix';
+
 export type ProxyName = 'openclash' | 'passwall' | 'passwall2' | 'homeproxy' | 'nikki' | 'shellcrash' | 'unknown';
 
 /** One place a redirect can be: a proxy's nat chain on one firewall. */
@@ -53,6 +55,6 @@ export interface ProxyModule {
   ports: readonly ProxyPort[];
   /** Its TUN devices: regular-expression sources matched at the start of a device name, any case. */
   tunDevices: readonly string[];
-  /** Its own settings that exempt the replies, as lines to show (commands included), best first. */
-  nativeFixes(ctx: NativeFixContext): string[];
+  /** Its own settings that exempt the replies (kind proxy_setting or masquerade_setting), best first. */
+  nativeFixes(ctx: NativeFixContext): Fix[];
 }

@@ -21,7 +21,13 @@ export const SHELLCRASH: ProxyModule = {
   // common_ports / multiport and the LAN device filter, configs/mac and configs/ip_filter (scripts/starts/fw_start.sh,
   // fw_nftables.sh).
   nativeFixes: (ctx) => [
-    `ShellCrash: keep "common ports only" on (common_ports=ON, the default, with multiport listing service ports only, e.g. 22,80,443,8080,8443 — ${COMMON_PORTS_NOTE}), ` +
-      `or exclude the device ${ctx.server} in crash → 流量过滤 → 局域网设备过滤 (blacklist mode, the default: the address goes to configs/ip_filter), then restart ShellCrash.`,
+    {
+      kind: 'proxy_setting',
+      proxy: 'shellcrash',
+      text:
+        `ShellCrash: keep "common ports only" on (common_ports=ON, the default, with multiport listing service ports only, e.g. 22,80,443,8080,8443 — ${COMMON_PORTS_NOTE}), ` +
+        `or exclude the device ${ctx.server} in crash → 流量过滤 → 局域网设备过滤 (blacklist mode, the default: the address goes to configs/ip_filter), then restart ShellCrash.`,
+      basis: 'ruleset',
+    },
   ],
 };

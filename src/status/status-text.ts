@@ -3,6 +3,7 @@
 
 import { blindSpotText } from '../detector/ebpf-hooks';
 import type { Finding } from '../detector/finding';
+import { findingFixes } from './finding-fixes';
 import type { StatusDocument } from './status-document';
 
 export function renderStatusText(doc: StatusDocument, now: number, staleAfterS: number): string {
@@ -100,12 +101,12 @@ export function renderFindingLines(f: Finding, now: number): string[] {
   if (f.rule) lines.push(`  Rule: ${ruleText(f.rule)}${f.proxy ? ` (${f.proxy})` : ''}`);
   if (f.since_change) lines.push(`  Since: ${f.since_change}`);
   // When the ruleset named the rule, the proxy's own setting and the guard for that chain come first.
-  const fixes = f.fixes ?? [...(f.proxy_fix ?? []), ...f.fix];
+  const fixes = findingFixes(f);
   lines.push(
     f.proxy_fix?.length ? `  What to change (first the fixes for ${f.proxy ?? 'this proxy'}):` : '  What to change:',
   );
   fixes.forEach((fix, i) => {
-    lines.push(`    ${i + 1}. ${fix}`);
+    lines.push(`    ${i + 1}. ${fix.text}`);
   });
   lines.push('  Evidence (conntrack, probe):');
   for (const e of f.evidence.slice(1)) lines.push(`    ${e}`);
@@ -126,8 +127,8 @@ export function renderRiskLines(f: Finding): string[] {
   if (f.rule) lines.push(`  Rule: ${ruleText(f.rule)}`);
   if (f.since_change) lines.push(`  Since: ${f.since_change}`);
   lines.push('  What to change:');
-  f.fix.forEach((fix, i) => {
-    lines.push(`    ${i + 1}. ${fix}`);
+  findingFixes(f).forEach((fix, i) => {
+    lines.push(`    ${i + 1}. ${fix.text}`);
   });
   return lines;
 }

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { evaluateReply, proxyFixLines, type ReplyEvaluation } from '../../src/detector/rule-attribution';
+import { evaluateReply, proxyFixes, type ReplyEvaluation } from '../../src/detector/rule-attribution';
 import { recognizeProxies } from '../../src/ruleset/recognize-proxy';
 import { readLiveRuleset } from '../../src/ruleset/ruleset-sensor';
 import { FIX_PROOFS } from '../golden/rulesets/fix-proofs';
@@ -133,7 +133,7 @@ async function printedFor(lab: Lab, proto: Proto): Promise<string[]> {
   const r = await evaluate(lab, proto);
   assert.equal(r.fate, 'proxied', `${proto}: replyguard sees the replies ${r.fate}`);
   const port = proto === 'tcp' ? lab.forward.serverPort : lab.forward.udpServerPort;
-  return proxyFixLines(r.proxy, r, lab.addr.server, port, proto, proto === 'tcp' ? 'nas' : 'wg');
+  return proxyFixes(r.proxy, r, lab.addr.server, port, proto, proto === 'tcp' ? 'nas' : 'wg').map((f) => f.text);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

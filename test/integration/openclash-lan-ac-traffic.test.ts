@@ -12,7 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Finding } from '../../src/detector/finding';
-import { attributeFinding, evaluateReply, proxyFixLines, splitEndpoint } from '../../src/detector/rule-attribution';
+import { attributeFinding, evaluateReply, proxyFixes, splitEndpoint } from '../../src/detector/rule-attribution';
 import { planGuard } from '../../src/guard/guard-plan';
 import { recognizeProxies } from '../../src/ruleset/recognize-proxy';
 import { readDumpDir } from '../../src/ruleset/ruleset-sensor';
@@ -85,7 +85,7 @@ function printedEntry(f: Finding): Entry {
     );
     assert.ok(typeof r !== 'string' && r.proxy);
     const ep = splitEndpoint(f.server)!;
-    lines = proxyFixLines(r.proxy, r, ep.ip, ep.port, f.proto, f.forward);
+    lines = proxyFixes(r.proxy, r, ep.ip, ep.port, f.proto, f.forward).map((x) => x.text);
   } else lines = attributeFinding(f, s, proxies).fixes ?? [];
   const line = lines.find((l) => l.includes('lan_ac_traffic'));
   assert.ok(line, 'no lan_ac_traffic fix printed');

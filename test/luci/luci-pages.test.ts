@@ -8,53 +8,19 @@
 
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { extname, join, normalize } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { compileLmo, lmoToTr } from '../../openwrt/tools/lmo';
 import { GUARD_DEFAULT } from '../../src/config/config';
 import { parseConfigText } from '../../src/config/load-config';
 import { parseUci } from '../../src/config/uci-file';
+import { type Harness, type HarnessInput, RUNNING, rendered, STATUS_FILE, startHarness } from './harness-page';
 
 const ROOT = join(__dirname, '..', '..');
-const HTDOCS = join(ROOT, 'luci-app', 'htdocs');
-const HARNESS = join(__dirname, 'harness');
 const ARTIFACTS = join(ROOT, 'test', 'artifacts');
-const STATUS_FILE = '/var/run/replyguard/status.json';
 const FIXTURE = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'status-hijacked.json'), 'utf8'));
 const ZH_TR = lmoToTr(compileLmo(readFileSync(join(ROOT, 'luci-app', 'po', 'zh_Hans', 'replyguard.po'), 'utf8'))!);
-
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
-
-function serve(): Promise<Server> {
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const rel = normalize(decodeURIComponent(url.pathname));
-    let file: string | undefined;
-    if (rel.startsWith('/harness/')) file = join(HARNESS, rel.slice('/harness/'.length));
-    else if (rel.startsWith('/luci-static/')) file = join(HTDOCS, rel);
-    if (!file || rel.includes('..')) {
-      res.writeHead(404).end();
-      return;
-    }
-    try {
-      const body = readFileSync(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-interface HarnessInput {
-  fs?: Record<string, string>;
-  uci?: Record<string, Record<string, Record<string, unknown>>>;
-  rpc?: Record<string, unknown>;
-  TR?: Record<string, string> | null;
-}
 
 /** UCI text → the harness's uci data ({ config: { sid: { '.type', '.name', opt: value } } }). */
 function uciData(text: string) {
@@ -100,8 +66,6 @@ const OPENCLASH_FIX = [
   "Or, in OpenClash redir-host mode, proxy only common ports (replies go to the client's ephemeral port, which a list of common ports leaves out): uci set openclash.config.common_ports='1' && uci commit openclash && /etc/init.d/openclash restart",
 ];
 
-const RUNNING = { 'service.list': { replyguard: { instances: { replyguard: { running: true, pid: 1234 } } } } };
-
 /** The lab's status plus the fields later daemon versions add, to see that they are shown. */
 function withLaterFields(st: typeof FIXTURE) {
   const s = structuredClone(st);
@@ -119,41 +83,17 @@ function withLaterFields(st: typeof FIXTURE) {
 }
 
 describe('luci-app-replyguard pages in Chromium', () => {
-  let server: Server;
-  let browser: Browser;
-  let base: string;
+  let harness: Harness;
 
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    server = await serve();
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    harness = await startHarness();
   });
   after(async () => {
-    await browser?.close();
-    await new Promise((r) => server?.close(r));
+    await harness?.close();
   });
 
-  async function open(view: string, input: HarnessInput): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.addInitScript(`window.__harness = ${JSON.stringify(input)};`);
-    await page.goto(`${base}/harness/index.html?view=${view}`);
-    await page.waitForFunction('window.__ready || window.__error');
-    const error = (await page.evaluate('window.__error')) as string | undefined;
-    assert.equal(error, undefined, `the view failed: ${error}`);
-    assert.deepEqual(errors, []);
-    return page;
-  }
-
-  /** The rendered text of the first match (Playwright's innerText: table cells tab-separated). */
-  const rendered = async (l: Locator) => (await l.first().allInnerTexts())[0] ?? '';
+  const open = (view: string, input: HarnessInput): Promise<Page> => harness.open(view, input);
   const text = (page: Page, selector: string) => rendered(page.locator(selector));
   const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, name), fullPage: true });
 

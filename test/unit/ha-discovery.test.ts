@@ -54,7 +54,7 @@ import {
   isOwnDiscoveryPayload,
   luciUrl,
 } from '../../src/mqtt/ha-discovery';
-import { eventPayload, type findingsAttributes, stateMessages, stateSummary } from '../../src/mqtt/mqtt-state';
+import { eventPayload, findingsAttributes, stateMessages, stateSummary } from '../../src/mqtt/mqtt-state';
 import { Topics } from '../../src/mqtt/mqtt-topics';
 import { openwrtRelease } from '../../src/mqtt/router-info';
 import type { StatusDocument } from '../../src/status/status-document';
@@ -522,6 +522,38 @@ describe('state payloads', () => {
     const f = finding({ proxy_hint: undefined, diverted_to: '192.168.50.2:1041' });
     assert.equal(stateSummary(doc([f])).proxy, 'Passwall (or Passwall2)');
     assert.equal(stateSummary(doc([finding({ proxy_hint: undefined, diverted_to: '10.0.0.1:9' })])).proxy, 'none');
+  });
+
+  it("names the proxy the ruleset's attribution found, also for a hijack only the probe saw (no diverted_to)", () => {
+    const probeFound = finding({ proxy_hint: undefined, diverted_to: undefined, proxy: 'OpenClash (fw4)' });
+    assert.equal(stateSummary(doc([probeFound])).proxy, 'OpenClash (fw4)');
+    const attrs = findingsAttributes(doc([probeFound])).findings as Array<Record<string, unknown>>;
+    assert.equal(attrs[0]!.proxy, 'OpenClash (fw4)');
+    // The attribution beats the guess from the redirect port (7892 is OpenClash's and ShellCrash's default).
+    assert.equal(stateSummary(doc([finding({ proxy: 'ShellCrash' })])).proxy, 'ShellCrash');
+  });
+
+  it('the fixes in the order status.json gives them: typed, or the text of an older document', () => {
+    const typed = finding({
+      typed_fixes: [
+        { kind: 'proxy_setting', proxy: 'openclash', text: 'OpenClash: add …', basis: 'ruleset' },
+        { kind: 'gateway', proxy: 'none', text: 'Or remove the asymmetry …', basis: 'detector' },
+      ],
+    });
+    const [a] = findingsAttributes(doc([typed])).findings as Array<Record<string, unknown>>;
+    assert.equal(a!.fix, 'OpenClash: add …');
+    assert.deepEqual(a!.fixes, [
+      { kind: 'proxy_setting', proxy: 'openclash' },
+      { kind: 'gateway', proxy: 'none' },
+    ]);
+    const older = finding({ proxy_fix: ['the proxy line'] });
+    const [b] = findingsAttributes(doc([older])).findings as Array<Record<string, unknown>>;
+    assert.equal(b!.fix, 'the proxy line', "an older document: proxy_fix before the detector's lines");
+    assert.deepEqual(b!.fixes, [
+      { kind: null, proxy: null },
+      { kind: null, proxy: null },
+      { kind: null, proxy: null },
+    ]);
   });
 
   it("an eBPF program before netfilter reaches HA's Health sensor as a sensor error", () => {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { proxyHintForPort } from '../../src/detector/proxy-hints';
-import { evaluateReply, replyFixLines } from '../../src/detector/rule-attribution';
+import { evaluateReply, replyFixes } from '../../src/detector/rule-attribution';
 import { recognizeProxies } from '../../src/ruleset/recognize-proxy';
 import { readDumpDir } from '../../src/ruleset/ruleset-sensor';
 import { makeSnapshot } from '../../src/ruleset/ruleset-snapshot';
@@ -153,7 +153,7 @@ describe('upstream-derived fixtures: recognition, responsible rule, fix list', (
             .slice(0, want.proxy.startsWith('OpenClash') ? 2 : 1)
             .join(' '),
         );
-        const fixes = replyFixLines(r, '192.168.1.10', port, proto, forward);
+        const fixes = replyFixes(r, '192.168.1.10', port, proto, forward).map((x) => x.text);
         assert.deepEqual(fixes.map(kindOf), expected.fixes, fixes.join('\n'));
         // The generic guard goes into the very chain that takes the replies.
         const guard = fixes.find((l) => l.startsWith('Generic guard'))!;
@@ -202,7 +202,7 @@ describe('upstream-derived fixtures: recognition, responsible rule, fix list', (
           `${name} ${proto}`,
         );
         assert.equal(r.proxy?.label, 'OpenClash (fw4)');
-        const fixes = replyFixLines(r, server, port, proto, forward);
+        const fixes = replyFixes(r, server, port, proto, forward).map((x) => x.text);
         assert.deepEqual(fixes.map(kindOf), want[proto].fixes, fixes.join('\n'));
         // The entry is for IPv6 (firewall_lan_ac_traffic, 974-990: family ipv6 goes into the _v6 chains).
         assert.match(fixes[0]!, /src_ip='2001:db8:50::10'.*family='ipv6'/);
@@ -229,7 +229,7 @@ describe('upstream-derived fixtures: recognition, responsible rule, fix list', (
         `${r.fate} ${r.packet} ${r.rule?.chain}#${r.rule?.position}`,
         `proxied ${proto === 'tcp' ? 'synack' : 'udp'} lan_tproxy#2`,
       );
-      const fixes = replyFixLines(r, '2001:db8:50::10', port, proto, forward);
+      const fixes = replyFixes(r, '2001:db8:50::10', port, proto, forward).map((x) => x.text);
       assert.deepEqual(fixes.map(kindOf), ['nikki', 'guard', 'gateway'], fixes.join('\n'));
       assert.ok(fixes.find((l) => l.startsWith('Generic guard'))!.includes(' lan_tproxy '));
     }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ReplyVerdict } from '../../src/detector/classify-flow';
-import { FIX_START, fixLines } from '../../src/detector/fix-text';
+import { detectorFixes } from '../../src/detector/fix-text';
 
 function redirectedTo(port: number, serverIp = '192.168.1.10'): ReplyVerdict {
   return {
@@ -20,9 +20,9 @@ function redirectedTo(port: number, serverIp = '192.168.1.10'): ReplyVerdict {
 }
 
 const natLine = (v: ReplyVerdict) => {
-  const line = fixLines(v).find((l) => l.startsWith(FIX_START.natGuard));
-  assert.ok(line, 'no nat guard line');
-  return line;
+  const fix = detectorFixes(v).find((f) => f.kind === 'nat_guard');
+  assert.ok(fix, 'no nat guard line');
+  return fix.text;
 };
 
 const GUARD = "'tcp flags & (fin|syn|rst|ack) != syn counter return'";
@@ -61,7 +61,7 @@ describe('nat guard without a ruleset', () => {
 
   it("OpenClash's access list is offered where OpenClash may hold the redirect, not to a Passwall, homeproxy or nikki port", () => {
     const openclashLine = (port: number) =>
-      fixLines(redirectedTo(port)).some((l) => l.startsWith(FIX_START.proxySetting));
+      detectorFixes(redirectedTo(port)).some((f) => f.kind === 'proxy_setting' && f.proxy === 'openclash');
     assert.equal(openclashLine(7892), true);
     assert.equal(openclashLine(12345), true);
     for (const port of [1041, 5331, 7891]) assert.equal(openclashLine(port), false, String(port));

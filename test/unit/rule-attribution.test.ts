@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Finding } from '../../src/detector/finding';
-import { fixLines } from '../../src/detector/fix-text';
+import { type Fix, fixTexts } from '../../src/detector/fix';
+import { detectorFixes } from '../../src/detector/fix-text';
 import { attributeFinding, evaluateReply, splitEndpoint } from '../../src/detector/rule-attribution';
 import { recognizeProxies } from '../../src/ruleset/recognize-proxy';
 import { readDumpDir } from '../../src/ruleset/ruleset-sensor';
@@ -13,6 +14,13 @@ import { makeSnapshot } from '../../src/ruleset/ruleset-snapshot';
 
 const DIR = join(__dirname, '..', 'golden', 'rulesets');
 const fixture = (name: string) => makeSnapshot(readDumpDir(join(DIR, name)));
+
+const DETECTOR_GUARD: Fix = {
+  kind: 'nat_guard',
+  proxy: 'none',
+  text: 'Exempt packets picked up mid-stream (TCP without SYN) from the proxy nat chain (detector text)',
+  basis: 'detector',
+};
 
 function hijack(over: Partial<Finding> = {}): Finding {
   return {
@@ -30,7 +38,8 @@ function hijack(over: Partial<Finding> = {}): Finding {
     diverted_to: '192.168.1.2:7892',
     summary: 'TCP reply of 192.168.1.10:443 to 93.184.216.34:40000 was redirected to 192.168.1.2:7892 (this router)',
     evidence: ['the summary', '[NEW] tcp 6 300 ESTABLISHED src=192.168.1.10 …'],
-    fix: ['Exempt packets picked up mid-stream (TCP without SYN) from the proxy nat chain (detector text)'],
+    fix: [DETECTOR_GUARD.text],
+    typed_fixes: [DETECTOR_GUARD],
     ...over,
   };
 }
@@ -100,11 +109,14 @@ describe('attributeFinding', () => {
   });
 
   it("a guard the detector's fix already gives is not repeated", () => {
-    const given = hijack({
-      fix: [
-        "Exempt …: nft insert rule inet fw4 openclash 'tcp flags & (fin|syn|rst|ack) != syn counter return'  (iptables: …)",
-      ],
-    });
+    const guard: Fix = {
+      kind: 'nat_guard',
+      proxy: 'openclash',
+      text: "Exempt …: nft insert rule inet fw4 openclash 'tcp flags & (fin|syn|rst|ack) != syn counter return'",
+      command: ["nft insert rule inet fw4 openclash 'tcp flags & (fin|syn|rst|ack) != syn counter return'"],
+      basis: 'detector',
+    };
+    const given = hijack({ fix: [guard.text], typed_fixes: [guard] });
     const a = attribute('openclash-fw4-fakeip', given);
     assert.ok(a.proxy_fix && a.proxy_fix.length > 0);
     assert.ok(
@@ -115,7 +127,7 @@ describe('attributeFinding', () => {
 
   it("fixes: the proxy's lines and the exact guard first; the generic lines made redundant are left out", () => {
     // The detector's own lines for this hijack, as it writes them without a ruleset.
-    const detector = fixLines({
+    const typed = detectorFixes({
       fate: 'redirected',
       proto: 'tcp',
       serverIp: '192.168.1.10',
@@ -123,9 +135,10 @@ describe('attributeFinding', () => {
       peerIp: '93.184.216.34',
       peerPort: 40000,
       divertedTo: { ip: '192.168.1.2', port: 7892, isRouter: true },
-    } as Parameters<typeof fixLines>[0]);
+    } as Parameters<typeof detectorFixes>[0]);
+    const detector = fixTexts(typed);
     assert.equal(detector.length, 5, detector.join('\n'));
-    const a = attribute('openclash-fw3-fakeip', hijack({ fix: detector }));
+    const a = attribute('openclash-fw3-fakeip', hijack({ fix: detector, typed_fixes: typed }));
     assert.deepEqual(a.fix, detector, "fix stays the detector's");
     const fixes = a.fixes ?? [];
     assert.deepEqual(fixes.slice(0, a.proxy_fix!.length), a.proxy_fix);

@@ -16,7 +16,7 @@ import type { ForwardConfig } from '../../src/config/config';
 import { ConfigError } from '../../src/config/config';
 import { ConfigProblems } from '../../src/config/config-build';
 import { parseConfigText } from '../../src/config/load-config';
-import { guardLines } from '../../src/detector/rule-attribution';
+import { guardFixes } from '../../src/detector/rule-attribution';
 import {
   applyGuard,
   iptablesInsertArgv,
@@ -388,7 +388,7 @@ describe('guard apply/remove: the commands they run (spawn recorded, nothing exe
       assert.ok(w.includes(evil), `${evil} → ${JSON.stringify(w)}`);
       assert.ok(w.includes('!') && w.includes('replyguard-guard'));
       // The attributed fix line for a reply taken in a chain of that name.
-      const line = guardLines(
+      const line = guardFixes(
         {
           fate: 'proxied',
           packet: 'ack',
@@ -399,11 +399,11 @@ describe('guard apply/remove: the commands they run (spawn recorded, nothing exe
             responsible: { backend: 'iptables', table: 'nat', chain: evil, text: '-j REDIRECT --to-ports 7892' },
             path: [],
           },
-        } as unknown as Parameters<typeof guardLines>[0],
+        } as unknown as Parameters<typeof guardFixes>[0],
         '192.168.1.10',
         443,
         'tcp',
-      )[0]!;
+      )[0]!.text;
       const cmd = /(iptables -t nat -I .* -j RETURN)/.exec(line)?.[1];
       assert.ok(cmd, line);
       assert.ok(words(cmd).includes(evil), `${evil} in ${cmd}`);

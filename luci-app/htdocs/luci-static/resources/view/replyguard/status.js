@@ -328,27 +328,36 @@ return view.extend({
 	},
 
 	/**
-	 * The proxy's own fix (proxy_fix) first, then the detector's generic fix, as `replyguard status` lists them.
-	 * Newer daemons send `fixes`: the same order with the generic lines the ruleset made redundant left out.
+	 * The fixes in the order the daemon gives them (`typed_fixes`, the order of `replyguard status`): those
+	 * the ruleset made for the proxy's own chain or settings marked as the proxy's. Older daemons: the
+	 * proxy's own fix (proxy_fix) first, then `fixes` (the same order, the generic lines the ruleset made
+	 * redundant left out) or the detector's generic `fix`.
 	 */
 	renderFix: function(f) {
-		var proxyFix = lines(f.proxy_fix);
-		var fixes = f.fixes != null
-			? lines(f.fixes).filter(function(l) { return proxyFix.indexOf(l) < 0; })
-			: lines(f.fix);
-		var all = proxyFix.concat(fixes);
-		if (all.length === 0)
+		var items;
+		if (Array.isArray(f.typed_fixes)) {
+			items = f.typed_fixes.filter(function(x) { return x != null && typeof x.text === 'string' && x.text !== ''; }).map(function(x) {
+				return { text: x.text, kind: String(x.kind || ''), cls: x.basis === 'ruleset' && x.proxy && x.proxy !== 'none' ? 'rg-fix-proxy' : 'rg-fix-generic' };
+			});
+		}
+		else {
+			var proxyFix = lines(f.proxy_fix);
+			var generic = f.fixes != null
+				? lines(f.fixes).filter(function(l) { return proxyFix.indexOf(l) < 0; })
+				: lines(f.fix);
+			var as = function(cls) { return function(l) { return { text: l, kind: '', cls: cls }; }; };
+			items = proxyFix.map(as('rg-fix-proxy')).concat(generic.map(as('rg-fix-generic')));
+		}
+		if (items.length === 0)
 			return E([]);
-		var item = function(cls) {
-			return function(line) {
-				return E('li', { 'class': cls }, [ E('pre', { 'class': 'rg-fix-line' }, [ line ]), copyButton(line, _('Copy')) ]);
-			};
-		};
+		var all = items.map(function(x) { return x.text; });
 		return E('div', { 'class': 'rg-fix' }, [
-			E('h5', [ proxyFix.length
+			E('h5', [ lines(f.proxy_fix).length
 				? _('What to change (first the fixes for %s)').format(f.proxy ? describe(f.proxy) : _('this proxy'))
 				: _('What to change') ]),
-			E('ol', {}, proxyFix.map(item('rg-fix-proxy')).concat(fixes.map(item('rg-fix-generic')))),
+			E('ol', {}, items.map(function(x) {
+				return E('li', { 'class': x.cls, 'data-kind': x.kind }, [ E('pre', { 'class': 'rg-fix-line' }, [ x.text ]), copyButton(x.text, _('Copy')) ]);
+			})),
 			copyButton(all.join('\n'), _('Copy all'))
 		]);
 	},
@@ -375,7 +384,7 @@ return view.extend({
 				[ _('Last seen'), timeWithAge(f.last_seen, now) ],
 				[ _('Count'), f.count != null ? String(f.count) : '' ],
 				[ _('Replies went to'), f.diverted_to || '' ],
-				[ _('Proxy'), f.proxy_hint || describe(f.proxy) ],
+				[ _('Proxy'), describe(f.proxy) || f.proxy_hint || '' ],
 				[ _('Responsible rule'), rule ? E('code', { 'class': 'rg-rule' }, [ rule ]) : '' ]
 			]),
 			this.renderFix(f),
