@@ -4,7 +4,7 @@
 # RG_NODE18: a Node 18 binary (ensure-deps fetches one) that test/integration/node18.test.ts runs the bundle with.
 export RG_NODE18 ?= $(CURDIR)/node_modules/.cache/replyguard-node18/package/bin/node
 NODE_TEST := node --import tsx --test --test-concurrency=4
-UNIT_TESTS := $(wildcard test/unit/*.test.ts)
+UNIT_TESTS := $(wildcard test/unit/*.test.ts) $(wildcard test/unit/*/*.test.ts)
 INTEGRATION_TESTS := $(wildcard test/integration/*.test.ts) $(wildcard test/lab/*.test.ts) \
   $(wildcard test/package/*.test.ts) $(wildcard test/luci/*.test.ts) $(wildcard test/openwrt/*.test.ts)
 # OS=openwrt: the lab's side router is OpenWrt 23.05's own userland (needs the rootfs in ../shared/openwrt/

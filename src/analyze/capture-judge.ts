@@ -11,8 +11,8 @@
 // connection and then goes on sending: that reset came from the path.
 
 import type { TcpPacket } from '../capture/tcp-packet';
-import { LruMap } from '../detector/lru-map';
 import { formatEndpoint } from '../net/ip-address';
+import { LruMap } from '../util/lru-map';
 
 export type ConnectionVerdict = 'hijacked' | 'healthy' | 'no_answer' | 'unclear';
 export type Confidence = 'high' | 'medium' | 'low';

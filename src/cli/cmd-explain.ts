@@ -3,8 +3,8 @@
 
 import { existsSync } from 'node:fs';
 import { explainPacket, renderExplain } from '../ruleset/explain-text';
-import { readDumpDir, readLiveRuleset } from '../ruleset/ruleset-sensor';
 import { DUMP_FILES, makeSnapshot } from '../ruleset/ruleset-snapshot';
+import { readDumpDir, readLiveRuleset } from '../sensors/ruleset-reader';
 import { terminalText } from '../util/input-text';
 import { flagString, parseArgs, UsageError } from './args';
 

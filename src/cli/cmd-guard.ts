@@ -5,13 +5,13 @@
 // guard-apply.ts is the only part that changes the kernel.
 
 import { existsSync } from 'node:fs';
+import { applyGuard, removeGuard } from '../actions/guard-apply';
 import type { Config } from '../config/config';
-import { applyGuard, removeGuard } from '../guard/guard-apply';
 import { guardInputFor, guardInterface } from '../guard/guard-input';
 import { type GuardInput, type GuardPlan, renderPlan, stepCommand } from '../guard/guard-plan';
 import { findGuard, type GuardStatus, guardStatus } from '../guard/guard-status';
-import { readDumpDir, readLiveRuleset } from '../ruleset/ruleset-sensor';
 import { DUMP_FILES, makeSnapshot, type RulesetSnapshot } from '../ruleset/ruleset-snapshot';
+import { readDumpDir, readLiveRuleset } from '../sensors/ruleset-reader';
 import { terminalText } from '../util/input-text';
 import { flagString, parseArgs, UsageError } from './args';
 import { configFor } from './config-option';

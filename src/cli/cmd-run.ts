@@ -1,19 +1,19 @@
 // `replyguard run`: the daemon in the foreground, with signals handled.
 
+import { persistOption } from '../actions/persist-option';
 import type { Config, MqttConfig } from '../config/config';
 import { Daemon } from '../daemon/daemon';
 import { endLeftoverChildren } from '../daemon/leftover-children';
-import type { RetainedCleanup } from '../mqtt/mqtt-cleanup';
-import type { MqttOutput } from '../mqtt/mqtt-output';
 import { mqttSettings, mqttSettingsChanged, statusNodeId } from '../mqtt/mqtt-settings';
-import { readRouterInfo } from '../mqtt/router-info';
-import { createLogger, type Logger } from '../util/log';
-import { defaultNodeId } from '../util/node-id';
-import { killRunningCommands } from '../util/run-command';
+import type { RetainedCleanup } from '../outputs/mqtt-cleanup';
+import type { MqttOutput } from '../outputs/mqtt-output';
+import { readRouterInfo } from '../outputs/router-info';
+import { createLogger, type Logger } from '../system/log';
+import { defaultNodeId } from '../system/node-id';
+import { killRunningCommands } from '../system/run-command';
 import { VERSION } from '../version';
 import { flagString, parseArgs } from './args';
 import { configFor } from './config-option';
-import { persistOption } from './persist-option';
 
 /** sysexits.h EX_CONFIG: procd and people can tell a bad config from a crash. */
 export const EXIT_CONFIG = 78;
@@ -46,7 +46,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
   let cleanup: RetainedCleanup | undefined;
   // MQTT.js is loaded only when MQTT is used: about 10 MB of memory a router without it keeps.
   if (config.mqtt.enabled) {
-    const { MqttOutput } = await import('../mqtt/mqtt-output');
+    const { MqttOutput } = await import('../outputs/mqtt-output');
     mqtt = new MqttOutput({
       settings: mqttSettings(config.mqtt, hostNodeId),
       version: VERSION,
@@ -64,7 +64,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
     daemon.addOutput(mqtt);
   } else if (config.mqtt.url !== undefined) {
     // Switched off since a run that announced entities: clear them (see mqtt-cleanup.ts).
-    const { startRetainedCleanup } = await import('../mqtt/mqtt-cleanup');
+    const { startRetainedCleanup } = await import('../outputs/mqtt-cleanup');
     cleanup = startRetainedCleanup(mqttSettings(config.mqtt, hostNodeId), config.main.stateDir, log);
   }
 

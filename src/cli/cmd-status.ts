@@ -1,8 +1,8 @@
 // `replyguard status`: reads status.json and explains it.
 
 import { readFileSync } from 'node:fs';
+import { statusPath } from '../outputs/status-file';
 import type { StatusDocument } from '../status/status-document';
-import { statusPath } from '../status/status-file';
 import { renderStatusText } from '../status/status-text';
 import { terminalText } from '../util/input-text';
 import { flagString, parseArgs } from './args';

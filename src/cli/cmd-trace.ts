@@ -22,10 +22,10 @@ import {
   type TracePacket,
   traceFate,
 } from '../ruleset/nft-trace';
-import { readLiveRuleset } from '../ruleset/ruleset-sensor';
+import { readLiveRuleset } from '../sensors/ruleset-reader';
 import { which } from '../sensors/ruleset-watch';
+import { createLogger } from '../system/log';
 import { terminalText } from '../util/input-text';
-import { createLogger } from '../util/log';
 import { flagString, parseArgs, UsageError } from './args';
 
 export const TRACE_EXIT = { agree: 0, disagree: 1, cannotRun: 2, nothingSeen: 3 } as const;

@@ -3,7 +3,7 @@
 
 import { existsSync } from 'node:fs';
 import { type Config, DEFAULT_MAIN } from '../config/config';
-import { loadConfig } from '../config/load-config';
+import { loadConfig } from '../system/load-config';
 
 export const DEFAULT_CONFIG_PATH = '/etc/config/replyguard';
 

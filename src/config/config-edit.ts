@@ -6,8 +6,8 @@
 
 import { ConfigError } from './config';
 import type { ConfigSection } from './config-section';
+import { isIniFile, parseConfigText } from './config-text';
 import { parseIni } from './ini-file';
-import { isIniFile, parseConfigText } from './load-config';
 import { parseUci } from './uci-file';
 
 const VALUE_RE = /^[A-Za-z0-9_.:/-]*$/;

@@ -4,22 +4,22 @@
 import { type Config, GUARD_DEFAULT, type GuardMode, PROBE_DEFAULTS } from '../config/config';
 import { Detector } from '../detector/detector';
 import { type LanView, lanViewFromInterfaces, makeLanView } from '../detector/lan-view';
+import type { InterfaceInfo } from '../net/ip-addr-json';
+import { writeStatusAtomic } from '../outputs/status-file';
+import type { StatusOutput } from '../outputs/status-output';
 import { iptablesProbeRules } from '../probe/probe-iptables';
 import { probeRules } from '../probe/probe-rules';
 import { AddressSensor } from '../sensors/address-sensor';
 import { ConntrackSensor } from '../sensors/conntrack-sensor';
 import { EbpfSensor } from '../sensors/ebpf-sensor';
-import type { InterfaceInfo } from '../sensors/ip-addr-json';
 import { ProbeSensor } from '../sensors/probe-sensor';
 import { which } from '../sensors/ruleset-watch';
 import { buildStatus, type MqttOutputStatus, type StatusDocument } from '../status/status-document';
 import { statusEvents } from '../status/status-events';
-import { writeStatusAtomic } from '../status/status-file';
-import type { Logger } from '../util/log';
+import type { Logger } from '../system/log';
 import { GuardUnit } from './guard-unit';
 import { rememberChildren } from './leftover-children';
 import { RulesetUnit } from './ruleset-unit';
-import type { StatusOutput } from './status-output';
 
 export interface DaemonOptions {
   version: string;

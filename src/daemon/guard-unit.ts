@@ -10,14 +10,14 @@
 // the mode when its turn comes: a switch to off during an apply removes what
 // that apply added (found by the read that follows it), whatever the order.
 
+import { applyGuard, type GuardIoResult, removeGuard } from '../actions/guard-apply';
 import type { Config, GuardMode } from '../config/config';
-import { applyGuard, type GuardIoResult, removeGuard } from '../guard/guard-apply';
 import { guardInputFor } from '../guard/guard-input';
 import type { GuardPlan } from '../guard/guard-plan';
 import { findGuard, type GuardStatus, guardStatus, type PresentGuard } from '../guard/guard-status';
 import type { RulesetSnapshot } from '../ruleset/ruleset-snapshot';
 import type { GuardStatusPart } from '../status/status-document';
-import type { Logger } from '../util/log';
+import type { Logger } from '../system/log';
 
 /** The kernel side; tests put a fake here. */
 export interface GuardIo {

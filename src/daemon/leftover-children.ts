@@ -7,8 +7,8 @@
 
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureStateDir } from '../status/state-dir';
-import type { Logger } from '../util/log';
+import type { Logger } from '../system/log';
+import { ensureStateDir } from '../system/state-dir';
 
 export const CHILDREN_FILE = 'children.pids';
 /** How long the leftovers get to end after SIGTERM before SIGKILL. */

@@ -8,7 +8,6 @@
 import type { Config } from '../config/config';
 import type { Finding } from '../detector/finding';
 import type { LanView } from '../detector/lan-view';
-import { LruMap } from '../detector/lru-map';
 import { predictRisks, type RiskFinding, type ServerRef } from '../detector/predict-risk';
 import {
   type AttributedFinding,
@@ -27,8 +26,9 @@ import {
   type WatchedSnapshot,
 } from '../sensors/ruleset-watch';
 import { changeLinkText, Timeline, type TimelineEntry } from '../status/timeline';
-import type { Logger } from '../util/log';
-import { runCommand } from '../util/run-command';
+import type { Logger } from '../system/log';
+import { runCommand } from '../system/run-command';
+import { LruMap } from '../util/lru-map';
 
 /** The trace table of `replyguard trace`; a crash can leave it behind. */
 export const TRACE_TABLE = { family: 'inet', name: 'replyguard_trace' } as const;

@@ -5,12 +5,12 @@ import type { CtEntry } from '../conntrack/conntrack-entry';
 import type { LineInterest } from '../conntrack/line-prefilter';
 import { formatEndpoint, isNonPublic, parseAddress } from '../net/ip-address';
 import type { ProbeSample } from '../probe/probe-sample';
+import { LruMap } from '../util/lru-map';
 import { classifyFlow, type ReplyVerdict } from './classify-flow';
 import type { Finding, FindingKind } from './finding';
 import { fixTexts } from './fix';
 import { detectorFixes, probeCountText, summaryLine } from './fix-text';
 import type { LanView } from './lan-view';
-import { LruMap } from './lru-map';
 import { ProbeJudge, type ProbeJudgement, type ProbeObservation } from './probe-judge';
 
 const MAX_PEERS = 16;

@@ -1,8 +1,7 @@
 // The [mqtt] section with every default filled in: what the MQTT output runs on.
-// Kept apart from buildConfig because the default node id comes from the host name.
+// Kept apart from buildConfig because the default node id comes from the host name (the caller reads it).
 
 import type { MqttConfig } from '../config/config';
-import { defaultNodeId } from '../util/node-id';
 
 export interface MqttSettings {
   url: string;
@@ -20,8 +19,14 @@ export interface MqttSettings {
 export const DEFAULT_DISCOVERY_PREFIX = 'homeassistant';
 export const DEFAULT_BASE_TOPIC = 'replyguard';
 
+/** A name for this router that is safe in MQTT topics and entity ids. */
+export function nodeIdFromHost(host: string): string {
+  const id = host.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 64);
+  return id === '' ? 'replyguard' : id;
+}
+
 /** The settings for a config whose url is set (buildConfig requires it when enabled). */
-export function mqttSettings(config: MqttConfig, hostNodeId: string = defaultNodeId()): MqttSettings {
+export function mqttSettings(config: MqttConfig, hostNodeId: string): MqttSettings {
   const nodeId = config.nodeId ?? hostNodeId;
   const out: MqttSettings = {
     url: config.url ?? 'mqtt://127.0.0.1',
@@ -41,7 +46,7 @@ export function mqttSettings(config: MqttConfig, hostNodeId: string = defaultNod
 }
 
 /** The node id status.json shows: the MQTT one when MQTT is configured, so both name the router alike. */
-export function statusNodeId(config: MqttConfig, hostNodeId: string = defaultNodeId()): string {
+export function statusNodeId(config: MqttConfig, hostNodeId: string): string {
   return config.nodeId ?? hostNodeId;
 }
 

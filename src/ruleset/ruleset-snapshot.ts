@@ -3,7 +3,7 @@
 // anything changed without comparing models. Pure: no I/O.
 
 import { createHash } from 'node:crypto';
-import { parseIpAddrJson } from '../sensors/ip-addr-json';
+import { parseIpAddrJson } from '../net/ip-addr-json';
 import { type CompiledRuleset, compileRuleset } from './evaluate';
 import { loadIpRouteJson } from './ip-route-json';
 import { loadIpRuleJson } from './ip-rule-json';

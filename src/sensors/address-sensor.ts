@@ -1,10 +1,10 @@
 // Owns `ip -j addr show`: reads the router's addresses at start and then
 // periodically, so that a DHCP renewal or a new LAN prefix is noticed.
 
+import { type InterfaceInfo, parseIpAddrJson } from '../net/ip-addr-json';
 import type { AddressSensorStatus } from '../status/status-document';
-import type { Logger } from '../util/log';
-import { runCommand } from '../util/run-command';
-import { type InterfaceInfo, parseIpAddrJson } from './ip-addr-json';
+import type { Logger } from '../system/log';
+import { runCommand } from '../system/run-command';
 
 export interface AddressSensorOptions {
   command: string;

@@ -12,10 +12,10 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { EventStreamKind } from '../conntrack/event-line-reader';
+import type { Logger } from '../system/log';
 import { ByteLineSplitter } from '../util/byte-line-splitter';
 import { GcHint } from '../util/gc-hint';
 import { LineSplitter } from '../util/line-splitter';
-import type { Logger } from '../util/log';
 
 export interface EventStreamStatus {
   state: 'starting' | 'running' | 'restarting' | 'failed' | 'stopped';

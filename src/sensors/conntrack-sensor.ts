@@ -10,8 +10,8 @@ import { parseConntrackLine } from '../conntrack/conntrack-line';
 import { EventLineReader, type EventStreamKind } from '../conntrack/event-line-reader';
 import { type LineInterest, mayMatter } from '../conntrack/line-prefilter';
 import type { ConntrackSensorStatus } from '../status/status-document';
+import type { Logger } from '../system/log';
 import { ByteLineSplitter } from '../util/byte-line-splitter';
-import type { Logger } from '../util/log';
 import { ConntrackEventStream } from './conntrack-event-stream';
 
 export interface ConntrackSensorOptions {

@@ -14,8 +14,8 @@ import {
 import { parseBpfFdinfo, TC_PROGRAM_TYPES } from '../net/bpf-fdinfo';
 import { parseTcFilterJson, type TcBpfFilter } from '../net/tc-filter-json';
 import type { EbpfSensorStatus } from '../status/status-document';
-import type { Logger } from '../util/log';
-import { runCommand } from '../util/run-command';
+import type { Logger } from '../system/log';
+import { runCommand } from '../system/run-command';
 
 /** A router runs a few hundred processes at most; the scan stops there, and at so many descriptors each. */
 const MAX_PIDS = 4096;

@@ -20,8 +20,8 @@ import { type ProbeSetDump, parseProbeDump } from '../probe/probe-json';
 import { PROBE_FAMILY, PROBE_TABLE, type ProbeRules, probeComment } from '../probe/probe-rules';
 import { type ProbeSample, sampleFromDump } from '../probe/probe-sample';
 import type { ProbeSensorStatus } from '../status/status-document';
-import type { Logger } from '../util/log';
-import { NftSession } from '../util/nft-session';
+import type { Logger } from '../system/log';
+import { NftSession } from '../system/nft-session';
 
 export interface ProbeSensorOptions {
   /** The nft binary. */

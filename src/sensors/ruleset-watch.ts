@@ -14,10 +14,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { LoadIssue } from '../ruleset/model';
 import { rulesetFingerprint } from '../ruleset/ruleset-diff';
-import { readLiveRuleset, type SensorResult } from '../ruleset/ruleset-sensor';
 import type { RulesetSnapshot } from '../ruleset/ruleset-snapshot';
-import type { Logger } from '../util/log';
-import { runCommand } from '../util/run-command';
+import type { Logger } from '../system/log';
+import { runCommand } from '../system/run-command';
+import { readLiveRuleset, type SensorResult } from './ruleset-reader';
 
 export interface RulesetWatchStatus {
   state: 'starting' | 'running' | 'restarting' | 'polling' | 'failed' | 'stopped';

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { EbpfSensor } from '../../src/sensors/ebpf-sensor';
-import { createLogger } from '../../src/util/log';
+import { createLogger } from '../../src/system/log';
 import { BUNDLE, type RunningDaemon, startDaemon } from '../helpers/daemon';
 import { createLab, type Lab } from '../lab/lab';
 

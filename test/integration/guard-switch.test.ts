@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { parseConfigText } from '../../src/config/load-config';
+import { parseConfigText } from '../../src/config/config-text';
 import { labConfig, type RunningDaemon, startDaemon } from '../helpers/daemon';
 import { type Broker, startBroker, startClient, type TestClient } from '../helpers/mosquitto';
 import { createLab, type Lab } from '../lab/lab';

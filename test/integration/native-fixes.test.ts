@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { evaluateReply, proxyFixes, type ReplyEvaluation } from '../../src/detector/rule-attribution';
 import { recognizeProxies } from '../../src/ruleset/recognize-proxy';
-import { readLiveRuleset } from '../../src/ruleset/ruleset-sensor';
+import { readLiveRuleset } from '../../src/sensors/ruleset-reader';
 import { FIX_PROOFS } from '../golden/rulesets/fix-proofs';
 import { entriesOf, iptArgv, nftArgv } from '../helpers/openclash-lan-ac';
 import { CLIENT_SERVICE_PORT, createLab, type Lab, MODE_TRAITS, type ProxyMode } from '../lab/lab';

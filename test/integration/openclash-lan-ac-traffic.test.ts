@@ -15,8 +15,8 @@ import type { Finding } from '../../src/detector/finding';
 import { attributeFinding, evaluateReply, proxyFixes, splitEndpoint } from '../../src/detector/rule-attribution';
 import { planGuard } from '../../src/guard/guard-plan';
 import { recognizeProxies } from '../../src/ruleset/recognize-proxy';
-import { readDumpDir } from '../../src/ruleset/ruleset-sensor';
 import { makeSnapshot } from '../../src/ruleset/ruleset-snapshot';
+import { readDumpDir } from '../../src/sensors/ruleset-reader';
 import { FIXTURES } from '../golden/rulesets/fixtures';
 import { type Entry, entriesOf, iptArgv, nftArgv } from '../helpers/openclash-lan-ac';
 

@@ -23,8 +23,8 @@ function harness(config: string, safetyMs: number): string {
   return `
 import { readFileSync } from 'node:fs';
 import { RulesetUnit } from ${JSON.stringify(join(SRC, 'daemon', 'ruleset-unit'))};
-import { parseConfigText } from ${JSON.stringify(join(SRC, 'config', 'load-config'))};
-import { createLogger } from ${JSON.stringify(join(SRC, 'util', 'log'))};
+import { parseConfigText } from ${JSON.stringify(join(SRC, 'config', 'config-text'))};
+import { createLogger } from ${JSON.stringify(join(SRC, 'system', 'log'))};
 const config = parseConfigText(${JSON.stringify(config)}, 'lab.ini');
 let ready = false;
 const unit = new RulesetUnit(config, createLogger('warn'), { onChange: () => setImmediate(emit) }, {

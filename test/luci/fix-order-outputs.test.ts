@@ -17,12 +17,12 @@ import { makeLanView } from '../../src/detector/lan-view';
 import { attributeFinding } from '../../src/detector/rule-attribution';
 import { stateMessages } from '../../src/mqtt/mqtt-state';
 import { Topics } from '../../src/mqtt/mqtt-topics';
+import { STATUS_FILE as STATUS_NAME } from '../../src/outputs/status-file';
 import type { ProbeFlowCount } from '../../src/probe/probe-sample';
 import { recognizeProxies } from '../../src/ruleset/recognize-proxy';
-import { readDumpDir } from '../../src/ruleset/ruleset-sensor';
 import { makeSnapshot } from '../../src/ruleset/ruleset-snapshot';
+import { readDumpDir } from '../../src/sensors/ruleset-reader';
 import { buildStatus, type StatusDocument } from '../../src/status/status-document';
-import { STATUS_FILE as STATUS_NAME } from '../../src/status/status-file';
 import { type Harness, RUNNING, STATUS_FILE, startHarness } from './harness-page';
 
 const ROOT = join(__dirname, '..', '..');

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { compileLmo, lmoToTr } from '../../openwrt/tools/lmo';
 import { GUARD_DEFAULT } from '../../src/config/config';
-import { parseConfigText } from '../../src/config/load-config';
+import { parseConfigText } from '../../src/config/config-text';
 import { parseUci } from '../../src/config/uci-file';
 import { type Harness, type HarnessInput, RUNNING, rendered, STATUS_FILE, startHarness } from './harness-page';
 

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runInNewContext } from 'node:vm';
-import { parseConfigText } from '../../src/config/load-config';
+import { parseConfigText } from '../../src/config/config-text';
 
 const SETTINGS = join(
   __dirname,

@@ -23,7 +23,7 @@ import { gunzipSync } from 'node:zlib';
 import { buildAll } from '../../openwrt/tools/build-ipk';
 import { lmoTranslate } from '../../openwrt/tools/lmo';
 import { makeTar, readTar, type TarMember } from '../../openwrt/tools/tar';
-import { parseConfigText } from '../../src/config/load-config';
+import { parseConfigText } from '../../src/config/config-text';
 
 const ROOT = join(__dirname, '..', '..');
 const BUNDLE = join(ROOT, 'dist', 'replyguard.js');

@@ -12,29 +12,29 @@ import { createServer, type Socket } from 'node:net';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { ForwardConfig } from '../../src/config/config';
-import { ConfigError } from '../../src/config/config';
-import { ConfigProblems } from '../../src/config/config-build';
-import { parseConfigText } from '../../src/config/load-config';
-import { guardFixes } from '../../src/detector/rule-attribution';
 import {
   applyGuard,
   iptablesInsertArgv,
   nftApplyScript,
   nftRemoveScript,
   removeGuard,
-} from '../../src/guard/guard-apply';
+} from '../../src/actions/guard-apply';
+import type { ForwardConfig } from '../../src/config/config';
+import { ConfigError } from '../../src/config/config';
+import { ConfigProblems } from '../../src/config/config-build';
+import { parseConfigText } from '../../src/config/config-text';
+import { guardFixes } from '../../src/detector/rule-attribution';
 import { isNftName, planGuard, renderPlan, stepCommand } from '../../src/guard/guard-plan';
 import { findGuard } from '../../src/guard/guard-status';
-import { MqttConnection } from '../../src/mqtt/mqtt-connection';
 import { brokerLabel, mqttSettings, mqttSettingsChanged } from '../../src/mqtt/mqtt-settings';
+import { MqttConnection } from '../../src/outputs/mqtt-connection';
 import { explainPacket, renderExplain } from '../../src/ruleset/explain-text';
-import { readDumpDir } from '../../src/ruleset/ruleset-sensor';
 import { makeSnapshot, type RulesetDumps } from '../../src/ruleset/ruleset-snapshot';
+import { readDumpDir } from '../../src/sensors/ruleset-reader';
 import { buildStatus } from '../../src/status/status-document';
 import { renderStatusText } from '../../src/status/status-text';
-import { createLogger } from '../../src/util/log';
-import { check } from './fuzz-kit';
+import { createLogger } from '../../src/system/log';
+import { check } from '../helpers/fuzz-kit';
 
 const ROOT = join(__dirname, '..', '..');
 const SRC = join(ROOT, 'src');

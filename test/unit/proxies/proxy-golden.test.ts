@@ -1,0 +1,300 @@
+// The fixtures re-stated from the proxies' current source (each folder's SOURCE.md names the line of
+// every rule): which proxy and mode replyguard recognises, which rule takes the replies of a server
+// 192.168.1.10 (TCP 443 as "nas", UDP 51820 as "wg") to an outside peer, and the fixes in the order
+// they are printed. Also: every chain a port hint names without a ruleset is one these fixtures hold,
+// redirecting to that port.
+
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { proxyHintForPort } from '../../../src/detector/proxy-hints';
+import { evaluateReply, replyFixes } from '../../../src/detector/rule-attribution';
+import { recognizeProxies } from '../../../src/ruleset/recognize-proxy';
+import { makeSnapshot } from '../../../src/ruleset/ruleset-snapshot';
+import { readDumpDir } from '../../../src/sensors/ruleset-reader';
+
+const DIR = join(__dirname, '..', '..', 'golden', 'rulesets');
+const snapshot = (name: string) => makeSnapshot(readDumpDir(join(DIR, name)));
+
+/** How a fix line begins: the proxy's own option, the generic guard, the sysctl, the gateway. */
+function kindOf(line: string): string {
+  if (line.startsWith('Generic guard')) return 'guard';
+  if (line.startsWith('Or stop conntrack')) return 'sysctl';
+  if (line.startsWith('Or remove the asymmetry')) return 'gateway';
+  if (line.startsWith('OpenClash: add a Lan Traffic Access List')) return 'lan_ac_traffic';
+  if (line.startsWith('Or, in OpenClash redir-host mode')) return 'common_ports';
+  if (line.startsWith('Or bypass the server entirely')) return 'lan_ac_black_ips';
+  return line.split(':')[0]!; // "nikki", "Passwall2", …
+}
+
+interface Reply {
+  /** fate, the packet taken, chain#position of the responsible rule */
+  taken: string;
+  fixes: string[];
+}
+
+const OC_TCP_REDIRECT: Reply = {
+  taken: 'proxied ack openclash#4',
+  fixes: ['lan_ac_traffic', 'common_ports', 'lan_ac_black_ips', 'guard', 'sysctl', 'gateway'],
+};
+const OC_UDP_TPROXY: Reply = {
+  taken: 'proxied udp openclash_mangle#5',
+  fixes: ['lan_ac_traffic', 'lan_ac_black_ips', 'guard', 'gateway'],
+};
+
+const EXPECTED: Record<string, { proxy: string; tcp: Reply | 'passes'; udp: Reply | 'passes' }> = {
+  'openclash-fw4-fakeip': { proxy: 'OpenClash (fw4) redirect + tproxy', tcp: OC_TCP_REDIRECT, udp: OC_UDP_TPROXY },
+  // redir-host with common_ports: the replies' destination (the client's port) is not a common port.
+  'openclash-fw4-redirhost-common-ports': { proxy: 'OpenClash (fw4) redirect + tproxy', tcp: 'passes', udp: 'passes' },
+  'openclash-fw4-tun': {
+    proxy: 'OpenClash (fw4) tun',
+    tcp: {
+      taken: 'proxied synack openclash_mangle#7',
+      fixes: ['lan_ac_traffic', 'lan_ac_black_ips', 'guard', 'gateway'],
+    },
+    udp: { taken: 'proxied udp openclash_mangle#7', fixes: ['lan_ac_traffic', 'lan_ac_black_ips', 'guard', 'gateway'] },
+  },
+  'openclash-fw4-mix': {
+    proxy: 'OpenClash (fw4) mix (TCP redirect, UDP TUN)',
+    tcp: OC_TCP_REDIRECT,
+    udp: { taken: 'proxied udp openclash_mangle#7', fixes: ['lan_ac_traffic', 'lan_ac_black_ips', 'guard', 'gateway'] },
+  },
+  'openclash-fw4-bypass-gateway-compatible': {
+    proxy: 'OpenClash (fw4) redirect + tproxy',
+    tcp: OC_TCP_REDIRECT,
+    udp: OC_UDP_TPROXY,
+  },
+  'openclash-fw4-china-ip-route-8k': {
+    proxy: 'OpenClash (fw4) redirect + tproxy',
+    tcp: { ...OC_TCP_REDIRECT, taken: 'proxied ack openclash#5' },
+    udp: { ...OC_UDP_TPROXY, taken: 'proxied udp openclash_mangle#6' },
+  },
+  // IPv6 on: the IPv4 rules are the fake-ip fixture's (the IPv6 replies are below).
+  'openclash-fw4-ipv6-tproxy': { proxy: 'OpenClash (fw4) redirect + tproxy', tcp: OC_TCP_REDIRECT, udp: OC_UDP_TPROXY },
+  'openclash-fw4-ipv6-redirect': {
+    proxy: 'OpenClash (fw4) redirect + tproxy',
+    tcp: OC_TCP_REDIRECT,
+    udp: OC_UDP_TPROXY,
+  },
+  nikki: {
+    proxy: 'nikki mix (TCP redirect, UDP TUN)',
+    tcp: { taken: 'proxied ack lan_redirect#1', fixes: ['nikki', 'guard', 'sysctl', 'gateway'] },
+    udp: { taken: 'proxied udp lan_tun#2', fixes: ['nikki', 'guard', 'gateway'] },
+  },
+  // proxy_mode tun with routing_port common: the mark chain returns replies to the client's (uncommon) port.
+  'homeproxy-tun': { proxy: 'homeproxy tun', tcp: 'passes', udp: 'passes' },
+  // tcp_mode and udp_mode tproxy: the SYN-ACK itself is taken (TPROXY in mangle, every destination port by default).
+  'nikki-tproxy-ipv6': {
+    proxy: 'nikki tproxy',
+    tcp: { taken: 'proxied synack lan_tproxy#2', fixes: ['nikki', 'guard', 'gateway'] },
+    udp: { taken: 'proxied udp lan_tproxy#2', fixes: ['nikki', 'guard', 'gateway'] },
+  },
+  // TPROXY with the port list of the earlier default: TCP replies (to the client's port) pass.
+  'passwall2-nft': {
+    proxy: 'Passwall2 tproxy',
+    tcp: 'passes',
+    udp: { taken: 'proxied udp PSW2_MANGLE#9', fixes: ['Passwall2', 'guard', 'gateway'] },
+  },
+  // Today's defaults: TCP REDIRECT of every port takes the replies.
+  'passwall2-nft-redirect': {
+    proxy: 'Passwall2 redirect + tproxy',
+    tcp: { taken: 'proxied ack PSW2_NAT#4', fixes: ['Passwall2', 'guard', 'sysctl', 'gateway'] },
+    udp: { taken: 'proxied udp PSW2_MANGLE#6', fixes: ['Passwall2', 'guard', 'gateway'] },
+  },
+  // The 25.11.14 release's defaults (REDIRECT of a port list): TCP replies pass, UDP is taken after the [Local] rules.
+  'passwall2-nft-25.11': {
+    proxy: 'Passwall2 redirect + tproxy',
+    tcp: 'passes',
+    udp: { taken: 'proxied udp PSW2_MANGLE#9', fixes: ['Passwall2', 'guard', 'gateway'] },
+  },
+  // Passwall on fw3 (iptables.sh): REDIRECT of the port list, so TCP replies pass; UDP TPROXY in mangle PSW.
+  'passwall-fw3': {
+    proxy: 'Passwall redirect + tproxy',
+    tcp: 'passes',
+    udp: { taken: 'proxied udp PSW#19', fixes: ['Passwall', 'guard', 'gateway'] },
+  },
+  // fw3 (iptables.sh), today's defaults: TCP REDIRECT of every port in nat PSW2, UDP TPROXY in mangle PSW2.
+  'passwall2-fw3': {
+    proxy: 'Passwall2 redirect + tproxy',
+    tcp: { taken: 'proxied ack PSW2#5', fixes: ['Passwall2', 'guard', 'sysctl', 'gateway'] },
+    udp: { taken: 'proxied udp PSW2#10', fixes: ['Passwall2', 'guard', 'gateway'] },
+  },
+};
+
+describe('upstream-derived fixtures: recognition, responsible rule, fix list', () => {
+  for (const [name, want] of Object.entries(EXPECTED)) {
+    it(name, () => {
+      const s = snapshot(name);
+      const proxies = recognizeProxies(s.ruleset);
+      assert.deepEqual(
+        proxies.map((p) => `${p.label} ${p.mode}`),
+        [want.proxy],
+      );
+      for (const [proto, port, forward] of [
+        ['tcp', 443, 'nas'],
+        ['udp', 51820, 'wg'],
+      ] as const) {
+        const r = evaluateReply(
+          s,
+          { proto, server: '192.168.1.10', port, peer: '93.184.216.34', peerPort: 40000 },
+          proxies,
+        );
+        assert.ok(typeof r !== 'string', String(r));
+        const expected = want[proto];
+        if (expected === 'passes') {
+          assert.equal(r.fate, 'passes', `${proto}: ${r.rule?.text}`);
+          continue;
+        }
+        assert.equal(`${r.fate} ${r.packet} ${r.rule?.chain}#${r.rule?.position}`, expected.taken, proto);
+        assert.equal(
+          r.proxy?.label,
+          want.proxy
+            .split(' ')
+            .slice(0, want.proxy.startsWith('OpenClash') ? 2 : 1)
+            .join(' '),
+        );
+        const fixes = replyFixes(r, '192.168.1.10', port, proto, forward).map((x) => x.text);
+        assert.deepEqual(fixes.map(kindOf), expected.fixes, fixes.join('\n'));
+        // The generic guard goes into the very chain that takes the replies.
+        const guard = fixes.find((l) => l.startsWith('Generic guard'))!;
+        assert.ok(guard.includes(` ${r.rule?.chain} `), guard);
+      }
+    });
+  }
+
+  it("OpenClash with IPv6 on: a v6 forward's replies are taken in openclash_mangle_v6 / openclash_v6 (init.d/openclash 2024-2141)", () => {
+    // The lab's prefixes: server 2001:db8:50::10; the peer outside 2001:db8::/32, which localnetwork6 returns early for.
+    const server = '2001:db8:50::10';
+    const cases: Record<string, Record<'tcp' | 'udp', Reply>> = {
+      // ipv6_mode 0: TProxy for TCP too, so the SYN-ACK itself is taken.
+      'openclash-fw4-ipv6-tproxy': {
+        tcp: {
+          taken: 'proxied synack openclash_mangle_v6#7',
+          fixes: ['lan_ac_traffic', 'lan_ac_black_ips', 'guard', 'gateway'],
+        },
+        udp: {
+          taken: 'proxied udp openclash_mangle_v6#8',
+          fixes: ['lan_ac_traffic', 'lan_ac_black_ips', 'guard', 'gateway'],
+        },
+      },
+      // ipv6_mode 1: TCP REDIRECT in openclash_v6 picks up the mid-stream ACK.
+      'openclash-fw4-ipv6-redirect': {
+        // common_ports and the LAN blacklist reach openclash_v6 too (2033, 2042-2043).
+        tcp: { ...OC_TCP_REDIRECT, taken: 'proxied ack openclash_v6#4' },
+        udp: {
+          taken: 'proxied udp openclash_mangle_v6#5',
+          fixes: ['lan_ac_traffic', 'lan_ac_black_ips', 'guard', 'gateway'],
+        },
+      },
+    };
+    for (const [name, want] of Object.entries(cases)) {
+      const s = snapshot(name);
+      const proxies = recognizeProxies(s.ruleset);
+      for (const [proto, port, forward] of [
+        ['tcp', 443, 'nas'],
+        ['udp', 51820, 'wg'],
+      ] as const) {
+        const r = evaluateReply(s, { proto, server, port, peer: '3fff:ffff::7', peerPort: 40000 }, proxies);
+        assert.ok(typeof r !== 'string', String(r));
+        assert.equal(
+          `${r.fate} ${r.packet} ${r.rule?.chain}#${r.rule?.position}`,
+          want[proto].taken,
+          `${name} ${proto}`,
+        );
+        assert.equal(r.proxy?.label, 'OpenClash (fw4)');
+        const fixes = replyFixes(r, server, port, proto, forward).map((x) => x.text);
+        assert.deepEqual(fixes.map(kindOf), want[proto].fixes, fixes.join('\n'));
+        // The entry is for IPv6 (firewall_lan_ac_traffic, 974-990: family ipv6 goes into the _v6 chains).
+        assert.match(fixes[0]!, /src_ip='2001:db8:50::10'.*family='ipv6'/);
+        const guard = fixes.find((l) => l.startsWith('Generic guard'))!;
+        assert.ok(guard.includes(` ${r.rule?.chain} `), guard);
+      }
+    }
+  });
+
+  it('nikki in TPROXY mode takes IPv6 replies too (proxy_nfproto { ipv4, ipv6 }, hijack.ut 427)', () => {
+    const s = snapshot('nikki-tproxy-ipv6');
+    const proxies = recognizeProxies(s.ruleset);
+    for (const [proto, port, forward] of [
+      ['tcp', 443, 'nas'],
+      ['udp', 51820, 'wg'],
+    ] as const) {
+      const r = evaluateReply(
+        s,
+        { proto, server: '2001:db8:50::10', port, peer: '3fff:ffff::7', peerPort: 40000 },
+        proxies,
+      );
+      assert.ok(typeof r !== 'string', String(r));
+      assert.equal(
+        `${r.fate} ${r.packet} ${r.rule?.chain}#${r.rule?.position}`,
+        `proxied ${proto === 'tcp' ? 'synack' : 'udp'} lan_tproxy#2`,
+      );
+      const fixes = replyFixes(r, '2001:db8:50::10', port, proto, forward).map((x) => x.text);
+      assert.deepEqual(fixes.map(kindOf), ['nikki', 'guard', 'gateway'], fixes.join('\n'));
+      assert.ok(fixes.find((l) => l.startsWith('Generic guard'))!.includes(' lan_tproxy '));
+    }
+  });
+
+  it("OpenClash's lan_ac_traffic entry lands in the chain that takes the replies (init.d/openclash firewall_lan_ac_traffic)", () => {
+    // v0.47.071 lines 953-967: no TUN or mix — TCP into openclash, UDP into openclash_mangle; TUN — both into openclash_mangle.
+    const where: Record<string, Record<'tcp' | 'udp', string>> = {
+      'openclash-fw4-fakeip': { tcp: 'openclash', udp: 'openclash_mangle' },
+      'openclash-fw4-mix': { tcp: 'openclash', udp: 'openclash_mangle' },
+      'openclash-fw4-tun': { tcp: 'openclash_mangle', udp: 'openclash_mangle' },
+    };
+    for (const [name, chains] of Object.entries(where)) {
+      const s = snapshot(name);
+      const proxies = recognizeProxies(s.ruleset);
+      for (const proto of ['tcp', 'udp'] as const) {
+        const r = evaluateReply(
+          s,
+          { proto, server: '192.168.1.10', port: 443, peer: '93.184.216.34', peerPort: 40000 },
+          proxies,
+        );
+        assert.ok(typeof r !== 'string');
+        assert.equal(r.rule?.chain, chains[proto], `${name} ${proto}`);
+      }
+    }
+  });
+});
+
+describe('port hints name only chains the proxies write', () => {
+  /** Which fixture holds each hinted chain (proxy, firewall) → fixture. */
+  const HOLDER: Record<string, string> = {
+    'OpenClash fw4': 'openclash-fw4-fakeip',
+    'OpenClash fw3': 'openclash-fw3-fakeip',
+    'ShellCrash fw4': 'shellcrash-nft',
+    'ShellCrash fw3': 'shellcrash-iptables',
+    'Passwall fw4': 'passwall-nft',
+    'Passwall fw3': 'passwall-fw3',
+    'Passwall2 fw4': 'passwall2-nft-redirect',
+    'Passwall2 fw3': 'passwall2-fw3',
+    'homeproxy fw4': 'homeproxy',
+    'nikki fw4': 'nikki',
+  };
+  /** Hinted chains no fixture holds yet. */
+  const NO_FIXTURE: string[] = [];
+
+  it('every hinted chain exists in its fixture and redirects to the hinted port', () => {
+    const missing: string[] = [];
+    for (const port of [7892, 7874, 1041, 5331, 7891]) {
+      for (const c of proxyHintForPort(port)?.natChains ?? []) {
+        const holder = HOLDER[`${c.proxy} ${c.firewall}`];
+        if (!holder) {
+          missing.push(`${c.proxy} ${c.firewall} ${c.table} ${c.chain}`);
+          continue;
+        }
+        const rs = snapshot(holder).ruleset;
+        // iptables tables load as "ip nat"; nft tables keep their family.
+        const table = rs.tables.find((t) => `${t.family} ${t.name}` === c.table || t.name === c.table);
+        const chain = table?.chains.find((ch) => ch.name === c.chain);
+        assert.ok(chain, `${c.proxy} ${c.firewall}: no chain ${c.table} ${c.chain} in ${holder}`);
+        assert.ok(
+          chain.rules.some((r) => r.ops.some((op) => op.kind === 'redirect' && op.port === port)),
+          `${c.table} ${c.chain} in ${holder} does not redirect to :${port}`,
+        );
+      }
+    }
+    assert.deepEqual(missing, NO_FIXTURE);
+  });
+});
