@@ -1,7 +1,18 @@
 // A finding as status.json, the CLI and (later) MQTT show it.
 
 import type { Fix } from './fix';
-import type { RuleRef } from './rule-attribution';
+
+/** The rule that takes a reply, as the ruleset dump shows it. */
+export interface RuleRef {
+  /** nft | iptables | ip6tables | route */
+  backend: string;
+  /** "inet fw4", "ip nat" */
+  table: string;
+  chain: string;
+  position: number | null;
+  handle?: number;
+  text: string;
+}
 
 export type FindingKind = 'reply_hijacked' | 'asymmetric_reply' | 'reply_at_risk';
 

@@ -2,7 +2,7 @@
 // uci changes it consists of, where it applies, and the sentence people read.
 // And the one order every output shows fixes in. Pure.
 
-import type { ProxyName } from '../proxies/proxy-module';
+import type { ProxyName } from '../proxies/proxy-name';
 
 /**
  * proxy_setting: the proxy's own option or access-list entry; masquerade_setting: a proxy option that

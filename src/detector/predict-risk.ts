@@ -9,7 +9,7 @@ import type { ForwardConfig } from '../config/config';
 import { formatEndpoint } from '../net/ip-address';
 import type { ProxyInfo } from '../ruleset/recognize-proxy';
 import type { RulesetSnapshot } from '../ruleset/ruleset-snapshot';
-import type { Finding } from './finding';
+import type { Finding, RuleRef } from './finding';
 import { fixTexts } from './fix';
 import type { LanView } from './lan-view';
 import {
@@ -18,7 +18,6 @@ import {
   packetWord,
   type ReplyEvaluation,
   type ReplyPacket,
-  type RuleRef,
   replyFixes,
   worseFate,
 } from './rule-attribution';

@@ -14,22 +14,11 @@ import { modelPacket, type TcpFlagsName } from '../ruleset/packet';
 import { type ProxyInfo, proxyOfHop } from '../ruleset/recognize-proxy';
 import type { RulesetSnapshot } from '../ruleset/ruleset-snapshot';
 import { shellWord } from '../util/shell-quote';
-import type { Finding } from './finding';
+import type { Finding, RuleRef } from './finding';
 import { type Fix, fixTexts, orderFixes } from './fix';
 import { tcpLooseFix } from './fix-text';
 
 /** The rule that takes the replies, as status.json shows it. */
-export interface RuleRef {
-  /** nft | iptables | ip6tables | route */
-  backend: string;
-  /** "inet fw4", "ip nat" */
-  table: string;
-  chain: string;
-  position: number | null;
-  handle?: number;
-  text: string;
-}
-
 /** The packet of a reply that was walked: a TCP SYN-ACK, a mid-stream TCP ACK, or a UDP datagram. */
 export type ReplyPacket = 'synack' | 'ack' | 'udp';
 

@@ -4,8 +4,7 @@
 // exempt a server's replies. Pure, each module citing the proxy's own repository.
 
 import type { Fix } from '../detector/fix';
-
-export type ProxyName = 'openclash' | 'passwall' | 'passwall2' | 'homeproxy' | 'nikki' | 'shellcrash' | 'unknown';
+import type { ProxyName } from './proxy-name';
 
 /** One place a redirect can be: a proxy's nat chain on one firewall. */
 export interface NatChainCandidate {

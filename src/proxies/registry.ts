@@ -9,7 +9,8 @@ import { NIKKI } from './nikki';
 import { OPENCLASH } from './openclash';
 import { PASSWALL } from './passwall';
 import { PASSWALL2 } from './passwall2';
-import type { NatChainCandidate, ProxyModule, ProxyName } from './proxy-module';
+import type { NatChainCandidate, ProxyModule } from './proxy-module';
+import type { ProxyName } from './proxy-name';
 import { SHELLCRASH } from './shellcrash';
 
 export const PROXY_MODULES: readonly ProxyModule[] = [OPENCLASH, PASSWALL, PASSWALL2, HOMEPROXY, NIKKI, SHELLCRASH];

@@ -4,12 +4,10 @@
 // chain and table names their generators use, then described by what the
 // rules do: ports, marks, route tables, entry chains.
 
-import type { ProxyName } from '../proxies/proxy-module';
+import type { ProxyName } from '../proxies/proxy-name';
 import { proxyLabel, proxyOwning } from '../proxies/registry';
 import type { Hop } from './evaluate';
 import type { Expr, Op, Ruleset, Table } from './model';
-
-export type { ProxyName } from '../proxies/proxy-module';
 
 export interface ProxyRoute {
   mark: string;
