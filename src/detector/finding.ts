@@ -2,7 +2,7 @@
 
 import type { Fix } from './fix';
 
-/** The rule that takes a reply, as the ruleset dump shows it. */
+/** The rule that takes the replies, as status.json shows it. */
 export interface RuleRef {
   /** nft | iptables | ip6tables | route */
   backend: string;

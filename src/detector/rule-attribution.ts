@@ -18,7 +18,6 @@ import type { Finding, RuleRef } from './finding';
 import { type Fix, fixTexts, orderFixes } from './fix';
 import { tcpLooseFix } from './fix-text';
 
-/** The rule that takes the replies, as status.json shows it. */
 /** The packet of a reply that was walked: a TCP SYN-ACK, a mid-stream TCP ACK, or a UDP datagram. */
 export type ReplyPacket = 'synack' | 'ack' | 'udp';
 
