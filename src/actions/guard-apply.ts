@@ -8,8 +8,10 @@
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { GUARD_TABLE, type GuardPlan, type GuardStep, isNftName } from '../guard/guard-plan';
+import type { GuardPlan } from '../guard/guard-plan';
 import type { PresentGuard, PresentRule } from '../guard/guard-status';
+import type { GuardStep } from '../guard/guard-steps';
+import { GUARD_TABLE, isNftName } from '../guard/guard-table';
 
 export interface GuardIoOptions {
   timeoutMs?: number;

@@ -7,8 +7,9 @@
 import { existsSync } from 'node:fs';
 import { applyGuard, removeGuard } from '../actions/guard-apply';
 import type { Config } from '../config/config';
-import { guardInputFor, guardInterface } from '../guard/guard-input';
-import { type GuardInput, type GuardPlan, renderPlan, stepCommand } from '../guard/guard-plan';
+import { type GuardInput, guardInputFor, guardInterface } from '../guard/guard-input';
+import type { GuardPlan } from '../guard/guard-plan';
+import { renderPlan, stepCommand } from '../guard/guard-render';
 import { findGuard, type GuardStatus, guardStatus } from '../guard/guard-status';
 import { DUMP_FILES, makeSnapshot, type RulesetSnapshot } from '../ruleset/ruleset-snapshot';
 import { readDumpDir, readLiveRuleset } from '../sensors/ruleset-reader';

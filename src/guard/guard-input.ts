@@ -3,11 +3,23 @@
 // else the addresses of lan_interfaces in the snapshot) and the interface the
 // replies come in on. Pure.
 
-import type { Config } from '../config/config';
+import type { Config, ForwardConfig } from '../config/config';
 import { parsePrefix } from '../net/ip-address';
 import { defaultLanInterface } from '../ruleset/explain-text';
+import type { Ruleset } from '../ruleset/model';
 import type { RulesetSnapshot } from '../ruleset/ruleset-snapshot';
-import type { GuardInput } from './guard-plan';
+
+export interface GuardInput {
+  /** The ruleset; guard rules already in it (tag or own table) are ignored. */
+  ruleset: Ruleset;
+  forwards: readonly ForwardConfig[];
+  /** LAN prefixes, used when no forward is declared. */
+  lanSubnets: readonly string[];
+  /** Interface the replies come in on (br-lan). */
+  iif: string;
+  /** Where the nat guard goes: auto = own nft table when nft is there, else in-chain iptables RETURN. */
+  natBackend?: 'auto' | 'nft' | 'iptables';
+}
 
 export function guardLanSubnets(config: Config, snapshot: RulesetSnapshot): string[] {
   if (config.main.lanSubnets.length > 0) return config.main.lanSubnets;

@@ -5,19 +5,11 @@
 // the servers' replies on the ruleset as it is: `forwarded` means it works.
 
 import type { Ruleset } from '../ruleset/model';
-import {
-  checkPackets,
-  type GuardBackend,
-  type GuardInput,
-  type GuardPlan,
-  type GuardStep,
-  guardPackets,
-  isGuardRule,
-  isGuardTable,
-  type PacketCheck,
-  planGuard,
-  swallowed,
-} from './guard-plan';
+import type { GuardInput } from './guard-input';
+import { checkPackets, guardPackets, type PacketCheck, swallowed } from './guard-packets';
+import { type GuardPlan, planGuard } from './guard-plan';
+import type { GuardBackend, GuardStep } from './guard-steps';
+import { isGuardRule, isGuardTable } from './guard-table';
 
 /** A guard rule found in the ruleset. */
 export interface PresentRule {

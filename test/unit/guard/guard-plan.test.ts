@@ -10,19 +10,13 @@ import { describe, it } from 'node:test';
 import { iptablesDeleteArgv, nftApplyScript, nftRemoveScript, splitSaveLine } from '../../../src/actions/guard-apply';
 import type { ForwardConfig } from '../../../src/config/config';
 import { parseConfigText } from '../../../src/config/config-text';
-import {
-  checkPackets,
-  GUARD_TAG,
-  type GuardInput,
-  type GuardPacket,
-  guardPackets,
-  planGuard,
-  renderPlan,
-  simulateGuard,
-  stripGuard,
-  swallowed,
-} from '../../../src/guard/guard-plan';
+import type { GuardInput } from '../../../src/guard/guard-input';
+import { checkPackets, type GuardPacket, guardPackets, swallowed } from '../../../src/guard/guard-packets';
+import { planGuard } from '../../../src/guard/guard-plan';
+import { renderPlan } from '../../../src/guard/guard-render';
+import { simulateGuard, stripGuard } from '../../../src/guard/guard-simulate';
 import { findGuard, guardStatus } from '../../../src/guard/guard-status';
+import { GUARD_TAG } from '../../../src/guard/guard-table';
 import { recognizeProxies } from '../../../src/ruleset/recognize-proxy';
 import { makeSnapshot } from '../../../src/ruleset/ruleset-snapshot';
 import { readDumpDir } from '../../../src/sensors/ruleset-reader';
