@@ -3,6 +3,7 @@
 // finding's summary line.
 
 import { formatEndpoint } from '../net/ip-address';
+import { BYPASS_GATEWAY_OFF } from '../proxies/openclash';
 import { PROXY_MODULES } from '../proxies/registry';
 import type { ReplyVerdict } from './classify-flow';
 import { type Fix, orderFixes } from './fix';
@@ -50,9 +51,10 @@ export function detectorFixes(v: ReplyVerdict): Fix[] {
       kind: 'masquerade_setting',
       proxy: 'openclash',
       text:
-        `A masquerade rule rewrites the replies of ${server}: in OpenClash turn off "Bypass Gateway Compatible" ` +
-        `(旁路网关兼容, uci set openclash.config.bypass_gateway_compatible=0), or exempt source ${server} from it.`,
-      uci: [{ op: 'set', config: 'openclash', section: 'config', option: 'bypass_gateway_compatible', value: '0' }],
+        `A masquerade rule rewrites the replies of ${server}: if it is OpenClash's "Bypass Gateway Compatible" ` +
+        '(旁路网关兼容, chain openclash_post), turn it off (uci set openclash.config.bypass_gateway_compatible=0); ' +
+        'a Lan Traffic Access List entry for the server also takes its replies out of that masquerade.',
+      uci: [BYPASS_GATEWAY_OFF],
       basis: 'detector',
     });
   }

@@ -105,23 +105,49 @@ function openclashFix(kind: Fix['kind'], lead: string, uci: UciChange[], applies
   };
 }
 
-/** Bypass Gateway Compatible off (when it masquerades the replies), the access-list entry, common ports, the blacklist. */
+/**
+ * Bypass Gateway Compatible off (bypass_gateway_compatible=1 adds the masquerade chain openclash_post,
+ * jumped from srcnat; init.d/openclash set_firewall).
+ */
+export const BYPASS_GATEWAY_OFF: UciChange = {
+  op: 'set',
+  config: 'openclash',
+  section: 'config',
+  option: 'bypass_gateway_compatible',
+  value: '0',
+};
+
+/** What recognizeProxies notes when an OpenClash chain masquerades (openclash_post). */
+const BYPASS_GATEWAY_FEATURE = 'bypass_gateway_compatible';
+
+/**
+ * Bypass Gateway Compatible off (when its masquerade is what breaks the replies), the access-list entry,
+ * common ports, the blacklist. firewall_lan_ac_traffic inserts each access-list entry into openclash_post
+ * too; common ports and the blacklist return only from the proxy's chains, so while that masquerade is
+ * there they repair nothing alone and carry the switch-off with them.
+ */
 function openclashFixes(ctx: NativeFixContext): Fix[] {
   const fixes: Fix[] = [];
   const family = ctx.server.includes(':') ? 'ipv6' : 'ipv4';
-  if (ctx.masqueraded) {
+  const masquerades = ctx.features.includes(BYPASS_GATEWAY_FEATURE);
+  const offToo = masquerades ? [BYPASS_GATEWAY_OFF] : [];
+  const offNote = masquerades
+    ? ', together with "Bypass Gateway Compatible" off (its masquerade exempts only access-list entries)'
+    : '';
+  if (ctx.masqueraded && masquerades) {
     fixes.push(
       openclashFix(
         'masquerade_setting',
         'OpenClash: turn off "Bypass Gateway Compatible" (旁路网关兼容), which masquerades the replies: ',
-        [{ op: 'set', config: 'openclash', section: 'config', option: 'bypass_gateway_compatible', value: '0' }],
+        [BYPASS_GATEWAY_OFF],
       ),
     );
   }
   fixes.push(
     openclashFix(
       'proxy_setting',
-      "OpenClash: add a Lan Traffic Access List entry (插件设置 → 访问控制 → 来源流量访问控制, OpenClash ≥ 0.46.059) for the server's replies: ",
+      "OpenClash: add a Lan Traffic Access List entry (插件设置 → 访问控制 → 来源流量访问控制, OpenClash ≥ 0.46.059) for the server's replies" +
+        `${masquerades ? ' (OpenClash also exempts it from the Bypass Gateway Compatible masquerade)' : ''}: `,
       lanAcTrafficChanges({
         host: ctx.server,
         port: ctx.port,
@@ -135,17 +161,18 @@ function openclashFixes(ctx: NativeFixContext): Fix[] {
     fixes.push(
       openclashFix(
         'proxy_setting',
-        `Or, in OpenClash redir-host mode, proxy only common ports (${COMMON_PORTS_NOTE}): `,
-        [{ op: 'set', config: 'openclash', section: 'config', option: 'common_ports', value: '1' }],
+        `Or, in OpenClash redir-host mode, proxy only common ports (${COMMON_PORTS_NOTE})${offNote}: `,
+        [{ op: 'set', config: 'openclash', section: 'config', option: 'common_ports', value: '1' }, ...offToo],
       ),
     );
   fixes.push(
     openclashFix(
       'proxy_setting',
-      'Or bypass the server entirely (all its traffic, not only the replies) with the LAN blacklist: ',
+      `Or bypass the server entirely (all its traffic, not only the replies) with the LAN blacklist${offNote}: `,
       [
         { op: 'set', config: 'openclash', section: 'config', option: 'lan_ac_mode', value: '0' },
         lanBlacklistChange(ctx.server),
+        ...offToo,
       ],
     ),
   );

@@ -1,11 +1,14 @@
 // OpenClash's Lan Traffic Access List (uci section lan_ac_traffic) as its firewall_lan_ac_traffic
 // (vernesong/OpenClash luci-app-openclash/root/etc/init.d/openclash) turns an entry into one nft or iptables
-// command: the options joined into one string and expanded unquoted, so the shell splits it on blanks.
+// command per chain: the options joined into one string and expanded unquoted, so the shell splits it on blanks.
 // Re-stated (not copied) in the two forms users run:
 // - v0.47.071 (the upstream release as synced in gorillapower/OpenClash@7664c89d, lines 905-950 nft,
-//   1000-1040 iptables, 956 / 1046 the insert into `openclash`): `comment ${comment}`, unquoted;
-// - v0.47.055 (vernesong/OpenClash@8af97e15, lines 925-958 and 1000-1030): `comment "\"${comment}\""`
-//   and `--comment "${comment}"`, quoted.
+//   1000-1040 iptables, 956 / 1046 the insert into `openclash`, 972-977 / 1062-1067 into `openclash_post`):
+//   `comment ${comment}`, unquoted;
+// - v0.47.055 (vernesong/OpenClash@8af97e15, lines 925-958 and 1000-1030, 974-979 / 1046-1051 into
+//   `openclash_post`): `comment "\"${comment}\""` and `--comment "${comment}"`, quoted.
+// Both releases insert every entry into openclash_post too, the masquerade chain of Bypass Gateway Compatible
+// (bypass_gateway_compatible=1); without that chain the insert fails and OpenClash discards the error.
 
 import assert from 'node:assert/strict';
 
@@ -35,43 +38,60 @@ function unquoted(s: string): string[] {
 
 const opt = (e: Entry, k: string, dflt: string) => e[k] ?? dflt;
 
-/** The nft argv for the rule in chain `openclash` (TCP) or `openclash_mangle` (UDP). */
-export function nftArgv(e: Entry, release: '0.47.071' | '0.47.055'): string[] {
+type Release = '0.47.071' | '0.47.055';
+
+/**
+ * Which of the entry's rules: the one in the proxy's chain (TCP: nat `openclash`, UDP: `openclash_mangle`
+ * on fw4, mangle `openclash` on fw3), or the one in `openclash_post` (fw3: nat), for either protocol.
+ */
+export type LanAcChain = 'proxy' | 'post';
+
+/** The nft argv for the rule in chain `openclash` (TCP) or `openclash_mangle` (UDP), or in `openclash_post`. */
+export function nftArgv(e: Entry, release: Release, where: LanAcChain = 'proxy'): string[] {
   const v6 = opt(e, 'family', 'both') === 'ipv6';
   const proto = opt(e, 'proto', 'both');
   const srcIp = opt(e, 'src_ip', '');
   const src = srcIp ? (v6 ? `ip6 saddr ${srcIp}` : `ip saddr { ${srcIp} }`) : '';
   const sport = `sport ${opt(e, 'src_port', '0-65535')}`;
   const target = opt(e, 'target', 'return');
-  const tgt = proto === 'tcp' && target === 'drop' ? 'return' : target;
+  // target_ (drop becomes return) in the nat chains, target itself in the mangle ones.
+  const tgt = (proto === 'tcp' || where === 'post') && target === 'drop' ? 'return' : target;
   const comment = opt(e, 'comment', 'lan_ac_traffic');
-  const chain = `openclash${proto === 'udp' ? '_mangle' : ''}${v6 ? '_v6' : ''}`;
+  const chain =
+    where === 'post'
+      ? `openclash_post${v6 ? '_v6' : ''}`
+      : `openclash${proto === 'udp' ? '_mangle' : ''}${v6 ? '_v6' : ''}`;
   const head = ['nft', 'insert', 'rule', 'inet', 'fw4', chain, 'position', '0'];
   const daddr = v6 ? `ip6 daddr != { ${FAKEIP6} }` : `ip daddr != { ${FAKEIP4} }`;
   if (release === '0.47.071') {
+    // openclash_post takes output_rule_target_v4_: no nfproto match, an empty user field.
+    if (where === 'post')
+      return [...head, proto, ...unquoted(`${sport}    ${daddr} ${src} counter ${tgt} comment ${comment}`)];
     const nfproto = `meta nfproto {${v6 ? 'ipv6' : 'ipv4'}}`;
     return [...head, proto, ...unquoted(`${sport}   ${nfproto} ${daddr} ${src} counter ${tgt} comment ${comment}`)];
   }
   return [...head, ...unquoted(`${daddr} ${src} ${proto} ${sport}  counter ${tgt} comment`), `"${comment}"`];
 }
 
-/** The iptables argv for the rule in nat `openclash` (TCP) or mangle `openclash` (UDP). */
-export function iptArgv(e: Entry, release: '0.47.071' | '0.47.055'): string[] {
+/** The iptables argv for the rule in nat `openclash` (TCP) or mangle `openclash` (UDP), or in nat `openclash_post`. */
+export function iptArgv(e: Entry, release: Release, where: LanAcChain = 'proxy'): string[] {
   const v6 = opt(e, 'family', 'both') === 'ipv6';
   const proto = opt(e, 'proto', 'both');
   const srcIp = opt(e, 'src_ip', '');
   const src = srcIp ? `-s ${srcIp}` : '';
   const sport = `--sport ${opt(e, 'src_port', '0-65535').replace(/-/g, ':')}`;
-  const target = { accept: 'ACCEPT', return: 'RETURN', drop: proto === 'tcp' ? 'RETURN' : 'DROP' }[
-    opt(e, 'target', 'return')
-  ];
+  const target = {
+    accept: 'ACCEPT',
+    return: 'RETURN',
+    drop: proto === 'tcp' || where === 'post' ? 'RETURN' : 'DROP',
+  }[opt(e, 'target', 'return')];
   const comment = opt(e, 'comment', 'lan_ac_traffic');
   const head = [
     v6 ? 'ip6tables' : 'iptables',
     '-t',
-    proto === 'udp' ? 'mangle' : 'nat',
+    proto === 'udp' && where === 'proxy' ? 'mangle' : 'nat',
     '-I',
-    'openclash',
+    where === 'post' ? 'openclash_post' : 'openclash',
     '-p',
     proto,
   ];

@@ -1,7 +1,7 @@
 // The OpenClash fix replyguard prints — a Lan Traffic Access List entry (uci section lan_ac_traffic) —
 // put through OpenClash's own string handling (test/helpers/openclash-lan-ac.ts: the rule built from the
-// entry's options as one string and expanded unquoted, in the releases users run) and then through the
-// real nft and iptables in a throwaway namespace. native-fixes.test.ts shows the same rule repairing the
+// entry's options as one string and expanded unquoted, in the releases users run; the one for the proxy's
+// chain and the one for openclash_post) and then through the real nft and iptables in a throwaway namespace. native-fixes.test.ts shows the same rule repairing the
 // lab's forward.
 // The fix's options are read back from the very text replyguard prints (attribution on the golden
 // OpenClash fixture, and `guard plan`'s native alternative). A rule nft accepts in OpenClash's chain is
@@ -44,8 +44,13 @@ function reset(): void {
       inNs([t, '-t', table, '-X']);
       ok([t, '-t', table, '-N', 'openclash']);
     }
+  // Bypass Gateway Compatible's masquerade chain, which every entry also goes into.
+  for (const t of ['iptables', 'ip6tables']) ok([t, '-t', 'nat', '-N', 'openclash_post']);
   ok(['nft', '-f', '-'], FIXTURES.find((f) => f.name === 'openclash-fw4-fakeip')!.nft!);
-  ok(['nft', 'add chain inet fw4 openclash_v6; add chain inet fw4 openclash_mangle_v6']);
+  ok([
+    'nft',
+    'add chain inet fw4 openclash_v6; add chain inet fw4 openclash_mangle_v6; add chain inet fw4 openclash_post; add chain inet fw4 openclash_post_v6',
+  ]);
 }
 
 function hijack(server: string, port: number, proto: 'tcp' | 'udp', forward?: string): Finding {
@@ -133,6 +138,17 @@ describe('OpenClash lan_ac_traffic fix through OpenClash string handling and the
         assert.ok(rule.includes(`--sport ${e.src_port} `), rule);
         // iptables-save quotes a comment with a dot in it.
         assert.ok(rule.replace(/"/g, '').endsWith(`--comment ${e.comment} -j RETURN`), rule);
+        // The same entry in openclash_post (Bypass Gateway Compatible's masquerade chain).
+        const v6 = e.family === 'ipv6' ? '_v6' : '';
+        ok(nftArgv(e, release, 'post'));
+        const post = ok(['nft', 'list', 'chain', 'inet', 'fw4', `openclash_post${v6}`]).split('\n')[2] ?? '';
+        assert.ok(post.includes(`${e.proto} sport ${e.src_port} `), post);
+        assert.ok(post.endsWith(`return comment "${e.comment}"`), post);
+        ok(iptArgv(e, release, 'post'));
+        const nat = ok([e.family === 'ipv6' ? 'ip6tables-save' : 'iptables-save', '-t', 'nat']);
+        const postRule = nat.split('\n').find((l) => l.startsWith('-A openclash_post ')) ?? '';
+        assert.ok(postRule.startsWith(`-A openclash_post -s ${e.src_ip}/`), postRule);
+        assert.ok(postRule.replace(/"/g, '').endsWith(`--comment ${e.comment} -j RETURN`), postRule);
       });
     }
   }

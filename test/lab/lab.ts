@@ -130,6 +130,12 @@ export interface LabOptions {
    * 'openwrt' (test/openwrt/rig.ts: OpenWrt's procd, netifd, fw4 and nft, LAN device eth0; nft modes only).
    */
   os?: LabOs;
+  /**
+   * OpenClash's "Bypass Gateway Compatible" on (bypass_gateway_compatible=1): its masquerade chain
+   * openclash_post, jumped from srcnat (fw3: POSTROUTING), beside the mode's rules and reloaded with them.
+   * Only in the modes openclash-fw4-fakeip and openclash-fw3.
+   */
+  bypassGatewayCompatible?: boolean;
 }
 
 export type LabOs = 'debian' | 'openwrt';
@@ -442,7 +448,10 @@ class NamespaceLab implements Lab {
     tag: string | undefined,
     readonly ipv6: boolean,
     readonly os: LabOs = 'debian',
+    readonly bypassGatewayCompatible = false,
   ) {
+    if (bypassGatewayCompatible && mode !== 'openclash-fw4-fakeip' && mode !== 'openclash-fw3')
+      throw new Error(`bypassGatewayCompatible is OpenClash's: not in mode ${mode}`);
     if (os === 'openwrt' && !modeRunsOnOpenWrt(mode))
       throw new Error(`mode ${mode} needs iptables, which OpenWrt fw4 lacks`);
     if (os === 'openwrt' && ipv6) throw new Error('the OpenWrt side router has no IPv6 lab yet');
@@ -509,7 +518,7 @@ class NamespaceLab implements Lab {
   reloadProxyRules = async (): Promise<void> => {
     if (this.mode === 'none') return;
     if (isIptablesMode(this.mode)) {
-      await this.must(this.ns.side, ['iptables-restore', '-w'], 'proxy rules', iptablesProxyRules(this.mode));
+      await this.must(this.ns.side, ['iptables-restore', '-w'], 'proxy rules', this.iptablesRules());
       this.guardOn = false;
       return;
     }
@@ -868,7 +877,7 @@ config interface 'lan'
     const routing6 = this.ipv6 ? policyRouting6(this.mode) : [];
     if (routing6.length > 0) await this.ipBatch(this.ns.side, routing6, 6);
     if (isIptablesMode(this.mode)) {
-      await this.must(this.ns.side, ['iptables-restore', '-w'], 'proxy rules', iptablesProxyRules(this.mode));
+      await this.must(this.ns.side, ['iptables-restore', '-w'], 'proxy rules', this.iptablesRules());
       return;
     }
     await this.must(this.ns.side, ['nft', '-f', '-'], 'proxy rules', this.nftRules());
@@ -876,7 +885,16 @@ config interface 'lan'
 
   /** The mode's nft rules on this side router: its LAN device, and on OpenWrt added into the real fw4. */
   private nftRules(): string {
-    return nftRulesFor(this.mode, this.ipv6).replaceAll('"br-lan"', `"${this.lanDevice}"`);
+    const rules = nftRulesFor(this.mode, this.ipv6).replaceAll('"br-lan"', `"${this.lanDevice}"`);
+    return this.bypassGatewayCompatible ? rules.replace(/\}\n$/, `${OPENCLASH_POST_NFT}\n}\n`) : rules;
+  }
+
+  /** The mode's iptables-restore input, with OpenClash's masquerade chain when bypassGatewayCompatible. */
+  private iptablesRules(): string {
+    const rules = iptablesProxyRules(this.mode);
+    return this.bypassGatewayCompatible
+      ? rules.replace(/COMMIT\n$/, `${OPENCLASH_POST_IPTABLES.join('\n')}\nCOMMIT\n`)
+      : rules;
   }
 
   private async startProxyListener(): Promise<void> {
@@ -1139,6 +1157,38 @@ function withIpv6(rules: string, mode: ProxyMode): string {
   lines.splice(setEnd + 1, 0, v6.set);
   return lines.join('\n');
 }
+
+/**
+ * OpenClash's bypass_gateway_compatible=1 on fw4 (test/golden/rulesets/openclash-fw4-bypass-gateway-compatible):
+ * set_firewall in init.d/openclash adds openclash_post and jumps to it from fw4's srcnat. The lab's fw4
+ * stand-in has no srcnat of its own, so the chain is declared with the hook fw4 gives it.
+ */
+const OPENCLASH_POST_NFT = `  chain srcnat {
+    type nat hook postrouting priority srcnat; policy accept;
+    meta nfproto ipv4 counter jump openclash_post comment "OpenClash Bypass Gateway Compatible"
+  }
+  chain openclash_post {
+    meta skgid 65534 counter return
+    meta mark ${OPENCLASH_MARK} counter accept
+    ip daddr @localnetwork counter return
+    ct direction reply counter return
+    fib saddr type != { local } counter masquerade
+  }`;
+
+/**
+ * The same on fw3 (nat table), with the owner module present (init.d/openclash: iptables_compat set, so the
+ * owner match is `--gid-owner 65534` and the local-source test `addrtype`); the localnetwork ipset as the
+ * lab's plain RETURN rules, as in the mode's other chains.
+ */
+const OPENCLASH_POST_IPTABLES = [
+  ':openclash_post - [0:0]',
+  '-A openclash_post -m owner --gid-owner 65534 -j RETURN',
+  `-A openclash_post -m mark --mark ${OPENCLASH_MARK} -j ACCEPT`,
+  ...LOCAL_NETWORKS.map((net) => `-A openclash_post -d ${net} -j RETURN`),
+  '-A openclash_post -m conntrack --ctdir REPLY -j RETURN',
+  '-A openclash_post -m addrtype ! --src-type LOCAL -j MASQUERADE',
+  '-A POSTROUTING -m comment --comment "OpenClash Bypass Gateway Compatible" -j openclash_post',
+];
 
 /** OpenClash's fw4 TCP redirect chain (fake-ip and redir-host modes). */
 const OPENCLASH_NAT = `  chain dstnat {
@@ -1533,7 +1583,7 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
   if (opts.tag !== undefined && !/^[a-z0-9]{1,12}$/i.test(opts.tag)) {
     throw new Error(`lab tag must be 1-12 letters or digits: ${opts.tag}`);
   }
-  const lab = new NamespaceLab(opts.mode, opts.tag, opts.ipv6 ?? false, opts.os);
+  const lab = new NamespaceLab(opts.mode, opts.tag, opts.ipv6 ?? false, opts.os, opts.bypassGatewayCompatible);
   try {
     await lab.build(opts.guard ?? false);
   } catch (err) {
