@@ -113,8 +113,13 @@ function nativeAlternative(proxies: ProxyInfo[], input: GuardInput): string[] {
   if (forwards.length === 0)
     out.push('# (declare the forwards in the replyguard config to get one lan_ac_traffic entry per server host:port)');
   else out.push(...commitAndRestart('openclash'));
+  // With Bypass Gateway Compatible on, openclash_post masquerades what common ports let through.
+  const masquerades = proxies.some((p) => p.name === 'openclash' && p.features.includes('bypass_gateway_compatible'));
   out.push(
-    "# In redir-host mode, `uci set openclash.config.common_ports='1'` also spares the replies",
+    masquerades
+      ? "# In redir-host mode, `uci set openclash.config.common_ports='1'` together with"
+      : "# In redir-host mode, `uci set openclash.config.common_ports='1'` also spares the replies",
+    ...(masquerades ? ["# `uci set openclash.config.bypass_gateway_compatible='0'` also spares the replies"] : []),
     '# (it matches the destination port, which for a reply is the client’s ephemeral port) — but then',
     '# only those common ports are proxied for the LAN. Not available in fake-ip mode.',
   );

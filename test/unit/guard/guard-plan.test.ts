@@ -278,6 +278,14 @@ describe('guard plan on every golden ruleset', () => {
     assert.match(text, /common_ports/);
     assert.deepEqual(planGuard(input('passwall2-nft')).native, []);
   });
+
+  it('OpenClash with Bypass Gateway Compatible on: common ports spare the replies only with the masquerade off', () => {
+    const on = planGuard(input('openclash-fw4-bypass-gateway-compatible')).native.join('\n');
+    assert.match(on, /common_ports='1'` together with\n# `uci set openclash\.config\.bypass_gateway_compatible='0'`/);
+    const off = planGuard(input('openclash-fw4-fakeip')).native.join('\n');
+    assert.match(off, /common_ports='1'` also spares the replies/);
+    assert.doesNotMatch(off, /bypass_gateway_compatible/);
+  });
 });
 
 describe('guard apply scripts (pure parts)', () => {
