@@ -14,8 +14,9 @@ import { ConntrackSensor } from '../sensors/conntrack-sensor';
 import { EbpfSensor } from '../sensors/ebpf-sensor';
 import { ProbeSensor } from '../sensors/probe-sensor';
 import { which } from '../sensors/ruleset-watch';
-import { buildStatus, type MqttOutputStatus, type StatusDocument } from '../status/status-document';
+import { buildStatus } from '../status/status-document';
 import { statusEvents } from '../status/status-events';
+import type { MqttOutputStatus, StatusDocument } from '../status/status-schema';
 import type { Logger } from '../system/log';
 import { GuardUnit } from './guard-unit';
 import { rememberChildren } from './leftover-children';
@@ -344,7 +345,7 @@ export class Daemon {
       guard: this.guard.status(),
       counters: this.detector.counters(),
       problemHoldS: this.config.main.problemHold,
-      ...(this.opts.mqttStatus ? { mqtt: this.opts.mqttStatus() } : {}),
+      ...(this.opts.mqttStatus ? { outputs: { mqtt: this.opts.mqttStatus() } } : {}),
     });
   }
 

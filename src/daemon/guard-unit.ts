@@ -16,7 +16,7 @@ import { guardInputFor } from '../guard/guard-input';
 import type { GuardPlan } from '../guard/guard-plan';
 import { findGuard, type GuardStatus, guardStatus, type PresentGuard } from '../guard/guard-status';
 import type { RulesetSnapshot } from '../ruleset/ruleset-snapshot';
-import type { GuardStatusPart } from '../status/status-document';
+import type { GuardStatusPart } from '../status/status-schema';
 import type { Logger } from '../system/log';
 
 /** The kernel side; tests put a fake here. */

@@ -19,13 +19,9 @@ import {
 import { type ProxyInfo, recognizeProxies } from '../ruleset/recognize-proxy';
 import { diffLines, diffRulesets, diffSummary } from '../ruleset/ruleset-diff';
 import type { RulesetSnapshot } from '../ruleset/ruleset-snapshot';
-import {
-  RulesetWatch,
-  type RulesetWatchOptions,
-  type RulesetWatchStatus,
-  type WatchedSnapshot,
-} from '../sensors/ruleset-watch';
-import { changeLinkText, Timeline, type TimelineEntry } from '../status/timeline';
+import { RulesetWatch, type RulesetWatchOptions, type WatchedSnapshot } from '../sensors/ruleset-watch';
+import type { ProxyStatus, RulesetStatus, TimelineEntry } from '../status/status-schema';
+import { changeLinkText, Timeline } from '../status/timeline';
 import type { Logger } from '../system/log';
 import { runCommand } from '../system/run-command';
 import { LruMap } from '../util/lru-map';
@@ -35,33 +31,6 @@ export const TRACE_TABLE = { family: 'inet', name: 'replyguard_trace' } as const
 
 const MAX_SERVERS = 64;
 const MAX_CHANGES = 16;
-
-export interface ProxyStatus {
-  name: string;
-  label: string;
-  mode: string;
-  backend: string;
-  redirect_ports: number[];
-  tproxy_ports: number[];
-  features: string[];
-}
-
-export interface RulesetStatus {
-  /** Firewall backends seen: nft, iptables-legacy, iptables-nft. */
-  backend: string;
-  /** How changes are noticed. */
-  watch: string;
-  state: RulesetWatchStatus['state'];
-  fingerprint: string | null;
-  /** The last change (ISO), null when none was seen since start. */
-  changed_at: string | null;
-  read_at: string | null;
-  /** Full reads since start (the first, then one per change noticed). */
-  reads: number;
-  last_error?: string;
-  /** The last versions: fingerprint, when, what changed. */
-  changes: Array<{ at: string; fingerprint: string; summary: string }>;
-}
 
 export interface RulesetStatusPart {
   /** The transparent proxy found (the first one, when several), null when none. */

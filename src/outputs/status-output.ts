@@ -1,8 +1,8 @@
 // Something that shows the daemon's status somewhere (MQTT, …). Outputs only
 // show: they never decide what is broken.
 
-import type { StatusDocument } from '../status/status-document';
 import type { StatusEvent } from '../status/status-events';
+import type { StatusDocument } from '../status/status-schema';
 
 export interface StatusOutput {
   readonly name: string;

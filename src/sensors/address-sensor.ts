@@ -2,7 +2,7 @@
 // periodically, so that a DHCP renewal or a new LAN prefix is noticed.
 
 import { type InterfaceInfo, parseIpAddrJson } from '../net/ip-addr-json';
-import type { AddressSensorStatus } from '../status/status-document';
+import type { AddressSensorStatus } from '../status/status-schema';
 import type { Logger } from '../system/log';
 import { runCommand } from '../system/run-command';
 

@@ -13,7 +13,7 @@ import {
 } from '../detector/ebpf-hooks';
 import { parseBpfFdinfo, TC_PROGRAM_TYPES } from '../net/bpf-fdinfo';
 import { parseTcFilterJson, type TcBpfFilter } from '../net/tc-filter-json';
-import type { EbpfSensorStatus } from '../status/status-document';
+import type { EbpfSensorStatus } from '../status/status-schema';
 import type { Logger } from '../system/log';
 import { runCommand } from '../system/run-command';
 

@@ -19,7 +19,7 @@ import {
 import { type ProbeSetDump, parseProbeDump } from '../probe/probe-json';
 import { PROBE_FAMILY, PROBE_TABLE, type ProbeRules, probeComment } from '../probe/probe-rules';
 import { type ProbeSample, sampleFromDump } from '../probe/probe-sample';
-import type { ProbeSensorStatus } from '../status/status-document';
+import type { ProbeSensorStatus } from '../status/status-schema';
 import type { Logger } from '../system/log';
 import { NftSession } from '../system/nft-session';
 
