@@ -20,7 +20,7 @@ import type { MqttOutputStatus, StatusDocument } from '../status/status-schema';
 import type { Logger } from '../system/log';
 import { GuardUnit } from './guard-unit';
 import { rememberChildren } from './leftover-children';
-import { RulesetUnit } from './ruleset-unit';
+import { RulesetUnit, type RulesetUnitOptions } from './ruleset-unit';
 
 export interface DaemonOptions {
   version: string;
@@ -33,6 +33,8 @@ export interface DaemonOptions {
   nftCommand?: string;
   /** tc's path; null: look in /proc instead. Default: tc where it is installed. */
   tcCommand?: string | null;
+  /** Tests: the ruleset unit's options (a fake read, no nft). */
+  ruleset?: RulesetUnitOptions;
 }
 
 /** How often legacy iptables rules are re-read with guard = auto (else every 10 s). */
@@ -79,6 +81,8 @@ export class Daemon {
   private readonly ruleset: RulesetUnit;
   private readonly guard: GuardUnit;
   private readonly outputs: StatusOutput[] = [];
+  /** The detector's findings changed since the ruleset unit was last told. */
+  private findingsChanged = false;
   private lastDoc?: StatusDocument;
   /** The children's pids as last written to the state directory. */
   private rememberedPids = '';
@@ -101,8 +105,11 @@ export class Daemon {
       config,
       this.log,
       { onChange: () => this.scheduleWrite(), onRead: (s) => this.guard.onRead(s) },
-      // Legacy iptables makes no nft monitor events: with guard = auto, look more often.
-      guardMode === 'auto' ? { watch: { legacyPollMs: GUARD_LEGACY_POLL_MS } } : {},
+      {
+        ...opts.ruleset,
+        // Legacy iptables makes no nft monitor events: with guard = auto, look more often.
+        ...(guardMode === 'auto' ? { watch: { legacyPollMs: GUARD_LEGACY_POLL_MS, ...opts.ruleset?.watch } } : {}),
+      },
     );
     this.view = makeLanView(config.main.lanSubnets, [], config.forwards, 'config');
     this.detector = new Detector(this.view, {
@@ -203,6 +210,7 @@ export class Daemon {
     this.guard.stop();
     // The probe's table must not outlive the daemon.
     await this.probe.stop();
+    this.tellFindings();
     this.writeStatus();
     this.rememberChildPids([]);
     await Promise.all(
@@ -307,22 +315,37 @@ export class Daemon {
   }
 
   private onFindingsChanged(): void {
+    this.findingsChanged = true;
     this.scheduleWrite();
+  }
+
+  /**
+   * Tells the ruleset unit the detector's findings (it learns servers, attributes hijacks, records
+   * findings opening and clearing): once per burst of changes, as a flood changes them with every event.
+   */
+  private tellFindings(): void {
+    if (!this.findingsChanged) return;
+    this.findingsChanged = false;
+    const now = Date.now();
+    this.ruleset.noteFindings(this.detector.findings(now), now);
   }
 
   private scheduleWrite(): void {
     if (this.writeTimer || this.stopped) return;
     this.writeTimer = setTimeout(() => {
+      // Before the timer is cleared: what the ruleset unit changes in turn goes into this write.
+      this.tellFindings();
       this.writeTimer = undefined;
       this.writeStatus();
     }, WRITE_DELAY_MS);
   }
 
+  /** status.json from the parts' reports as they are: reading them changes nothing. */
   statusDocument(now = Date.now()): StatusDocument {
     const ct = this.conntrack.status;
     const holdMs = this.config.main.problemHold * 1000;
-    // Hijacks get the responsible rule and the proxy's own fix; predictions and the timeline join them.
-    const rs = this.ruleset.statusPart(this.detector.findings(now), now);
+    // Hijacks with the responsible rule and the proxy's own fix, predictions and the timeline.
+    const rs = this.ruleset.status();
     return buildStatus({
       version: this.opts.version,
       nodeId: this.opts.nodeId,
@@ -392,6 +415,6 @@ export class Daemon {
     if (this.stopped) return;
     const next = this.detector.nextExpiry(now);
     if (next === undefined) return;
-    this.expiryTimer = setTimeout(() => this.writeStatus(), Math.min(next + 50, 2 ** 31 - 1));
+    this.expiryTimer = setTimeout(() => this.onFindingsChanged(), Math.min(next + 50, 2 ** 31 - 1));
   }
 }
