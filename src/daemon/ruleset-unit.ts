@@ -27,6 +27,7 @@ import { changeLinkText, Timeline } from '../status/timeline';
 import type { Logger } from '../system/log';
 import { runCommand } from '../system/run-command';
 import { LruMap } from '../util/lru-map';
+import type { Unit } from './unit';
 
 /** The trace table of `replyguard trace`; a crash can leave it behind. */
 export const TRACE_TABLE = { family: 'inet', name: 'replyguard_trace' } as const;
@@ -75,7 +76,8 @@ function proxyStatus(p: ProxyInfo): ProxyStatus {
   };
 }
 
-export class RulesetUnit {
+export class RulesetUnit implements Unit<RulesetStatusPart> {
+  readonly name = 'ruleset';
   private readonly watch: RulesetWatch;
   private readonly timeline: Timeline;
   private snapshot?: RulesetSnapshot;
@@ -117,7 +119,7 @@ export class RulesetUnit {
     await this.watch.start();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.watch.stop();
   }
 

@@ -1,5 +1,6 @@
 // The daemon with stand-ins for conntrack, ip and tc and a golden ruleset:
-// building status.json only reads.
+// building status.json only reads, and a part that fails to start or stop
+// leaves the others running.
 
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -71,6 +72,7 @@ function recorder(extra: Partial<StatusOutput> = {}) {
     name: 'mqtt',
     start: async () => {},
     stop: async () => {},
+    status: () => ({ state: 'connected', broker: 'mqtt://broker:1883' }),
     publish: (doc) => docs.push(doc),
     ...extra,
   };
@@ -127,10 +129,40 @@ describe('Daemon', () => {
       );
       assert.equal(first.proxy?.name, 'openclash');
       assert.equal(first.schema, 2);
-      assert.deepEqual(first.outputs, { mqtt: { state: 'disabled' } });
+      assert.deepEqual(first.outputs, { mqtt: { state: 'connected', broker: 'mqtt://broker:1883' } });
       assert.deepEqual(Object.keys(first.sensors).sort(), ['addresses', 'conntrack', 'ebpf', 'probe']);
     } finally {
       await daemon.stop();
     }
+  });
+
+  it('an output that fails to start or stop is logged; the sensors start and stop all the same', async () => {
+    const logs: string[] = [];
+    const daemon = makeDaemon(logs);
+    const { output, docs } = recorder({
+      start: async () => {
+        throw new Error('no broker here');
+      },
+      stop: async () => {
+        throw new Error('still no broker');
+      },
+    });
+    daemon.addOutput(output);
+    await daemon.start();
+    try {
+      await until('conntrack running', () => docs.at(-1)?.sensors.conntrack.state === 'running');
+      assert.ok(
+        logs.some((l) => /mqtt: cannot start: no broker here/.test(l)),
+        logs.join('\n'),
+      );
+      assert.equal(docs.at(-1)?.sensors.addresses.state, 'running');
+    } finally {
+      await daemon.stop();
+    }
+    assert.equal(docs.at(-1)?.sensors.conntrack.state, 'stopped');
+    assert.ok(
+      logs.some((l) => /mqtt: stop failed: still no broker/.test(l)),
+      logs.join('\n'),
+    );
   });
 });
