@@ -18,7 +18,7 @@ import { recognizeProxies } from '../ruleset/recognize-proxy';
 import { rulesetFingerprint } from '../ruleset/ruleset-diff';
 import { readLiveRuleset } from '../sensors/ruleset-reader';
 import { findingFixes } from '../status/finding-fixes';
-import type { StatusDocument } from '../status/status-document';
+import type { StatusDocument } from '../status/status-schema';
 import { terminalText } from '../util/input-text';
 import { flagString, parseArgs, UsageError } from './args';
 import { configFor } from './config-option';

@@ -41,7 +41,6 @@ export async function runDaemon(argv: string[]): Promise<number> {
     version: VERSION,
     nodeId: statusNodeId(config.mqtt, hostNodeId),
     log,
-    ...(config.mqtt.enabled ? { mqttStatus: () => mqtt!.status() } : {}),
   });
   let cleanup: RetainedCleanup | undefined;
   // MQTT.js is loaded only when MQTT is used: about 10 MB of memory a router without it keeps.

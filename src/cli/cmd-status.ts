@@ -2,7 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import { statusPath } from '../outputs/status-file';
-import type { StatusDocument } from '../status/status-document';
+import type { StatusDocument } from '../status/status-schema';
 import { renderStatusText } from '../status/status-text';
 import { terminalText } from '../util/input-text';
 import { flagString, parseArgs } from './args';

@@ -14,24 +14,26 @@ import { ConntrackSensor } from '../sensors/conntrack-sensor';
 import { EbpfSensor } from '../sensors/ebpf-sensor';
 import { ProbeSensor } from '../sensors/probe-sensor';
 import { which } from '../sensors/ruleset-watch';
-import { buildStatus, type MqttOutputStatus, type StatusDocument } from '../status/status-document';
+import { buildStatus } from '../status/status-document';
 import { statusEvents } from '../status/status-events';
+import type { OutputsStatus, StatusDocument } from '../status/status-schema';
 import type { Logger } from '../system/log';
 import { GuardUnit } from './guard-unit';
 import { rememberChildren } from './leftover-children';
-import { RulesetUnit } from './ruleset-unit';
+import { RulesetUnit, type RulesetUnitOptions } from './ruleset-unit';
+import type { Unit } from './unit';
 
 export interface DaemonOptions {
   version: string;
   nodeId: string;
   log: Logger;
   conntrackCommand?: string;
-  /** The MQTT output's state for status.json; absent when MQTT is disabled. */
-  mqttStatus?: () => MqttOutputStatus;
   ipCommand?: string;
   nftCommand?: string;
   /** tc's path; null: look in /proc instead. Default: tc where it is installed. */
   tcCommand?: string | null;
+  /** Tests: the ruleset unit's options (a fake read, no nft). */
+  ruleset?: RulesetUnitOptions;
 }
 
 /** How often legacy iptables rules are re-read with guard = auto (else every 10 s). */
@@ -78,6 +80,10 @@ export class Daemon {
   private readonly ruleset: RulesetUnit;
   private readonly guard: GuardUnit;
   private readonly outputs: StatusOutput[] = [];
+  /** The parts, started in this order and stopped in reverse; see the constructor. */
+  private readonly units: ReadonlyArray<{ unit: Unit<unknown>; waitForStart: boolean }>;
+  /** The detector's findings changed since the ruleset unit was last told. */
+  private findingsChanged = false;
   private lastDoc?: StatusDocument;
   /** The children's pids as last written to the state directory. */
   private rememberedPids = '';
@@ -100,8 +106,11 @@ export class Daemon {
       config,
       this.log,
       { onChange: () => this.scheduleWrite(), onRead: (s) => this.guard.onRead(s) },
-      // Legacy iptables makes no nft monitor events: with guard = auto, look more often.
-      guardMode === 'auto' ? { watch: { legacyPollMs: GUARD_LEGACY_POLL_MS } } : {},
+      {
+        ...opts.ruleset,
+        // Legacy iptables makes no nft monitor events: with guard = auto, look more often.
+        ...(guardMode === 'auto' ? { watch: { legacyPollMs: GUARD_LEGACY_POLL_MS, ...opts.ruleset?.watch } } : {}),
+      },
     );
     this.view = makeLanView(config.main.lanSubnets, [], config.forwards, 'config');
     this.detector = new Detector(this.view, {
@@ -128,7 +137,11 @@ export class Daemon {
         this.refreshLanView();
         this.ebpf.pollSoon();
       },
-      onStatus: () => this.scheduleWrite(),
+      onStatus: () => {
+        // Nothing read yet and the reading fails: judge with the configured (or fallback) LAN meanwhile.
+        if (this.interfaces.length === 0 && this.addresses.status().state === 'failed') this.refreshLanView();
+        this.scheduleWrite();
+      },
     });
     this.ebpf = new EbpfSensor({
       tcCommand: opts.tcCommand !== undefined ? opts.tcCommand : which('tc'),
@@ -141,6 +154,7 @@ export class Daemon {
     this.probe = new ProbeSensor({
       command: opts.nftCommand ?? 'nft',
       mode: config.main.probe ?? PROBE_DEFAULTS.probe,
+      holdOff: () => this.probeHeldOff(),
       intervalMs: probeIntervalS * 1000,
       log: this.log,
       rules: () =>
@@ -165,6 +179,18 @@ export class Daemon {
       },
       onStatus: () => this.scheduleWrite(),
     });
+    // The LAN must be known before the first event is judged and before the probe's rules are made: the
+    // others start after the addresses' first reading. The eBPF reading and the ruleset's first full read
+    // (~0.3 s) hold nothing back. The guard acts on the ruleset's reads: there before the first, until
+    // the last. Stopping in reverse leaves the probe's removal of its table (awaited) near the end.
+    this.units = [
+      { unit: this.addresses, waitForStart: true },
+      { unit: this.probe, waitForStart: false },
+      { unit: this.conntrack, waitForStart: false },
+      { unit: this.ebpf, waitForStart: false },
+      { unit: this.guard, waitForStart: false },
+      { unit: this.ruleset, waitForStart: false },
+    ];
   }
 
   /** Adds an output before start(); it sees every status written from then on. */
@@ -172,16 +198,13 @@ export class Daemon {
     this.outputs.push(output);
   }
 
+  /** Outputs first (they show the sensors' first state), then the units in order; a failing part is logged. */
   async start(): Promise<void> {
-    for (const o of this.outputs) await o.start();
-    // The LAN must be known before the first event is judged.
-    await this.addresses.start();
-    if (this.interfaces.length === 0) this.refreshLanView();
-    this.conntrack.start();
-    void this.ebpf.start();
-    // Not awaited: the first full read takes ~0.3 s and must not hold the other sensors back.
-    void this.ruleset.start();
-    this.maybeStartProbe();
+    for (const o of this.outputs) await this.startUnit(o);
+    for (const { unit, waitForStart } of this.units) {
+      const started = this.startUnit(unit);
+      if (waitForStart) await started;
+    }
     this.periodicTimer = setInterval(() => this.writeStatus(), this.config.main.statusInterval * 1000);
     // A child started or restarted (with backoff) is noted within a second, not at the next status write.
     this.childrenTimer = setInterval(() => this.rememberChildPids(this.childPids()), CHILDREN_CHECK_MS);
@@ -195,13 +218,15 @@ export class Daemon {
     clearTimeout(this.expiryTimer);
     clearInterval(this.periodicTimer);
     clearInterval(this.childrenTimer);
-    this.addresses.stop();
-    this.ebpf.stop();
-    this.conntrack.stop();
-    this.ruleset.stop();
-    this.guard.stop();
-    // The probe's table must not outlive the daemon.
-    await this.probe.stop();
+    // Each stop is awaited: the probe's table must not outlive the daemon.
+    for (const { unit } of [...this.units].reverse()) {
+      try {
+        await unit.stop();
+      } catch (err) {
+        this.log.warn(`${unit.name}: stop failed: ${(err as Error).message}`);
+      }
+    }
+    this.tellFindings();
     this.writeStatus();
     this.rememberChildPids([]);
     await Promise.all(
@@ -282,55 +307,76 @@ export class Daemon {
     this.detector.setLanView(view);
     this.ruleset.setLanView(view);
     this.probe.rulesChanged();
-    if (!this.stopped && this.probe.status.state === 'off') this.maybeStartProbe();
+    // A probe held off (probe = auto, no LAN interface yet) may start now.
+    if (!this.stopped && this.probe.status().state === 'off') void this.startUnit(this.probe);
     if (view.lanSource.startsWith('fallback')) this.log.warn(`LAN: ${view.lanSource}`);
     else this.log.info(`LAN: ${view.lan.list.map((p) => p.text).join(' ')} (from ${view.lanSource})`);
     this.scheduleWrite();
   }
 
   /**
-   * probe = on starts the probe; auto only where one of lan_interfaces (not loopback) exists:
-   * the probe counts replies crossing the LAN, and a host without one (a test machine, a
-   * misconfigured router) gets no table in its ruleset.
+   * Why the probe must not start (yet): probe = auto starts only where one of lan_interfaces (not
+   * loopback) exists: the probe counts replies crossing the LAN, and a host without one (a test machine,
+   * a misconfigured router) gets no table in its ruleset.
    */
-  private maybeStartProbe(): void {
-    if (this.probe.started) return;
+  private probeHeldOff(): string | undefined {
     const mode = this.config.main.probe ?? PROBE_DEFAULTS.probe;
     const { lanInterfaces } = this.config.main;
     const lanHere = this.interfaces.some((i) => i.ifname !== 'lo' && lanInterfaces.includes(i.ifname));
-    if (mode === 'auto' && !lanHere) {
-      this.probe.holdOff(`probe = auto and no LAN interface (${lanInterfaces.join(' ')}) on this machine`);
-      return;
-    }
-    this.probe.start();
+    if (mode === 'auto' && !lanHere)
+      return `probe = auto and no LAN interface (${lanInterfaces.join(' ')}) on this machine`;
+    return undefined;
+  }
+
+  private startUnit(unit: Unit<unknown>): Promise<void> {
+    return unit
+      .start()
+      .catch((err: unknown) => this.log.error(`${unit.name}: cannot start: ${(err as Error).message}`));
   }
 
   private onFindingsChanged(): void {
+    this.findingsChanged = true;
     this.scheduleWrite();
+  }
+
+  /**
+   * Tells the ruleset unit the detector's findings (it learns servers, attributes hijacks, records
+   * findings opening and clearing): once per burst of changes, as a flood changes them with every event.
+   */
+  private tellFindings(): void {
+    if (!this.findingsChanged) return;
+    this.findingsChanged = false;
+    const now = Date.now();
+    this.ruleset.noteFindings(this.detector.findings(now), now);
   }
 
   private scheduleWrite(): void {
     if (this.writeTimer || this.stopped) return;
     this.writeTimer = setTimeout(() => {
+      // Before the timer is cleared: what the ruleset unit changes in turn goes into this write.
+      this.tellFindings();
       this.writeTimer = undefined;
       this.writeStatus();
     }, WRITE_DELAY_MS);
   }
 
+  /** status.json from the parts' reports as they are: reading them changes nothing. */
   statusDocument(now = Date.now()): StatusDocument {
-    const ct = this.conntrack.status;
+    const ct = this.conntrack.status();
     const holdMs = this.config.main.problemHold * 1000;
-    // Hijacks get the responsible rule and the proxy's own fix; predictions and the timeline join them.
-    const rs = this.ruleset.statusPart(this.detector.findings(now), now);
+    // Hijacks with the responsible rule and the proxy's own fix, predictions and the timeline.
+    const rs = this.ruleset.status();
+    const outputs: Partial<OutputsStatus> = {};
+    for (const o of this.outputs) outputs[o.name] = o.status();
     return buildStatus({
       version: this.opts.version,
       nodeId: this.opts.nodeId,
       startedAt: this.startedAt,
       now,
-      conntrack: { ...ct },
-      probe: { ...this.probe.status },
-      addresses: { ...this.addresses.status },
-      ebpf: { ...this.ebpf.status, hooks: [...this.ebpf.status.hooks] },
+      conntrack: ct,
+      probe: this.probe.status(),
+      addresses: this.addresses.status(),
+      ebpf: this.ebpf.status(),
       lostRecently: ct.last_loss !== undefined && now - Date.parse(ct.last_loss) < holdMs,
       lan: {
         interfaces: [...this.config.main.lanInterfaces],
@@ -344,7 +390,7 @@ export class Daemon {
       guard: this.guard.status(),
       counters: this.detector.counters(),
       problemHoldS: this.config.main.problemHold,
-      ...(this.opts.mqttStatus ? { mqtt: this.opts.mqttStatus() } : {}),
+      outputs,
     });
   }
 
@@ -391,6 +437,6 @@ export class Daemon {
     if (this.stopped) return;
     const next = this.detector.nextExpiry(now);
     if (next === undefined) return;
-    this.expiryTimer = setTimeout(() => this.writeStatus(), Math.min(next + 50, 2 ** 31 - 1));
+    this.expiryTimer = setTimeout(() => this.onFindingsChanged(), Math.min(next + 50, 2 ** 31 - 1));
   }
 }

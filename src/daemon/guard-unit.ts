@@ -16,8 +16,9 @@ import { guardInputFor } from '../guard/guard-input';
 import type { GuardPlan } from '../guard/guard-plan';
 import { findGuard, type GuardStatus, guardStatus, type PresentGuard } from '../guard/guard-status';
 import type { RulesetSnapshot } from '../ruleset/ruleset-snapshot';
-import type { GuardStatusPart } from '../status/status-document';
+import type { GuardStatusPart } from '../status/status-schema';
 import type { Logger } from '../system/log';
+import type { Unit } from './unit';
 
 /** The kernel side; tests put a fake here. */
 export interface GuardIo {
@@ -45,7 +46,8 @@ const MAX_REMOVE_FAILURES = 3;
 
 const kernelIo: GuardIo = { apply: (plan, present) => applyGuard(plan, present), remove: (p) => removeGuard(p) };
 
-export class GuardUnit {
+export class GuardUnit implements Unit<GuardStatusPart> {
+  readonly name = 'guard';
   private mode: GuardMode;
   private config: Config;
   private snapshot?: RulesetSnapshot;
@@ -113,7 +115,10 @@ export class GuardUnit {
     this.opts.onChange();
   }
 
-  stop(): void {
+  /** Nothing to start: it acts on the ruleset reads it is given (onRead). */
+  async start(): Promise<void> {}
+
+  async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     if (this.mode === 'auto' && (this.last?.present.rules.length ?? 0) > 0)

@@ -3,7 +3,9 @@
 // timeline, predicts which forwards' (and learned servers') replies this
 // router would swallow (reply_at_risk), attributes observed hijacks to the
 // responsible rule, and hands status.json its part. The daemon calls
-// start/stop, setConfig/setLanView, and statusPart(findings) when it writes.
+// start/stop, setConfig/setLanView, noteFindings when the detector's findings
+// change, and status() when it writes: all the work is done when something
+// changes, so that reading the status changes nothing.
 
 import type { Config } from '../config/config';
 import type { Finding } from '../detector/finding';
@@ -19,49 +21,19 @@ import {
 import { type ProxyInfo, recognizeProxies } from '../ruleset/recognize-proxy';
 import { diffLines, diffRulesets, diffSummary } from '../ruleset/ruleset-diff';
 import type { RulesetSnapshot } from '../ruleset/ruleset-snapshot';
-import {
-  RulesetWatch,
-  type RulesetWatchOptions,
-  type RulesetWatchStatus,
-  type WatchedSnapshot,
-} from '../sensors/ruleset-watch';
-import { changeLinkText, Timeline, type TimelineEntry } from '../status/timeline';
+import { RulesetWatch, type RulesetWatchOptions, type WatchedSnapshot } from '../sensors/ruleset-watch';
+import type { ProxyStatus, RulesetStatus, TimelineEntry } from '../status/status-schema';
+import { changeLinkText, Timeline } from '../status/timeline';
 import type { Logger } from '../system/log';
 import { runCommand } from '../system/run-command';
 import { LruMap } from '../util/lru-map';
+import type { Unit } from './unit';
 
 /** The trace table of `replyguard trace`; a crash can leave it behind. */
 export const TRACE_TABLE = { family: 'inet', name: 'replyguard_trace' } as const;
 
 const MAX_SERVERS = 64;
 const MAX_CHANGES = 16;
-
-export interface ProxyStatus {
-  name: string;
-  label: string;
-  mode: string;
-  backend: string;
-  redirect_ports: number[];
-  tproxy_ports: number[];
-  features: string[];
-}
-
-export interface RulesetStatus {
-  /** Firewall backends seen: nft, iptables-legacy, iptables-nft. */
-  backend: string;
-  /** How changes are noticed. */
-  watch: string;
-  state: RulesetWatchStatus['state'];
-  fingerprint: string | null;
-  /** The last change (ISO), null when none was seen since start. */
-  changed_at: string | null;
-  read_at: string | null;
-  /** Full reads since start (the first, then one per change noticed). */
-  reads: number;
-  last_error?: string;
-  /** The last versions: fingerprint, when, what changed. */
-  changes: Array<{ at: string; fingerprint: string; summary: string }>;
-}
 
 export interface RulesetStatusPart {
   /** The transparent proxy found (the first one, when several), null when none. */
@@ -78,7 +50,7 @@ export interface RulesetStatusPart {
 export type AttributedFindingWithChange = AttributedFinding & { since_change?: string };
 
 export interface RulesetUnitCallbacks {
-  /** Something in statusPart() changed: write status soon. */
+  /** Something in status() changed: write status soon. */
   onChange: () => void;
   /** Every read of the ruleset, changed or not. */
   onRead?: (snapshot: RulesetSnapshot) => void;
@@ -104,7 +76,8 @@ function proxyStatus(p: ProxyInfo): ProxyStatus {
   };
 }
 
-export class RulesetUnit {
+export class RulesetUnit implements Unit<RulesetStatusPart> {
+  readonly name = 'ruleset';
   private readonly watch: RulesetWatch;
   private readonly timeline: Timeline;
   private snapshot?: RulesetSnapshot;
@@ -114,10 +87,14 @@ export class RulesetUnit {
   private readonly servers = new LruMap<string, ServerRef>(MAX_SERVERS);
   private view?: LanView;
   private changes: RulesetStatus['changes'] = [];
-  /** Ids of findings (hijacks and risks) open at the last statusPart(). */
+  /** The detector's findings as last noted. */
+  private findings: readonly Finding[] = [];
+  /** The findings and risks as status() shows them, made when either (or the snapshot) changes. */
+  private shown: Pick<RulesetStatusPart, 'findings' | 'atRisk'> = { findings: [], atRisk: [] };
+  /** Ids of findings (hijacks and risks) open at the last settle(). */
   private open = new Map<string, { summary: string; kind: string }>();
   private linkOf = new Map<string, string>();
-  /** Attributions by snapshot, finding and peer: the walk runs once per change, not per status write. */
+  /** Attributions by snapshot, finding and peer: the walk runs once per new snapshot or peer, not at every settle(). */
   private readonly attributions = new LruMap<string, Attribution | null>(MAX_SERVERS * 4);
 
   constructor(
@@ -142,7 +119,7 @@ export class RulesetUnit {
     await this.watch.start();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.watch.stop();
   }
 
@@ -157,20 +134,51 @@ export class RulesetUnit {
 
   setConfig(config: Config): void {
     this.config = config;
-    this.predict();
+    this.predictAndSettle();
   }
 
   setLanView(view: LanView): void {
     this.view = view;
-    this.predict();
+    this.predictAndSettle();
   }
 
-  /** A server seen answering outside clients through this router (an asymmetric reply, a hijack). */
-  noteServer(ip: string, port: number, proto: 'tcp' | 'udp'): void {
-    const key = `${proto} ${ip} ${port}`;
-    if (this.servers.get(key)) return;
-    this.servers.set(key, { ip, port, proto });
-    this.predict();
+  /**
+   * The detector's findings changed: servers seen answering are learned (and predicted), hijacks get
+   * their rule, the timeline records findings opening and clearing.
+   */
+  noteFindings(findings: readonly Finding[], now = Date.now()): void {
+    this.findings = findings;
+    let learned = false;
+    for (const f of findings) {
+      const ep = splitEndpoint(f.server);
+      if (ep && this.learnServer(ep.ip, ep.port, f.proto)) learned = true;
+    }
+    const changed = learned && this.predict();
+    this.settle(now);
+    if (changed) this.callbacks.onChange();
+  }
+
+  /** status.json's ruleset part, as the last change left it. */
+  status(): RulesetStatusPart {
+    const ws = this.watch.status;
+    return {
+      proxy: this.proxies[0] ? proxyStatus(this.proxies[0]) : null,
+      proxies: this.proxies.map(proxyStatus),
+      ruleset: {
+        backend: ws.backend,
+        watch: ws.watch,
+        state: ws.state,
+        fingerprint: ws.fingerprint ?? null,
+        changed_at: ws.changed_at ?? null,
+        read_at: ws.read_at ?? null,
+        reads: ws.reads,
+        ...(ws.last_error ? { last_error: ws.last_error } : {}),
+        changes: this.changes.slice(),
+      },
+      timeline: this.timeline.entries(),
+      findings: this.shown.findings.slice(),
+      atRisk: this.shown.atRisk.slice(),
+    };
   }
 
   /** An observed finding with the responsible rule and the proxy's own fix attached (cached per snapshot and peer). */
@@ -188,6 +196,14 @@ export class RulesetUnit {
 
   currentSnapshot(): RulesetSnapshot | undefined {
     return this.snapshot;
+  }
+
+  /** A server seen answering outside clients through this router (an asymmetric reply, a hijack); true when new. */
+  private learnServer(ip: string, port: number, proto: 'tcp' | 'udp'): boolean {
+    const key = `${proto} ${ip} ${port}`;
+    if (this.servers.get(key)) return false;
+    this.servers.set(key, { ip, port, proto });
+    return true;
   }
 
   private iif(): string | undefined {
@@ -223,12 +239,20 @@ export class RulesetUnit {
       this.log.info(`ruleset: read (${w.fingerprint}): ${names}`);
     }
     this.predict();
+    // A new snapshot attributes hijacks anew, even when the predictions stay.
+    this.settle(Date.now());
     this.callbacks.onChange();
   }
 
-  /** Recomputes the predictions; first_seen of a risk is kept while it lasts. */
-  private predict(): void {
-    if (!this.snapshot) return;
+  private predictAndSettle(): void {
+    if (!this.predict()) return;
+    this.settle(Date.now());
+    this.callbacks.onChange();
+  }
+
+  /** Recomputes the predictions; first_seen of a risk is kept while it lasts. True when they changed. */
+  private predict(): boolean {
+    if (!this.snapshot) return false;
     const now = Date.now();
     const iif = this.iif();
     const risks = predictRisks({
@@ -250,18 +274,16 @@ export class RulesetUnit {
     const changed =
       JSON.stringify(risks.map((r) => [r.id, r.summary])) !== JSON.stringify(this.risks.map((r) => [r.id, r.summary]));
     this.risks = risks;
-    if (changed) this.callbacks.onChange();
+    return changed;
   }
 
   /**
-   * status.json's ruleset part, for the detector's current findings: hijacks get their rule, servers
-   * seen answering are learned (and predicted), the timeline records findings opening and clearing.
+   * Makes what status() shows from the noted findings, the predictions and the snapshot: hijacks get
+   * their rule, findings their link to the ruleset change before them, and the timeline records the
+   * findings (hijacks and risks) opening and clearing since the last time.
    */
-  statusPart(findings: readonly Finding[], now = Date.now()): RulesetStatusPart {
-    for (const f of findings) {
-      const ep = splitEndpoint(f.server);
-      if (ep) this.noteServer(ep.ip, ep.port, f.proto);
-    }
+  private settle(now: number): void {
+    const findings = this.findings;
     const hijacked = new Set(
       findings.filter((f) => f.kind === 'reply_hijacked' && f.state === 'active').map((f) => `${f.proto} ${f.server}`),
     );
@@ -282,25 +304,7 @@ export class RulesetUnit {
       ],
       now,
     );
-    const ws = this.watch.status;
-    return {
-      proxy: this.proxies[0] ? proxyStatus(this.proxies[0]) : null,
-      proxies: this.proxies.map(proxyStatus),
-      ruleset: {
-        backend: ws.backend,
-        watch: ws.watch,
-        state: ws.state,
-        fingerprint: ws.fingerprint ?? null,
-        changed_at: ws.changed_at ?? null,
-        read_at: ws.read_at ?? null,
-        reads: ws.reads,
-        ...(ws.last_error ? { last_error: ws.last_error } : {}),
-        changes: this.changes.slice(),
-      },
-      timeline: this.timeline.entries(),
-      findings: enriched,
-      atRisk: risksOut,
-    };
+    this.shown = { findings: enriched, atRisk: risksOut };
   }
 
   /** The link to the ruleset change before a finding's first sighting, fixed once made. */

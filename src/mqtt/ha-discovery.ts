@@ -11,7 +11,7 @@
 // - entity names without the device name (HA prefixes it itself: has_entity_name).
 
 import { type Prefix, parseAddress, parsePrefix, prefixContains } from '../net/ip-address';
-import type { ForwardStatus, StatusDocument } from '../status/status-document';
+import type { ForwardStatus, StatusDocument } from '../status/status-schema';
 import { forwardObjectId, type HaComponent, type Topics } from './mqtt-topics';
 
 /**

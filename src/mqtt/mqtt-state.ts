@@ -3,8 +3,8 @@
 
 import { blindSpotText } from '../detector/ebpf-hooks';
 import { findingFixes, findingProxy } from '../status/finding-fixes';
-import type { StatusDocument } from '../status/status-document';
 import type { StatusEvent } from '../status/status-events';
+import type { StatusDocument } from '../status/status-schema';
 import { forwardStatePayload, GUARD_OFF, GUARD_ON } from './ha-discovery';
 import type { Topics } from './mqtt-topics';
 

@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { type IClientOptions, MqttClient } from 'mqtt';
 import { brokerLabel, type MqttSettings } from '../mqtt/mqtt-settings';
-import type { MqttOutputStatus } from '../status/status-document';
+import type { MqttOutputStatus } from '../status/status-schema';
 import type { Logger } from '../system/log';
 import { quotedInput } from '../util/input-text';
 import { type DroppedPacket, IncomingLimit } from './incoming-limit';

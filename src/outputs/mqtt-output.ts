@@ -16,8 +16,8 @@ import {
 import type { MqttSettings } from '../mqtt/mqtt-settings';
 import { eventPayload, stateMessages } from '../mqtt/mqtt-state';
 import { Topics } from '../mqtt/mqtt-topics';
-import type { MqttOutputStatus, StatusDocument } from '../status/status-document';
 import type { StatusEvent } from '../status/status-events';
+import type { MqttOutputStatus, StatusDocument } from '../status/status-schema';
 import type { Logger } from '../system/log';
 import { quotedInput } from '../util/input-text';
 import { forgetAnnounced, rememberAnnounced } from './mqtt-announced';

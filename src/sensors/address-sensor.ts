@@ -1,8 +1,9 @@
 // Owns `ip -j addr show`: reads the router's addresses at start and then
 // periodically, so that a DHCP renewal or a new LAN prefix is noticed.
 
+import type { Unit } from '../daemon/unit';
 import { type InterfaceInfo, parseIpAddrJson } from '../net/ip-addr-json';
-import type { AddressSensorStatus } from '../status/status-document';
+import type { AddressSensorStatus } from '../status/status-schema';
 import type { Logger } from '../system/log';
 import { runCommand } from '../system/run-command';
 
@@ -15,10 +16,11 @@ export interface AddressSensorOptions {
   onStatus?: () => void;
 }
 
-export class AddressSensor {
+export class AddressSensor implements Unit<AddressSensorStatus> {
+  readonly name = 'addresses';
   private timer?: NodeJS.Timeout;
   private last = '';
-  readonly status: AddressSensorStatus = { state: 'starting' };
+  private readonly current: AddressSensorStatus = { state: 'starting' };
 
   constructor(private readonly opts: AddressSensorOptions) {}
 
@@ -29,8 +31,12 @@ export class AddressSensor {
     this.timer.unref();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     clearInterval(this.timer);
+  }
+
+  status(): AddressSensorStatus {
+    return { ...this.current };
   }
 
   private async poll(): Promise<void> {
@@ -58,20 +64,20 @@ export class AddressSensor {
 
   private fail(why: string): void {
     const text = why.slice(0, 300);
-    if (this.status.state === 'failed' && this.status.last_error === text) return;
+    if (this.current.state === 'failed' && this.current.last_error === text) return;
     this.opts.log.warn(`address sensor: ${text}`);
-    this.status.state = 'failed';
-    this.status.last_error = text;
-    this.status.since = new Date().toISOString();
+    this.current.state = 'failed';
+    this.current.last_error = text;
+    this.current.since = new Date().toISOString();
     this.opts.onStatus?.();
   }
 
   private ok(): void {
-    if (this.status.state === 'running') return;
-    if (this.status.state === 'failed') this.opts.log.info('address sensor: reading again');
-    this.status.state = 'running';
-    delete this.status.last_error;
-    this.status.since = new Date().toISOString();
+    if (this.current.state === 'running') return;
+    if (this.current.state === 'failed') this.opts.log.info('address sensor: reading again');
+    this.current.state = 'running';
+    delete this.current.last_error;
+    this.current.since = new Date().toISOString();
     this.opts.onStatus?.();
   }
 }

@@ -9,7 +9,8 @@ import type { CtEntry } from '../conntrack/conntrack-entry';
 import { parseConntrackLine } from '../conntrack/conntrack-line';
 import { EventLineReader, type EventStreamKind } from '../conntrack/event-line-reader';
 import { type LineInterest, mayMatter } from '../conntrack/line-prefilter';
-import type { ConntrackSensorStatus } from '../status/status-document';
+import type { Unit } from '../daemon/unit';
+import type { ConntrackSensorStatus } from '../status/status-schema';
 import type { Logger } from '../system/log';
 import { ByteLineSplitter } from '../util/byte-line-splitter';
 import { ConntrackEventStream } from './conntrack-event-stream';
@@ -28,7 +29,8 @@ const SNAPSHOT_TIMEOUT_MS = 30_000;
 /** Several ENOBUFS warnings in a row lead to one resync. */
 const RESYNC_DELAY_MS = 200;
 
-export class ConntrackSensor {
+export class ConntrackSensor implements Unit<ConntrackSensorStatus> {
+  readonly name = 'conntrack';
   private resyncs = 0;
   private readonly reader: EventLineReader;
   private readonly newStream: ConntrackEventStream;
@@ -63,7 +65,7 @@ export class ConntrackSensor {
   }
 
   /** The NEW stream's state is the sensor's: it is what detection rests on. */
-  get status(): ConntrackSensorStatus {
+  status(): ConntrackSensorStatus {
     const n = this.newStream.status;
     const d = this.destroyStream.status;
     return {
@@ -82,13 +84,13 @@ export class ConntrackSensor {
     };
   }
 
-  start(): void {
+  async start(): Promise<void> {
     this.stopping = false;
     this.newStream.start();
     this.destroyStream.start();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.resyncTimer);
     this.newStream.stop();

@@ -4,6 +4,7 @@
 // Polls now and then: such a proxy is started or stopped by hand, not every second.
 
 import { readdir, readFile, readlink } from 'node:fs/promises';
+import type { Unit } from '../daemon/unit';
 import {
   blindSpotText,
   type EbpfHook,
@@ -13,7 +14,7 @@ import {
 } from '../detector/ebpf-hooks';
 import { parseBpfFdinfo, TC_PROGRAM_TYPES } from '../net/bpf-fdinfo';
 import { parseTcFilterJson, type TcBpfFilter } from '../net/tc-filter-json';
-import type { EbpfSensorStatus } from '../status/status-document';
+import type { EbpfSensorStatus } from '../status/status-schema';
 import type { Logger } from '../system/log';
 import { runCommand } from '../system/run-command';
 
@@ -34,8 +35,9 @@ export interface EbpfSensorOptions {
   onStatus: () => void;
 }
 
-export class EbpfSensor {
-  readonly status: EbpfSensorStatus = { state: 'off', hooks: [] };
+export class EbpfSensor implements Unit<EbpfSensorStatus> {
+  readonly name = 'ebpf';
+  private readonly current: EbpfSensorStatus = { state: 'off', hooks: [] };
   private timer?: NodeJS.Timeout;
   private busy?: Promise<void>;
   private again = false;
@@ -43,7 +45,7 @@ export class EbpfSensor {
   private started = false;
 
   constructor(private readonly opts: EbpfSensorOptions) {
-    this.status.way = opts.tcCommand ? 'tc' : 'proc';
+    this.current.way = opts.tcCommand ? 'tc' : 'proc';
   }
 
   /** Reads once, then keeps polling; resolves after the first reading. */
@@ -55,9 +57,13 @@ export class EbpfSensor {
     this.timer.unref();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+  }
+
+  status(): EbpfSensorStatus {
+    return { ...this.current, hooks: [...this.current.hooks] };
   }
 
   /** Reads again now (a re-check, the LAN interfaces changed); one reading at a time. */
@@ -85,17 +91,17 @@ export class EbpfSensor {
       return;
     }
     if (this.stopped) return;
-    const changed = JSON.stringify(hooks) !== JSON.stringify(this.status.hooks) || this.status.state !== 'running';
+    const changed = JSON.stringify(hooks) !== JSON.stringify(this.current.hooks) || this.current.state !== 'running';
     if (!changed) return;
-    const before = blindSpotText(this.status.hooks);
+    const before = blindSpotText(this.current.hooks);
     const now = blindSpotText(hooks);
     if (now && now !== before) this.opts.log.warn(now);
     else if (!now && before) this.opts.log.info('eBPF: no program before netfilter on the LAN any more');
-    if (this.status.state === 'failed') this.opts.log.info('eBPF: reading again');
-    this.status.hooks = hooks;
-    this.status.state = 'running';
-    delete this.status.last_error;
-    this.status.since = new Date().toISOString();
+    if (this.current.state === 'failed') this.opts.log.info('eBPF: reading again');
+    this.current.hooks = hooks;
+    this.current.state = 'running';
+    delete this.current.last_error;
+    this.current.since = new Date().toISOString();
     this.opts.onStatus();
   }
 
@@ -146,11 +152,11 @@ export class EbpfSensor {
 
   private fail(why: string): void {
     const text = why.slice(0, 300);
-    if (this.status.state === 'failed' && this.status.last_error === text) return;
+    if (this.current.state === 'failed' && this.current.last_error === text) return;
     this.opts.log.warn(`eBPF: ${text}`);
-    this.status.state = 'failed';
-    this.status.last_error = text;
-    this.status.since = new Date().toISOString();
+    this.current.state = 'failed';
+    this.current.last_error = text;
+    this.current.since = new Date().toISOString();
     this.opts.onStatus();
   }
 }

@@ -6,6 +6,7 @@
 
 import { spawn } from 'node:child_process';
 import type { ProbeMode } from '../config/config';
+import type { Unit } from '../daemon/unit';
 import { parseIpsetSave } from '../probe/ipset-save';
 import {
   checkIptablesProbe,
@@ -19,7 +20,7 @@ import {
 import { type ProbeSetDump, parseProbeDump } from '../probe/probe-json';
 import { PROBE_FAMILY, PROBE_TABLE, type ProbeRules, probeComment } from '../probe/probe-rules';
 import { type ProbeSample, sampleFromDump } from '../probe/probe-sample';
-import type { ProbeSensorStatus } from '../status/status-document';
+import type { ProbeSensorStatus } from '../status/status-schema';
 import type { Logger } from '../system/log';
 import { NftSession } from '../system/nft-session';
 
@@ -29,6 +30,8 @@ export interface ProbeSensorOptions {
   /** The fw3 fallback's binaries (default: found on PATH). */
   iptables?: { iptables: string; iptablesSave: string; iptablesRestore: string; ipset: string };
   mode: ProbeMode;
+  /** Why it must not start now (shown in status; the next start() asks again), or undefined. */
+  holdOff?: () => string | undefined;
   intervalMs: number;
   log: Logger;
   /** The table for the current config and LAN (a pure function's output). */
@@ -255,8 +258,9 @@ class IptablesBackend implements Backend {
   }
 }
 
-export class ProbeSensor {
-  readonly status: ProbeSensorStatus;
+export class ProbeSensor implements Unit<ProbeSensorStatus> {
+  readonly name = 'probe';
+  private readonly current: ProbeSensorStatus;
   private timer?: NodeJS.Timeout;
   private timerDue = 0;
   private busy?: Promise<void>;
@@ -274,7 +278,7 @@ export class ProbeSensor {
   private readonly installed = new Set<Backend>();
 
   constructor(private readonly opts: ProbeSensorOptions) {
-    this.status = {
+    this.current = {
       state: 'off',
       interval_s: opts.intervalMs / 1000,
       keys: 0,
@@ -294,31 +298,36 @@ export class ProbeSensor {
     );
   }
 
-  /** Whether start() ran (and stop() did not). */
-  get started(): boolean {
-    return this.running;
-  }
-
-  start(): void {
+  /** probe = off never starts; a start held off (see ProbeSensorOptions.holdOff) can be asked again. */
+  async start(): Promise<void> {
     if (this.opts.mode === 'off' || this.running || this.stopping) return;
+    const reason = this.opts.holdOff?.();
+    if (reason !== undefined) {
+      this.holdOff(reason);
+      return;
+    }
     this.running = true;
-    this.status.state = 'installing';
-    this.status.last_error = undefined;
+    this.current.state = 'installing';
+    this.current.last_error = undefined;
     this.opts.onStatus();
     this.schedule(0);
   }
 
+  status(): ProbeSensorStatus {
+    return { ...this.current };
+  }
+
   /** Not started, and why (shown in status). */
-  holdOff(reason: string): void {
-    if (this.running || this.status.last_error === reason) return;
-    this.status.last_error = reason;
+  private holdOff(reason: string): void {
+    if (this.current.last_error === reason) return;
+    this.current.last_error = reason;
     this.opts.log.info(`probe: off (${reason})`);
     this.opts.onStatus();
   }
 
   /** Take the next reading within ms (a deficit waits for confirmation). */
   pollSoon(ms: number): void {
-    if (this.stopping || this.status.state !== 'running') return;
+    if (this.stopping || this.current.state !== 'running') return;
     if (this.timer && this.timerDue <= Date.now() + ms) return;
     this.schedule(ms);
   }
@@ -345,7 +354,7 @@ export class ProbeSensor {
       else this.opts.log.info(`probe: ${backend.name} rules removed`);
     }
     this.nft.close();
-    this.status.state = 'off';
+    this.current.state = 'off';
   }
 
   private schedule(ms: number): void {
@@ -391,26 +400,26 @@ export class ProbeSensor {
         this.generation++;
         this.needInstall = false;
         this.retryMs = this.opts.intervalMs;
-        this.status.state = 'running';
-        this.status.backend = backend.name;
-        this.status.since = new Date().toISOString();
-        this.status.last_error = undefined;
-        this.opts.log.info(`probe: ${backend.describe()}, reading every ${this.status.interval_s} s`);
+        this.current.state = 'running';
+        this.current.backend = backend.name;
+        this.current.since = new Date().toISOString();
+        this.current.last_error = undefined;
+        this.opts.log.info(`probe: ${backend.describe()}, reading every ${this.current.interval_s} s`);
         this.opts.onStatus();
         return true;
       }
       reasons.push(`${backend.name}: ${err}`);
     }
     const reason = reasons.join('; ').slice(0, 300);
-    const changed = this.status.last_error !== reason;
-    this.status.last_error = reason;
+    const changed = this.current.last_error !== reason;
+    this.current.last_error = reason;
     if (this.opts.mode === 'auto' && !this.backend) {
       // auto: neither nft nor iptables works here; stay off, look again now and then.
-      this.status.state = 'off';
+      this.current.state = 'off';
       this.retryMs = AUTO_RETRY_MS;
       if (changed) this.opts.log.info(`probe: off (not usable here: ${reason})`);
     } else {
-      this.status.state = 'failed';
+      this.current.state = 'failed';
       if (changed) this.opts.log.warn(`probe: cannot install its rules: ${reason}; trying again`);
       this.retryMs = Math.min(RETRY_MAX_MS, Math.max(this.opts.intervalMs, this.retryMs * 2));
     }
@@ -430,16 +439,16 @@ export class ProbeSensor {
       this.noteError(reading.error);
       return true;
     }
-    if (this.status.state !== 'running' || this.status.last_error) {
+    if (this.current.state !== 'running' || this.current.last_error) {
       // Readings work again after failing: seeing again.
-      if (this.status.state !== 'running') this.opts.log.info('probe: reading the counters again');
-      this.status.state = 'running';
-      this.status.last_error = undefined;
+      if (this.current.state !== 'running') this.opts.log.info('probe: reading the counters again');
+      this.current.state = 'running';
+      this.current.last_error = undefined;
       this.opts.onStatus();
     }
     const sample = sampleFromDump(reading, reading.names, at, this.generation);
-    if (this.status.keys !== sample.flows.length) {
-      this.status.keys = sample.flows.length;
+    if (this.current.keys !== sample.flows.length) {
+      this.current.keys = sample.flows.length;
       this.opts.onStatus();
     }
     this.opts.onSample(sample);
@@ -447,7 +456,7 @@ export class ProbeSensor {
   }
 
   private lost(what: string): boolean {
-    this.status.reinstalls++;
+    this.current.reinstalls++;
     this.needInstall = true;
     this.opts.log.warn(`probe: ${what} (firewall reload, proxy restart or a config change); installing it again`);
     this.opts.onStatus();
@@ -456,9 +465,9 @@ export class ProbeSensor {
 
   /** A reading that failed: the probe sees nothing until one works again, so it is not running. */
   private noteError(message: string): void {
-    if (this.status.last_error !== message) this.opts.log.warn(`probe: ${message}`);
-    this.status.state = 'failed';
-    this.status.last_error = message;
+    if (this.current.last_error !== message) this.opts.log.warn(`probe: ${message}`);
+    this.current.state = 'failed';
+    this.current.last_error = message;
     this.opts.onStatus();
   }
 }

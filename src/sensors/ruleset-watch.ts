@@ -15,12 +15,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { LoadIssue } from '../ruleset/model';
 import { rulesetFingerprint } from '../ruleset/ruleset-diff';
 import type { RulesetSnapshot } from '../ruleset/ruleset-snapshot';
+import type { RulesetWatchState } from '../status/status-schema';
 import type { Logger } from '../system/log';
 import { runCommand } from '../system/run-command';
 import { readLiveRuleset, type SensorResult } from './ruleset-reader';
 
 export interface RulesetWatchStatus {
-  state: 'starting' | 'running' | 'restarting' | 'polling' | 'failed' | 'stopped';
+  state: RulesetWatchState;
   /** How changes are noticed: "nft monitor" (+ "iptables-save poll"), or "poll" alone. */
   watch: string;
   /** Firewall backends in the last snapshot: nft, iptables (legacy or nft variant). */

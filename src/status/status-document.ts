@@ -1,152 +1,24 @@
-// The shape of status.json, built from the daemon's state without I/O.
-// LuCI, `replyguard status` and (later) MQTT read this one document.
+// status.json built from the daemon's parts' reports, without I/O: health and
+// the headline are decided here. The shape is status-schema.ts.
 
 import type { ForwardConfig } from '../config/config';
-import type { ProxyStatus, RulesetStatus } from '../daemon/ruleset-unit';
 import type { DetectorCounters } from '../detector/detector';
-import { blindSpotText, type EbpfHook } from '../detector/ebpf-hooks';
+import { blindSpotText } from '../detector/ebpf-hooks';
 import type { Finding } from '../detector/finding';
-import type { TimelineEntry } from './timeline';
-
-export const STATUS_SCHEMA = 1;
-
-export type Health = 'ok' | 'problem' | 'degraded';
-export type ForwardStatus = 'ok' | 'hijacked' | 'at_risk' | 'unknown';
-
-export interface ConntrackSensorStatus {
-  state: 'starting' | 'running' | 'restarting' | 'failed' | 'stopped';
-  /** The running `conntrack -E -e NEW` child. */
-  pid?: number;
-  events: number;
-  /** ENOBUFS warnings of the NEW stream: each one means at least one NEW event was lost (and brings a resync). */
-  lost: number;
-  last_loss?: string;
-  resyncs: number;
-  restarts: number;
-  parse_errors: number;
-  last_error?: string;
-  since?: string;
-  /**
-   * The second child, `conntrack -E -e DESTROY`: it only tells how long a hijacked entry lived, so its
-   * losses (the kernel's garbage collector sends DESTROY events in bursts) cost no detection.
-   */
-  destroy?: {
-    state: ConntrackSensorStatus['state'];
-    pid?: number;
-    events: number;
-    lost: number;
-    restarts: number;
-    last_error?: string;
-  };
-}
-
-/** `ip -j addr`: the router's own addresses and the LAN networks taken from lan_interfaces. */
-export interface AddressSensorStatus {
-  state: 'starting' | 'running' | 'failed';
-  /** Why the last reading failed (e.g. BusyBox's ip, which has no -j: the package ip-full is missing). */
-  last_error?: string;
-  since?: string;
-}
-
-/**
- * Programs before netfilter on the LAN (tc BPF filters, or a known eBPF proxy's process where there is no
- * tc): 'off' before the first reading. Blind hooks make health degraded: replies taken there are unseen.
- */
-export interface EbpfSensorStatus {
-  state: 'off' | 'running' | 'failed';
-  /** tc: the LAN interfaces' ingress filters; proc: programs held by processes (this router has no tc). */
-  way?: 'tc' | 'proc';
-  hooks: EbpfHook[];
-  last_error?: string;
-  since?: string;
-}
-
-/** The MQTT output as status.json shows it; 'disabled' when [mqtt] enabled is off. */
-export interface MqttOutputStatus {
-  state: 'disabled' | 'connecting' | 'connected' | 'reconnecting' | 'failed';
-  /** The broker URL without credentials. */
-  broker?: string;
-  last_error?: string;
-  since?: string;
-}
-
-/** The passive probe (replyguard's own counting table): 'off' when disabled or, with probe = auto, unusable here. */
-export interface ProbeSensorStatus {
-  state: 'off' | 'installing' | 'running' | 'failed';
-  /** What it counts with: nft (its table inet replyguard) or iptables (fw3: chains and ipsets replyguard_*). */
-  backend?: 'nft' | 'iptables';
-  /** Seconds between readings of its counters. */
-  interval_s: number;
-  /** Reply flows counted in the last reading. */
-  keys: number;
-  /** Times the table was found missing or changed (firewall reload, proxy restart) and installed again. */
-  reinstalls: number;
-  /** probe = on: a failure makes health degraded. */
-  required?: boolean;
-  last_error?: string;
-  since?: string;
-}
-
-/**
- * The guard (replyguard guard) as the daemon sees it. `state` is about the rules, whatever the mode:
- * unknown (no ruleset read yet), no_forwards (nothing declared to guard), not_needed (no declared
- * reply would be swallowed), in_place (there and effective), missing (needed, not there),
- * ineffective (there, but a reply is still swallowed).
- */
-export interface GuardStatusPart {
-  /** guard option: off = only on command, auto = the daemon keeps it in place. */
-  mode: 'off' | 'auto';
-  state: 'unknown' | 'no_forwards' | 'not_needed' | 'in_place' | 'missing' | 'ineffective';
-  summary: string;
-  /** Guard rules found (tagged rules plus the rules of replyguard's own guard table). */
-  rules: number;
-  /** Times the daemon applied (or re-applied) the guard since start. */
-  applies: number;
-  /** ISO time of the last apply by the daemon, null when none. */
-  last_apply: string | null;
-  /** Why the last apply (or remove) failed; absent after a success. */
-  last_error?: string;
-  /** mode auto after failures: when the daemon tries again (ISO). */
-  retry_at?: string;
-}
-
-export interface StatusDocument {
-  schema: number;
-  version: string;
-  updated_at: string;
-  started_at: string;
-  node_id: string;
-  health: Health;
-  /** One sentence for people: what is wrong, or that all is well. */
-  headline: string;
-  sensors: {
-    conntrack: ConntrackSensorStatus;
-    mqtt: MqttOutputStatus;
-    probe: ProbeSensorStatus;
-    addresses: AddressSensorStatus;
-    ebpf: EbpfSensorStatus;
-  };
-  lan: { interfaces: string[]; subnets: string[]; source: string; router_addresses: string[] };
-  forwards: Array<{
-    name: string;
-    host: string;
-    port: number;
-    proto: string;
-    wan_port?: number;
-    status: ForwardStatus;
-    finding?: string;
-  }>;
-  findings: Finding[];
-  /** The transparent proxy found in the ruleset (the first when several), null when none or not read yet. */
-  proxy: ProxyStatus | null;
-  /** backend, fingerprint, changed_at, watch, state, last changes; null before the first read. */
-  ruleset: RulesetStatus | null;
-  /** ruleset_changed / finding_opened / finding_cleared, oldest first, capped. */
-  timeline: TimelineEntry[];
-  /** The guard; absent in status files of older versions. */
-  guard: GuardStatusPart;
-  counters: DetectorCounters & { problem_hold_s: number };
-}
+import {
+  type AddressSensorStatus,
+  type ConntrackSensorStatus,
+  type EbpfSensorStatus,
+  type GuardStatusPart,
+  type Health,
+  type OutputsStatus,
+  type ProbeSensorStatus,
+  type ProxyStatus,
+  type RulesetStatus,
+  STATUS_SCHEMA,
+  type StatusDocument,
+  type TimelineEntry,
+} from './status-schema';
 
 export interface StatusInputs {
   version: string;
@@ -157,13 +29,13 @@ export interface StatusInputs {
   lostRecently: boolean;
   lan: StatusDocument['lan'];
   forwards: readonly ForwardConfig[];
-  /** The ruleset unit's part (RulesetUnit.statusPart). */
+  /** The ruleset unit's report. */
   ruleset?: { proxy: ProxyStatus | null; ruleset: RulesetStatus; timeline: TimelineEntry[] };
   findings: Finding[];
   counters: DetectorCounters;
   problemHoldS: number;
-  /** Absent: MQTT is disabled. MQTT being down never changes health (detection does not need it). */
-  mqtt?: MqttOutputStatus;
+  /** Absent: not shown (MQTT disabled). An output being down never changes health (detection does not need it). */
+  outputs?: Partial<OutputsStatus>;
   /** Absent: no probe (shown as off). A failed probe makes health degraded. */
   probe?: ProbeSensorStatus;
   /** Absent: not started yet. Failed readings make health degraded (the LAN and own addresses may be stale). */
@@ -192,11 +64,11 @@ export function buildStatus(input: StatusInputs): StatusDocument {
     headline: headline(health, active, input),
     sensors: {
       conntrack: input.conntrack,
-      mqtt: input.mqtt ?? { state: 'disabled' },
       probe: input.probe ?? { state: 'off', interval_s: 0, keys: 0, reinstalls: 0 },
       addresses: input.addresses ?? { state: 'starting' },
       ebpf: input.ebpf ?? { state: 'off', hooks: [] },
     },
+    outputs: { mqtt: input.outputs?.mqtt ?? { state: 'disabled' } },
     lan: input.lan,
     forwards: input.forwards.map((fw) => forwardStatus(fw, input.findings)),
     findings: input.findings,

@@ -1,7 +1,7 @@
 // What changed between two status documents, as events people subscribe to
 // (MQTT `event`, the timeline). Pure.
 
-import type { StatusDocument } from './status-document';
+import type { StatusDocument } from './status-schema';
 
 export type StatusEventType = 'hijack_detected' | 'hijack_cleared' | 'ruleset_changed' | 'at_risk' | 'guard_applied';
 

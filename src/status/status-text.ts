@@ -4,7 +4,7 @@
 import { blindSpotText } from '../detector/ebpf-hooks';
 import type { Finding } from '../detector/finding';
 import { findingFixes } from './finding-fixes';
-import type { StatusDocument } from './status-document';
+import type { StatusDocument } from './status-schema';
 
 export function renderStatusText(doc: StatusDocument, now: number, staleAfterS: number): string {
   const out: string[] = [];
@@ -62,6 +62,13 @@ export function renderStatusText(doc: StatusDocument, now: number, staleAfterS: 
   const blind = blindSpotText(ebpf?.hooks ?? []);
   if (blind) out.push(`         ebpf BLIND SPOT: ${blind}`);
   else if (ebpf?.state === 'failed') out.push(`         ebpf FAILED: ${ebpf.last_error ?? 'unknown error'}`);
+  // Absent in status files of older versions (they had it under sensors).
+  const mqtt = (doc.outputs as StatusDocument['outputs'] | undefined)?.mqtt;
+  if (mqtt && mqtt.state !== 'disabled')
+    out.push(
+      `Outputs: MQTT ${mqtt.state}${mqtt.broker ? ` (${mqtt.broker})` : ''}` +
+        (mqtt.last_error ? ` — last error: ${mqtt.last_error}` : ''),
+    );
   if (doc.ruleset) {
     const p = doc.proxy;
     out.push(

@@ -3,18 +3,7 @@
 // finding is linked to the latest ruleset change before it ("first seen
 // 3 min after OpenClash's chains changed"). Pure: times come in.
 
-export type TimelineKind = 'ruleset_changed' | 'finding_opened' | 'finding_cleared';
-
-export interface TimelineEntry {
-  /** ISO-8601 */
-  at: string;
-  kind: TimelineKind;
-  summary: string;
-  /** The finding's id (finding_*). */
-  finding?: string;
-  /** ruleset_changed: the new fingerprint. */
-  fingerprint?: string;
-}
+import type { TimelineEntry } from './status-schema';
 
 export const DEFAULT_TIMELINE_CAP = 32;
 

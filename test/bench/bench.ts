@@ -20,7 +20,7 @@ import { modelPacket } from '../../src/ruleset/packet';
 import { recognizeProxies } from '../../src/ruleset/recognize-proxy';
 import { makeSnapshot } from '../../src/ruleset/ruleset-snapshot';
 import { readDumpDir } from '../../src/sensors/ruleset-reader';
-import type { StatusDocument } from '../../src/status/status-document';
+import type { StatusDocument } from '../../src/status/status-schema';
 import { ByteLineSplitter } from '../../src/util/byte-line-splitter';
 import { LineSplitter } from '../../src/util/line-splitter';
 import { LruMap } from '../../src/util/lru-map';
@@ -638,7 +638,7 @@ async function labMqttBench(): Promise<void> {
       );
       const client = await startClient(broker.url, ['replyguard/bench/problem'], inSide);
       try {
-        await daemon.waitFor('mqtt connected', (s) => s.sensors.mqtt.state === 'connected', 10_000);
+        await daemon.waitFor('mqtt connected', (s) => s.outputs.mqtt.state === 'connected', 10_000);
         const toStatus: number[] = [];
         const toMqtt: number[] = [];
         const n = QUICK ? 10 : 30;

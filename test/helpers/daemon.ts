@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { StatusDocument } from '../../src/status/status-document';
+import type { StatusDocument } from '../../src/status/status-schema';
 import type { Lab } from '../lab/lab';
 
 export const BUNDLE = join(__dirname, '..', '..', 'dist', 'replyguard.js');

@@ -108,9 +108,9 @@ describe('eBPF before netfilter without tc: programs held by processes (/proc)',
     });
     await sensor.start();
     try {
-      assert.equal(sensor.status.way, 'proc');
-      assert.equal(sensor.status.state, 'running');
-      const mine = (pid?: number) => sensor.status.hooks.find((h) => h.process?.pid === pid);
+      assert.equal(sensor.status().way, 'proc');
+      assert.equal(sensor.status().state, 'running');
+      const mine = (pid?: number) => sensor.status().hooks.find((h) => h.process?.pid === pid);
       assert.deepEqual(mine(dae.pid), {
         program: mine(dae.pid)?.program,
         process: { name: 'dae', pid: dae.pid },

@@ -30,7 +30,7 @@ describe('the Guard switch (MQTT / Home Assistant)', () => {
       extra: `[mqtt]\nenabled = 1\nurl = mqtt://127.0.0.1:${PORT}\nnode_id = ${NODE}\n`,
     });
     daemon = await startDaemon(lab, `; written by the test, kept by the switch\n${text}`);
-    await daemon.waitFor('mqtt connected', (s) => s.sensors.mqtt.state === 'connected');
+    await daemon.waitFor('mqtt connected', (s) => s.outputs.mqtt.state === 'connected');
     client = await startClient(broker.url, ['homeassistant/switch/#', `${ROOT}/#`], (argv) =>
       lab.spawn(lab.ns.side, argv),
     );

@@ -73,9 +73,9 @@ describe('MQTT: broker down at start', () => {
     const daemon = await startHostDaemon(configText(`enabled = 1\nurl = mqtt://127.0.0.1:${port}\nnode_id = down1`));
     let broker: Broker | undefined;
     try {
-      const s = await daemon.waitFor('mqtt error', (st) => st.sensors.mqtt.last_error !== undefined);
-      assert.equal(s.sensors.mqtt.state, 'connecting');
-      assert.match(s.sensors.mqtt.last_error!, /cannot connect to mqtt:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/);
+      const s = await daemon.waitFor('mqtt error', (st) => st.outputs.mqtt.last_error !== undefined);
+      assert.equal(s.outputs.mqtt.state, 'connecting');
+      assert.match(s.outputs.mqtt.last_error!, /cannot connect to mqtt:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/);
       assert.notEqual(s.health, 'degraded', 'MQTT down is no detection problem');
       await new Promise((r) => setTimeout(r, 3500)); // several retries
       assert.equal(count(daemon.log(), /ECONNREFUSED/), 1, daemon.log());
@@ -83,7 +83,7 @@ describe('MQTT: broker down at start', () => {
       await new Promise((r) => setTimeout(r, 1200));
       assert.notEqual(daemon.status()!.updated_at, before, 'status.json keeps being written');
       broker = await startBroker({ port });
-      await daemon.waitFor('connected', (st) => st.sensors.mqtt.state === 'connected', 15_000);
+      await daemon.waitFor('connected', (st) => st.outputs.mqtt.state === 'connected', 15_000);
       const retained = await retainedNow(broker.url, ['homeassistant/#', 'replyguard/down1/#']);
       assert.equal(retained.get('replyguard/down1/availability')?.payload, 'online');
       assert.equal(retained.get('replyguard/down1/problem')?.payload, 'OFF');
@@ -107,7 +107,7 @@ describe('MQTT: username and password', () => {
       configText(`enabled = 1\nurl = ${broker.url}\nusername = ha\npassword = right-pw\nnode_id = auth1`),
     );
     try {
-      await daemon.waitFor('connected', (s) => s.sensors.mqtt.state === 'connected');
+      await daemon.waitFor('connected', (s) => s.outputs.mqtt.state === 'connected');
       const retained = await retainedNow(broker.url, ['replyguard/auth1/#'], ['-u', 'ha', '-P', 'right-pw']);
       assert.equal(retained.get('replyguard/auth1/availability')?.payload, 'online');
     } finally {
@@ -120,14 +120,14 @@ describe('MQTT: username and password', () => {
       configText(`enabled = 1\nurl = ${broker.url}\nusername = ha\npassword = wrong-pw-xyz\nnode_id = auth2`),
     );
     try {
-      const s = await daemon.waitFor('failed', (st) => st.sensors.mqtt.state === 'failed');
-      assert.match(s.sensors.mqtt.last_error!, /refused the login \(Not authorized\)|Bad username or password/);
+      const s = await daemon.waitFor('failed', (st) => st.outputs.mqtt.state === 'failed');
+      assert.match(s.outputs.mqtt.last_error!, /refused the login \(Not authorized\)|Bad username or password/);
       await new Promise((r) => setTimeout(r, 3500));
       assert.equal(count(daemon.log(), /refused the login/), 1, daemon.log());
       assert.doesNotMatch(daemon.log(), /wrong-pw-xyz/);
       assert.doesNotMatch(JSON.stringify(daemon.status()), /wrong-pw-xyz/);
       assert.equal(daemon.status()!.sensors.conntrack.state, 'running');
-      assert.equal(daemon.status()!.sensors.mqtt.state, 'failed');
+      assert.equal(daemon.status()!.outputs.mqtt.state, 'failed');
     } finally {
       await daemon.stop();
     }
@@ -151,7 +151,7 @@ describe('MQTT: TLS with a test CA', () => {
       configText(`enabled = 1\nurl = ${broker.tlsUrl}\nca_file = ${ca.caFile}\nnode_id = tls1`),
     );
     try {
-      await daemon.waitFor('connected', (s) => s.sensors.mqtt.state === 'connected');
+      await daemon.waitFor('connected', (s) => s.outputs.mqtt.state === 'connected');
       const retained = await retainedNow(broker.tlsUrl!, ['replyguard/tls1/#'], ['--ca', ca.caFile]);
       assert.equal(retained.get('replyguard/tls1/availability')?.payload, 'online');
     } finally {
@@ -164,8 +164,8 @@ describe('MQTT: TLS with a test CA', () => {
       configText(`enabled = 1\nurl = ${broker.tlsUrl}\nca_file = ${ca.otherCaFile}\nnode_id = tls2`),
     );
     try {
-      const s = await daemon.waitFor('failed', (st) => st.sensors.mqtt.state === 'failed');
-      assert.match(s.sensors.mqtt.last_error!, /TLS: the certificate of mqtts:\/\/127\.0\.0\.1:\d+ is not trusted/);
+      const s = await daemon.waitFor('failed', (st) => st.outputs.mqtt.state === 'failed');
+      assert.match(s.outputs.mqtt.last_error!, /TLS: the certificate of mqtts:\/\/127\.0\.0\.1:\d+ is not trusted/);
       assert.equal(s.sensors.conntrack.state, 'running');
     } finally {
       await daemon.stop();
@@ -175,8 +175,8 @@ describe('MQTT: TLS with a test CA', () => {
   it('fails clearly when the system CAs do not know the broker', async () => {
     const daemon = await startHostDaemon(configText(`enabled = 1\nurl = ${broker.tlsUrl}\nnode_id = tls3`));
     try {
-      const s = await daemon.waitFor('failed', (st) => st.sensors.mqtt.state === 'failed');
-      assert.match(s.sensors.mqtt.last_error!, /not trusted/);
+      const s = await daemon.waitFor('failed', (st) => st.outputs.mqtt.state === 'failed');
+      assert.match(s.outputs.mqtt.last_error!, /not trusted/);
     } finally {
       await daemon.stop();
     }
@@ -187,7 +187,7 @@ describe('MQTT: TLS with a test CA', () => {
       configText(`enabled = 1\nurl = ${broker.tlsUrl}\ninsecure = 1\nnode_id = tls4`),
     );
     try {
-      await daemon.waitFor('connected', (s) => s.sensors.mqtt.state === 'connected');
+      await daemon.waitFor('connected', (s) => s.outputs.mqtt.state === 'connected');
       assert.match(daemon.log(), /warn: mqtt: insecure=1: the certificate of .* is NOT checked/);
     } finally {
       await daemon.stop();
@@ -200,7 +200,7 @@ describe('MQTT: retained topics over time', () => {
     const broker = await startBroker({ port: await freePort(), persistence: true });
     const daemon = await startHostDaemon(configText(`enabled = 1\nurl = ${broker.url}\nnode_id = pers1`));
     try {
-      await daemon.waitFor('connected', (s) => s.sensors.mqtt.state === 'connected');
+      await daemon.waitFor('connected', (s) => s.outputs.mqtt.state === 'connected');
       const connects = () => daemon.log().split('mqtt: connected to').length - 1;
       await broker.restart();
       const deadline = Date.now() + 15_000;
@@ -223,13 +223,13 @@ describe('MQTT: retained topics over time', () => {
     const mqtt = `enabled = 1\nurl = ${broker.url}\nnode_id = del1`;
     try {
       const first = await startHostDaemon(configText(mqtt, ['nas', 'wg']), dir);
-      await first.waitFor('connected', (s) => s.sensors.mqtt.state === 'connected');
+      await first.waitFor('connected', (s) => s.outputs.mqtt.state === 'connected');
       await new Promise((r) => setTimeout(r, 300));
       await first.stop();
       let retained = await retainedNow(broker.url, ['homeassistant/#', 'replyguard/del1/#']);
       assert.ok(retained.has('homeassistant/sensor/del1/forward_wg/config'));
       const second = await startHostDaemon(configText(mqtt, ['nas']), dir);
-      await second.waitFor('connected', (s) => s.sensors.mqtt.state === 'connected');
+      await second.waitFor('connected', (s) => s.outputs.mqtt.state === 'connected');
       await new Promise((r) => setTimeout(r, 2500)); // the sweep window
       retained = await retainedNow(broker.url, ['homeassistant/#', 'replyguard/del1/#']);
       assert.ok(!retained.has('homeassistant/sensor/del1/forward_wg/config'), 'wg config cleared');
@@ -248,7 +248,7 @@ describe('MQTT: retained topics over time', () => {
     dirs.push(dir);
     try {
       const first = await startHostDaemon(configText(`enabled = 1\nurl = ${broker.url}\nnode_id = ret1`), dir);
-      await first.waitFor('connected', (s) => s.sensors.mqtt.state === 'connected');
+      await first.waitFor('connected', (s) => s.outputs.mqtt.state === 'connected');
       await new Promise((r) => setTimeout(r, 300));
       await first.stop();
       assert.ok((await retainedNow(broker.url, ['replyguard/ret1/#'])).has('replyguard/ret1/problem'));
@@ -257,7 +257,7 @@ describe('MQTT: retained topics over time', () => {
         configText(`enabled = 1\nurl = ${broker.url}\nnode_id = ret1\nretain = 0`),
         dir,
       );
-      await second.waitFor('connected', (s) => s.sensors.mqtt.state === 'connected');
+      await second.waitFor('connected', (s) => s.outputs.mqtt.state === 'connected');
       await live.waitFor(
         'live problem',
         (m) => m.topic === 'replyguard/ret1/problem' && !m.retain && m.payload === 'OFF',
@@ -277,12 +277,12 @@ describe('MQTT: retained topics over time', () => {
     const broker = await startBroker({ port: await freePort() });
     const daemon = await startHostDaemon(configText(`enabled = 1\nurl = ${broker.url}\nnode_id = off1`));
     try {
-      await daemon.waitFor('connected', (s) => s.sensors.mqtt.state === 'connected');
+      await daemon.waitFor('connected', (s) => s.outputs.mqtt.state === 'connected');
       await new Promise((r) => setTimeout(r, 300));
       assert.ok((await retainedNow(broker.url, ['homeassistant/#', 'replyguard/off1/#'])).size >= 14);
       writeFileSync(daemon.configPath, configText(`enabled = 0\nurl = ${broker.url}\nnode_id = off1`));
       daemon.child.kill('SIGHUP');
-      await daemon.waitFor('disabled', (s) => s.sensors.mqtt.state === 'disabled');
+      await daemon.waitFor('disabled', (s) => s.outputs.mqtt.state === 'disabled');
       const retained = await retainedNow(broker.url, ['homeassistant/#', 'replyguard/off1/#']);
       assert.deepEqual([...retained.keys()], []);
       assert.equal(daemon.status()!.sensors.conntrack.state, 'running');
@@ -296,7 +296,7 @@ describe('MQTT: retained topics over time', () => {
     const broker = await startBroker({ port: await freePort() });
     const daemon = await startHostDaemon(configText(`enabled = 1\nurl = ${broker.url}\nnode_id = off3`));
     try {
-      await daemon.waitFor('connected', (s) => s.sensors.mqtt.state === 'connected');
+      await daemon.waitFor('connected', (s) => s.outputs.mqtt.state === 'connected');
       await new Promise((r) => setTimeout(r, 300));
       writeFileSync(daemon.configPath, configText(`enabled = 0\nurl = ${broker.url}\nnode_id = off3`));
       await daemon.stop();
@@ -316,7 +316,7 @@ describe('MQTT: retained topics over time', () => {
     dirs.push(dir);
     try {
       const first = await startHostDaemon(configText(`enabled = 1\nurl = ${broker.url}\nnode_id = off2`), dir);
-      await first.waitFor('connected', (s) => s.sensors.mqtt.state === 'connected');
+      await first.waitFor('connected', (s) => s.outputs.mqtt.state === 'connected');
       await new Promise((r) => setTimeout(r, 300));
       process.kill(-first.child.pid!, 'SIGKILL'); // no clean stop: only the will runs
       await new Promise((r) => first.child.once('exit', r));
@@ -330,7 +330,7 @@ describe('MQTT: retained topics over time', () => {
       const retained = await retainedNow(broker.url, ['homeassistant/#', 'replyguard/off2/#']);
       assert.deepEqual([...retained.keys()], []);
       assert.ok(!existsSync(join(dir, 'state', 'mqtt-announced.json')));
-      assert.equal(second.status()!.sensors.mqtt.state, 'disabled');
+      assert.equal(second.status()!.outputs.mqtt.state, 'disabled');
       await second.stop();
     } finally {
       await broker.destroy();

@@ -41,7 +41,7 @@ describe('MQTT: the broker flapping while events flow', () => {
         extra: `[mqtt]\nenabled = 1\nurl = mqtt://127.0.0.1:${PORT}\nnode_id = ${NODE}\n`,
       }),
     );
-    await daemon.waitFor('mqtt connected', (s) => s.sensors.mqtt.state === 'connected', 10_000);
+    await daemon.waitFor('mqtt connected', (s) => s.outputs.mqtt.state === 'connected', 10_000);
     client = await startClient(broker.url, [`replyguard/${NODE}/problem`], (argv) => lab.spawn(lab.ns.side, argv));
   });
   after(async () => {
@@ -102,7 +102,7 @@ describe('MQTT: the broker flapping while events flow', () => {
     const hijacksDuring = hijacks;
 
     // Reconnected; every reconnect is in the log.
-    const s1 = await daemon.waitFor('mqtt connected again', (s) => s.sensors.mqtt.state === 'connected', 40_000);
+    const s1 = await daemon.waitFor('mqtt connected again', (s) => s.outputs.mqtt.state === 'connected', 40_000);
     const connects = (daemon.log().match(/mqtt: connected to/g) ?? []).length;
     // Detection went on throughout: every hijacked connection was counted.
     const counted = s1.counters.hijackedReplies - before.counters.hijackedReplies;

@@ -54,7 +54,7 @@ describe('MQTT / Home Assistant in the lab', () => {
     lab = await createLab({ mode: 'iptables-redirect', tag: 'mqtt' });
     broker = await startBroker({ port: PORT, spawn: (argv) => lab.spawn(lab.ns.side, argv) });
     daemon = await startDaemon(lab, configText(lab));
-    await daemon.waitFor('mqtt connected', (s) => s.sensors.mqtt.state === 'connected');
+    await daemon.waitFor('mqtt connected', (s) => s.outputs.mqtt.state === 'connected');
     client = await startClient(broker.url, ['homeassistant/#', `${ROOT}/#`], (argv) => lab.spawn(lab.ns.side, argv));
   });
   after(async () => {
@@ -79,7 +79,7 @@ describe('MQTT / Home Assistant in the lab', () => {
     // Before any outside client: unknown, or already at_risk once the ruleset was read (the proxy's rules predict it).
     assert.ok(['unknown', 'at_risk'].includes(String(retained.get(`${ROOT}/forward/nas/state`)?.payload)));
     await daemon.waitFor('the prediction', (s) => s.forwards.find((f) => f.name === 'nas')?.status === 'at_risk');
-    assert.equal(daemon.status()?.sensors.mqtt.state, 'connected');
+    assert.equal(daemon.status()?.outputs.mqtt.state, 'connected');
   });
 
   it('the hijack: problem ON, hijack_detected, forward hijacked, within 1 s of the status change', async () => {
@@ -172,7 +172,7 @@ describe('MQTT / Home Assistant in the lab', () => {
 
   it('SIGKILL: the broker publishes the will, offline', async () => {
     daemon = await startDaemon(lab, configText(lab));
-    await daemon.waitFor('mqtt connected', (s) => s.sensors.mqtt.state === 'connected');
+    await daemon.waitFor('mqtt connected', (s) => s.outputs.mqtt.state === 'connected');
     assert.equal(
       (await retainedNow(lab, [`${ROOT}/availability`], 400)).get(`${ROOT}/availability`)?.payload,
       'online',

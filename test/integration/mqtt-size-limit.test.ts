@@ -52,7 +52,7 @@ describe('MQTT: incoming size limit (real mosquitto)', () => {
     const daemon = followDaemon(child, stateDir);
     const pub = connect(broker.url, { clientId: 'rg-attacker', reconnectPeriod: 0 });
     try {
-      await daemon.waitFor('mqtt connected', (s) => s.sensors.mqtt?.state === 'connected', 10_000);
+      await daemon.waitFor('mqtt connected', (s) => s.outputs.mqtt?.state === 'connected', 10_000);
       if (!pub.connected) await new Promise<void>((r) => pub.once('connect', () => r()));
       await sleep(1500);
       const before = rssMb(child.pid!);
@@ -79,7 +79,7 @@ describe('MQTT: incoming size limit (real mosquitto)', () => {
       // Still connected and still listening: a real command is taken.
       await pub.publishAsync(`replyguard/${NODE}/guard/set`, 'ON', { qos: 1 });
       await daemon.waitLog(/guard: off → auto \(switched from Home Assistant\)/, 10_000);
-      assert.equal(daemon.status()?.sensors.mqtt?.state, 'connected');
+      assert.equal(daemon.status()?.outputs.mqtt?.state, 'connected');
     } finally {
       await pub.endAsync(true);
       await daemon.stop();

@@ -58,7 +58,7 @@ describe('on Node 18', { skip }, () => {
   });
 
   it('the daemon catches the incident and tells MQTT', async () => {
-    await daemon.waitFor('mqtt connected', (s) => s.sensors.mqtt.state === 'connected', 10_000);
+    await daemon.waitFor('mqtt connected', (s) => s.outputs.mqtt.state === 'connected', 10_000);
     const r = await lab.tlsThroughForward({ timeoutMs: 3000 });
     assert.equal(r.ok, false, 'the incident reproduces');
     const s = await daemon.waitFor(

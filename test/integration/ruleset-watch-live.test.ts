@@ -32,7 +32,7 @@ const unit = new RulesetUnit(config, createLogger('warn'), { onChange: () => set
 });
 function emit() {
   if (!ready) return;
-  process.stdout.write(JSON.stringify({ part: unit.statusPart([]), pids: unit.childPids() }) + '\\n');
+  process.stdout.write(JSON.stringify({ part: unit.status(), pids: unit.childPids() }) + '\\n');
 }
 function ticks() {
   // utime stime cutime cstime (fields 14-17), clock ticks: the children's time counts too.

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { StatusDocument } from '../../src/status/status-document';
+import type { StatusDocument } from '../../src/status/status-schema';
 import { labConfig, type RunningDaemon, startDaemon } from '../helpers/daemon';
 import type { Lab } from './lab';
 

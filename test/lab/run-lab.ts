@@ -10,7 +10,7 @@
 // the passive probe reports it within probe_interval (2 s) + 1 s.
 
 import { spawnSync } from 'node:child_process';
-import type { StatusDocument } from '../../src/status/status-document';
+import type { StatusDocument } from '../../src/status/status-schema';
 import { BUNDLE, hijacksOf, startDaemon } from '../helpers/daemon';
 import { configureForwards, installReplyguard, routerSh, waitRouterStatus } from '../openwrt/install';
 import { rigUnavailable } from '../openwrt/rig';

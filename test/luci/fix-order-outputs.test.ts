@@ -22,7 +22,8 @@ import type { ProbeFlowCount } from '../../src/probe/probe-sample';
 import { recognizeProxies } from '../../src/ruleset/recognize-proxy';
 import { makeSnapshot } from '../../src/ruleset/ruleset-snapshot';
 import { readDumpDir } from '../../src/sensors/ruleset-reader';
-import { buildStatus, type StatusDocument } from '../../src/status/status-document';
+import { buildStatus } from '../../src/status/status-document';
+import type { StatusDocument } from '../../src/status/status-schema';
 import { type Harness, RUNNING, STATUS_FILE, startHarness } from './harness-page';
 
 const ROOT = join(__dirname, '..', '..');

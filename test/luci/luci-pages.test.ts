@@ -129,8 +129,9 @@ describe('luci-app-replyguard pages in Chromium', () => {
       const sensors = await text(page, '#rg-sensors');
       assert.match(sensors, /Conntrack events\s+running/);
       assert.match(sensors, /Conntrack DESTROY events\s+running\s+events: 1, lost: 0, restarts: 0/);
-      assert.match(sensors, /MQTT\s+disabled/);
       assert.match(sensors, /Probe\s+running\s+interval_s: 2/);
+      assert.doesNotMatch(sensors, /MQTT/, 'MQTT is an output, not a sensor');
+      assert.match(await text(page, '#rg-outputs'), /^Outputs\n[\s\S]*MQTT\s+disabled/);
       assert.equal(await page.locator('#rg-proxy').count(), 0);
       assert.equal(await page.locator('#rg-timeline').count(), 0);
       assert.equal(await page.locator('#save').count(), 0, 'a status page has no Save button');
@@ -155,7 +156,7 @@ describe('luci-app-replyguard pages in Chromium', () => {
       assert.match(hint, /replyguard guard apply/);
       assert.equal(await page.getAttribute('#rg-guard-hint button.rg-copy', 'data-copy'), GUARD_APPLY);
       const sections = await page.locator('#rg-body > .cbi-section').evaluateAll((els) => els.map((e) => e.id));
-      assert.deepEqual(sections, ['rg-findings', 'rg-forwards', 'rg-guard', 'rg-sensors', 'rg-lan']);
+      assert.deepEqual(sections, ['rg-findings', 'rg-forwards', 'rg-guard', 'rg-sensors', 'rg-outputs', 'rg-lan']);
       await shot(page, 'luci-status-en.png');
       await page.context().close();
     });
@@ -183,6 +184,7 @@ describe('luci-app-replyguard pages in Chromium', () => {
       assert.match(await text(page, '#rg-recheck'), /立即重新检查/);
       assert.match(await text(page, '#rg-sensors'), /Conntrack 事件\s+运行中/);
       assert.match(await text(page, '#rg-sensors'), /Conntrack 连接结束（DESTROY）事件\s+运行中/);
+      assert.match(await text(page, '#rg-outputs'), /^输出\n[\s\S]*MQTT\s+已禁用/);
       const guard = await text(page, '#rg-guard');
       assert.match(guard, /^守护规则\n/);
       assert.match(guard, /模式\s+关闭：仅在手动执行命令时添加/);

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { allPackages } from '../../openwrt/tools/build-ipk';
 import { buildIpk, ipkFileName } from '../../openwrt/tools/ipk';
-import type { StatusDocument } from '../../src/status/status-document';
+import type { StatusDocument } from '../../src/status/status-schema';
 import type { Lab } from '../lab/lab';
 import type { OpenWrtRig } from './rig';
 import { standInIpks } from './stand-ins';

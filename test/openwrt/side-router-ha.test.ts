@@ -36,7 +36,7 @@ describe('OpenWrt side router: Home Assistant over MQTT', { skip }, () => {
       ].join(' && '),
     );
     await configureForwards(lab, {}, 'restart');
-    await waitRouterStatus(lab, 'MQTT connected', (s) => s.started_at >= at && s.sensors.mqtt.state === 'connected');
+    await waitRouterStatus(lab, 'MQTT connected', (s) => s.started_at >= at && s.outputs.mqtt.state === 'connected');
   });
   after(async () => {
     await client?.stop();

@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { StatusDocument } from '../../src/status/status-document';
+import type { StatusDocument } from '../../src/status/status-schema';
 import { createLab, MODE_TRAITS, modeRunsOnOpenWrt, PROXY_MODES, type ProxyMode } from '../lab/lab';
 import { configureForwards, installReplyguard, routerSh, waitRouterStatus } from './install';
 import { rigUnavailable } from './rig';

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { StatusDocument } from '../../src/status/status-document';
+import type { StatusDocument } from '../../src/status/status-schema';
 import { createLab, type Lab } from '../lab/lab';
 import { configureForwards, installReplyguard, routerSh, serviceInstances, waitRouterStatus } from './install';
 import { rigUnavailable } from './rig';

@@ -508,7 +508,7 @@ describe('the MQTT password never shows', () => {
         findings: [],
         counters: { candidates: 0, hijackedReplies: 0, flowsTracked: 0, flowsEvicted: 0, findingsEvicted: 0 },
         problemHoldS: 900,
-        mqtt: status,
+        outputs: { mqtt: status },
       });
       assert.ok(!JSON.stringify(doc).includes(PASSWORD), 'status.json');
       assert.ok(!renderStatusText(doc, 1000, 90).includes(PASSWORD), 'replyguard status');

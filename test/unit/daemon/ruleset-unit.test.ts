@@ -59,12 +59,18 @@ function hijack(firstSeen: string): Finding {
   };
 }
 
+/** The detector's findings told to the unit, then its part of status.json. */
+function partAfter(unit: RulesetUnit, findings: Finding[]) {
+  unit.noteFindings(findings);
+  return unit.status();
+}
+
 describe('RulesetUnit', () => {
   it('predicts, records changes, links findings to the change before them', async () => {
     const { unit, load, changes } = makeUnit();
     await unit.start();
     try {
-      let part = unit.statusPart([]);
+      let part = partAfter(unit, []);
       assert.equal(part.proxy?.name, 'openclash');
       assert.equal(part.ruleset.backend, 'nft');
       assert.match(part.ruleset.fingerprint ?? '', /^[0-9a-f]{16}$/);
@@ -82,7 +88,7 @@ describe('RulesetUnit', () => {
       // The proxy stops: its rules are gone, the risk clears.
       load('empty');
       await unit.recheck();
-      part = unit.statusPart([]);
+      part = partAfter(unit, []);
       assert.equal(part.proxy, null);
       assert.deepEqual(part.atRisk, []);
       assert.notEqual(part.ruleset.changed_at, null);
@@ -100,7 +106,7 @@ describe('RulesetUnit', () => {
       load('openclash-fw4-fakeip');
       await unit.recheck();
       const seen = new Date(Date.now() + 1000).toISOString();
-      part = unit.statusPart([hijack(seen)]);
+      part = partAfter(unit, [hijack(seen)]);
       const f = part.findings[0]!;
       assert.equal(f.rule?.chain, 'openclash');
       assert.equal(f.proxy, 'OpenClash (fw4)');
@@ -113,7 +119,7 @@ describe('RulesetUnit', () => {
       // An unchanged re-read is no change.
       const before = part.ruleset.changes.length;
       await unit.recheck();
-      assert.equal(unit.statusPart([hijack(seen)]).ruleset.changes.length, before);
+      assert.equal(partAfter(unit, [hijack(seen)]).ruleset.changes.length, before);
     } finally {
       unit.stop();
     }
@@ -131,8 +137,32 @@ describe('RulesetUnit', () => {
         server: '192.168.1.30:8443',
       };
       delete asym.forward;
-      const part = unit.statusPart([asym]);
+      const part = partAfter(unit, [asym]);
       assert.deepEqual(part.atRisk.map((r) => r.server).sort(), ['192.168.1.10:443', '192.168.1.30:8443']);
+    } finally {
+      unit.stop();
+    }
+  });
+
+  it('learns when told of findings; status() only reads', async () => {
+    const { unit, changes } = makeUnit();
+    await unit.start();
+    try {
+      const asym: Finding = {
+        ...hijack(new Date().toISOString()),
+        id: 'asym-tcp-192.168.1.30-8443',
+        kind: 'asymmetric_reply',
+        severity: 'info',
+        server: '192.168.1.30:8443',
+      };
+      const before = changes();
+      unit.noteFindings([asym]);
+      assert.equal(changes(), before + 1, 'a new server predicted at risk is a change');
+      const told = changes();
+      const first = unit.status();
+      assert.deepEqual(unit.status(), first);
+      assert.equal(changes(), told, 'reading fired no onChange');
+      assert.ok(first.timeline.some((e) => e.kind === 'finding_opened' && e.finding === 'risk-tcp-192.168.1.30-8443'));
     } finally {
       unit.stop();
     }

@@ -12,7 +12,8 @@ import { parseConntrackLine } from '../../../src/conntrack/conntrack-line';
 import { Detector } from '../../../src/detector/detector';
 import { makeLanView } from '../../../src/detector/lan-view';
 import type { ProbeFlowCount, ProbeSample } from '../../../src/probe/probe-sample';
-import { buildStatus, type ProbeSensorStatus, type StatusInputs } from '../../../src/status/status-document';
+import { buildStatus, type StatusInputs } from '../../../src/status/status-document';
+import type { ProbeSensorStatus } from '../../../src/status/status-schema';
 import { renderStatusText } from '../../../src/status/status-text';
 
 const FORWARDS: ForwardConfig[] = [

@@ -57,8 +57,8 @@ import {
 import { eventPayload, findingsAttributes, stateMessages, stateSummary } from '../../../src/mqtt/mqtt-state';
 import { Topics } from '../../../src/mqtt/mqtt-topics';
 import { openwrtRelease } from '../../../src/outputs/router-info';
-import type { StatusDocument } from '../../../src/status/status-document';
 import { statusEvents } from '../../../src/status/status-events';
+import type { StatusDocument } from '../../../src/status/status-schema';
 
 // ---- the rules ---------------------------------------------------------------
 
@@ -338,7 +338,7 @@ function finding(f: Partial<Finding> = {}): Finding {
 
 function doc(findings: Finding[], status: 'ok' | 'hijacked' | 'unknown' = 'unknown'): StatusDocument {
   return {
-    schema: 1,
+    schema: 2,
     version: '0.1.0',
     updated_at: '2026-11-25T00:25:00.000Z',
     started_at: '2026-11-25T00:00:00.000Z',
@@ -347,11 +347,11 @@ function doc(findings: Finding[], status: 'ok' | 'hijacked' | 'unknown' = 'unkno
     headline: 'h',
     sensors: {
       conntrack: { state: 'running', events: 10, lost: 2, resyncs: 1, restarts: 0, parse_errors: 0 },
-      mqtt: { state: 'connected' },
       probe: { state: 'running', interval_s: 2, keys: 0, reinstalls: 0 },
       addresses: { state: 'running' },
       ebpf: { state: 'running', way: 'tc', hooks: [] },
     },
+    outputs: { mqtt: { state: 'connected' } },
     lan: { interfaces: ['br-lan'], subnets: ['192.168.50.0/24'], source: 'config', router_addresses: ['192.168.50.2'] },
     forwards: [
       { name: 'nas', host: '192.168.50.10', port: 443, proto: 'tcp', status },

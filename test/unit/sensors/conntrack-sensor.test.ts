@@ -63,15 +63,15 @@ describe('ConntrackSensor', () => {
     const { sensor, entries, logs } = run(cmd);
     sensor.start();
     try {
-      await until('two losses and a second snapshot', () => sensor.status.lost === 2 && sensor.status.resyncs >= 2);
-      assert.equal(sensor.status.state, 'running');
-      assert.ok(sensor.status.last_loss);
+      await until('two losses and a second snapshot', () => sensor.status().lost === 2 && sensor.status().resyncs >= 2);
+      assert.equal(sensor.status().state, 'running');
+      assert.ok(sensor.status().last_loss);
       assert.ok(entries.some((e) => e.event === 'NEW' && e.orig.dport === 35660));
       assert.ok(entries.filter((e) => e.event === 'SNAPSHOT').length >= 2);
       assert.ok(logs.some((l) => l.includes('ENOBUFS')));
       // Two warnings close together lead to one resync, not two.
       await new Promise((r) => setTimeout(r, 400));
-      assert.equal(sensor.status.resyncs, 2);
+      assert.equal(sensor.status().resyncs, 2);
     } finally {
       sensor.stop();
     }
@@ -85,22 +85,22 @@ describe('ConntrackSensor', () => {
     const { sensor, entries } = run(cmd);
     sensor.start();
     try {
-      await until('two restarts', () => sensor.status.restarts >= 2, 8000);
+      await until('two restarts', () => sensor.status().restarts >= 2, 8000);
       assert.ok(entries.filter((e) => e.event === 'NEW').length >= 2);
-      assert.match(sensor.status.last_error ?? '', /code 1|Operation not permitted/);
+      assert.match(sensor.status().last_error ?? '', /code 1|Operation not permitted/);
     } finally {
       sensor.stop();
     }
-    assert.equal(sensor.status.state, 'stopped');
+    assert.equal(sensor.status().state, 'stopped');
   });
 
   it('reports a missing conntrack binary as failed and keeps trying', async () => {
     const { sensor } = run(join(dir, 'no-such-conntrack'));
     sensor.start();
     try {
-      await until('failed state', () => sensor.status.state === 'failed');
-      assert.match(sensor.status.last_error ?? '', /cannot run .*ENOENT/);
-      await until('a retry', () => sensor.status.restarts >= 1);
+      await until('failed state', () => sensor.status().state === 'failed');
+      assert.match(sensor.status().last_error ?? '', /cannot run .*ENOENT/);
+      await until('a retry', () => sensor.status().restarts >= 1);
     } finally {
       sensor.stop();
     }
@@ -119,9 +119,9 @@ echo '${HIJACK}'; exec sleep 30`,
     const { sensor, entries, logs } = run(cmd);
     sensor.start();
     try {
-      await until('the DESTROY losses', () => sensor.status.destroy?.lost === 3);
+      await until('the DESTROY losses', () => sensor.status().destroy?.lost === 3);
       await new Promise((r) => setTimeout(r, 400));
-      const st = sensor.status;
+      const st = sensor.status();
       assert.equal(st.lost, 0, 'no NEW event was lost');
       assert.equal(st.resyncs, 1, 'only the start-up snapshot: a DESTROY loss needs no resync');
       assert.equal(st.destroy?.state, 'running');
@@ -178,7 +178,7 @@ sleep 0.3; echo '${HIJACK}'; exec sleep 30`,
     const cmd = standIn('ct-idle', 'exec sleep 30');
     const { sensor } = run(cmd);
     sensor.start();
-    await until('running', () => sensor.status.state === 'running');
+    await until('running', () => sensor.status().state === 'running');
     const [pid] = sensor.childPids();
     assert.ok(pid);
     sensor.stop();

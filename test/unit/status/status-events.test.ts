@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Finding } from '../../../src/detector/finding';
-import type { StatusDocument } from '../../../src/status/status-document';
 import { statusEvents } from '../../../src/status/status-events';
+import type { StatusDocument } from '../../../src/status/status-schema';
 
 function doc(findings: Partial<Finding>[]): StatusDocument {
   return {

@@ -472,15 +472,14 @@ return view.extend({
 		return section('rg-proxy', _('Proxy detected'), [ keyValueTable(rows) ]);
 	},
 
-	renderSensors: function(st) {
-		var sensors = st.sensors || {};
-		var names = { conntrack: _('Conntrack events'), probe: _('Probe'), addresses: _('Router addresses'), ebpf: _('eBPF before netfilter'), mqtt: _('MQTT') };
-		var order = [ 'conntrack', 'probe', 'addresses', 'ebpf', 'mqtt' ];
-		for (var k in sensors)
+	/* One row per part of status.json's sensors or outputs: its state, and its other fields as details. */
+	partRows: function(parts, names, order) {
+		order = order.slice();
+		for (var k in parts)
 			if (order.indexOf(k) < 0)
 				order.push(k);
-		var rows = order.filter(function(k) { return sensors[k] != null; }).map(function(k) {
-			var s = sensors[k];
+		return order.filter(function(k) { return parts[k] != null; }).map(function(k) {
+			var s = parts[k];
 			var details = [];
 			for (var f in s)
 				if (f !== 'state' && s[f] != null && s[f] !== '' && typeof s[f] !== 'object')
@@ -496,12 +495,26 @@ return view.extend({
 				return [ names[k] || k, badge(_('blind spot'), 'warn'), details.join(', ') ];
 			return [ names[k] || k, badge(sensorStateLabel(s.state), stateKind(s.state)), details.join(', ') ];
 		});
+	},
+
+	renderSensors: function(st) {
+		var sensors = st.sensors || {};
+		var names = { conntrack: _('Conntrack events'), probe: _('Probe'), addresses: _('Router addresses'), ebpf: _('eBPF before netfilter') };
+		var rows = this.partRows(sensors, names, [ 'conntrack', 'probe', 'addresses', 'ebpf' ]);
 		/* The second conntrack child: only lifetimes of hijacked entries rest on it. */
 		var d = sensors.conntrack && sensors.conntrack.destroy;
 		if (d != null && typeof d === 'object')
 			rows.splice(1, 0, [ _('Conntrack DESTROY events'), badge(sensorStateLabel(d.state), stateKind(d.state)),
 				'events: ' + d.events + ', lost: ' + d.lost + ', restarts: ' + d.restarts ]);
 		return section('rg-sensors', _('Sensors'), [ table([ _('Sensor'), _('State'), _('Details') ], rows, '-') ]);
+	},
+
+	/* Where the status is shown besides this page (MQTT / Home Assistant); detection never depends on them. */
+	renderOutputs: function(st) {
+		var rows = this.partRows(st.outputs || {}, { mqtt: _('MQTT') }, [ 'mqtt' ]);
+		if (!rows.length)
+			return E([]);
+		return section('rg-outputs', _('Outputs'), [ table([ _('Output'), _('State'), _('Details') ], rows, '-') ]);
 	},
 
 	renderTimeline: function(st, now) {
@@ -533,6 +546,7 @@ return view.extend({
 				this.renderGuard(st, now),
 				this.renderProxy(st),
 				this.renderSensors(st),
+				this.renderOutputs(st),
 				this.renderTimeline(st, now),
 				this.renderLan(st)
 			);
