@@ -18,10 +18,10 @@ import { buildStatus } from '../status/status-document';
 import { statusEvents } from '../status/status-events';
 import type { OutputsStatus, StatusDocument } from '../status/status-schema';
 import type { Logger } from '../system/log';
+import type { Unit } from '../system/unit';
 import { GuardUnit } from './guard-unit';
 import { rememberChildren } from './leftover-children';
 import { RulesetUnit, type RulesetUnitOptions } from './ruleset-unit';
-import type { Unit } from './unit';
 
 export interface DaemonOptions {
   version: string;

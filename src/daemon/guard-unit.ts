@@ -18,7 +18,7 @@ import { findGuard, type GuardStatus, guardStatus, type PresentGuard } from '../
 import type { RulesetSnapshot } from '../ruleset/ruleset-snapshot';
 import type { GuardStatusPart } from '../status/status-schema';
 import type { Logger } from '../system/log';
-import type { Unit } from './unit';
+import type { Unit } from '../system/unit';
 
 /** The kernel side; tests put a fake here. */
 export interface GuardIo {

@@ -26,8 +26,8 @@ import type { ProxyStatus, RulesetStatus, TimelineEntry } from '../status/status
 import { changeLinkText, Timeline } from '../status/timeline';
 import type { Logger } from '../system/log';
 import { runCommand } from '../system/run-command';
+import type { Unit } from '../system/unit';
 import { LruMap } from '../util/lru-map';
-import type { Unit } from './unit';
 
 /** The trace table of `replyguard trace`; a crash can leave it behind. */
 export const TRACE_TABLE = { family: 'inet', name: 'replyguard_trace' } as const;

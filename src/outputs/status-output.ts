@@ -2,9 +2,9 @@
 // show: they never decide what is broken. Like the daemon's other parts, an
 // output starts, stops and reports its own state (status.json's outputs.<name>).
 
-import type { Unit } from '../daemon/unit';
 import type { StatusEvent } from '../status/status-events';
 import type { OutputsStatus, StatusDocument } from '../status/status-schema';
+import type { Unit } from '../system/unit';
 
 export interface StatusOutput extends Unit<OutputsStatus[keyof OutputsStatus]> {
   readonly name: keyof OutputsStatus;

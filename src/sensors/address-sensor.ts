@@ -1,11 +1,11 @@
 // Owns `ip -j addr show`: reads the router's addresses at start and then
 // periodically, so that a DHCP renewal or a new LAN prefix is noticed.
 
-import type { Unit } from '../daemon/unit';
 import { type InterfaceInfo, parseIpAddrJson } from '../net/ip-addr-json';
 import type { AddressSensorStatus } from '../status/status-schema';
 import type { Logger } from '../system/log';
 import { runCommand } from '../system/run-command';
+import type { Unit } from '../system/unit';
 
 export interface AddressSensorOptions {
   command: string;

@@ -9,9 +9,9 @@ import type { CtEntry } from '../conntrack/conntrack-entry';
 import { parseConntrackLine } from '../conntrack/conntrack-line';
 import { EventLineReader, type EventStreamKind } from '../conntrack/event-line-reader';
 import { type LineInterest, mayMatter } from '../conntrack/line-prefilter';
-import type { Unit } from '../daemon/unit';
 import type { ConntrackSensorStatus } from '../status/status-schema';
 import type { Logger } from '../system/log';
+import type { Unit } from '../system/unit';
 import { ByteLineSplitter } from '../util/byte-line-splitter';
 import { ConntrackEventStream } from './conntrack-event-stream';
 

@@ -4,7 +4,6 @@
 // Polls now and then: such a proxy is started or stopped by hand, not every second.
 
 import { readdir, readFile, readlink } from 'node:fs/promises';
-import type { Unit } from '../daemon/unit';
 import {
   blindSpotText,
   type EbpfHook,
@@ -17,6 +16,7 @@ import { parseTcFilterJson, type TcBpfFilter } from '../net/tc-filter-json';
 import type { EbpfSensorStatus } from '../status/status-schema';
 import type { Logger } from '../system/log';
 import { runCommand } from '../system/run-command';
+import type { Unit } from '../system/unit';
 
 /** A router runs a few hundred processes at most; the scan stops there, and at so many descriptors each. */
 const MAX_PIDS = 4096;

@@ -6,7 +6,6 @@
 
 import { spawn } from 'node:child_process';
 import type { ProbeMode } from '../config/config';
-import type { Unit } from '../daemon/unit';
 import { parseIpsetSave } from '../probe/ipset-save';
 import {
   checkIptablesProbe,
@@ -23,6 +22,7 @@ import { type ProbeSample, sampleFromDump } from '../probe/probe-sample';
 import type { ProbeSensorStatus } from '../status/status-schema';
 import type { Logger } from '../system/log';
 import { NftSession } from '../system/nft-session';
+import type { Unit } from '../system/unit';
 
 export interface ProbeSensorOptions {
   /** The nft binary. */
