@@ -18,18 +18,23 @@ export interface TraceHop {
   verdict: string;
 }
 
-export interface TracePacket {
-  id: string;
-  /** Where the packet entered tracing ("inet replyguard_trace pre"). */
-  start: string;
+/** What a trace's packet line says of the packet. */
+export interface PacketFields {
   proto?: string;
   saddr?: string;
   daddr?: string;
   sport?: number;
   dport?: number;
   iif?: string;
+  oif?: string;
   /** TCP flags as nft printed them: "0x12", "ack", "rst", "fin | ack" … */
   tcpFlags?: string;
+}
+
+export interface TracePacket extends Omit<PacketFields, 'oif'> {
+  id: string;
+  /** Where the packet entered tracing ("inet replyguard_trace pre"). */
+  start: string;
   /** synack | ack | syn | rst | fin | other | udp */
   kind: string;
   hops: TraceHop[];
@@ -88,17 +93,6 @@ function ruleHop(l: TraceLine): TraceHop {
   const hop: TraceHop = { table: l.table, chain: l.chain, kind: 'rule', text: stripCounters(body), verdict };
   if (handle !== undefined) hop.handle = handle;
   return hop;
-}
-
-interface PacketFields {
-  proto?: string;
-  saddr?: string;
-  daddr?: string;
-  sport?: number;
-  dport?: number;
-  iif?: string;
-  oif?: string;
-  tcpFlags?: string;
 }
 
 export function parsePacketFields(rest: string): PacketFields {
