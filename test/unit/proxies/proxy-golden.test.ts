@@ -282,10 +282,14 @@ describe('upstream-derived fixtures: recognition, responsible rule, fix list', (
 
   it("OpenClash's lan_ac_traffic entry lands in the chain that takes the replies (init.d/openclash firewall_lan_ac_traffic)", () => {
     // v0.47.071 lines 953-967: no TUN or mix — TCP into openclash, UDP into openclash_mangle; TUN — both into openclash_mangle.
+    // fw3, 1043-1059: no TUN or mix — TCP into nat openclash, UDP into mangle openclash; TUN — both into mangle openclash.
     const where: Record<string, Record<'tcp' | 'udp', string>> = {
-      'openclash-fw4-fakeip': { tcp: 'openclash', udp: 'openclash_mangle' },
-      'openclash-fw4-mix': { tcp: 'openclash', udp: 'openclash_mangle' },
-      'openclash-fw4-tun': { tcp: 'openclash_mangle', udp: 'openclash_mangle' },
+      'openclash-fw4-fakeip': { tcp: 'inet fw4 openclash', udp: 'inet fw4 openclash_mangle' },
+      'openclash-fw4-mix': { tcp: 'inet fw4 openclash', udp: 'inet fw4 openclash_mangle' },
+      'openclash-fw4-tun': { tcp: 'inet fw4 openclash_mangle', udp: 'inet fw4 openclash_mangle' },
+      'openclash-fw3-fakeip': { tcp: 'ip nat openclash', udp: 'ip mangle openclash' },
+      'openclash-fw3-redirhost': { tcp: 'ip nat openclash', udp: 'ip mangle openclash' },
+      'openclash-fw3-tun': { tcp: 'ip mangle openclash', udp: 'ip mangle openclash' },
     };
     for (const [name, chains] of Object.entries(where)) {
       const s = snapshot(name);
@@ -297,7 +301,7 @@ describe('upstream-derived fixtures: recognition, responsible rule, fix list', (
           proxies,
         );
         assert.ok(typeof r !== 'string');
-        assert.equal(r.rule?.chain, chains[proto], `${name} ${proto}`);
+        assert.equal(`${r.rule?.table} ${r.rule?.chain}`, chains[proto], `${name} ${proto}`);
       }
     }
   });
