@@ -1304,8 +1304,11 @@ const HP_WAN_PROXY6 = '2001:67c:4e8::/48, 2001:b28:f23c::/48, 2001:b28:f23d::/48
 /** A stand-in for resources/china_ip6.txt (shipped data): one prefix. */
 const HP_CN6_SAMPLE = '240e::/20';
 
-/** homeproxy with the defaults (redirect_tproxy), or proxy_mode tun: TCP and UDP marked to the sing-box TUN. */
-function homeproxyFixture(mode: 'redirect_tproxy' | 'tun' = 'redirect_tproxy'): Fixture {
+/**
+ * homeproxy with the defaults (redirect_tproxy), or proxy_mode tun (TCP and UDP marked to the sing-box TUN), or
+ * redirect_tun (TCP redirected, UDP marked to the TUN).
+ */
+function homeproxyFixture(mode: 'redirect_tproxy' | 'tun' | 'redirect_tun' = 'redirect_tproxy'): Fixture {
   const c = new Cited();
   const set = (name: string, type: string, line: string, elements?: string, note?: string) => {
     c.rows.push(`| set ${name} | ${type}${note ? `; ${note}` : ''} | ${line} |`);
@@ -1327,7 +1330,7 @@ ${elements ? `    elements = { ${elements} }\n` : ''}  }`;
     set('homeproxy_routing_port', 'inet_service', '245-250', HP_PORTS, 'infra.common_port'),
   ].join('\n');
   const r = (chain: string, line: string, text: string) => c.rule(chain, line, text);
-  if (mode === 'tun') return homeproxyTunFixture(c, sets, r);
+  if (mode !== 'redirect_tproxy') return homeproxyTunFixture(c, sets, r, mode);
   const nft = fw4({
     sets,
     dstnatAfter: [
@@ -1336,33 +1339,7 @@ ${elements ? `    elements = { ${elements} }\n` : ''}  }`;
     ].join('\n'),
     mangle: r('mangle_prerouting', '536', 'meta nfproto { ipv4, ipv6 } meta l4proto udp jump homeproxy_mangle_lanac'),
     mangleOutput: r('mangle_output', '540', 'meta nfproto { ipv4, ipv6 } meta l4proto udp jump homeproxy_mangle_output'),
-    chains: `  chain homeproxy_redirect_proxy {
-${r('homeproxy_redirect_proxy', '269', 'meta l4proto tcp counter redirect to :5331')}
-  }
-  chain homeproxy_redirect_proxy_port {
-${r('homeproxy_redirect_proxy_port', '274', 'tcp dport != @homeproxy_routing_port counter return')}
-${r('homeproxy_redirect_proxy_port', '276', 'goto homeproxy_redirect_proxy')}
-  }
-  chain homeproxy_redirect_lanac {
-${r('homeproxy_redirect_lanac', '283', 'meta mark 100 counter return')}
-${r('homeproxy_redirect_lanac', '308', 'counter goto homeproxy_redirect')}
-  }
-  chain homeproxy_redirect {
-${r('homeproxy_redirect', '313', 'meta mark 100 counter return')}
-${r('homeproxy_redirect', '315', 'ip daddr @homeproxy_wan_proxy_addr_v4 counter goto homeproxy_redirect_proxy_port')}
-${r('homeproxy_redirect', '317', 'ip6 daddr @homeproxy_wan_proxy_addr_v6 counter goto homeproxy_redirect_proxy_port')}
-${r('homeproxy_redirect', '320', 'ip daddr @homeproxy_local_addr_v4 counter return')}
-${r('homeproxy_redirect', '322', 'ip6 daddr @homeproxy_local_addr_v6 counter return')}
-${r('homeproxy_redirect', '337', 'ip daddr @homeproxy_wan_direct_addr_v4 counter return')}
-${r('homeproxy_redirect', '339', 'ip6 daddr @homeproxy_wan_direct_addr_v6 counter return')}
-${r('homeproxy_redirect', '348', 'ip daddr @homeproxy_mainland_addr_v4 counter return')}
-${r('homeproxy_redirect', '350', 'ip6 daddr @homeproxy_mainland_addr_v6 counter return')}
-${r('homeproxy_redirect', '369', 'counter goto homeproxy_redirect_proxy_port')}
-  }
-  chain homeproxy_output_redir {
-    type nat hook output priority filter - 105; policy accept;
-${r('homeproxy_output_redir', '374', 'meta nfproto { ipv4, ipv6 } meta l4proto tcp jump homeproxy_redirect')}
-  }
+    chains: `${homeproxyRedirectChains(r)}
   chain homeproxy_mangle_tproxy {
 ${r('homeproxy_mangle_tproxy', '381', 'meta l4proto udp meta mark set 0x65 tproxy ip to 127.0.0.1:5332 counter accept')}
 ${r('homeproxy_mangle_tproxy', '383', 'meta l4proto udp meta mark set 0x65 tproxy ip6 to [::1]:5332 counter accept')}
@@ -1419,24 +1396,68 @@ ${r('homeproxy_mangle_output', '532', 'counter goto homeproxy_mangle_mark')}
 }
 
 
-/** homeproxy, proxy_mode tun (the fw4 parts: firewall_post.ut's TUN branch and firewall_pre.uc's accept rules). */
-function homeproxyTunFixture(c: Cited, sets: string, r: (chain: string, line: string, text: string) => string): Fixture {
+/** firewall_post.ut's TCP redirect chains (268-375), for the proxy modes with `redirect` in their name. */
+function homeproxyRedirectChains(r: (chain: string, line: string, text: string) => string): string {
+  return `  chain homeproxy_redirect_proxy {
+${r('homeproxy_redirect_proxy', '269', 'meta l4proto tcp counter redirect to :5331')}
+  }
+  chain homeproxy_redirect_proxy_port {
+${r('homeproxy_redirect_proxy_port', '274', 'tcp dport != @homeproxy_routing_port counter return')}
+${r('homeproxy_redirect_proxy_port', '276', 'goto homeproxy_redirect_proxy')}
+  }
+  chain homeproxy_redirect_lanac {
+${r('homeproxy_redirect_lanac', '283', 'meta mark 100 counter return')}
+${r('homeproxy_redirect_lanac', '308', 'counter goto homeproxy_redirect')}
+  }
+  chain homeproxy_redirect {
+${r('homeproxy_redirect', '313', 'meta mark 100 counter return')}
+${r('homeproxy_redirect', '315', 'ip daddr @homeproxy_wan_proxy_addr_v4 counter goto homeproxy_redirect_proxy_port')}
+${r('homeproxy_redirect', '317', 'ip6 daddr @homeproxy_wan_proxy_addr_v6 counter goto homeproxy_redirect_proxy_port')}
+${r('homeproxy_redirect', '320', 'ip daddr @homeproxy_local_addr_v4 counter return')}
+${r('homeproxy_redirect', '322', 'ip6 daddr @homeproxy_local_addr_v6 counter return')}
+${r('homeproxy_redirect', '337', 'ip daddr @homeproxy_wan_direct_addr_v4 counter return')}
+${r('homeproxy_redirect', '339', 'ip6 daddr @homeproxy_wan_direct_addr_v6 counter return')}
+${r('homeproxy_redirect', '348', 'ip daddr @homeproxy_mainland_addr_v4 counter return')}
+${r('homeproxy_redirect', '350', 'ip6 daddr @homeproxy_mainland_addr_v6 counter return')}
+${r('homeproxy_redirect', '369', 'counter goto homeproxy_redirect_proxy_port')}
+  }
+  chain homeproxy_output_redir {
+    type nat hook output priority filter - 105; policy accept;
+${r('homeproxy_output_redir', '374', 'meta nfproto { ipv4, ipv6 } meta l4proto tcp jump homeproxy_redirect')}
+  }`;
+}
+
+/**
+ * homeproxy, proxy_mode tun or redirect_tun (the fw4 parts: firewall_post.ut's TUN branch, with the TCP redirect
+ * chains for redirect_tun, and firewall_pre.uc's accept rules).
+ */
+function homeproxyTunFixture(
+  c: Cited,
+  sets: string,
+  r: (chain: string, line: string, text: string) => string,
+  mode: 'tun' | 'redirect_tun',
+): Fixture {
+  const tun = mode === 'tun';
+  // redirect_tun: the TUN takes UDP only (659, 663), and homeproxy_mangle_tun_mark returns by UDP port only (583-586).
+  const l4 = tun ? '{ tcp, udp }' : '{ udp }';
   const nft = fw4({
     sets,
-    dstnatAfter: r('dstnat', '259', 'meta nfproto { ipv4, ipv6 } udp dport 53 counter redirect to :53 comment "!homeproxy: DNS hijack"'),
+    dstnatAfter: [
+      r('dstnat', '259', 'meta nfproto { ipv4, ipv6 } udp dport 53 counter redirect to :53 comment "!homeproxy: DNS hijack"'),
+      ...(tun ? [] : [r('dstnat', '262', 'meta nfproto { ipv4, ipv6 } meta l4proto tcp jump homeproxy_redirect_lanac')]),
+    ].join('\n'),
     // firewall_pre.uc: included at chain-pre of fw4's forward and input (uci-defaults/luci-homeproxy:9-21).
     forward: r('forward', 'firewall_pre.uc:33', 'oifname "singtun0" counter accept comment "!homeproxy: accept tun forward"'),
     input: r('input', 'firewall_pre.uc:34', 'iifname "singtun0" counter accept comment "!homeproxy: accept tun input"'),
-    mangle: r('mangle_prerouting', '659', 'meta nfproto { ipv4, ipv6 } meta l4proto { tcp, udp } jump homeproxy_mangle_lanac'),
-    mangleOutput: r('mangle_output', '663', 'meta nfproto { ipv4, ipv6 } meta l4proto { tcp, udp } jump homeproxy_mangle_tun'),
-    chains: `  chain homeproxy_mangle_lanac {
+    mangle: r('mangle_prerouting', '659', `meta nfproto { ipv4, ipv6 } meta l4proto ${l4} jump homeproxy_mangle_lanac`),
+    mangleOutput: r('mangle_output', '663', `meta nfproto { ipv4, ipv6 } meta l4proto ${l4} jump homeproxy_mangle_tun`),
+    chains: `${tun ? '' : `${homeproxyRedirectChains(r)}\n`}  chain homeproxy_mangle_lanac {
 ${r('homeproxy_mangle_lanac', '547', 'iifname "singtun0" counter return')}
 ${r('homeproxy_mangle_lanac', '548', 'udp dport 53 counter return')}
 ${r('homeproxy_mangle_lanac', '577', 'counter goto homeproxy_mangle_tun')}
   }
   chain homeproxy_mangle_tun_mark {
-${r('homeproxy_mangle_tun_mark', '584', 'tcp dport != @homeproxy_routing_port counter return')}
-${r('homeproxy_mangle_tun_mark', '586', 'udp dport != @homeproxy_routing_port counter return')}
+${tun ? `${r('homeproxy_mangle_tun_mark', '584', 'tcp dport != @homeproxy_routing_port counter return')}\n` : ''}${r('homeproxy_mangle_tun_mark', '586', 'udp dport != @homeproxy_routing_port counter return')}
 ${r('homeproxy_mangle_tun_mark', '589', 'counter meta mark set 0x66')}
   }
   chain homeproxy_mangle_tun {
@@ -1454,6 +1475,7 @@ ${r('homeproxy_mangle_tun', '655', 'counter goto homeproxy_mangle_tun_mark')}
   c.rows.push(
     '| ip rule / route | `ip route replace default dev singtun0 table 100`, `ip rule add fwmark 102 lookup 100` (and `-6`, left out) | root/etc/init.d/homeproxy:134-142 |',
   );
+  if (!tun) return homeproxyRedirectTun(c, nft);
   return {
     name: 'homeproxy-tun',
     source:
@@ -1472,6 +1494,27 @@ ${r('homeproxy_mangle_tun', '655', 'counter goto homeproxy_mangle_tun_mark')}
   };
 }
 
+/** homeproxy, proxy_mode redirect_tun ("Redirect TCP + Tun UDP", htdocs/…/view/homeproxy/client.js 289). */
+function homeproxyRedirectTun(c: Cited, nft: string): Fixture {
+  return {
+    name: 'homeproxy-redirect-tun',
+    source:
+      'homeproxy, proxy_mode redirect_tun, otherwise the defaults of root/etc/config/homeproxy at the same commit (routing_mode ' +
+      'bypass_mainland_china, routing_port common, ipv6_support 1, lan_proxy_mode disabled, redirect_port 5331, self_mark 100, ' +
+      'tun_name singtun0, tun_addr4 172.19.0.1/30, tun_mark 102 = 0x66, table_mark 100) and a main node. TCP takes the ' +
+      "redirect_tproxy fixture's chains (dstnat → homeproxy_redirect_lanac → … → redirect to 5331); UDP is marked for the TUN " +
+      "as in the tun fixture, with the TUN chains' jumps and homeproxy_mangle_tun_mark's port return for UDP only. " +
+      "The sets are the redirect_tproxy fixture's. Stand-ins and omissions as in homeproxy-tun: singtun0 is a plain tun device, " +
+      "firewall_pre.uc's accept rules stand after fw4's `ct state established,related accept`, and the IPv6 route and rule " +
+      '(init.d/homeproxy:141-142) are left out. With routing_port common, the redirect chain returns TCP and the mark chain UDP ' +
+      "whose destination port is not a common port, so a forward's replies (to the client's port) pass.\n\n" +
+      c.table('immortalwrt/homeproxy', HP_COMMIT, HP_FILE),
+    nft,
+    ip: ['route replace default dev singtun0 table 100', 'rule add fwmark 102 lookup 100'],
+    tun: ['singtun0 172.19.0.1/30'],
+  };
+}
+
 // ---------------------------------------------------------------------------
 // nikki: nikkinikki-org/OpenWrt-nikki main, nikki/files/ucode/hijack.ut rendered with the defaults of
 // nikki/files/nikki.conf (tcp_mode redirect, udp_mode tun, IPv4 and IPv6 proxy and DNS hijack,
@@ -1482,12 +1525,26 @@ ${r('homeproxy_mangle_tun', '655', 'counter goto homeproxy_mangle_tun_mark')}
 const NIKKI_COMMIT = '388f34e5';
 const NIKKI_FILE = 'nikki/files/ucode/hijack.ut';
 
+/** nikki's proxy.tcp_mode and proxy.udp_mode (LuCI: luci-app-nikki …/view/nikki/proxy.js 36-47) per fixture. */
+const NIKKI_MODES = {
+  /** The defaults (nikki.conf 146-147). */
+  mix: { tcp: 'redirect', udp: 'tun' },
+  /** With IPv6 on in the namespace (ipv6_proxy is on by default). */
+  tproxy: { tcp: 'tproxy', udp: 'tproxy' },
+  tun: { tcp: 'tun', udp: 'tun' },
+  'redirect-tproxy': { tcp: 'redirect', udp: 'tproxy' },
+} as const;
+type NikkiMode = keyof typeof NIKKI_MODES;
+
 /**
- * nikki with the defaults (`mix`: tcp_mode redirect, udp_mode tun) or with tcp_mode and udp_mode tproxy and IPv6 on
- * in the namespace (`tproxy`: lan_tproxy instead of lan_redirect and lan_tun; ipv6_proxy is on by default).
+ * nikki's table for one pair of modes: lan_redirect for tcp_mode redirect (and the bypass returns in dstnat before
+ * its jump), lan_tproxy for either mode tproxy, lan_tun for either mode tun, and the l4proto vmap that sends TCP and
+ * UDP to the chain of its mode (continue for redirect).
  */
-function nikkiFixture(mode: 'mix' | 'tproxy' = 'mix'): Fixture {
-  const tproxy = mode === 'tproxy';
+function nikkiFixture(mode: NikkiMode = 'mix'): Fixture {
+  const { tcp, udp } = NIKKI_MODES[mode];
+  const uses = (m: string) => tcp === m || udp === m;
+  const vmapTarget = (m: string) => (m === 'tproxy' ? 'jump lan_tproxy' : m === 'tun' ? 'jump lan_tun' : 'continue');
   const c = new Cited();
   const bypass = (chain: string, from: number) =>
     [
@@ -1506,58 +1563,59 @@ function nikkiFixture(mode: 'mix' | 'tproxy' = 'mix'): Fixture {
     c.rows.push(`| set ${name} | ${body.replace(/\n\s*/g, '; ').replace(/\|/g, '\\|')} | ${lines} |`);
     return `  set ${name} {\n    ${body}\n  }`;
   };
-  const nft = `table inet nikki {
-${set('dns_hijack_nfproto', '172-180', 'type nf_proto\n    flags interval\n    elements = { ipv4, ipv6 }')}
-${set('proxy_nfproto', '182-190', 'type nf_proto\n    flags interval\n    elements = { ipv4, ipv6 }')}
-${set('reserved_ip', '192-201', `type ipv4_addr\n    flags interval\n    auto-merge\n    elements = { ${LOCALNETWORK.join(', ')} }`)}
-${set('reserved_ip6', '203-212', 'type ipv6_addr\n    flags interval\n    auto-merge\n    elements = { ::/128, ::1/128, ::ffff:0:0/96, 100::/64, 64:ff9b::/96, 2001::/32, 2001:10::/28, 2001:20::/28, 2001:db8::/32, 2002::/16, fc00::/7, fe80::/10, ff00::/8 }')}
-${set('lan_inbound_device', '214-223', 'type ifname\n    flags interval\n    auto-merge\n    elements = { "br-lan" }')}
-${set('china_ip', '225-228', 'type ipv4_addr\n    flags interval')}
-${set('china_ip6', '230-233', 'type ipv6_addr\n    flags interval')}
-${set('proxy_dport', '235-244', 'type inet_proto . inet_service\n    flags interval\n    auto-merge\n    elements = { tcp . 0-65535, udp . 0-65535 }')}
-${set('bypass_dscp', '246-255', 'type dscp\n    flags interval\n    auto-merge\n    elements = { 4 }')}
-  chain lan_dns_hijack {
+  const sets = [
+    set('dns_hijack_nfproto', '172-180', 'type nf_proto\n    flags interval\n    elements = { ipv4, ipv6 }'),
+    set('proxy_nfproto', '182-190', 'type nf_proto\n    flags interval\n    elements = { ipv4, ipv6 }'),
+    set('reserved_ip', '192-201', `type ipv4_addr\n    flags interval\n    auto-merge\n    elements = { ${LOCALNETWORK.join(', ')} }`),
+    set('reserved_ip6', '203-212', 'type ipv6_addr\n    flags interval\n    auto-merge\n    elements = { ::/128, ::1/128, ::ffff:0:0/96, 100::/64, 64:ff9b::/96, 2001::/32, 2001:10::/28, 2001:20::/28, 2001:db8::/32, 2002::/16, fc00::/7, fe80::/10, ff00::/8 }'),
+    set('lan_inbound_device', '214-223', 'type ifname\n    flags interval\n    auto-merge\n    elements = { "br-lan" }'),
+    set('china_ip', '225-228', 'type ipv4_addr\n    flags interval'),
+    set('china_ip6', '230-233', 'type ipv6_addr\n    flags interval'),
+    set('proxy_dport', '235-244', 'type inet_proto . inet_service\n    flags interval\n    auto-merge\n    elements = { tcp . 0-65535, udp . 0-65535 }'),
+    set('bypass_dscp', '246-255', 'type dscp\n    flags interval\n    auto-merge\n    elements = { 4 }'),
+  ];
+  const chains = [
+    `  chain lan_dns_hijack {
 ${c.rule('lan_dns_hijack', '376', 'meta nfproto @dns_hijack_nfproto meta l4proto { tcp, udp } th dport 53 counter redirect to :1053')}
-  }
-${
-  tproxy
-    ? `  chain lan_tproxy {
+  }`,
+  ];
+  if (tcp === 'redirect')
+    chains.push(`  chain lan_redirect {
+${c.rule('lan_redirect', '400', 'meta nfproto @proxy_nfproto meta l4proto tcp counter redirect to :7891')}
+  }`);
+  if (uses('tproxy'))
+    chains.push(`  chain lan_tproxy {
 ${c.rule('lan_tproxy', '425', 'meta nfproto @dns_hijack_nfproto meta l4proto { tcp, udp } th dport 53 counter return')}
 ${c.rule('lan_tproxy', '427', 'meta nfproto @proxy_nfproto meta l4proto { tcp, udp } meta mark set meta mark & 0xffffff00 | 0x80 tproxy to :7892 counter accept')}
-  }
-  chain dstnat {
-    type nat hook prerouting priority dstnat + 1; policy accept;
-${c.rule('dstnat', '576', 'iifname @lan_inbound_device jump lan_dns_hijack')}
-${c.rule('dstnat', '596', 'icmp type echo-request ip daddr 198.18.0.1/16 counter redirect')}
-  }
-  chain mangle_prerouting_lan {
-    type filter hook prerouting priority mangle; policy accept;
-${bypass('mangle_prerouting_lan', 606).join('\n')}
-${c.rule('mangle_prerouting_lan', '619', 'iifname @lan_inbound_device meta l4proto vmap { tcp : jump lan_tproxy, udp : jump lan_tproxy }')}
-  }`
-    : `  chain lan_redirect {
-${c.rule('lan_redirect', '400', 'meta nfproto @proxy_nfproto meta l4proto tcp counter redirect to :7891')}
-  }
-  chain lan_tun {
+  }`);
+  if (uses('tun'))
+    chains.push(`  chain lan_tun {
 ${c.rule('lan_tun', '465', 'meta nfproto @dns_hijack_nfproto meta l4proto { tcp, udp } th dport 53 counter return')}
 ${c.rule('lan_tun', '467', 'meta nfproto @proxy_nfproto meta l4proto { tcp, udp } meta mark set meta mark & 0xffffff00 | 0x81 counter accept')}
-  }
-  chain dstnat {
-    type nat hook prerouting priority dstnat + 1; policy accept;
-${c.rule('dstnat', '576', 'iifname @lan_inbound_device jump lan_dns_hijack')}
-${bypass('dstnat', 579).join('\n')}
-${c.rule('dstnat', '592', 'iifname @lan_inbound_device jump lan_redirect')}
-${c.rule('dstnat', '596', 'icmp type echo-request ip daddr 198.18.0.1/16 counter redirect')}
-  }
-  chain mangle_prerouting_lan {
+  }`);
+  chains.push(
+    [
+      '  chain dstnat {',
+      '    type nat hook prerouting priority dstnat + 1; policy accept;',
+      c.rule('dstnat', '576', 'iifname @lan_inbound_device jump lan_dns_hijack'),
+      ...(tcp === 'redirect'
+        ? [...bypass('dstnat', 579), c.rule('dstnat', '592', 'iifname @lan_inbound_device jump lan_redirect')]
+        : []),
+      c.rule('dstnat', '596', 'icmp type echo-request ip daddr 198.18.0.1/16 counter redirect'),
+      '  }',
+    ].join('\n'),
+    `  chain mangle_prerouting_lan {
     type filter hook prerouting priority mangle; policy accept;
 ${bypass('mangle_prerouting_lan', 606).join('\n')}
-${c.rule('mangle_prerouting_lan', '619', 'iifname @lan_inbound_device meta l4proto vmap { tcp : continue, udp : jump lan_tun }')}
-  }`
-}
+${c.rule('mangle_prerouting_lan', '619', `iifname @lan_inbound_device meta l4proto vmap { tcp : ${vmapTarget(tcp)}, udp : ${vmapTarget(udp)} }`)}
+  }`,
+  );
+  const nft = `table inet nikki {
+${sets.join('\n')}
+${chains.join('\n')}
 }
 `;
-  if (tproxy) {
+  if (mode === 'tproxy') {
     c.rows.push(
       '| ip rule / route | `ip -4 route add local default dev lo table 80`, `ip -4 rule add pref 1024 fwmark 0x80/0xff table 80`, the same with `-6` (ipv6_proxy 1) | nikki/files/nikki.init:397-405 |',
     );
@@ -1584,33 +1642,117 @@ ${c.rule('mangle_prerouting_lan', '619', 'iifname @lan_inbound_device meta l4pro
       ipv6: true,
     };
   }
-  c.rows.push('| ip rule / route | `ip -4 route add unicast default dev nikki table 81`, `ip -4 rule add pref 1025 fwmark 0x81/0xff table 81` | nikki/files/nikki.init:409-410 |');
+  if (mode === 'mix') {
+    c.rows.push('| ip rule / route | `ip -4 route add unicast default dev nikki table 81`, `ip -4 rule add pref 1025 fwmark 0x81/0xff table 81` | nikki/files/nikki.init:409-410 |');
+    return {
+      name: 'nikki',
+      source:
+        `nikki, main (tcp_mode redirect, udp_mode tun): defaults of nikki/files/nikki.conf at the same commit. ` +
+        'Left out, as stand-ins would be needed: the router_proxy part (chains router_*, nat_output, mangle_output, ' +
+        'mangle_prerouting_router, lines 257-570: they match the router\'s users and cgroups v2 paths, and hook output, or ' +
+        'prerouting only for lo and the nikki device) and the IPv6 routes (the fixture namespace runs without IPv6). ' +
+        'The earlier fixture came from 48ff42e, a commit on no branch of this snapshot (not main).\n\n' +
+        c.table('nikkinikki-org/OpenWrt-nikki', NIKKI_COMMIT, NIKKI_FILE),
+      nft,
+      ip: ['rule add fwmark 0x81/0xff table 81 pref 1025', 'route add default dev nikki table 81'],
+      tun: ['nikki'],
+    };
+  }
+  const tun = mode === 'tun';
+  c.rows.push(
+    tun
+      ? '| ip rule / route | `ip -4 route add unicast default dev nikki table 81`, `ip -4 rule add pref 1025 fwmark 0x81/0xff table 81` | nikki/files/nikki.init:407-410 |'
+      : '| ip rule / route | `ip -4 route add local default dev lo table 80`, `ip -4 rule add pref 1024 fwmark 0x80/0xff table 80` | nikki/files/nikki.init:397-400 |',
+  );
   return {
-    name: 'nikki',
+    name: `nikki-${mode}`,
     source:
-      `nikki, main (tcp_mode redirect, udp_mode tun): defaults of nikki/files/nikki.conf at the same commit. ` +
-      'Left out, as stand-ins would be needed: the router_proxy part (chains router_*, nat_output, mangle_output, ' +
-      'mangle_prerouting_router, lines 257-570: they match the router\'s users and cgroups v2 paths, and hook output, or ' +
-      'prerouting only for lo and the nikki device) and the IPv6 routes (the fixture namespace runs without IPv6). ' +
-      'The earlier fixture came from 48ff42e, a commit on no branch of this snapshot (not main).\n\n' +
+      `nikki, tcp_mode ${tcp} and udp_mode ${udp} (LuCI: Proxy → TCP Mode / UDP Mode; UDP has no redirect mode), otherwise the defaults ` +
+      'of nikki/files/nikki.conf at the same commit (IPv4 and IPv6 proxy and DNS hijack, fake_ip_ping_hijack, lan_inbound_interface lan = ' +
+      'br-lan, bypass_dscp 4, proxy_tcp/udp_dport 0-65535, one lan_access_control entry with dns and proxy on; mixin: redir 7891, ' +
+      'tproxy 7892, DNS [::]:1053, fake-ip 198.18.0.1/16, tun device nikki; routing: tproxy mark 0x80/0xff → table 80 pref 1024, tun mark ' +
+      '0x81/0xff → table 81 pref 1025, nikki.conf 44-59, 144-184, 216-229). ' +
+      (tun
+        ? 'With tcp_mode tun the dstnat chain keeps only the DNS jump and the fake-ip ping redirect (the bypass returns and lan_redirect come ' +
+          'only with tcp_mode redirect, 578-593); TCP and UDP are both marked for the TUN in lan_tun. Stand-in: the nikki device is a plain ' +
+          'tun device (mihomo makes it). '
+        : 'TCP is redirected in lan_redirect after dstnat\'s bypass returns; UDP gets TPROXY in lan_tproxy. ') +
+      'Left out, as in the nikki fixture: the router_proxy part (output hooks, and mangle_prerouting_router for lo and the nikki device) ' +
+      'and the IPv6 routes (the namespace runs without IPv6)' +
+      (tun
+        ? "; and firewall_include.sh's accepts for the TUN device in fw4's input and forward (nikki/files/scripts/firewall_include.sh:15-19; " +
+          'no fw4 table here).'
+        : '.') +
+      '\n\n' +
       c.table('nikkinikki-org/OpenWrt-nikki', NIKKI_COMMIT, NIKKI_FILE),
     nft,
-    ip: ['rule add fwmark 0x81/0xff table 81 pref 1025', 'route add default dev nikki table 81'],
-    tun: ['nikki'],
+    ip: tun
+      ? ['route add default dev nikki table 81', 'rule add pref 1025 fwmark 0x81/0xff table 81']
+      : ['route add local default dev lo table 80', 'rule add pref 1024 fwmark 0x80/0xff table 80'],
+    ...(tun ? { tun: ['nikki'] } : {}),
   };
 }
 
 // ---------------------------------------------------------------------------
-// ShellCrash: juewuy/ShellCrash scripts/starts/fw_nftables.sh and fw_iptables.sh @040accd (start_nft_route,
+// ShellCrash: juewuy/ShellCrash scripts/starts/fw_nftables.sh and fw_iptables.sh @040accde (start_nft_route,
 // start_nft_dns, start_nft_wan / start_ipt_route, start_ipt_dns, start_ipt_wan) with fw_start.sh defaults:
 // redir_mod Redir, lan_proxy on, common_ports ON (multiport 22,80,443,8080,8443), fake-ip 28.0.0.0/8,
 // mix 7890 / redir 7892 / tproxy 7893 / dns 1053 / db 9999, routing_mark 7894, host_ipv4 = the LAN.
 const SC_RESERVED = LOCALNETWORK.join(', ');
 const SC_PORTS = '22, 80, 443, 8080, 8443';
-/** ShellCrash on nftables, Redir mode, LAN only (firewall_area 1), fw_wan on, ipv6_redir off, no MAC filter file. */
-function shellcrashNftFixture(): Fixture {
+/** ShellCrash's nft modes (redir_mod): Redir, and Tproxy, Tun and Mix (040accd; 9aa6f3d5 names them Tproxy模式, Tun模式, 混合模式). */
+type ScMode = 'redir' | 'tproxy' | 'tun' | 'mix';
+
+/** fw_nftables.sh at 040accd: what each mode's JUMP (and Mix's extra TCP mark and nat chain) is, and where. */
+const SC_JUMP: Record<Exclude<ScMode, 'redir'>, { line: string; jump: string }> = {
+  tproxy: { line: '97, 177 (JUMP of Tproxy mode)', jump: 'meta l4proto { tcp, udp } mark set 7892 tproxy to :7893' },
+  tun: { line: '97, 187 (JUMP of Tun mode)', jump: 'meta l4proto { tcp, udp } mark set 7892' },
+  mix: { line: '97, 188 (JUMP of Mix mode)', jump: 'meta l4proto udp mark set 7892' },
+};
+
+/** ShellCrash on nftables, LAN only (firewall_area 1), fw_wan on, ipv6_redir off, no MAC filter file. */
+function shellcrashNftFixture(mode: ScMode = 'redir', commonPorts = true): Fixture {
   const c = new Cited();
   const r = (chain: string, line: string, text: string) => c.rule(chain, line, text);
+  const redir = mode === 'redir';
+  // Functions, so that the cited rows come in the order of the ruleset.
+  const commonPortReturns = () =>
+    [
+      r('prerouting', '41', `ip daddr != { 28.0.0.0/8 } tcp dport != { ${SC_PORTS} } return`),
+      r('prerouting', '42', `ip daddr != { 28.0.0.0/8 } udp dport != { ${SC_PORTS} } return`),
+      r('prerouting', '43', `ip6 daddr != { fc00::/16 } tcp dport != { ${SC_PORTS} } return`),
+      r('prerouting', '44', `ip6 daddr != { fc00::/16 } udp dport != { ${SC_PORTS} } return`),
+    ].join('\n');
+  const last = () =>
+    redir
+    ? r('prerouting', '97, 172 (JUMP of Redir mode)', 'meta l4proto tcp redirect to :7892')
+    : [
+        r('prerouting', SC_JUMP[mode].line, SC_JUMP[mode].jump),
+        ...(mode === 'mix' ? [r('prerouting', '100', 'meta l4proto tcp mark set 7893')] : []),
+      ].join('\n');
+  const mixtcp = () =>
+    mode === 'mix'
+      ? `  chain prerouting_mixtcp {
+    type nat hook prerouting priority -100; policy accept;
+${r('prerouting_mixtcp', '102', 'mark 7893 meta l4proto tcp redirect to 7892')}
+  }
+`
+      : '';
+  // Tun and Mix: fw_nftables.sh makes fw4's table and chains when they are missing, then inserts the accepts.
+  const fw4Accepts = () =>
+    mode === 'tun' || mode === 'mix'
+      ? `table inet fw4 {
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+${r('fw4 forward', '193, 195', 'oifname "utun" accept')}
+  }
+  chain input {
+    type filter hook input priority filter; policy accept;
+${r('fw4 input', '194, 196', 'iifname "utun" accept')}
+  }
+}
+`
+      : '';
   const nft = `table inet shellcrash {
   chain input {
     type filter hook input priority -100; policy accept;
@@ -1632,33 +1774,71 @@ ${r('prerouting_dns', '132', 'udp dport 53 redirect to :1053')}
 ${r('prerouting_dns', '133', 'tcp dport 53 redirect to :1053')}
   }
   chain prerouting {
-    type nat hook prerouting priority -100; policy accept;
+    type ${redir ? 'nat' : 'filter'} hook prerouting priority ${redir ? -100 : -150}; policy accept;
 ${r('prerouting', '32', 'tcp dport 53 return')}
 ${r('prerouting', '33', 'udp dport 53 return')}
 ${r('prerouting', '35', 'meta mark 7894 return')}
 ${r('prerouting', '36', 'meta skgid 7890 return')}
-${r('prerouting', '41', `ip daddr != { 28.0.0.0/8 } tcp dport != { ${SC_PORTS} } return`)}
-${r('prerouting', '42', `ip daddr != { 28.0.0.0/8 } udp dport != { ${SC_PORTS} } return`)}
-${r('prerouting', '43', `ip6 daddr != { fc00::/16 } tcp dport != { ${SC_PORTS} } return`)}
-${r('prerouting', '44', `ip6 daddr != { fc00::/16 } udp dport != { ${SC_PORTS} } return`)}
+${commonPorts ? commonPortReturns() : r('prerouting', '38', 'tcp dport { 7890, 7892, 7893 } return')}
 ${r('prerouting', '47', `ip daddr { ${SC_RESERVED} } return`)}
 ${r('prerouting', '59', 'ip saddr != { 192.168.1.0/24 } return')}
 ${r('prerouting', '92', 'meta nfproto ipv6 return')}
-${r('prerouting', '97, 172 (JUMP of Redir mode)', 'meta l4proto tcp redirect to :7892')}
+${last()}
   }
-}
-`;
-  c.rows.push('| chains | input (filter, input, -100), prerouting_dns (nat, prerouting, -100), prerouting (nat, prerouting, -100) | 138, 113, 29 with 167, 173 |');
+${mixtcp()}}
+${fw4Accepts()}`;
+  if (redir) {
+    c.rows.push('| chains | input (filter, input, -100), prerouting_dns (nat, prerouting, -100), prerouting (nat, prerouting, -100) | 138, 113, 29 with 167, 173 |');
+    return {
+      name: 'shellcrash-nft',
+      source:
+        'ShellCrash, nftables, Redir mode with the defaults of scripts/starts/fw_start.sh (juewuy/ShellCrash@43cf4a91: common_ports ON, ' +
+        "multiport 22,80,443,8080,8443 — so `$ports` is set and line 38's port return is not added — macfilter 黑名单 with no MAC file, dns_mod redir_host) " +
+        'and firewall_area 1 (LAN only), fw_wan on, ipv6_redir off; ports mix 7890, redir 7892, DNS 1053, db 9999, routing_mark 7894; ' +
+        'host_ipv4 the LAN, host_ipv6 fe80::/10 and fd00::/8, reserve_ipv4 the reserved ranges (fw_getlanip.sh, not re-read here). ' +
+        "No fw4 table in this fixture, so line 157's `meta mark 0x67890 accept` in fw4's input is absent.\n\n" +
+        c.table('juewuy/ShellCrash', '9aa6f3d5', 'scripts/starts/fw_nftables.sh'),
+      nft,
+    };
+  }
+  c.rows.push(
+    `| chains | input (filter, input, -100), prerouting_dns (nat, prerouting, -100), prerouting (filter, prerouting, -150)${mode === 'mix' ? ', prerouting_mixtcp (nat, prerouting, -100)' : ''} | 138, 113, 29 with 167, ${mode === 'tproxy' ? '178' : '190'}${mode === 'mix' ? ', 101' : ''} |`,
+  );
+  const tproxy = mode === 'tproxy';
+  c.rows.push(
+    tproxy
+      ? '| ip rule / route | `ip route add local default dev lo table 100`, `ip rule add fwmark 7892 table 100` | fw_start.sh 17, 30 |'
+      : '| ip rule / route | `ip route add default dev utun table 100` (tun_statu=true once utun has a route), `ip rule add fwmark 7892 table 100` | fw_start.sh 18-28, 30 |',
+  );
+  const what = {
+    tproxy: 'Tproxy mode (redir_mod Tproxy: TCP and UDP TPROXY to 7893 with mark 7892 → table 100, a local route)',
+    tun: 'Tun mode (redir_mod Tun: TCP and UDP marked 7892 → table 100, a default route into utun)',
+    mix: 'Mix mode (redir_mod Mix: UDP marked 7892 → table 100 into utun; TCP marked 7893 and redirected to 7892 in prerouting_mixtcp)',
+  }[mode];
+  const ports = commonPorts
+    ? "With common ports on, prerouting returns every packet whose destination port is not a common port before the JUMP, so a forward's replies (to the client's port) pass."
+    : 'common_ports OFF (every port proxied): `$ports` and `$PORTS` stay empty, so lines 41-44 are not added and line 38 ' +
+      "returns only TCP to ShellCrash's own ports; a forward's replies reach the JUMP.";
   return {
-    name: 'shellcrash-nft',
+    name: `shellcrash-nft-${mode}${commonPorts ? '' : '-allports'}`,
     source:
-      'ShellCrash, nftables, Redir mode with the defaults of scripts/starts/fw_start.sh (juewuy/ShellCrash@43cf4a91: common_ports ON, ' +
-      "multiport 22,80,443,8080,8443 — so `$ports` is set and line 38's port return is not added — macfilter 黑名单 with no MAC file, dns_mod redir_host) " +
-      'and firewall_area 1 (LAN only), fw_wan on, ipv6_redir off; ports mix 7890, redir 7892, DNS 1053, db 9999, routing_mark 7894; ' +
-      'host_ipv4 the LAN, host_ipv6 fe80::/10 and fd00::/8, reserve_ipv4 the reserved ranges (fw_getlanip.sh, not re-read here). ' +
-      "No fw4 table in this fixture, so line 157's `meta mark 0x67890 accept` in fw4's input is absent.\n\n" +
-      c.table('juewuy/ShellCrash', '9aa6f3d5', 'scripts/starts/fw_nftables.sh'),
+      `ShellCrash, nftables, ${what}, otherwise the defaults of the shellcrash-nft fixture: scripts/starts/fw_start.sh at the same commit ` +
+      `(${commonPorts ? 'common_ports ON, multiport 22,80,443,8080,8443, ' : ''}macfilter 黑名单 with no MAC file, dns_mod redir_host), firewall_area 1 (LAN only), ` +
+      'fw_wan on, ipv6_redir off; scripts/libs/get_config.sh at 22cd7766 (lines 4-12): mix 7890, redir 7892, tproxy 7893, DNS 1053, db 9999, ' +
+      'fwmark = redir_port 7892, routing_mark fwmark + 2 = 7894, table 100. The rules and their lines are those of 9aa6f3d5 (the shellcrash-nft ' +
+      "fixture's commit), which names the modes Tproxy模式, Tun模式 and 混合模式. " +
+      ports +
+      (tproxy
+        ? ''
+        : ' Stand-in: utun is a plain tun device (the core makes it). The namespace has no fw4, so fw_nftables.sh makes table inet fw4 with ' +
+          "its forward and input chains (192-194) before inserting the accepts, and line 157's `meta mark 0x67890 accept` is absent.") +
+      '\n\n' +
+      c.table('juewuy/ShellCrash', '040accde', 'scripts/starts/fw_nftables.sh'),
     nft,
+    ip: tproxy
+      ? ['route add local default dev lo table 100', 'rule add fwmark 7892 table 100']
+      : ['route add default dev utun table 100', 'rule add fwmark 7892 table 100'],
+    ...(tproxy ? {} : { tun: ['utun'] }),
   };
 }
 
@@ -1718,12 +1898,20 @@ COMMIT
 // (v0.47.071, the `#IPTABLES` branch). Without iptables' owner match (OpenClash does not depend on
 // iptables-mod-extra) its "own traffic" test is `-m mark --mark 0x1a0a` (line 2316).
 
-function openclashFw3Fixture(): Fixture {
+/**
+ * OpenClash on fw3 in one of its modes: fake-ip (the defaults), redir-host (en_mode redir-host, common_ports 0: the
+ * common_ports returns name a set OpenClash makes only with common_ports on, so iptables refuses them), or fake-ip-tun
+ * (en_mode_tun 1: no nat chains of its own, everything marked in mangle openclash for the TUN).
+ */
+function openclashFw3Fixture(mode: 'fakeip' | 'redirhost' | 'tun' = 'fakeip'): Fixture {
+  const fakeIp = mode !== 'redirhost';
+  const tun = mode === 'tun';
   const c = new Cited();
   const r = (chain: string, line: string, text: string) => {
     c.rows.push(`| ${chain} | \`${text.replace(/\|/g, '\\|')}\` | ${line} |`);
     return text;
   };
+  const lines = (...l: (string | false)[]) => l.filter((x): x is string => x !== false).join('\n');
   const ipset = [
     'create localnetwork hash:net family inet hashsize 1024 maxelem 65536',
     ...LOCALNETWORK.map((n) => `add localnetwork ${n}`),
@@ -1735,34 +1923,78 @@ function openclashFw3Fixture(): Fixture {
   c.rows.push('| ipset localnetwork | the default members | 2385, 2392-2400 |');
   c.rows.push('| ipset china_ip_route | /etc/openclash/china_ip_route.ipset (disable_udp_quic=1): a four-prefix stand-in | 2326-2328 |');
   c.rows.push('| ipset china_ip_route_pass | empty | 2331, 2338 |');
+  const QUIC = '-p udp -m udp --dport 443 -m comment --comment "OpenClash QUIC REJECT" -m set ! --match-set china_ip_route dst -j REJECT --reject-with icmp-port-unreachable';
+  const MARK = '-j MARK --set-xmark 0x162/0xffffffff';
+  const filter = tun
+    ? lines(
+        r('filter INPUT', '2759 (-I)', '-A INPUT -i utun -m comment --comment "OpenClash TUN Input" -j ACCEPT'),
+        r('filter FORWARD', '2767 (-I, last)', `-A FORWARD -o utun ${QUIC}`),
+        r('filter FORWARD', '2758 (-I)', '-A FORWARD -i utun -m comment --comment "OpenClash TUN Forward" -j ACCEPT'),
+        r('filter FORWARD', '2757 (-I, first)', '-A FORWARD -o utun -m comment --comment "OpenClash TUN Forward" -j ACCEPT'),
+      )
+    : r('filter INPUT', '2629', `-A INPUT ${QUIC}`);
+  const natChains = tun ? '' : ':openclash - [0:0]\n:openclash_output - [0:0]\n';
+  const nat = lines(
+    r('nat PREROUTING', '2468 (-I, after 2467)', '-A PREROUTING -p tcp -m tcp --dport 53 -m comment --comment "OpenClash DNS Hijack" -j REDIRECT --to-ports 53'),
+    r('nat PREROUTING', '2467', '-A PREROUTING -p udp -m udp --dport 53 -m comment --comment "OpenClash DNS Hijack" -j REDIRECT --to-ports 53'),
+    !tun && r('nat PREROUTING', '2539', '-A PREROUTING -p tcp -j openclash'),
+    r('nat OUTPUT', '2478 (-I, after 2477)', '-A OUTPUT -d 127.0.0.1/32 -p udp -m mark ! --mark 0x1a0a -m comment --comment "OpenClash DNS Hijack" -m udp --dport 53 -j REDIRECT --to-ports 53'),
+    r('nat OUTPUT', '2477', '-A OUTPUT -d 127.0.0.1/32 -p tcp -m mark ! --mark 0x1a0a -m comment --comment "OpenClash DNS Hijack" -m tcp --dport 53 -j REDIRECT --to-ports 53'),
+    !tun && r('nat OUTPUT', '2661', '-A OUTPUT -j openclash_output'),
+    tun && r('nat POSTROUTING', '2760 (-I)', '-A POSTROUTING -o utun -m comment --comment "OpenClash TUN Postrouting" -j RETURN'),
+    !tun && r('nat openclash', '2513', '-A openclash -m set --match-set localnetwork dst -j RETURN'),
+    !tun && r('nat openclash', '2514', '-A openclash -m conntrack --ctdir REPLY -j RETURN'),
+    !tun && r('nat openclash', '2515', '-A openclash -d 198.18.0.0/16 -p tcp -j REDIRECT --to-ports 7892'),
+    !tun && r('nat openclash', '2538', '-A openclash -p tcp -j REDIRECT --to-ports 7892'),
+    !tun && r('nat openclash_output', '2638', '-A openclash_output -m mark --mark 0x1a0a -j RETURN'),
+    !tun && fakeIp && r('nat openclash_output', '2640', '-A openclash_output -d 198.18.0.0/16 -p tcp -j REDIRECT --to-ports 7892'),
+    !tun && r('nat openclash_output', '2643', '-A openclash_output -m set --match-set localnetwork dst -j RETURN'),
+    !tun && r('nat openclash_output', '2644', '-A openclash_output -m conntrack --ctdir REPLY -j RETURN'),
+    !tun && r('nat openclash_output', '2659', '-A openclash_output -p tcp -j REDIRECT --to-ports 7892'),
+  );
+  const mangle = tun
+    ? lines(
+        r('mangle PREROUTING', '2754', '-A PREROUTING -j openclash'),
+        r('mangle OUTPUT', '2703', '-A OUTPUT -j openclash_output'),
+        r('mangle openclash', '2712', '-A openclash -i utun -j RETURN'),
+        r('mangle openclash', '2713', '-A openclash -m set --match-set localnetwork dst -j RETURN'),
+        r('mangle openclash', '2714', '-A openclash -m conntrack --ctdir REPLY -j RETURN'),
+        r('mangle openclash', '2716', `-A openclash -d 198.18.0.0/16 ${MARK}`),
+        r('mangle openclash', '2744', '-A openclash -p udp -j openclash_upnp'),
+        r('mangle openclash', '2747', `-A openclash ${MARK}`),
+        r('mangle openclash_output', '2672', '-A openclash_output -m mark --mark 0x1a0a -j RETURN'),
+        r('mangle openclash_output', '2673', '-A openclash_output -m set --match-set localnetwork dst -j RETURN'),
+        r('mangle openclash_output', '2674', '-A openclash_output -m conntrack --ctdir REPLY -j RETURN'),
+        r('mangle openclash_output', '2676', `-A openclash_output -d 198.18.0.0/16 ${MARK}`),
+        r('mangle openclash_output', '2696', `-A openclash_output ${MARK}`),
+      )
+    : lines(
+        r('mangle PREROUTING', '2581', '-A PREROUTING -p udp -j openclash'),
+        r('mangle OUTPUT', '2621', '-A OUTPUT -p udp -j openclash_output'),
+        r('mangle openclash', '2552', '-A openclash -m set --match-set localnetwork dst -j RETURN'),
+        r('mangle openclash', '2553', '-A openclash -m conntrack --ctdir REPLY -j RETURN'),
+        fakeIp &&
+          r('mangle openclash', '2555', '-A openclash -d 198.18.0.0/16 -p udp -j TPROXY --on-port 7895 --on-ip 0.0.0.0 --tproxy-mark 0x162/0xffffffff'),
+        r('mangle openclash', '2579', '-A openclash -p udp -j openclash_upnp'),
+        r('mangle openclash', '2580', '-A openclash -p udp -j TPROXY --on-port 7895 --on-ip 0.0.0.0 --tproxy-mark 0x162/0xffffffff'),
+        r('mangle openclash_output', '2598', '-A openclash_output -m mark --mark 0x1a0a -j RETURN'),
+        r('mangle openclash_output', '2599', '-A openclash_output -m set --match-set localnetwork dst -j RETURN'),
+        r('mangle openclash_output', '2600', '-A openclash_output -m conntrack --ctdir REPLY -j RETURN'),
+        fakeIp && r('mangle openclash_output', '2604', '-A openclash_output -d 198.18.0.0/16 -p udp -j MARK --set-xmark 0x162/0xffffffff'),
+        r('mangle openclash_output', '2619', '-A openclash_output -p udp -j MARK --set-xmark 0x162/0xffffffff'),
+      );
   const iptables = `*filter
 :INPUT ACCEPT [0:0]
 :FORWARD ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
-${r('filter INPUT', '2629', '-A INPUT -p udp -m udp --dport 443 -m comment --comment "OpenClash QUIC REJECT" -m set ! --match-set china_ip_route dst -j REJECT --reject-with icmp-port-unreachable')}
+${filter}
 COMMIT
 *nat
 :PREROUTING ACCEPT [0:0]
 :INPUT ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
 :POSTROUTING ACCEPT [0:0]
-:openclash - [0:0]
-:openclash_output - [0:0]
-${r('nat PREROUTING', '2468 (-I, after 2467)', '-A PREROUTING -p tcp -m tcp --dport 53 -m comment --comment "OpenClash DNS Hijack" -j REDIRECT --to-ports 53')}
-${r('nat PREROUTING', '2467', '-A PREROUTING -p udp -m udp --dport 53 -m comment --comment "OpenClash DNS Hijack" -j REDIRECT --to-ports 53')}
-${r('nat PREROUTING', '2539', '-A PREROUTING -p tcp -j openclash')}
-${r('nat OUTPUT', '2478 (-I, after 2477)', '-A OUTPUT -d 127.0.0.1/32 -p udp -m mark ! --mark 0x1a0a -m comment --comment "OpenClash DNS Hijack" -m udp --dport 53 -j REDIRECT --to-ports 53')}
-${r('nat OUTPUT', '2477', '-A OUTPUT -d 127.0.0.1/32 -p tcp -m mark ! --mark 0x1a0a -m comment --comment "OpenClash DNS Hijack" -m tcp --dport 53 -j REDIRECT --to-ports 53')}
-${r('nat OUTPUT', '2661', '-A OUTPUT -j openclash_output')}
-${r('nat openclash', '2513', '-A openclash -m set --match-set localnetwork dst -j RETURN')}
-${r('nat openclash', '2514', '-A openclash -m conntrack --ctdir REPLY -j RETURN')}
-${r('nat openclash', '2515', '-A openclash -d 198.18.0.0/16 -p tcp -j REDIRECT --to-ports 7892')}
-${r('nat openclash', '2538', '-A openclash -p tcp -j REDIRECT --to-ports 7892')}
-${r('nat openclash_output', '2638', '-A openclash_output -m mark --mark 0x1a0a -j RETURN')}
-${r('nat openclash_output', '2640', '-A openclash_output -d 198.18.0.0/16 -p tcp -j REDIRECT --to-ports 7892')}
-${r('nat openclash_output', '2643', '-A openclash_output -m set --match-set localnetwork dst -j RETURN')}
-${r('nat openclash_output', '2644', '-A openclash_output -m conntrack --ctdir REPLY -j RETURN')}
-${r('nat openclash_output', '2659', '-A openclash_output -p tcp -j REDIRECT --to-ports 7892')}
+${natChains}${nat}
 COMMIT
 *mangle
 :PREROUTING ACCEPT [0:0]
@@ -1773,31 +2005,47 @@ COMMIT
 :openclash - [0:0]
 :openclash_output - [0:0]
 :openclash_upnp - [0:0]
-${r('mangle PREROUTING', '2581', '-A PREROUTING -p udp -j openclash')}
-${r('mangle OUTPUT', '2621', '-A OUTPUT -p udp -j openclash_output')}
-${r('mangle openclash', '2552', '-A openclash -m set --match-set localnetwork dst -j RETURN')}
-${r('mangle openclash', '2553', '-A openclash -m conntrack --ctdir REPLY -j RETURN')}
-${r('mangle openclash', '2555', '-A openclash -d 198.18.0.0/16 -p udp -j TPROXY --on-port 7895 --on-ip 0.0.0.0 --tproxy-mark 0x162/0xffffffff')}
-${r('mangle openclash', '2579', '-A openclash -p udp -j openclash_upnp')}
-${r('mangle openclash', '2580', '-A openclash -p udp -j TPROXY --on-port 7895 --on-ip 0.0.0.0 --tproxy-mark 0x162/0xffffffff')}
-${r('mangle openclash_output', '2598', '-A openclash_output -m mark --mark 0x1a0a -j RETURN')}
-${r('mangle openclash_output', '2599', '-A openclash_output -m set --match-set localnetwork dst -j RETURN')}
-${r('mangle openclash_output', '2600', '-A openclash_output -m conntrack --ctdir REPLY -j RETURN')}
-${r('mangle openclash_output', '2604', '-A openclash_output -d 198.18.0.0/16 -p udp -j MARK --set-xmark 0x162/0xffffffff')}
-${r('mangle openclash_output', '2619', '-A openclash_output -p udp -j MARK --set-xmark 0x162/0xffffffff')}
+${mangle}
 COMMIT
 `;
-  c.rows.push('| ip rule / route | `ip rule add fwmark 0x162 table 0x162`, `ip route add local 0.0.0.0/0 dev lo table 0x162` | 2545-2546 |');
+  c.rows.push(
+    tun
+      ? '| ip rule / route | `ip route add default dev utun table 0x162`, `ip rule add fwmark 0x162 table 0x162 pref 1888` | 738-740 |'
+      : '| ip rule / route | `ip rule add fwmark 0x162 table 0x162`, `ip route add local 0.0.0.0/0 dev lo table 0x162` | 2545-2546 |',
+  );
+  const common =
+    'no owner match (mark 0x1a0a instead), fakeip_range 198.18.0.1/16 (iptables stores 198.18.0.0/16), DNSPORT 53.\n\n' +
+    c.table(OC_REPO, OC_COMMIT, OC_FILE);
+  if (mode === 'fakeip')
+    return {
+      name: 'openclash-fw3-fakeip',
+      source:
+        'OpenClash fw3 (iptables-legacy + ipset), fake-ip with the defaults of luci-app-openclash/root/etc/config/openclash; ' + common,
+      iptables,
+      iptablesVariant: 'legacy',
+      ipset,
+      ip: OC_TPROXY_ROUTE,
+    };
   return {
-    name: 'openclash-fw3-fakeip',
+    name: `openclash-fw3-${mode}`,
     source:
-      'OpenClash fw3 (iptables-legacy + ipset), fake-ip with the defaults of luci-app-openclash/root/etc/config/openclash; ' +
-      'no owner match (mark 0x1a0a instead), fakeip_range 198.18.0.1/16 (iptables stores 198.18.0.0/16), DNSPORT 53.\n\n' +
-      c.table(OC_REPO, OC_COMMIT, OC_FILE),
+      (tun
+        ? 'OpenClash fw3 (iptables-legacy + ipset), en_mode fake-ip-tun (en_mode_tun 1, do_run_mode 475-478), otherwise the defaults ' +
+          'of luci-app-openclash/root/etc/config/openclash: the nat chains openclash and openclash_output are not made (2509), TCP and UDP ' +
+          'are marked 0x162 in mangle openclash (2706-2754) and routed into utun (738-740); the QUIC reject moves to FORWARD out of utun ' +
+          '(2762-2769) and the fake-ip ICMP rejects are not written (3122-3126: fake-ip without TUN only). Stand-in: utun is a plain tun ' +
+          'device (the core makes it). Left out: the rules naming sets OpenClash makes only for a non-empty list (wan_ac_*, lan_ac_*: ' +
+          'iptables refuses them and OpenClash ignores the error). As in openclash-fw3-fakeip: '
+        : 'OpenClash fw3 (iptables-legacy + ipset), en_mode redir-host, otherwise the defaults of luci-app-openclash/root/etc/config/openclash ' +
+          "(common_ports 0, so the common_ports returns at 2527, 2568 and 2648 name a set that is not made (2410-2415) and are refused, as are the " +
+          'wan_ac_*/lan_ac_* rules for empty lists): the fake-ip TPROXY and MARK rules (2555, 2604), the output fake-ip redirect (2640) and the ' +
+          'fake-ip ICMP rejects (3122-3126) are not written; the nat fake-ip redirect (2515) is, in every mode. As in openclash-fw3-fakeip: ') +
+      common,
     iptables,
     iptablesVariant: 'legacy',
     ipset,
-    ip: OC_TPROXY_ROUTE,
+    ip: tun ? OC_TUN_ROUTE : OC_TPROXY_ROUTE,
+    ...(tun ? { tun: ['utun'] } : {}),
   };
 }
 
@@ -1837,6 +2085,8 @@ export const FIXTURES: Fixture[] = [
     'ipv6_enable 1, ipv6_mode 1, enable_v6_udp_proxy 1 (luasrc/model/cbi/openclash/settings.lua:1172-1199), china_ip6_route 0, ipv6_dns 0. ',
   ),
   openclashFw3Fixture(),
+  openclashFw3Fixture('redirhost'),
+  openclashFw3Fixture('tun'),
   passwallFixture(),
   passwallFw3Fixture(),
   passwall2Fixture('passwall2-nft', 'tproxy', PSW2_OLD_TCP_PORTS),
@@ -1845,9 +2095,16 @@ export const FIXTURES: Fixture[] = [
   passwall2Nft2511Fixture(),
   homeproxyFixture(),
   homeproxyFixture('tun'),
+  homeproxyFixture('redirect_tun'),
   nikkiFixture(),
   nikkiFixture('tproxy'),
+  nikkiFixture('tun'),
+  nikkiFixture('redirect-tproxy'),
   shellcrashNftFixture(),
+  shellcrashNftFixture('tproxy'),
+  shellcrashNftFixture('tun'),
+  shellcrashNftFixture('mix'),
+  shellcrashNftFixture('tproxy', false),
   shellcrashIptablesFixture(),
   { name: 'unknown-tproxy', source: 'A hand-written TPROXY table with no known proxy names.', nft: UNKNOWN_NFT, ip: ['rule add fwmark 1 table 100', 'route add local 0.0.0.0/0 dev lo table 100'] },
   { name: 'empty', source: 'No firewall rules at all: a plain router.' },

@@ -6,10 +6,16 @@
 // No traffic is sent: the namespaces only hold interfaces, rules and routes.
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeSnapshot } from '../../../src/ruleset/ruleset-snapshot';
+import { readDumpDir } from '../../../src/sensors/ruleset-reader';
+import { goldenText } from '../../helpers/golden';
 import { FIXTURES, type Fixture } from './fixtures';
 import { FIX_PROOFS } from './fix-proofs';
+
+/** The loaded model that test/unit/ruleset/ruleset-loaders.test.ts compares, kept where a fixture has one. */
+const MODEL = 'model.expected.json';
 
 const HERE = __dirname;
 
@@ -102,9 +108,12 @@ function dump(ns: string, f: Fixture, dir: string): void {
     files['iptables-save.txt'] = inNs(ns, [f.iptablesVariant === 'legacy' ? 'iptables-legacy-save' : 'iptables-nft-save']);
   }
   if (f.ipset) files['ipset.txt'] = inNs(ns, ['ipset', 'save']);
+  const hadModel = existsSync(join(dir, MODEL));
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), normalise(name, text));
+  // Rewritten from the new dumps (as UPDATE_GOLDEN=1 would): review its diff with the dumps'.
+  if (hadModel) writeFileSync(join(dir, MODEL), goldenText(makeSnapshot(readDumpDir(dir)).ruleset));
   const proofs = FIX_PROOFS[f.name] ? `${FIX_PROOFS[f.name]}\n` : '';
   writeFileSync(join(dir, 'SOURCE.md'), `# ${f.name}\n\n${f.source}\n\n${proofs}Regenerate: \`node --import tsx test/golden/rulesets/regenerate.ts ${f.name}\` (root).\n`);
 }

@@ -42,6 +42,11 @@ const OC_UDP_TPROXY: Reply = {
   fixes: ['lan_ac_traffic', 'lan_ac_black_ips', 'guard', 'gateway'],
 };
 
+/** TPROXY or a TUN mark in one rule: the SYN-ACK itself and UDP are taken there, with the same fixes. */
+function takenBoth(rule: string, fixes: string[]): { tcp: Reply; udp: Reply } {
+  return { tcp: { taken: `proxied synack ${rule}`, fixes }, udp: { taken: `proxied udp ${rule}`, fixes } };
+}
+
 const EXPECTED: Record<string, { proxy: string; tcp: Reply | 'passes'; udp: Reply | 'passes' }> = {
   'openclash-fw4-fakeip': { proxy: 'OpenClash (fw4) redirect + tproxy', tcp: OC_TCP_REDIRECT, udp: OC_UDP_TPROXY },
   // redir-host with common_ports: the replies' destination (the client's port) is not a common port.
@@ -83,6 +88,46 @@ const EXPECTED: Record<string, { proxy: string; tcp: Reply | 'passes'; udp: Repl
   },
   // proxy_mode tun with routing_port common: the mark chain returns replies to the client's (uncommon) port.
   'homeproxy-tun': { proxy: 'homeproxy tun', tcp: 'passes', udp: 'passes' },
+  // Defaults (redirect_tproxy, routing_port common): the redirect and TPROXY port chains return replies to the client's port.
+  homeproxy: { proxy: 'homeproxy redirect + tproxy', tcp: 'passes', udp: 'passes' },
+  // redirect_tun: TCP redirect, UDP marked for singtun0; routing_port common returns both before they are taken.
+  'homeproxy-redirect-tun': { proxy: 'homeproxy mix (TCP redirect, UDP TUN)', tcp: 'passes', udp: 'passes' },
+  // tcp_mode and udp_mode tun: both marked 0x81 in lan_tun (proxy_dport 0-65535 lets every reply through to it).
+  'nikki-tun': { proxy: 'nikki tun', ...takenBoth('lan_tun#2', ['nikki', 'guard', 'gateway']) },
+  // tcp_mode redirect, udp_mode tproxy: TCP as in the defaults, UDP by TPROXY in lan_tproxy.
+  'nikki-redirect-tproxy': {
+    proxy: 'nikki redirect + tproxy',
+    tcp: { taken: 'proxied ack lan_redirect#1', fixes: ['nikki', 'guard', 'sysctl', 'gateway'] },
+    udp: { taken: 'proxied udp lan_tproxy#2', fixes: ['nikki', 'guard', 'gateway'] },
+  },
+  // ShellCrash's modes with its defaults: common ports on, so prerouting returns the replies (to the client's port)
+  // before the mode's JUMP, whichever it is.
+  'shellcrash-nft': { proxy: 'ShellCrash redirect', tcp: 'passes', udp: 'passes' },
+  'shellcrash-nft-tproxy': { proxy: 'ShellCrash tproxy', tcp: 'passes', udp: 'passes' },
+  'shellcrash-nft-tun': { proxy: 'ShellCrash tun', tcp: 'passes', udp: 'passes' },
+  'shellcrash-nft-mix': { proxy: 'ShellCrash mix (TCP redirect, UDP TUN)', tcp: 'passes', udp: 'passes' },
+  // Tproxy with common ports off: the JUMP's TPROXY takes the SYN-ACK itself, and UDP.
+  'shellcrash-nft-tproxy-allports': {
+    proxy: 'ShellCrash tproxy',
+    ...takenBoth('prerouting#9', ['ShellCrash', 'guard', 'gateway']),
+  },
+  // fw3, fake-ip: nat openclash REDIRECTs every TCP port, mangle openclash TPROXYs UDP.
+  'openclash-fw3-fakeip': {
+    proxy: 'OpenClash (fw3) redirect + tproxy',
+    tcp: OC_TCP_REDIRECT,
+    udp: { ...OC_UDP_TPROXY, taken: 'proxied udp openclash#5' },
+  },
+  // fw3, redir-host with common_ports off (the default): as fake-ip, less the fake-ip TPROXY rule before the catch-all.
+  'openclash-fw3-redirhost': {
+    proxy: 'OpenClash (fw3) redirect + tproxy',
+    tcp: OC_TCP_REDIRECT,
+    udp: { ...OC_UDP_TPROXY, taken: 'proxied udp openclash#4' },
+  },
+  // fw3, fake-ip-tun: no nat chains; mangle openclash marks TCP and UDP for utun, so the SYN-ACK itself is taken.
+  'openclash-fw3-tun': {
+    proxy: 'OpenClash (fw3) tun',
+    ...takenBoth('openclash#6', ['lan_ac_traffic', 'lan_ac_black_ips', 'guard', 'gateway']),
+  },
   // tcp_mode and udp_mode tproxy: the SYN-ACK itself is taken (TPROXY in mangle, every destination port by default).
   'nikki-tproxy-ipv6': {
     proxy: 'nikki tproxy',
@@ -237,10 +282,14 @@ describe('upstream-derived fixtures: recognition, responsible rule, fix list', (
 
   it("OpenClash's lan_ac_traffic entry lands in the chain that takes the replies (init.d/openclash firewall_lan_ac_traffic)", () => {
     // v0.47.071 lines 953-967: no TUN or mix — TCP into openclash, UDP into openclash_mangle; TUN — both into openclash_mangle.
+    // fw3, 1043-1059: no TUN or mix — TCP into nat openclash, UDP into mangle openclash; TUN — both into mangle openclash.
     const where: Record<string, Record<'tcp' | 'udp', string>> = {
-      'openclash-fw4-fakeip': { tcp: 'openclash', udp: 'openclash_mangle' },
-      'openclash-fw4-mix': { tcp: 'openclash', udp: 'openclash_mangle' },
-      'openclash-fw4-tun': { tcp: 'openclash_mangle', udp: 'openclash_mangle' },
+      'openclash-fw4-fakeip': { tcp: 'inet fw4 openclash', udp: 'inet fw4 openclash_mangle' },
+      'openclash-fw4-mix': { tcp: 'inet fw4 openclash', udp: 'inet fw4 openclash_mangle' },
+      'openclash-fw4-tun': { tcp: 'inet fw4 openclash_mangle', udp: 'inet fw4 openclash_mangle' },
+      'openclash-fw3-fakeip': { tcp: 'ip nat openclash', udp: 'ip mangle openclash' },
+      'openclash-fw3-redirhost': { tcp: 'ip nat openclash', udp: 'ip mangle openclash' },
+      'openclash-fw3-tun': { tcp: 'ip mangle openclash', udp: 'ip mangle openclash' },
     };
     for (const [name, chains] of Object.entries(where)) {
       const s = snapshot(name);
@@ -252,7 +301,7 @@ describe('upstream-derived fixtures: recognition, responsible rule, fix list', (
           proxies,
         );
         assert.ok(typeof r !== 'string');
-        assert.equal(r.rule?.chain, chains[proto], `${name} ${proto}`);
+        assert.equal(`${r.rule?.table} ${r.rule?.chain}`, chains[proto], `${name} ${proto}`);
       }
     }
   });

@@ -109,6 +109,23 @@ const CASES: Record<string, Case> = {
     c: ['forwarded', null, 'openclash#1'],
     d: ['proxied', 'tproxy:7895', 'openclash#5'],
   },
+  // redir-host, common_ports off: as fake-ip, less the fake-ip TPROXY before the catch-all.
+  'openclash-fw3-redirhost': {
+    proxy: { name: 'openclash', mode: 'redirect + tproxy', redirect: [7892], tproxy: [7895], marks: ['0x162'] },
+    a: ['proxied', 'redirect:7892', 'openclash#4'],
+    b: ['proxied', 'redirect:7892', 'openclash#4'],
+    c: ['forwarded', null, 'openclash#1'],
+    d: ['proxied', 'tproxy:7895', 'openclash#4'],
+  },
+  // fake-ip-tun: everything marked in mangle openclash and routed into utun.
+  'openclash-fw3-tun': {
+    proxy: { name: 'openclash', mode: 'tun', marks: ['0x162'] },
+    a: ['proxied', 'tun:utun', 'openclash#6'],
+    aFlags: 'synack',
+    b: ['proxied', 'tun:utun', 'openclash#6'],
+    c: ['forwarded', null, 'openclash#2'],
+    d: ['proxied', 'tun:utun', 'openclash#6'],
+  },
   'passwall-nft': {
     // UDP "same as the TCP node": both on 1041.
     proxy: { name: 'passwall', mode: 'redirect + tproxy', redirect: [1041], tproxy: [1041] },
@@ -171,6 +188,29 @@ const CASES: Record<string, Case> = {
     c: ['forwarded', null, 'homeproxy_mangle_tun#4'],
     d: ['forwarded', null, 'homeproxy_mangle_tun_mark#2'],
   },
+  // redirect_tun: TCP as redirect_tproxy; UDP returned by routing_port common before the TUN mark.
+  'homeproxy-redirect-tun': {
+    proxy: { name: 'homeproxy', mode: 'mix (TCP redirect, UDP TUN)', redirect: [5331], marks: ['0x66'] },
+    a: ['forwarded', null, 'homeproxy_redirect_proxy_port#1'],
+    b: ['proxied', 'redirect:5331', 'homeproxy_redirect_proxy#1'],
+    c: ['forwarded', null, 'homeproxy_redirect#4'],
+    d: ['forwarded', null, 'homeproxy_mangle_tun_mark#1'],
+  },
+  'nikki-tun': {
+    proxy: { name: 'nikki', mode: 'tun', marks: ['0x81'] },
+    a: ['proxied', 'tun:nikki', 'lan_tun#2'],
+    aFlags: 'synack',
+    b: ['proxied', 'tun:nikki', 'lan_tun#2'],
+    c: ['forwarded', null, 'mangle_prerouting_lan#3'],
+    d: ['proxied', 'tun:nikki', 'lan_tun#2'],
+  },
+  'nikki-redirect-tproxy': {
+    proxy: { name: 'nikki', mode: 'redirect + tproxy', redirect: [7891], tproxy: [7892], marks: ['0x80'] },
+    a: ['proxied', 'redirect:7891', 'lan_redirect#1'],
+    b: ['proxied', 'redirect:7891', 'lan_redirect#1'],
+    c: ['forwarded', null, 'dstnat#4'],
+    d: ['proxied', 'tproxy:7892', 'lan_tproxy#2'],
+  },
   nikki: {
     proxy: { name: 'nikki', mode: 'mix (TCP redirect, UDP TUN)', redirect: [7891] },
     a: ['proxied', 'redirect:7891', 'lan_redirect#1'],
@@ -192,6 +232,38 @@ const CASES: Record<string, Case> = {
     b: ['proxied', 'redirect:7892', 'prerouting#12'],
     c: ['forwarded', null, 'prerouting#9'],
     d: ['forwarded', null, 'prerouting#6'],
+  },
+  // Tproxy, Tun and Mix: prerouting (filter, -150) runs before prerouting_dns (nat, -100), whose last return is the
+  // last rule a reply or a LAN-internal packet meets; the common-port return before the JUMP spares the replies.
+  'shellcrash-nft-tproxy': {
+    proxy: { name: 'shellcrash', mode: 'tproxy', tproxy: [7893], marks: ['0x1ed4'] },
+    a: ['forwarded', null, 'prerouting_dns#2'],
+    b: ['proxied', 'tproxy:7893', 'prerouting#12'],
+    c: ['forwarded', null, 'prerouting_dns#2'],
+    d: ['forwarded', null, 'prerouting_dns#1'],
+  },
+  'shellcrash-nft-tun': {
+    proxy: { name: 'shellcrash', mode: 'tun', marks: ['0x1ed4'] },
+    a: ['forwarded', null, 'prerouting_dns#2'],
+    b: ['proxied', 'tun:utun', 'prerouting#12'],
+    c: ['forwarded', null, 'prerouting_dns#2'],
+    d: ['forwarded', null, 'prerouting_dns#1'],
+  },
+  'shellcrash-nft-mix': {
+    proxy: { name: 'shellcrash', mode: 'mix (TCP redirect, UDP TUN)', redirect: [7892], marks: ['0x1ed4', '0x1ed5'] },
+    a: ['forwarded', null, 'prerouting_dns#2'],
+    b: ['proxied', 'redirect:7892', 'prerouting_mixtcp#1'],
+    c: ['forwarded', null, 'prerouting_dns#2'],
+    d: ['forwarded', null, 'prerouting_dns#1'],
+  },
+  // Common ports off: the TPROXY JUMP takes the server's replies.
+  'shellcrash-nft-tproxy-allports': {
+    proxy: { name: 'shellcrash', mode: 'tproxy', tproxy: [7893], marks: ['0x1ed4'] },
+    a: ['proxied', 'tproxy:7893', 'prerouting#9'],
+    aFlags: 'synack',
+    b: ['proxied', 'tproxy:7893', 'prerouting#9'],
+    c: ['forwarded', null, 'prerouting_dns#2'],
+    d: ['proxied', 'tproxy:7893', 'prerouting#9'],
   },
   'shellcrash-iptables': {
     proxy: { name: 'shellcrash', mode: 'redirect', redirect: [7892] },
