@@ -7,9 +7,9 @@
 // argv arrays with time limits, never a shell string.
 
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { GUARD_TABLE, type GuardPlan, type GuardStep, isNftName } from '../guard/guard-plan';
 import type { PresentGuard, PresentRule } from '../guard/guard-status';
+import { which } from '../system/which';
 
 export interface GuardIoOptions {
   timeoutMs?: number;
@@ -20,13 +20,6 @@ export interface GuardIoResult {
   /** What was run (nft scripts inline), for the log and --json. */
   commands: string[];
   errors: string[];
-}
-
-const SBIN = ['/usr/sbin', '/sbin', '/usr/bin', '/bin'];
-
-function which(cmd: string): string | null {
-  for (const d of SBIN) if (existsSync(`${d}/${cmd}`)) return `${d}/${cmd}`;
-  return null;
 }
 
 interface Ran {

@@ -23,8 +23,8 @@ import {
   traceFate,
 } from '../ruleset/nft-trace';
 import { readLiveRuleset } from '../sensors/ruleset-reader';
-import { which } from '../sensors/ruleset-watch';
 import { createLogger } from '../system/log';
+import { which } from '../system/which';
 import { terminalText } from '../util/input-text';
 import { flagString, parseArgs, UsageError } from './args';
 

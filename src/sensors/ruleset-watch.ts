@@ -11,12 +11,13 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { LoadIssue } from '../ruleset/model';
 import { rulesetFingerprint } from '../ruleset/ruleset-diff';
 import type { RulesetSnapshot } from '../ruleset/ruleset-snapshot';
 import type { Logger } from '../system/log';
 import { runCommand } from '../system/run-command';
+import { which } from '../system/which';
 import { readLiveRuleset, type SensorResult } from './ruleset-reader';
 
 export interface RulesetWatchStatus {
@@ -68,13 +69,6 @@ export interface RulesetWatchOptions {
   fullCheckEvery?: number;
   /** Where /proc/sys is (tests). */
   procSys?: string;
-}
-
-const SBIN = ['/usr/sbin', '/sbin', '/usr/bin', '/bin'];
-/** The path of a system tool, or null when it is not installed. */
-export function which(cmd: string): string | null {
-  for (const d of SBIN) if (existsSync(`${d}/${cmd}`)) return `${d}/${cmd}`;
-  return null;
 }
 
 const BACKOFF_MIN_MS = 1000;
