@@ -16,6 +16,7 @@ import { ProbeSensor } from '../sensors/probe-sensor';
 import { buildStatus, type MqttOutputStatus, type StatusDocument } from '../status/status-document';
 import { statusEvents } from '../status/status-events';
 import type { Logger } from '../system/log';
+import { killChildren, runningChildPids } from '../system/run-command';
 import { which } from '../system/which';
 import { GuardUnit } from './guard-unit';
 import { rememberChildren } from './leftover-children';
@@ -43,7 +44,7 @@ const ADDRESS_POLL_MS = 60_000;
 const EBPF_POLL_MS = 30_000;
 /** Elements per counting set of the probe (reply flows seen within the element timeout). */
 const PROBE_SET_SIZE = 4096;
-/** How often the long-running children's pids are compared with those noted in the state directory. */
+/** How often the children's pids are compared with those noted in the state directory. */
 const CHILDREN_CHECK_MS = 1000;
 /** Options read once at start: a reload keeps their running value (the log says so). */
 const RESTART_ONLY = [
@@ -184,7 +185,7 @@ export class Daemon {
     this.maybeStartProbe();
     this.periodicTimer = setInterval(() => this.writeStatus(), this.config.main.statusInterval * 1000);
     // A child started or restarted (with backoff) is noted within a second, not at the next status write.
-    this.childrenTimer = setInterval(() => this.rememberChildPids(this.childPids()), CHILDREN_CHECK_MS);
+    this.childrenTimer = setInterval(() => this.rememberChildPids(runningChildPids()), CHILDREN_CHECK_MS);
     this.writeStatus();
   }
 
@@ -200,7 +201,9 @@ export class Daemon {
     this.conntrack.stop();
     this.ruleset.stop();
     this.guard.stop();
-    // The probe's table must not outlive the daemon.
+    // What still runs (a hung `nft -f` of the guard or the probe …) is of no use now: ended at once, not
+    // at its time limit. The probe's table must not outlive the daemon: removed with new commands.
+    killChildren();
     await this.probe.stop();
     this.writeStatus();
     this.rememberChildPids([]);
@@ -244,10 +247,6 @@ export class Daemon {
   /** An output's own state changed (e.g. MQTT connected): rewrite status.json soon. */
   outputStatusChanged(): void {
     this.scheduleWrite();
-  }
-
-  childPids(): number[] {
-    return [...this.conntrack.childPids(), ...this.ruleset.childPids()];
   }
 
   /** Applies a re-read config; options that need a restart keep their running value and are named in the log. */
@@ -373,7 +372,7 @@ export class Daemon {
     this.armExpiry(now);
   }
 
-  /** Keeps the long-running children's pids in the state directory, for the next start after a SIGKILL. */
+  /** Keeps the children's pids in the state directory, for the next start after a SIGKILL. */
   private rememberChildPids(pids: number[]): void {
     const key = pids.join(' ');
     if (key === this.rememberedPids) return;

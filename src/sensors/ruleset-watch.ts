@@ -9,14 +9,14 @@
 // matters to packets: no counters, no handles, no own tables) differs.
 // Decides nothing.
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { LoadIssue } from '../ruleset/model';
 import { rulesetFingerprint } from '../ruleset/ruleset-diff';
 import type { RulesetSnapshot } from '../ruleset/ruleset-snapshot';
 import type { Logger } from '../system/log';
-import { runCommand } from '../system/run-command';
+import { runCommand, startChild } from '../system/run-command';
 import { which } from '../system/which';
 import { readLiveRuleset, type SensorResult } from './ruleset-reader';
 
@@ -328,7 +328,7 @@ export class RulesetWatch {
 
   private launchMonitor(): void {
     if (this.stopping || !this.nft) return;
-    const child = spawn(this.nft, ['monitor', 'ruleset'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = startChild([this.nft, 'monitor', 'ruleset']);
     this.child = child;
     const startedAt = Date.now();
     let stderr = '';
