@@ -10,8 +10,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { removeLeftoverTraceTable, TRACE_TABLE } from '../daemon/ruleset-unit';
-import { splitEndpoint } from '../detector/rule-attribution';
-import { formatEndpoint, NON_PUBLIC_V4, NON_PUBLIC_V6, parseAddress } from '../net/ip-address';
+import { formatEndpoint, NON_PUBLIC_V4, NON_PUBLIC_V6, parseAddress, splitEndpoint } from '../net/ip-address';
 import { hasJoinedGroup, NETLINK_NETFILTER, NFNLGRP_NFTRACE } from '../net/proc-net-netlink';
 import { type ExplainReport, explainPacket } from '../ruleset/explain-text';
 import {

@@ -6,7 +6,7 @@
 // handle, text}) and writes the proxy's own fix (OpenClash lan_ac_traffic,
 // Passwall ports, …) plus the generic guard for that very chain. Pure.
 
-import { formatEndpoint } from '../net/ip-address';
+import { formatEndpoint, splitEndpoint } from '../net/ip-address';
 import { proxyModule } from '../proxies/registry';
 import { type Evaluation, evaluatePacket, type Hop } from '../ruleset/evaluate';
 import { defaultLanInterface } from '../ruleset/explain-text';
@@ -270,12 +270,6 @@ export function replyFixes(
     basis: 'ruleset',
   });
   return orderFixes(fixes);
-}
-
-/** "192.168.1.10:443" / "[fd00::1]:443" → parts. */
-export function splitEndpoint(text: string): { ip: string; port: number } | null {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
-  return m ? { ip: m[1]!, port: Number(m[2]) } : null;
 }
 
 export type AttributedFinding = Finding;
