@@ -17,6 +17,7 @@ import { shellWord } from '../util/shell-quote';
 import type { Finding } from './finding';
 import { type Fix, fixTexts, orderFixes } from './fix';
 import { tcpLooseFix } from './fix-text';
+import { PEER_PORT } from './outside-peers';
 
 /** The rule that takes the replies, as status.json shows it. */
 export interface RuleRef {
@@ -306,7 +307,7 @@ export function attributionFor(
       server: ep.ip,
       port: ep.port,
       peer,
-      peerPort: 40000,
+      peerPort: PEER_PORT,
       ...(opts.iif ? { iif: opts.iif } : {}),
     },
     proxies,

@@ -21,7 +21,7 @@
 
 import type { ForwardConfig } from '../config/config';
 import { commitAndRestart } from '../detector/fix';
-import { PUBLIC_PEERS } from '../detector/predict-risk';
+import { PEER_PORT, PUBLIC_PEERS } from '../detector/outside-peers';
 import { NON_PUBLIC_V4, NON_PUBLIC_V6, parsePrefix } from '../net/ip-address';
 import { lanAcTrafficCommands } from '../proxies/openclash';
 import { compileRuleset, type Evaluation, evaluatePacket, type Hop } from '../ruleset/evaluate';
@@ -72,7 +72,6 @@ export function isNftName(name: string): boolean {
  * nothing to guard — measured in the lab (test/integration/guard-ipv6.test.ts).
  */
 const PEER = { 4: PUBLIC_PEERS[4][0]!, 6: PUBLIC_PEERS[6][0]! } as const;
-const PEER_PORT = 40000;
 
 export type GuardBackend = 'nft' | 'iptables' | 'ip6tables';
 
