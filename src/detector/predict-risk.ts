@@ -7,22 +7,14 @@
 
 import type { ForwardConfig } from '../config/config';
 import { formatEndpoint } from '../net/ip-address';
+import { packetWord, type ReplyPacket } from '../ruleset/packet';
 import type { ProxyInfo } from '../ruleset/recognize-proxy';
 import type { RulesetSnapshot } from '../ruleset/ruleset-snapshot';
 import type { Finding } from './finding';
 import { fixTexts } from './fix';
 import type { LanView } from './lan-view';
 import { PEER_PORT, PUBLIC_PEERS } from './outside-peers';
-import {
-  evaluateReply,
-  fateWord,
-  packetWord,
-  type ReplyEvaluation,
-  type ReplyPacket,
-  type RuleRef,
-  replyFixes,
-  worseFate,
-} from './rule-attribution';
+import { evaluateReply, fateWord, type ReplyEvaluation, type RuleRef, replyFixes, worseFate } from './rule-attribution';
 
 export interface RiskFinding extends Omit<Finding, 'kind' | 'severity' | 'state'> {
   kind: 'reply_at_risk';

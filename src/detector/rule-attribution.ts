@@ -10,7 +10,7 @@ import { formatEndpoint, splitEndpoint } from '../net/ip-address';
 import { proxyModule } from '../proxies/registry';
 import { type Evaluation, evaluatePacket, type Hop } from '../ruleset/evaluate';
 import { defaultLanInterface } from '../ruleset/explain-text';
-import { modelPacket, type TcpFlagsName } from '../ruleset/packet';
+import { modelPacket, packetWord, type ReplyPacket, type TcpFlagsName } from '../ruleset/packet';
 import { type ProxyInfo, proxyOfHop } from '../ruleset/recognize-proxy';
 import type { RulesetSnapshot } from '../ruleset/ruleset-snapshot';
 import { shellWord } from '../util/shell-quote';
@@ -30,9 +30,6 @@ export interface RuleRef {
   handle?: number;
   text: string;
 }
-
-/** The packet of a reply that was walked: a TCP SYN-ACK, a mid-stream TCP ACK, or a UDP datagram. */
-export type ReplyPacket = 'synack' | 'ack' | 'udp';
 
 /** What happens to the replies: swallowed by a proxy, masqueraded, dropped, passed, or unknown. */
 export type ReplyFate = 'proxied' | 'masqueraded' | 'dropped' | 'undetermined' | 'passes';
@@ -357,10 +354,6 @@ export function attributeFinding(
   opts: { iif?: string; fallbackPeer?: string } = {},
 ): AttributedFinding {
   return applyAttribution(f, attributionFor(f, snapshot, proxies, opts));
-}
-
-export function packetWord(p: ReplyPacket): string {
-  return p === 'synack' ? 'SYN-ACK' : p === 'ack' ? 'mid-stream ACK' : 'UDP reply';
 }
 
 export function fateWord(r: ReplyEvaluation): string {

@@ -26,7 +26,7 @@ import { NON_PUBLIC_V4, NON_PUBLIC_V6, parsePrefix } from '../net/ip-address';
 import { lanAcTrafficCommands } from '../proxies/openclash';
 import { compileRuleset, type Evaluation, evaluatePacket, type Hop } from '../ruleset/evaluate';
 import type { Chain, Key, Match, Op, Rule, Ruleset, Table, Value } from '../ruleset/model';
-import { modelPacket, type PacketSpec } from '../ruleset/packet';
+import { modelPacket, type PacketSpec, packetWord, type ReplyPacket } from '../ruleset/packet';
 import { type ProxyInfo, proxyOfHop, recognizeProxies } from '../ruleset/recognize-proxy';
 import { shellWord } from '../util/shell-quote';
 
@@ -101,7 +101,7 @@ export interface GuardPacket {
   /** Which forward (name), or "LAN" for the representative LAN server. */
   forward: string;
   proto: 'tcp' | 'udp';
-  kind: 'synack' | 'ack' | 'udp' | 'lan-syn';
+  kind: ReplyPacket | 'lan-syn';
   from: string;
   to: string;
 }
@@ -806,14 +806,7 @@ export function renderPlan(plan: GuardPlan): string {
 
 function packetLine(c: PacketCheck): string {
   if (c.masqueraded) return `${packetLine({ ...c, masqueraded: undefined })}, but masqueraded by ${c.masqueraded}`;
-  const what =
-    c.kind === 'lan-syn'
-      ? 'LAN host new connection (SYN)'
-      : c.kind === 'synack'
-        ? 'SYN-ACK'
-        : c.kind === 'ack'
-          ? 'mid-stream ACK'
-          : 'UDP reply';
+  const what = c.kind === 'lan-syn' ? 'LAN host new connection (SYN)' : packetWord(c.kind);
   return `${c.forward}: ${what} ${c.from} → ${c.to}: ${c.verdict}${c.how ? ` (${c.how})` : ''}${c.by ? ` by ${c.by}` : ''}`;
 }
 
