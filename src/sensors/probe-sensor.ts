@@ -5,7 +5,7 @@
 // deletes them on stop. It decides nothing: readings go to the detector.
 
 import type { ProbeMode } from '../config/config';
-import { parseIpsetSave } from '../probe/ipset-save';
+import { parseProbeIpsetCounters } from '../probe/probe-ipset-counters';
 import {
   checkIptablesProbe,
   IPSET_IN,
@@ -185,7 +185,7 @@ class IptablesBackend implements Backend {
       if (failed(r)) return /does not exist/.test(r.stderr) ? { lost: `set ${set} is gone` } : { error: why(r) };
       text.push(r.stdout);
     }
-    return { sets: parseIpsetSave(text.join('\n')), names: this.current().sets };
+    return { sets: parseProbeIpsetCounters(text.join('\n')), names: this.current().sets };
   }
 
   /** Deletes our jumps (by their rule spec), chains and sets; what is already gone is fine. */
