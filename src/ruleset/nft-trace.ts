@@ -18,18 +18,11 @@ export interface TraceHop {
   verdict: string;
 }
 
-export interface TracePacket {
+/** The packet's fields as it entered tracing (its out-interface is not known there yet). */
+export interface TracePacket extends Omit<PacketFields, 'oif'> {
   id: string;
   /** Where the packet entered tracing ("inet replyguard_trace pre"). */
   start: string;
-  proto?: string;
-  saddr?: string;
-  daddr?: string;
-  sport?: number;
-  dport?: number;
-  iif?: string;
-  /** TCP flags as nft printed them: "0x12", "ack", "rst", "fin | ack" … */
-  tcpFlags?: string;
   /** synack | ack | syn | rst | fin | other | udp */
   kind: string;
   hops: TraceHop[];
@@ -98,6 +91,7 @@ interface PacketFields {
   dport?: number;
   iif?: string;
   oif?: string;
+  /** TCP flags as nft printed them: "0x12", "ack", "rst", "fin | ack" … */
   tcpFlags?: string;
 }
 
@@ -152,20 +146,15 @@ export function parseTrace(text: string, startTable = 'inet replyguard_trace'): 
       const fields = parsePacketFields(l.rest);
       let p = open.get(l.id);
       if (!p || l.table === startTable) {
+        const { oif: _, ...entered } = fields;
         p = {
           id: l.id,
           start: `${l.table} ${l.chain}`,
+          ...entered,
           kind: packetKind(fields.proto, fields.tcpFlags),
           hops: [],
           entries: [],
         };
-        if (fields.proto) p.proto = fields.proto;
-        if (fields.saddr) p.saddr = fields.saddr;
-        if (fields.daddr) p.daddr = fields.daddr;
-        if (fields.sport !== undefined) p.sport = fields.sport;
-        if (fields.dport !== undefined) p.dport = fields.dport;
-        if (fields.iif) p.iif = fields.iif;
-        if (fields.tcpFlags) p.tcpFlags = fields.tcpFlags;
         packets.push(p);
         open.set(l.id, p);
       }
