@@ -12,22 +12,13 @@ import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BUNDLE, type DaemonFollower, followDaemon, labConfig } from '../helpers/daemon';
+import { isAlive } from '../helpers/proc';
 import { createLab, type Lab } from '../lab/lab';
 
 /** Well under the probe's 5 s time limit: the stop ended the hung nft, no time limit did. */
 const STOP_LIMIT_MS = 3000;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 describe('stop with a hung nft -f', () => {
   let lab: Lab;
@@ -80,7 +71,7 @@ exec -a "$0" '${join(dir, 'nft.real')}' "$@"
 
   after(async () => {
     await daemon?.stop();
-    for (const h of hung()) if (alive(h.pid)) process.kill(h.pid, 'SIGKILL');
+    for (const h of hung()) if (isAlive(h.pid)) process.kill(h.pid, 'SIGKILL');
     await lab?.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -89,7 +80,7 @@ exec -a "$0" '${join(dir, 'nft.real')}' "$@"
     const d = daemon!;
     // Both hang at the same time: the probe's install at start, the guard's apply after the first read.
     const deadline = Date.now() + 20_000;
-    const bothHung = () => ['guard', 'probe'].every((who) => hung().some((h) => h.who === who && alive(h.pid)));
+    const bothHung = () => ['guard', 'probe'].every((who) => hung().some((h) => h.who === who && isAlive(h.pid)));
     while (!bothHung()) {
       if (Date.now() > deadline)
         assert.fail(`no hung nft -f of both the guard and the probe: ${JSON.stringify(hung())}\n${d.log()}`);
@@ -106,7 +97,7 @@ exec -a "$0" '${join(dir, 'nft.real')}' "$@"
     assert.equal(d.child.exitCode, 0, `the daemon exited cleanly (${tookMs} ms)\n${d.log()}`);
     assert.ok(tookMs < STOP_LIMIT_MS, `exited ${tookMs} ms after SIGTERM\n${d.log()}`);
     await sleep(100);
-    const left = hung().filter((h) => alive(h.pid));
+    const left = hung().filter((h) => isAlive(h.pid));
     assert.deepEqual(left, [], `hung nft -f left running after the daemon exited\n${d.log()}`);
   });
 });

@@ -2,20 +2,10 @@
 // input, and the kill at stop that ends every child at once.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { killChildren, runCommand, runningChildPids, startChild } from '../../../src/system/run-command';
-
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+import { isAlive } from '../../helpers/proc';
 
 describe('runCommand', () => {
   it('gives the command its input on stdin and returns what it printed', async () => {
@@ -58,7 +48,7 @@ describe('killChildren', () => {
     assert.ok(Date.now() - t0 < 2000, 'not at its time limit');
     assert.equal(r.error, '/bin/sh was ended: replyguard is stopping');
     await sleep(50);
-    assert.deepEqual(pids.filter(alive), []);
+    assert.deepEqual(pids.filter(isAlive), []);
     assert.deepEqual(runningChildPids(), []);
   });
 
