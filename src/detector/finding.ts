@@ -1,4 +1,4 @@
-// A finding as status.json, the CLI and (later) MQTT show it.
+// A finding as status.json, the CLI and MQTT show it.
 
 import type { ReplyPacket } from '../ruleset/packet';
 import type { Fix } from './fix';

@@ -1,5 +1,5 @@
 // The shape of status.json, built from the daemon's state without I/O.
-// LuCI, `replyguard status` and (later) MQTT read this one document.
+// LuCI, `replyguard status` and MQTT read this one document.
 
 import type { ForwardConfig } from '../config/config';
 import type { ProxyStatus, RulesetStatus } from '../daemon/ruleset-unit';

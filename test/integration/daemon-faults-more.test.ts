@@ -1,4 +1,4 @@
-// More faults (issue #8): the firewall tools failing or hanging, a full disk
+// More faults: the firewall tools failing or hanging, a full disk
 // under the state dir, and SIGTERM while status.json is being rewritten fast.
 //
 // Tools are replaced only in the daemon's own mount namespace: it runs as

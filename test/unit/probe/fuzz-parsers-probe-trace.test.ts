@@ -1,4 +1,4 @@
-// Fuzz (issue #8): the probe's readers (`nft -j list table inet replyguard`,
+// Fuzz: the probe's readers (`nft -j list table inet replyguard`,
 // fw3 `ipset save` and `iptables-save -t mangle`), the `nft -a monitor trace`
 // parser, the `nft monitor` line filter and the MQTT payload checks — on random
 // text, random JSON and mutated golden captures (test/golden/probe, trace).

@@ -1,4 +1,4 @@
-// Fuzz (issue #8): the ruleset loaders — nft -j, iptables-save, ipset save,
+// Fuzz: the ruleset loaders — nft -j, iptables-save, ipset save,
 // ip -j rule / route / addr — on random text, on random JSON and on mutated
 // real dumps (test/golden/rulesets). Each input must load within the time
 // bound, without an exception (ip -j addr: only its own "ip -j addr: …"
