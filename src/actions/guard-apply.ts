@@ -6,12 +6,12 @@
 // then `-I CHAIN 1 … -m comment --comment replyguard-guard`. Commands are
 // argv arrays with time limits, never a shell string.
 
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import type { GuardPlan } from '../guard/guard-plan';
 import type { PresentGuard, PresentRule } from '../guard/guard-status';
 import type { GuardStep } from '../guard/guard-steps';
 import { GUARD_TABLE, isNftName } from '../guard/guard-table';
+import { runCommand } from '../system/run-command';
+import { which } from '../system/which';
 
 export interface GuardIoOptions {
   timeoutMs?: number;
@@ -22,57 +22,6 @@ export interface GuardIoResult {
   /** What was run (nft scripts inline), for the log and --json. */
   commands: string[];
   errors: string[];
-}
-
-const SBIN = ['/usr/sbin', '/sbin', '/usr/bin', '/bin'];
-
-function which(cmd: string): string | null {
-  for (const d of SBIN) if (existsSync(`${d}/${cmd}`)) return `${d}/${cmd}`;
-  return null;
-}
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  error?: string;
-}
-
-function run(argv: readonly string[], input: string | undefined, timeoutMs: number): Promise<Ran> {
-  return new Promise((resolve) => {
-    const [cmd, ...args] = argv;
-    let child: ReturnType<typeof spawn>;
-    try {
-      child = spawn(cmd!, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    } catch (err) {
-      resolve({ code: null, stdout: '', stderr: '', error: `cannot run ${cmd}: ${(err as Error).message}` });
-      return;
-    }
-    let stdout = '';
-    let stderr = '';
-    let error: string | undefined;
-    const timer = setTimeout(() => {
-      error = `${cmd} did not finish within ${timeoutMs} ms`;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      if (stdout.length < 1 << 20) stdout += d;
-    });
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-      if (stderr.length < 1 << 16) stderr += d;
-    });
-    child.on('error', (e) => {
-      error = `cannot run ${cmd}: ${e.message}`;
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ...(error ? { error } : {}) });
-    });
-    if (input !== undefined) {
-      child.stdin?.on('error', () => {});
-      child.stdin?.end(input);
-    }
-  });
 }
 
 // ---------------------------------------------------------------------------
@@ -153,7 +102,7 @@ async function runNft(script: string, opts: GuardIoOptions, res: GuardIoResult):
   if (script === '') return;
   const nft = which('nft') ?? 'nft';
   res.commands.push(`${nft} -f - <<EOF\n${script}EOF`);
-  const r = await run([nft, '-f', '-'], script, opts.timeoutMs ?? 10_000);
+  const r = await runCommand([nft, '-f', '-'], { input: script, timeoutMs: opts.timeoutMs ?? 10_000 });
   if (r.error || r.code !== 0) {
     res.ok = false;
     res.errors.push(`nft -f -: ${r.error ?? (r.stderr.trim() || `exit code ${r.code}`)}`);
@@ -162,7 +111,7 @@ async function runNft(script: string, opts: GuardIoOptions, res: GuardIoResult):
 
 async function runArgv(argv: string[], opts: GuardIoOptions, res: GuardIoResult): Promise<void> {
   res.commands.push(argv.join(' '));
-  const r = await run(argv, undefined, opts.timeoutMs ?? 10_000);
+  const r = await runCommand(argv, { timeoutMs: opts.timeoutMs ?? 10_000 });
   if (r.error || r.code !== 0) {
     res.ok = false;
     res.errors.push(`${argv.join(' ')}: ${r.error ?? (r.stderr.trim() || `exit code ${r.code}`)}`);

@@ -7,9 +7,9 @@ import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { setMainOption } from '../config/config-edit';
 import { isIniFile } from '../config/config-text';
-import { which } from '../sensors/ruleset-watch';
 import type { Logger } from '../system/log';
 import { runCommand } from '../system/run-command';
+import { which } from '../system/which';
 
 export async function persistOption(file: string, key: string, value: string, log: Logger): Promise<void> {
   const uci = isIniFile(file) ? null : which('uci');

@@ -2,6 +2,7 @@
 // packet, read from the live ruleset or from saved dumps (--ruleset-dir).
 
 import { existsSync } from 'node:fs';
+import { splitEndpoint } from '../net/ip-address';
 import { explainPacket, renderExplain } from '../ruleset/explain-text';
 import { DUMP_FILES, makeSnapshot } from '../ruleset/ruleset-snapshot';
 import { readDumpDir, readLiveRuleset } from '../sensors/ruleset-reader';
@@ -12,11 +13,10 @@ export const EXPLAIN_EXIT = { notSwallowed: 0, swallowed: 2, undetermined: 3, no
 
 function endpoint(flag: string, text: string | undefined): { ip: string; port: number } {
   if (!text) throw new UsageError(`${flag} IP:PORT is required`);
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
-  if (!m) throw new UsageError(`${flag} ${JSON.stringify(text)} is not IP:PORT (IPv6: [addr]:port)`);
-  const port = Number(m[2]);
-  if (port < 0 || port > 65535) throw new UsageError(`${flag}: port ${port} out of range`);
-  return { ip: m[1]!, port };
+  const ep = splitEndpoint(text);
+  if (!ep) throw new UsageError(`${flag} ${JSON.stringify(text)} is not IP:PORT (IPv6: [addr]:port)`);
+  if (ep.port > 65535) throw new UsageError(`${flag}: port ${ep.port} out of range`);
+  return ep;
 }
 
 export async function runExplain(argv: string[]): Promise<number> {

@@ -10,7 +10,7 @@ import type { MqttOutput } from '../outputs/mqtt-output';
 import { readRouterInfo } from '../outputs/router-info';
 import { createLogger, type Logger } from '../system/log';
 import { defaultNodeId } from '../system/node-id';
-import { killRunningCommands } from '../system/run-command';
+import { killChildren } from '../system/run-command';
 import { VERSION } from '../version';
 import { flagString, parseArgs } from './args';
 import { configFor } from './config-option';
@@ -67,19 +67,9 @@ export async function runDaemon(argv: string[]): Promise<number> {
     cleanup = startRetainedCleanup(mqttSettings(config.mqtt, hostNodeId), config.main.stateDir, log);
   }
 
-  // procd signals only the daemon: its conntrack children must not outlive it.
-  const killChildren = () => {
-    // A hung iptables-save or nft would otherwise keep the process alive until its time limit.
-    killRunningCommands();
-    for (const pid of daemon.childPids()) {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    }
-  };
-  process.on('exit', killChildren);
+  // procd signals only the daemon: none of its children may outlive it, nor keep it waiting for a time limit.
+  const endChildren = () => killChildren(true);
+  process.on('exit', endChildren);
 
   log.info(`replyguard ${VERSION} starting (config ${config.source}, state ${config.main.stateDir})`);
   // A run ended by SIGKILL left its conntrack and nft monitor children running: end them first.
@@ -96,7 +86,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
       void Promise.all([stopMqtt, cleanup?.stop()])
         .then(() => daemon.stop())
         .then(() => {
-          killChildren();
+          endChildren();
           resolve(0);
         });
     };

@@ -5,13 +5,12 @@
 // (ruleset/trace-report.ts).
 
 import { removeLeftoverTraceTable, TRACE_TABLE } from '../daemon/ruleset-unit';
-import { splitEndpoint } from '../detector/rule-attribution';
-import { parseAddress } from '../net/ip-address';
+import { parseAddress, splitEndpoint } from '../net/ip-address';
 import { type TraceReport, traceReport } from '../ruleset/trace-report';
 import { renderTraceReport, traceReportJson } from '../ruleset/trace-report-text';
 import { readLiveRuleset } from '../sensors/ruleset-reader';
-import { which } from '../sensors/ruleset-watch';
 import { createLogger } from '../system/log';
+import { which } from '../system/which';
 import { terminalText } from '../util/input-text';
 import { flagString, parseArgs, UsageError } from './args';
 import { traceSession } from './trace-session';

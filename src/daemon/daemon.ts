@@ -13,12 +13,13 @@ import { AddressSensor } from '../sensors/address-sensor';
 import { ConntrackSensor } from '../sensors/conntrack-sensor';
 import { EbpfSensor } from '../sensors/ebpf-sensor';
 import { ProbeSensor } from '../sensors/probe-sensor';
-import { which } from '../sensors/ruleset-watch';
 import { buildStatus } from '../status/status-document';
 import { statusEvents } from '../status/status-events';
 import type { OutputsStatus, StatusDocument } from '../status/status-schema';
 import type { Logger } from '../system/log';
+import { killChildren, runningChildPids } from '../system/run-command';
 import type { Unit } from '../system/unit';
+import { which } from '../system/which';
 import { GuardUnit } from './guard-unit';
 import { rememberChildren } from './leftover-children';
 import { RulesetUnit, type RulesetUnitOptions } from './ruleset-unit';
@@ -45,7 +46,7 @@ const ADDRESS_POLL_MS = 60_000;
 const EBPF_POLL_MS = 30_000;
 /** Elements per counting set of the probe (reply flows seen within the element timeout). */
 const PROBE_SET_SIZE = 4096;
-/** How often the long-running children's pids are compared with those noted in the state directory. */
+/** How often the children's pids are compared with those noted in the state directory. */
 const CHILDREN_CHECK_MS = 1000;
 /** Options read once at start: a reload keeps their running value (the log says so). */
 const RESTART_ONLY = [
@@ -81,7 +82,7 @@ export class Daemon {
   private readonly guard: GuardUnit;
   private readonly outputs: StatusOutput[] = [];
   /** The parts, started in this order and stopped in reverse; see the constructor. */
-  private readonly units: ReadonlyArray<{ unit: Unit<unknown>; waitForStart: boolean }>;
+  private readonly units: ReadonlyArray<{ unit: Unit<unknown>; waitForStart: boolean; endRunningFirst?: boolean }>;
   /** The detector's findings changed since the ruleset unit was last told. */
   private findingsChanged = false;
   private lastDoc?: StatusDocument;
@@ -185,7 +186,7 @@ export class Daemon {
     // the last. Stopping in reverse leaves the probe's removal of its table (awaited) near the end.
     this.units = [
       { unit: this.addresses, waitForStart: true },
-      { unit: this.probe, waitForStart: false },
+      { unit: this.probe, waitForStart: false, endRunningFirst: true },
       { unit: this.conntrack, waitForStart: false },
       { unit: this.ebpf, waitForStart: false },
       { unit: this.guard, waitForStart: false },
@@ -207,7 +208,7 @@ export class Daemon {
     }
     this.periodicTimer = setInterval(() => this.writeStatus(), this.config.main.statusInterval * 1000);
     // A child started or restarted (with backoff) is noted within a second, not at the next status write.
-    this.childrenTimer = setInterval(() => this.rememberChildPids(this.childPids()), CHILDREN_CHECK_MS);
+    this.childrenTimer = setInterval(() => this.rememberChildPids(runningChildPids()), CHILDREN_CHECK_MS);
     this.writeStatus();
   }
 
@@ -219,7 +220,10 @@ export class Daemon {
     clearInterval(this.periodicTimer);
     clearInterval(this.childrenTimer);
     // Each stop is awaited: the probe's table must not outlive the daemon.
-    for (const { unit } of [...this.units].reverse()) {
+    for (const { unit, endRunningFirst } of [...this.units].reverse()) {
+      // What still runs (a hung `nft -f` of the guard or the probe …) is of no use now: ended at once,
+      // not at its time limit, so that the probe's removal of its table does not wait behind it.
+      if (endRunningFirst) killChildren();
       try {
         await unit.stop();
       } catch (err) {
@@ -269,10 +273,6 @@ export class Daemon {
   /** An output's own state changed (e.g. MQTT connected): rewrite status.json soon. */
   outputStatusChanged(): void {
     this.scheduleWrite();
-  }
-
-  childPids(): number[] {
-    return [...this.conntrack.childPids(), ...this.ruleset.childPids()];
   }
 
   /** Applies a re-read config; options that need a restart keep their running value and are named in the log. */
@@ -419,7 +419,7 @@ export class Daemon {
     this.armExpiry(now);
   }
 
-  /** Keeps the long-running children's pids in the state directory, for the next start after a SIGKILL. */
+  /** Keeps the children's pids in the state directory, for the next start after a SIGKILL. */
   private rememberChildPids(pids: number[]): void {
     const key = pids.join(' ');
     if (key === this.rememberedPids) return;

@@ -16,8 +16,8 @@ import {
   type Attribution,
   applyAttribution,
   attributionFor,
-  splitEndpoint,
 } from '../detector/rule-attribution';
+import { splitEndpoint } from '../net/ip-address';
 import { type ProxyInfo, recognizeProxies } from '../ruleset/recognize-proxy';
 import { diffLines, diffRulesets, diffSummary } from '../ruleset/ruleset-diff';
 import type { RulesetSnapshot } from '../ruleset/ruleset-snapshot';

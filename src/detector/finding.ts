@@ -1,5 +1,6 @@
-// A finding as status.json, the CLI and (later) MQTT show it.
+// A finding as status.json, the CLI and MQTT show it.
 
+import type { ReplyPacket } from '../ruleset/packet';
 import type { Fix } from './fix';
 
 /** The rule that takes the replies, as status.json shows it. */
@@ -55,7 +56,7 @@ export interface Finding {
   /** reply_at_risk: false when a match could not be decided ("possibly"). */
   certain?: boolean;
   /** reply_at_risk: the reply packet that breaks first. */
-  packet?: 'synack' | 'ack' | 'udp';
+  packet?: ReplyPacket;
   /** "first seen 3 min after OpenClash (fw4)'s rules changed (chain openclash (inet fw4): +2 rules)". */
   since_change?: string;
 }

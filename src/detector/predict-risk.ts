@@ -7,31 +7,14 @@
 
 import type { ForwardConfig } from '../config/config';
 import { formatEndpoint } from '../net/ip-address';
+import { packetWord, type ReplyPacket } from '../ruleset/packet';
 import type { ProxyInfo } from '../ruleset/recognize-proxy';
 import type { RulesetSnapshot } from '../ruleset/ruleset-snapshot';
 import type { Finding, RuleRef } from './finding';
 import { fixTexts } from './fix';
 import type { LanView } from './lan-view';
-import {
-  evaluateReply,
-  fateWord,
-  packetWord,
-  type ReplyEvaluation,
-  type ReplyPacket,
-  replyFixes,
-  worseFate,
-} from './rule-attribution';
-
-/**
- * Peers a reply is walked towards: public addresses outside the documentation ranges (homeproxy's
- * reserved set holds those) and outside the usual bypass lists (private, CN). No packet is sent.
- */
-export const PUBLIC_PEERS: Record<4 | 6, string[]> = {
-  4: ['93.184.216.34', '151.101.1.69'],
-  6: ['2606:2800:220:1:248:1893:25c8:1946', '2a04:4e42::485'],
-};
-/** An ephemeral client port: outside every "common ports" list. */
-export const PEER_PORT = 40000;
+import { PEER_PORT, PUBLIC_PEERS } from './outside-peers';
+import { evaluateReply, fateWord, type ReplyEvaluation, replyFixes, worseFate } from './rule-attribution';
 
 export interface RiskFinding extends Omit<Finding, 'kind' | 'severity' | 'state'> {
   kind: 'reply_at_risk';

@@ -6,20 +6,18 @@
 // handle, text}) and writes the proxy's own fix (OpenClash lan_ac_traffic,
 // Passwall ports, …) plus the generic guard for that very chain. Pure.
 
-import { formatEndpoint } from '../net/ip-address';
+import { formatEndpoint, splitEndpoint } from '../net/ip-address';
 import { proxyModule } from '../proxies/registry';
 import { type Evaluation, evaluatePacket, type Hop } from '../ruleset/evaluate';
 import { defaultLanInterface } from '../ruleset/explain-text';
-import { modelPacket, type TcpFlagsName } from '../ruleset/packet';
+import { modelPacket, packetWord, type ReplyPacket, type TcpFlagsName } from '../ruleset/packet';
 import { type ProxyInfo, proxyOfHop } from '../ruleset/recognize-proxy';
 import type { RulesetSnapshot } from '../ruleset/ruleset-snapshot';
 import { shellWord } from '../util/shell-quote';
 import type { Finding, RuleRef } from './finding';
 import { type Fix, fixTexts, orderFixes } from './fix';
 import { tcpLooseFix } from './fix-text';
-
-/** The packet of a reply that was walked: a TCP SYN-ACK, a mid-stream TCP ACK, or a UDP datagram. */
-export type ReplyPacket = 'synack' | 'ack' | 'udp';
+import { PEER_PORT } from './outside-peers';
 
 /** What happens to the replies: swallowed by a proxy, masqueraded, dropped, passed, or unknown. */
 export type ReplyFate = 'proxied' | 'masqueraded' | 'dropped' | 'undetermined' | 'passes';
@@ -260,12 +258,6 @@ export function replyFixes(
   return orderFixes(fixes);
 }
 
-/** "192.168.1.10:443" / "[fd00::1]:443" → parts. */
-export function splitEndpoint(text: string): { ip: string; port: number } | null {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
-  return m ? { ip: m[1]!, port: Number(m[2]) } : null;
-}
-
 export type AttributedFinding = Finding;
 
 /** What attribution adds to a finding: the rule, the proxy, one evidence line, the proxy's own fix and the guard. */
@@ -300,7 +292,7 @@ export function attributionFor(
       server: ep.ip,
       port: ep.port,
       peer,
-      peerPort: 40000,
+      peerPort: PEER_PORT,
       ...(opts.iif ? { iif: opts.iif } : {}),
     },
     proxies,
@@ -350,10 +342,6 @@ export function attributeFinding(
   opts: { iif?: string; fallbackPeer?: string } = {},
 ): AttributedFinding {
   return applyAttribution(f, attributionFor(f, snapshot, proxies, opts));
-}
-
-export function packetWord(p: ReplyPacket): string {
-  return p === 'synack' ? 'SYN-ACK' : p === 'ack' ? 'mid-stream ACK' : 'UDP reply';
 }
 
 export function fateWord(r: ReplyEvaluation): string {

@@ -4,12 +4,11 @@
 // model: proxied, masqueraded or forwarded. Pure.
 
 import type { ForwardConfig } from '../config/config';
-import { PUBLIC_PEERS } from '../detector/predict-risk';
-import { splitEndpoint } from '../detector/rule-attribution';
-import { formatEndpoint, parsePrefix } from '../net/ip-address';
+import { PEER_PORT, PUBLIC_PEERS } from '../detector/outside-peers';
+import { formatEndpoint, parsePrefix, splitEndpoint } from '../net/ip-address';
 import { compileRuleset, type Evaluation, evaluatePacket, type Hop } from '../ruleset/evaluate';
 import type { Ruleset } from '../ruleset/model';
-import { modelPacket, type PacketSpec } from '../ruleset/packet';
+import { modelPacket, type PacketSpec, type ReplyPacket } from '../ruleset/packet';
 import { type ProxyInfo, proxyOfHop, recognizeProxies } from '../ruleset/recognize-proxy';
 
 /**
@@ -19,13 +18,12 @@ import { type ProxyInfo, proxyOfHop, recognizeProxies } from '../ruleset/recogni
  * nothing to guard — measured in the lab (test/integration/guard-ipv6.test.ts).
  */
 const PEER = { 4: PUBLIC_PEERS[4][0]!, 6: PUBLIC_PEERS[6][0]! } as const;
-const PEER_PORT = 40000;
 
 export interface GuardPacket {
   /** Which forward (name), or "LAN" for the representative LAN server. */
   forward: string;
   proto: 'tcp' | 'udp';
-  kind: 'synack' | 'ack' | 'udp' | 'lan-syn';
+  kind: ReplyPacket | 'lan-syn';
   from: string;
   to: string;
 }

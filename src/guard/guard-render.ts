@@ -1,6 +1,7 @@
 // A guard plan as people read it: the replies before and after, each rule
 // with its reason, and the shell command each step amounts to. Pure.
 
+import { packetWord } from '../ruleset/packet';
 import { shellWord } from '../util/shell-quote';
 import type { PacketCheck } from './guard-packets';
 import type { GuardPlan } from './guard-plan';
@@ -37,14 +38,7 @@ export function renderPlan(plan: GuardPlan): string {
 
 function packetLine(c: PacketCheck): string {
   if (c.masqueraded) return `${packetLine({ ...c, masqueraded: undefined })}, but masqueraded by ${c.masqueraded}`;
-  const what =
-    c.kind === 'lan-syn'
-      ? 'LAN host new connection (SYN)'
-      : c.kind === 'synack'
-        ? 'SYN-ACK'
-        : c.kind === 'ack'
-          ? 'mid-stream ACK'
-          : 'UDP reply';
+  const what = c.kind === 'lan-syn' ? 'LAN host new connection (SYN)' : packetWord(c.kind);
   return `${c.forward}: ${what} ${c.from} → ${c.to}: ${c.verdict}${c.how ? ` (${c.how})` : ''}${c.by ? ` by ${c.by}` : ''}`;
 }
 

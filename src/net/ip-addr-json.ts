@@ -1,5 +1,7 @@
 // Pure parser for `ip -j addr show`: interfaces and their addresses.
 
+import { jsonArray } from '../util/json-array';
+
 export interface InterfaceAddress {
   family: 4 | 6;
   address: string;
@@ -16,13 +18,8 @@ export interface InterfaceInfo {
 }
 
 export function parseIpAddrJson(text: string): InterfaceInfo[] {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`ip -j addr: not JSON (${(err as Error).message})`);
-  }
-  if (!Array.isArray(data)) throw new Error('ip -j addr: expected a JSON array');
+  const data = jsonArray(text);
+  if (typeof data === 'string') throw new Error(`ip -j addr: ${data}`);
   const out: InterfaceInfo[] = [];
   for (const item of data) {
     if (typeof item !== 'object' || item === null) continue;

@@ -155,6 +155,12 @@ export function formatEndpoint(ip: string, port: number | undefined): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
+/** "192.168.1.10:443" / "[fd00::1]:443" → parts; the address is not checked. */
+export function splitEndpoint(text: string): { ip: string; port: number } | null {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
+  return m ? { ip: m[1]!, port: Number(m[2]) } : null;
+}
+
 // Addresses that are never "the internet": a peer in one of these is not an
 // outside client of a port forward. The probe's nft sets use the same lists.
 export const NON_PUBLIC_V4 = [

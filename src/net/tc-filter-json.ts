@@ -1,6 +1,8 @@
 // Pure parser for `tc -j filter show dev IF ingress`: the BPF programs attached to an interface's
 // ingress hook. tc prints each filter twice, a header without options and the filter with them.
 
+import { jsonArray } from '../util/json-array';
+
 export interface TcBpfFilter {
   pref: number;
   /** The name the filter was given (TCA_BPF_NAME: a loader's own name, or "file:[section]"). */
@@ -16,13 +18,8 @@ export interface TcBpfFilter {
 export function parseTcFilterJson(text: string): TcBpfFilter[] {
   // An interface without a clsact or ingress qdisc: tc prints nothing at all.
   if (text.trim() === '') return [];
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`tc -j filter: not JSON (${(err as Error).message})`);
-  }
-  if (!Array.isArray(data)) throw new Error('tc -j filter: expected a JSON array');
+  const data = jsonArray(text);
+  if (typeof data === 'string') throw new Error(`tc -j filter: ${data}`);
   const out: TcBpfFilter[] = [];
   for (const item of data) {
     if (typeof item !== 'object' || item === null) continue;

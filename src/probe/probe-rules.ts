@@ -1,27 +1,7 @@
-// The passive probe's own nft table, as text. Pure: what the LAN is and which
-// UDP forwards were declared go in, an `nft -f` script comes out.
-//
-// The table only counts; no rule in it has a verdict. Per family it holds two
-// dynamic sets keyed by `server ip . l4proto . server port . peer ip . peer port`
-// with a counter per element, a timeout and a size cap:
-//
-//   in4/in6   candidate replies where they enter this router: hook prerouting,
-//             priority mangle - 10 (-160): after conntrack (-200), so `ct state`
-//             is known, and before every proxy's mangle (-150, Passwall -151 is
-//             the earliest seen) and nat (-100) chains, so nothing has marked,
-//             redirected or TPROXYed the packet yet.
-//   out4/out6 the same candidates where they leave towards the main router: hook
-//             postrouting, priority srcnat + 200 (300): after every NAT decision
-//             (srcnat 100 and the proxies' masquerade), so a masqueraded reply no
-//             longer carries the server's address and is not counted as left.
-//             Only packets leaving on an Ethernet-type device count (meta oiftype
-//             ether: bridges, VLANs, Wi-Fi, veth): a reply marked into a TUN
-//             device (type none) also passes postrouting, on its way to the proxy.
-//
-// Candidates: TCP from a LAN host to a public address that is not a plain SYN
-// (SYN-ACK or any packet without SYN) in conntrack state new or invalid — the
-// replies of connections this router never saw start; and UDP from a declared
-// UDP forward's host:port to a public address.
+// The passive probe's own nft table, as text. Pure: the LAN and the declared
+// UDP forwards in, an `nft -f` script out. The table only counts (no rule has
+// a verdict): per family, the candidate replies where they enter this router
+// (sets in4/in6) and where they leave towards the main router (out4/out6).
 
 import { createHash } from 'node:crypto';
 import { NON_PUBLIC_V4, NON_PUBLIC_V6, type Prefix } from '../net/ip-address';
@@ -98,9 +78,13 @@ export function probeRules(input: ProbeRulesInput): ProbeRules {
     }
     names.in.push(`in${fam.v}`);
     names.out.push(`out${fam.v}`);
+    // Candidates: TCP from a LAN host to a public address that is not a plain SYN, in conntrack state new
+    // or invalid (replies of connections this router never saw start); UDP from a declared forward.
     const toPublic = `${fam.ip} daddr != @nonpublic${fam.v} ${fam.ip} daddr != @lan${fam.v}`;
     const tcp = `${fam.ip} saddr @lan${fam.v} ${toPublic} meta l4proto tcp tcp flags & (syn|ack) != syn ct state { new, invalid }`;
     const udpMatch = `${fam.ip} saddr . udp sport @udpfwd${fam.v} ${toPublic}`;
+    // Ethernet-type devices only (bridges, VLANs, Wi-Fi, veth): a reply marked into a TUN device (type
+    // none) passes postrouting too, on its way to the proxy, and must not count as left.
     pre.push(`    meta iiftype ether ${tcp} update @in${fam.v} { ${elem} }`);
     post.push(`    meta oiftype ether ${tcp} update @out${fam.v} { ${elem} }`);
     if (udp.length > 0) {
@@ -110,10 +94,14 @@ export function probeRules(input: ProbeRulesInput): ProbeRules {
   }
   const head = [
     ...sets,
+    // mangle - 10 (-160): after conntrack (-200), so `ct state` is known; before every proxy's mangle
+    // (-150; Passwall's -151) and nat (-100) chains, so nothing has marked or redirected the packet yet.
     '  chain pre {',
     '    type filter hook prerouting priority mangle - 10; policy accept;',
     '@PRE',
     '  }',
+    // srcnat + 200 (300): after every NAT decision, so a masqueraded reply no longer carries the
+    // server's address and does not count as left.
     '  chain post {',
     '    type filter hook postrouting priority srcnat + 200; policy accept;',
     '@POST',

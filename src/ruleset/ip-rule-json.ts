@@ -1,5 +1,6 @@
 // Pure loader: `ip -j rule` (and `ip -6 -j rule`) → policy routing rules.
 
+import { jsonArray } from '../util/json-array';
 import type { IpRule, LoadIssue } from './model';
 
 export interface IpRuleLoad {
@@ -7,19 +8,15 @@ export interface IpRuleLoad {
   issues: LoadIssue[];
 }
 
-function parseJsonArray(text: string, source: string, issues: LoadIssue[]): unknown[] {
+/** The items of an `ip -j` dump; empty text is none, text that is no JSON array is an issue. */
+export function parseJsonArray(text: string, source: string, issues: LoadIssue[]): unknown[] {
   if (text.trim() === '') return [];
-  try {
-    const data: unknown = JSON.parse(text);
-    if (Array.isArray(data)) return data;
-    issues.push({ severity: 'error', source, message: 'expected a JSON array' });
-  } catch (err) {
-    issues.push({ severity: 'error', source, message: `not JSON (${(err as Error).message}); is the dump truncated?` });
-  }
+  const data = jsonArray(text);
+  if (typeof data !== 'string') return data;
+  const hint = data.startsWith('not JSON') ? '; is the dump truncated?' : '';
+  issues.push({ severity: 'error', source, message: `${data}${hint}` });
   return [];
 }
-
-export { parseJsonArray };
 
 function toNum(v: unknown): number | undefined {
   if (typeof v === 'number') return v;

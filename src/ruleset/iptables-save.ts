@@ -304,7 +304,7 @@ function parseRule(
         const rest: string[] = [];
         while (i + 1 < tokens.length && !['-m', '-p', '-s', '-d', '-i', '-o', '!'].includes(tokens[i + 1]!))
           rest.push(next());
-        target_(t === '-g' || t === '--goto', target, rest, ops, chains, issue);
+        pushTargetOps(t === '-g' || t === '--goto', target, rest, ops, chains, issue);
         break;
       }
       default:
@@ -527,7 +527,8 @@ function optionMap(rest: string[]): Map<string, string> {
   return out;
 }
 
-function target_(
+/** Adds to `ops` what a rule's `-j`/`-g` target (with its options, `rest`) does to the packet. */
+function pushTargetOps(
   isGoto: boolean,
   target: string,
   rest: string[],

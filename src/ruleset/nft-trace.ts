@@ -146,20 +146,15 @@ export function parseTrace(text: string, startTable = 'inet replyguard_trace'): 
       const fields = parsePacketFields(l.rest);
       let p = open.get(l.id);
       if (!p || l.table === startTable) {
+        const { oif: _, ...entered } = fields;
         p = {
           id: l.id,
           start: `${l.table} ${l.chain}`,
+          ...entered,
           kind: packetKind(fields.proto, fields.tcpFlags),
           hops: [],
           entries: [],
         };
-        if (fields.proto) p.proto = fields.proto;
-        if (fields.saddr) p.saddr = fields.saddr;
-        if (fields.daddr) p.daddr = fields.daddr;
-        if (fields.sport !== undefined) p.sport = fields.sport;
-        if (fields.dport !== undefined) p.dport = fields.dport;
-        if (fields.iif) p.iif = fields.iif;
-        if (fields.tcpFlags) p.tcpFlags = fields.tcpFlags;
         packets.push(p);
         open.set(l.id, p);
       }

@@ -11,6 +11,14 @@ export type Proto = 'tcp' | 'udp' | 'icmp';
  */
 export type TcpFlagsName = 'syn' | 'synack' | 'ack';
 
+/** The packet of a reply that is walked: a TCP SYN-ACK, a mid-stream TCP ACK, or a UDP datagram. */
+export type ReplyPacket = 'synack' | 'ack' | 'udp';
+
+/** A reply packet as the texts for people name it. */
+export function packetWord(p: ReplyPacket): string {
+  return p === 'synack' ? 'SYN-ACK' : p === 'ack' ? 'mid-stream ACK' : 'UDP reply';
+}
+
 export type CtState = 'new' | 'established' | 'related' | 'invalid' | 'untracked';
 
 export interface PacketSpec {

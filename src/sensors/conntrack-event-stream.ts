@@ -10,9 +10,10 @@
 // a burst of a few hundred DESTROY events then overflows it, and with one
 // shared socket the NEW events of the same moment were lost with them.
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { EventStreamKind } from '../conntrack/event-line-reader';
 import type { Logger } from '../system/log';
+import { startChild } from '../system/run-command';
 import { ByteLineSplitter } from '../util/byte-line-splitter';
 import { GcHint } from '../util/gc-hint';
 import { LineSplitter } from '../util/line-splitter';
@@ -87,7 +88,7 @@ export class ConntrackEventStream {
 
   private launch(): void {
     const args = ['-E', '-e', this.opts.events, '-o', 'extended,id,timestamp', '-b', String(this.opts.bufferBytes)];
-    const child = spawn(this.opts.command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = startChild([this.opts.command, ...args]);
     this.child = child;
     this.startedAt = Date.now();
     let spawnError: string | undefined;

@@ -4,13 +4,14 @@
 // sees flows it would otherwise miss. Each stream is its own child: see
 // conntrack-event-stream.ts for why.
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { CtEntry } from '../conntrack/conntrack-entry';
 import { parseConntrackLine } from '../conntrack/conntrack-line';
 import { EventLineReader, type EventStreamKind } from '../conntrack/event-line-reader';
 import { type LineInterest, mayMatter } from '../conntrack/line-prefilter';
 import type { ConntrackSensorStatus } from '../status/status-schema';
 import type { Logger } from '../system/log';
+import { startChild } from '../system/run-command';
 import type { Unit } from '../system/unit';
 import { ByteLineSplitter } from '../util/byte-line-splitter';
 import { ConntrackEventStream } from './conntrack-event-stream';
@@ -133,9 +134,8 @@ export class ConntrackSensor implements Unit<ConntrackSensorStatus> {
       this.resyncWanted = true;
       return;
     }
-    const child = spawn(this.opts.command, ['-L', '-o', 'extended,id'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = startChild([this.opts.command, '-L', '-o', 'extended,id'], { timeoutMs: SNAPSHOT_TIMEOUT_MS });
     this.snapshotChild = child;
-    const timer = setTimeout(() => child.kill('SIGKILL'), SNAPSHOT_TIMEOUT_MS);
     let errText = '';
     child.on('error', (err) => {
       errText = err.message;
@@ -152,7 +152,6 @@ export class ConntrackSensor implements Unit<ConntrackSensorStatus> {
       if (errText.length < 1000) errText += b.toString('utf8');
     });
     child.on('close', (code) => {
-      clearTimeout(timer);
       this.snapshotChild = undefined;
       if (this.stopping) return;
       if (code === 0) {

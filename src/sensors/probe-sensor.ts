@@ -4,9 +4,8 @@
 // back when a firewall reload or a proxy restart removed or changed them, and
 // deletes them on stop. It decides nothing: readings go to the detector.
 
-import { spawn } from 'node:child_process';
 import type { ProbeMode } from '../config/config';
-import { parseIpsetSave } from '../probe/ipset-save';
+import { parseProbeIpsetCounters } from '../probe/probe-ipset-counters';
 import {
   checkIptablesProbe,
   IPSET_IN,
@@ -22,6 +21,7 @@ import { type ProbeSample, sampleFromDump } from '../probe/probe-sample';
 import type { ProbeSensorStatus } from '../status/status-schema';
 import type { Logger } from '../system/log';
 import { NftSession } from '../system/nft-session';
+import { type CommandResult, runCommand } from '../system/run-command';
 import type { Unit } from '../system/unit';
 
 export interface ProbeSensorOptions {
@@ -48,57 +48,20 @@ const AUTO_RETRY_MS = 60_000;
 const RETRY_MAX_MS = 30_000;
 const MAX_OUTPUT_BYTES = 32 * 1024 * 1024;
 
-interface NftResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  error?: string;
-}
-
-/** Runs a command with an argument array (never a shell), optional stdin and a time limit. */
-function runNft(command: string, args: string[], input?: string): Promise<NftResult> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let outBytes = 0;
-    let stderr = '';
-    let error: string | undefined;
-    const timer = setTimeout(() => {
-      error = `${command} did not finish within ${NFT_TIMEOUT_MS} ms`;
-      child.kill('SIGKILL');
-    }, NFT_TIMEOUT_MS);
-    child.stdout!.on('data', (b: Buffer) => {
-      outBytes += b.length;
-      if (outBytes <= MAX_OUTPUT_BYTES) out.push(b);
-      else if (!error) {
-        error = `${command} printed more than ${MAX_OUTPUT_BYTES} bytes`;
-        child.kill('SIGKILL');
-      }
-    });
-    child.stderr!.on('data', (b: Buffer) => {
-      if (stderr.length < 4096) stderr += b.toString('utf8');
-    });
-    child.on('error', (e) => {
-      error = `cannot run ${command}: ${e.message}`;
-    });
-    if (input !== undefined) {
-      child.stdin!.on('error', () => {}); // EPIPE when the command exits without reading
-      child.stdin!.end(input);
-    }
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const result: NftResult = { code, stdout: Buffer.concat(out).toString('utf8'), stderr };
-      if (error) result.error = error;
-      resolve(result);
-    });
+/** Runs one command of the probe (argv, never a shell) with its time limit and output bound. */
+function run(argv: string[], input?: string): Promise<CommandResult> {
+  return runCommand(argv, {
+    timeoutMs: NFT_TIMEOUT_MS,
+    maxBytes: MAX_OUTPUT_BYTES,
+    ...(input !== undefined ? { input } : {}),
   });
 }
 
-function why(r: NftResult): string {
+function why(r: CommandResult): string {
   return (r.error ?? (r.stderr.trim().split('\n')[0] || `exit code ${r.code}`)).slice(0, 300);
 }
 
-function failed(r: NftResult): boolean {
+function failed(r: CommandResult): boolean {
   return r.code !== 0 || r.error !== undefined;
 }
 
@@ -145,7 +108,7 @@ class NftBackend implements Backend {
 
   async install(): Promise<string | undefined> {
     // table …; delete table …; table … {…}: one transaction, never doubled.
-    const r = await runNft(this.command, ['-f', '-'], this.current().script);
+    const r = await run([this.command, '-f', '-'], this.current().script);
     return failed(r) ? why(r) : undefined;
   }
 
@@ -169,7 +132,7 @@ class NftBackend implements Backend {
   }
 
   async remove(): Promise<string | undefined> {
-    const r = await runNft(this.command, ['delete', 'table', PROBE_FAMILY, PROBE_TABLE]);
+    const r = await run([this.command, 'delete', 'table', PROBE_FAMILY, PROBE_TABLE]);
     return failed(r) && !/No such file or directory/.test(r.stderr) ? why(r) : undefined;
   }
 
@@ -197,43 +160,43 @@ class IptablesBackend implements Backend {
   }
 
   async install(): Promise<string | undefined> {
-    const probe = await runNft(this.cmd.ipset, ['version']);
+    const probe = await run([this.cmd.ipset, 'version']);
     if (failed(probe)) return `ipset: ${why(probe)}`;
     const removed = await this.remove();
     if (removed) return removed;
     const rules = this.current();
-    const sets = await runNft(this.cmd.ipset, ['restore'], rules.ipsetScript);
+    const sets = await run([this.cmd.ipset, 'restore'], rules.ipsetScript);
     if (failed(sets)) return `ipset restore: ${why(sets)}`;
-    const chains = await runNft(this.cmd.iptablesRestore, ['-w', '--noflush'], rules.iptablesScript);
+    const chains = await run([this.cmd.iptablesRestore, '-w', '--noflush'], rules.iptablesScript);
     if (failed(chains)) return `iptables-restore: ${why(chains)}`;
     for (const jump of iptablesJumps(rules.comment)) {
-      const r = await runNft(this.cmd.iptables, ['-w', '-t', 'mangle', ...jump.argv]);
+      const r = await run([this.cmd.iptables, '-w', '-t', 'mangle', ...jump.argv]);
       if (failed(r)) return `iptables ${jump.argv.join(' ')}: ${why(r)}`;
     }
     return undefined;
   }
 
   async read(): Promise<Reading> {
-    const save = await runNft(this.cmd.iptablesSave, ['-t', 'mangle']);
+    const save = await run([this.cmd.iptablesSave, '-t', 'mangle']);
     if (failed(save)) return { error: `iptables-save failed: ${why(save)}` };
     const check = checkIptablesProbe(save.stdout, this.current());
     if (!check.ok) return { lost: check.why ?? 'changed' };
     // In before out, as with nft: a reply passing during the reading never looks lost.
     const text: string[] = [];
     for (const set of [IPSET_IN, IPSET_OUT]) {
-      const r = await runNft(this.cmd.ipset, ['save', set]);
+      const r = await run([this.cmd.ipset, 'save', set]);
       if (failed(r)) return /does not exist/.test(r.stderr) ? { lost: `set ${set} is gone` } : { error: why(r) };
       text.push(r.stdout);
     }
-    return { sets: parseIpsetSave(text.join('\n')), names: this.current().sets };
+    return { sets: parseProbeIpsetCounters(text.join('\n')), names: this.current().sets };
   }
 
   /** Deletes our jumps (by their rule spec), chains and sets; what is already gone is fine. */
   async remove(): Promise<string | undefined> {
-    const save = await runNft(this.cmd.iptablesSave, ['-t', 'mangle']);
+    const save = await run([this.cmd.iptablesSave, '-t', 'mangle']);
     if (failed(save)) return `iptables-save: ${why(save)}`;
     const { deletes } = checkIptablesProbe(save.stdout, { comment: '', chainRules: {} });
-    for (const argv of deletes) await runNft(this.cmd.iptables, ['-w', '-t', 'mangle', ...argv]);
+    for (const argv of deletes) await run([this.cmd.iptables, '-w', '-t', 'mangle', ...argv]);
     const declared = new Set(
       save.stdout
         .split('\n')
@@ -241,13 +204,13 @@ class IptablesBackend implements Backend {
         .filter((c): c is string => c !== undefined),
     );
     for (const chain of IPT_CHAINS) {
-      if (declared.has(chain)) await runNft(this.cmd.iptables, ['-w', '-t', 'mangle', '-F', chain]);
+      if (declared.has(chain)) await run([this.cmd.iptables, '-w', '-t', 'mangle', '-F', chain]);
     }
     for (const chain of IPT_CHAINS) {
-      if (declared.has(chain)) await runNft(this.cmd.iptables, ['-w', '-t', 'mangle', '-X', chain]);
+      if (declared.has(chain)) await run([this.cmd.iptables, '-w', '-t', 'mangle', '-X', chain]);
     }
     for (const set of IPSETS) {
-      const r = await runNft(this.cmd.ipset, ['destroy', set]);
+      const r = await run([this.cmd.ipset, 'destroy', set]);
       if (failed(r) && !/does not exist/.test(r.stderr)) return `ipset destroy ${set}: ${why(r)}`;
     }
     return undefined;
@@ -391,7 +354,8 @@ export class ProbeSensor implements Unit<ProbeSensorStatus> {
     for (const backend of candidates) {
       const err = await backend.install();
       if (this.stopping) {
-        if (!err) this.installed.add(backend);
+        // The stop may have ended the install after nft committed it: removed either way.
+        this.installed.add(backend);
         return false;
       }
       if (!err) {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { LoadIssue } from '../ruleset/model';
 import { DUMP_FILES, makeSnapshot, type RulesetDumps, type RulesetSnapshot } from '../ruleset/ruleset-snapshot';
 import { runCommand } from '../system/run-command';
+import { which } from '../system/which';
 
 export interface SensorOptions {
   /** Prefix for every command, e.g. ['ip', 'netns', 'exec', 'x'] in tests. */
@@ -15,13 +16,6 @@ export interface SensorOptions {
   timeoutMs?: number;
   /** Where /proc/sys is (tests). */
   procSys?: string;
-}
-
-const SBIN = ['/usr/sbin', '/sbin', '/usr/bin', '/bin'];
-
-function which(cmd: string): string | null {
-  for (const d of SBIN) if (existsSync(`${d}/${cmd}`)) return `${d}/${cmd}`;
-  return null;
 }
 
 export interface SensorResult {

@@ -9,15 +9,16 @@
 // matters to packets: no counters, no handles, no own tables) differs.
 // Decides nothing.
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { LoadIssue } from '../ruleset/model';
 import { rulesetFingerprint } from '../ruleset/ruleset-diff';
 import type { RulesetSnapshot } from '../ruleset/ruleset-snapshot';
 import type { RulesetWatchState } from '../status/status-schema';
 import type { Logger } from '../system/log';
-import { runCommand } from '../system/run-command';
+import { runCommand, startChild } from '../system/run-command';
+import { which } from '../system/which';
 import { readLiveRuleset, type SensorResult } from './ruleset-reader';
 
 export interface RulesetWatchStatus {
@@ -69,13 +70,6 @@ export interface RulesetWatchOptions {
   fullCheckEvery?: number;
   /** Where /proc/sys is (tests). */
   procSys?: string;
-}
-
-const SBIN = ['/usr/sbin', '/sbin', '/usr/bin', '/bin'];
-/** The path of a system tool, or null when it is not installed. */
-export function which(cmd: string): string | null {
-  for (const d of SBIN) if (existsSync(`${d}/${cmd}`)) return `${d}/${cmd}`;
-  return null;
 }
 
 const BACKOFF_MIN_MS = 1000;
@@ -335,7 +329,7 @@ export class RulesetWatch {
 
   private launchMonitor(): void {
     if (this.stopping || !this.nft) return;
-    const child = spawn(this.nft, ['monitor', 'ruleset'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = startChild([this.nft, 'monitor', 'ruleset']);
     this.child = child;
     const startedAt = Date.now();
     let stderr = '';

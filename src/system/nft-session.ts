@@ -8,9 +8,9 @@
 // supported in this build", exit 1): there every request runs its own
 // `nft -j <command>` instead, so the readings work on every build.
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { LineSplitter } from '../util/line-splitter';
-import { runCommand } from './run-command';
+import { runCommand, startChild } from './run-command';
 
 export type NftAnswer = { ok: true; stdout: string } | { ok: false; error: string };
 
@@ -97,7 +97,7 @@ export class NftSession {
   }
 
   private launch(): ChildProcess {
-    const child = spawn(this.command, ['-j', '-i'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = startChild([this.command, '-j', '-i'], { stdin: 'pipe' });
     this.child = child;
     child.stdin!.on('error', () => {}); // EPIPE after nft exited; the exit handler answers
     child.stdout!.pipe(new LineSplitter((l) => this.onStdout(l), MAX_ANSWER_BYTES));

@@ -1,4 +1,4 @@
-// Shared pieces of the parser fuzz tests (issue #8): a fixed seed, a time
+// Shared pieces of the parser fuzz tests: a fixed seed, a time
 // bound per input, and arbitraries that mutate real golden inputs — text
 // (truncate, drop/duplicate/swap lines, flip characters, numbers made huge,
 // negative or NaN-like, words replaced by names that collide with

@@ -2,6 +2,16 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 
+/** Whether the process runs (a zombie has ended: it only waits for its parent to notice). */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 /** pid → parent pid of every live process. */
 export function parentMap(): Map<number, number> {
   const parent = new Map<number, number>();

@@ -1,4 +1,4 @@
-// More faults (issue #8): the firewall tools failing or hanging, a full disk
+// More faults: the firewall tools failing or hanging, a full disk
 // under the state dir, and SIGTERM while status.json is being rewritten fast.
 //
 // Tools are replaced only in the daemon's own mount namespace: it runs as
@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BUNDLE, type DaemonFollower, followDaemon, hijacksOf, labConfig, startDaemon } from '../helpers/daemon';
-import { parentMap } from '../helpers/proc';
+import { isAlive, parentMap } from '../helpers/proc';
 import { createLab, type Lab } from '../lab/lab';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -51,16 +51,6 @@ function descendants(pid: number): Array<{ pid: number; cmd: string }> {
   };
   walk(pid);
   return out;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    // A zombie is dead for our purposes.
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
 }
 
 function waitExit(child: ChildProcess, ms: number): Promise<void> {
@@ -173,7 +163,7 @@ describe('daemon faults, more', { concurrency: true }, () => {
       const pidsBefore = descendants(pid).map((p) => p.pid);
       assert.equal(await d.stop(), 0);
       await sleep(300);
-      for (const p of pidsBefore) assert.equal(alive(p), false, `child ${p} outlived the daemon`);
+      for (const p of pidsBefore) assert.equal(isAlive(p), false, `child ${p} outlived the daemon`);
       assert.notEqual(
         (await lab.exec(lab.ns.side, ['nft', 'list', 'table', 'inet', 'replyguard'])).code,
         0,
@@ -337,7 +327,7 @@ describe('daemon faults, more', { concurrency: true }, () => {
       const kids = descendants(child.pid!).map((p) => p.pid);
       assert.equal(await d.stop(), 0);
       await sleep(200);
-      for (const p of kids) assert.equal(alive(p), false, `child ${p} outlived the daemon`);
+      for (const p of kids) assert.equal(isAlive(p), false, `child ${p} outlived the daemon`);
     });
   });
 
@@ -397,7 +387,7 @@ describe('daemon faults, more', { concurrency: true }, () => {
           `round ${round}: temporary files left`,
         );
         await sleep(100);
-        const left = kids.filter((k) => alive(k.pid));
+        const left = kids.filter((k) => isAlive(k.pid));
         assert.deepEqual(left, [], `round ${round}: children outlived the daemon`);
         const tables = await lab.exec(lab.ns.side, ['nft', 'list', 'tables']);
         assert.doesNotMatch(tables.stdout, /replyguard/, `round ${round}: ${tables.stdout}`);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BUNDLE, type DaemonFollower, followDaemon } from '../helpers/daemon';
+import { isAlive } from '../helpers/proc';
 
 const root = mkdtempSync(join(tmpdir(), 'rg-faults-'));
 const children: ChildProcess[] = [];
@@ -45,15 +46,6 @@ function start(name: string, script: string | null, configText = '[main]\nlan_su
   return { ...followDaemon(child, state), dir, config };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('daemon faults', () => {
   it('conntrack killed repeatedly: restarted each time, status counts it, no child left after stop', async () => {
     const run = start('kill', `if [ "$1" = "-E" ]; then echo '${HIJACK}'; exec sleep 600; fi; exit 0`);
@@ -72,7 +64,7 @@ describe('daemon faults', () => {
     const last = s.sensors.conntrack.pid!;
     assert.equal(await run.stop(), 0);
     await new Promise((r) => setTimeout(r, 200));
-    for (const pid of [...pids, last]) assert.equal(alive(pid), false, `conntrack child ${pid} outlived the daemon`);
+    for (const pid of [...pids, last]) assert.equal(isAlive(pid), false, `conntrack child ${pid} outlived the daemon`);
     const final = run.status()!;
     assert.equal(final.sensors.conntrack.state, 'stopped');
     assert.equal(final.health, 'problem', 'a recent hijack stays visible after stop');

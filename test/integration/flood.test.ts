@@ -1,4 +1,4 @@
-// Issue #8, event flood: tens of thousands of short UDP flows a second from the
+// Event flood: tens of thousands of short UDP flows a second from the
 // LAN server reach the side router (its gateway), so the side router's
 // conntrack makes a NEW and, about a second later, a DESTROY event for each. The daemon must keep up or say honestly that it lost events
 // (ENOBUFS counted, table re-read), keep its memory bounded, and still find a

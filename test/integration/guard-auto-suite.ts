@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { labConfig, type RunningDaemon, startDaemon } from '../helpers/daemon';
 import { createLab, type Lab, MODE_TRAITS, type ProxyMode } from '../lab/lab';
 
-/** "At most a few seconds" (issue #7): the rebuild is noticed by nft monitor (500 ms debounce) or the 2 s legacy poll. */
+/** "At most a few seconds": the rebuild is noticed by nft monitor (500 ms debounce) or the 2 s legacy poll. */
 export const RECOVERY_LIMIT_MS = 8000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

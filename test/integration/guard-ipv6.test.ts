@@ -1,4 +1,4 @@
-// `replyguard guard` for IPv6 on a real kernel (issue 7: "IPv6 where the proxy handles IPv6"). The lab
+// `replyguard guard` for IPv6 on a real kernel, where the proxy handles IPv6. The lab
 // with ipv6 on: the outside client (3fff:ffff::50) reaches the LAN server [2001:db8:50::10] through the
 // main router's plain v6 forward; the server's v6 gateway is the side router, whose proxy takes LAN IPv6
 // in its own chain openclash_mangle_v6 (OpenClash's IPv6 TProxy, or TUN), with OpenClash's localnetwork6.

@@ -1,4 +1,4 @@
-// Broker flapping under load (issue #8): mosquitto killed or restarted 10
+// Broker flapping under load: mosquitto killed or restarted 10
 // times in quick succession while connections (and hijacks) flow through the
 // lab. The daemon must keep detecting, reconnect, end with the retained
 // `problem` matching status.json, keep its memory flat (nothing is queued

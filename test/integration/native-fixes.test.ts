@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { PEER_PORT } from '../../src/detector/outside-peers';
 import { evaluateReply, proxyFixes, type ReplyEvaluation } from '../../src/detector/rule-attribution';
 import { recognizeProxies } from '../../src/ruleset/recognize-proxy';
 import { readLiveRuleset } from '../../src/sensors/ruleset-reader';
@@ -23,7 +24,6 @@ import { CLIENT_SERVICE_PORT, createLab, type Lab, MODE_TRAITS, type ProxyMode }
 
 /** A second LAN host (an extra address on the server's link): its traffic must stay proxied under every fix. */
 const OTHER = '192.168.50.11';
-const PEER_PORT = 40000;
 
 type Proto = 'tcp' | 'udp';
 

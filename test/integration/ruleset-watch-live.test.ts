@@ -1,7 +1,7 @@
 // The daemon's ruleset unit on a live kernel (lab mode nft-redirect), hosted
 // by a small harness process in the side namespace: it predicts the forward
 // at risk, notices the guard being inserted through its `nft monitor ruleset`
-// child within about a second (a ruleset_changed timeline entry that names
+// child within seconds (a ruleset_changed timeline entry that names
 // the chain), clears the risk, kills its child on stop — and idles cheaply.
 
 import assert from 'node:assert/strict';
@@ -113,7 +113,7 @@ describe('ruleset unit on the live kernel, nft-redirect', () => {
     assert.equal(l.pids?.length, 1, 'the nft monitor child');
   });
 
-  it('the guard insert is noticed within ~1 s: ruleset_changed names the chain, the risk clears', async () => {
+  it('the guard insert is noticed within 3 s: ruleset_changed names the chain, the risk clears', async () => {
     const t0 = Date.now();
     await lab.setGuard(true);
     const l = await until('the change', () => {

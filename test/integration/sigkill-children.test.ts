@@ -11,19 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BUNDLE, type DaemonFollower, followDaemon } from '../helpers/daemon';
-import { parentMap } from '../helpers/proc';
+import { isAlive, parentMap } from '../helpers/proc';
 
 const FIXTURE = join(__dirname, '..', 'fixtures', 'attacks', 'sigkill-restart.json');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 function childrenOf(pid: number): number[] {
   return [...parentMap()].filter(([, parent]) => parent === pid).map(([p]) => p);
@@ -37,7 +28,7 @@ describe('SIGKILL: the next start ends what the killed run left', () => {
   after(() => {
     // Whatever the outcome, nothing this test started stays.
     const all = [...started, ...started.flatMap(childrenOf)];
-    for (const pid of all) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of all) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -73,16 +64,16 @@ describe('SIGKILL: the next start ends what the killed run left', () => {
       daemon.child.kill(signal);
       await new Promise((r) => daemon.child.once('exit', r));
       await sleep(200);
-      assert.ok(kids.some(alive), `round ${round}: the killed daemon's children live on (as procd would see it)`);
+      assert.ok(kids.some(isAlive), `round ${round}: the killed daemon's children live on (as procd would see it)`);
       daemon = await start();
-      for (let i = 0; i < 40 && kids.some(alive); i++) await sleep(50);
-      assert.deepEqual(kids.filter(alive), [], `round ${round}: left running after the next start\n${daemon.log()}`);
+      for (let i = 0; i < 40 && kids.some(isAlive); i++) await sleep(50);
+      assert.deepEqual(kids.filter(isAlive), [], `round ${round}: left running after the next start\n${daemon.log()}`);
       assert.match(daemon.log(), /ended \d process\(es\) an earlier run left behind: /);
     }
     const last = childrenOf(daemon.child.pid!);
     started.push(...last);
     assert.equal(await daemon.stop(), 0);
     await sleep(300);
-    assert.deepEqual(last.filter(alive), [], 'a clean stop leaves nothing either');
+    assert.deepEqual(last.filter(isAlive), [], 'a clean stop leaves nothing either');
   });
 });

@@ -1,4 +1,4 @@
-// Soak (issue #8): 10 minutes (RG_SOAK_MINUTES) of mixed lab traffic with a hijack every minute.
+// Soak: 10 minutes (RG_SOAK_MINUTES) of mixed lab traffic with a hijack every minute.
 // Every hijack must be reported as a hijack of its own, and the daemon's RSS
 // must stay flat. Long: runs only with RG_LONG_TESTS=1 (.ci/run sets it).
 //

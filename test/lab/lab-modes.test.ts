@@ -1,5 +1,5 @@
-// The TPROXY/TUN lab modes on a real kernel: each breaks the forwards the way
-// research/proxies.md says (TCP: reset or timeout; UDP: no answer), its guard
+// The TPROXY/TUN lab modes on a real kernel: each breaks the forwards as such
+// a proxy does (TCP: reset or timeout; UDP: no answer), its guard
 // repairs both, and conntrack shows nothing of the TCP hijack where it is blind.
 // Run as root: node --import tsx --test test/lab/lab-modes.test.ts
 

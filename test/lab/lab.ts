@@ -1,4 +1,4 @@
-// A network-namespace lab of the incident (see shared/background/mechanics.md):
+// A network-namespace lab of the incident, a port-forwarded server whose replies a side router's proxy takes:
 //
 //  client 203.0.113.50 ── wan ── main 203.0.113.1 (DNAT tcp/9443 → server:443, udp/51820 → server:51820)
 //                                  │ br-main 192.168.50.1 (bridge in the main namespace)
@@ -236,7 +236,7 @@ export interface Lab {
   /** Connections the side router's REDIRECT listener accepted so far (always 0 in modes without one). */
   proxyAccepts(): number;
   /**
-   * Inserts or removes the mode's guard (research/proxies.md §5: nat modes exempt TCP without SYN;
+   * Inserts or removes the mode's guard (nat modes exempt TCP without SYN;
    * TPROXY/TUN modes return invalid packets, new TCP without SYN and the UDP forward's replies at the
    * top of the proxy's mangle chain); a no-op in mode 'none' (there is no proxy chain to guard).
    */
@@ -1098,7 +1098,7 @@ const LOCALNETWORK6_SET = `  set localnetwork6 {
   }`;
 
 /**
- * OpenClash's IPv6 chains (ipv6_enable=1; research/proxies.md): chains of their own, `openclash_v6` (nat)
+ * OpenClash's IPv6 chains (ipv6_enable=1): chains of their own, `openclash_v6` (nat)
  * and `openclash_mangle_v6`, jumped for `meta nfproto ipv6` beside the IPv4 jump. Redirect (ipv6_mode 1,
  * TCP), TProxy (ipv6_mode 0, with UDP) or TUN (ipv6_mode 2). Only with LabOptions.ipv6 (else the mode's
  * rules are exactly the IPv4 ones). `after`: the IPv4 jump the IPv6 one goes after.
@@ -1203,7 +1203,7 @@ const OPENCLASH_NAT = `  chain dstnat {
   }`;
 
 /**
- * The proxy rules of one nft mode, as the proxy's generator emits them (research/proxies.md),
+ * The proxy rules of one nft mode, as the proxy's generator emits them,
  * reduced to what matters here. TPROXY rules find no transparent socket on their port in the lab
  * (nothing listens there), so the marked packets are delivered to the local stack and die there —
  * what a user sees is the same: the replies never leave. TUN devices have no reader: packets routed
@@ -1526,7 +1526,7 @@ function policyRouting6(mode: ProxyMode): string[] {
   }
 }
 
-/** Guard rules (research/proxies.md §5), each list inserted at the top of its chain in this order. */
+/** Guard rules, each list inserted at the top of its chain in this order. */
 function guardRules(mode: ProxyMode, ipv6 = false): Array<{ table: string; chain: string; rules: string[] }> {
   const midstream = 'tcp flags & (fin|syn|rst|ack) != syn counter return';
   const invalid = 'ct state invalid counter return';

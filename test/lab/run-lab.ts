@@ -137,7 +137,7 @@ async function main(): Promise<number> {
     say((await daemon.statusText()).trimEnd());
 
     if (caught) {
-      say(`\n== applying this mode's guard (research/proxies.md §5) and connecting again`);
+      say(`\n== applying this mode's guard and connecting again`);
       await lab.setGuard(true);
       const again = await lab.tlsThroughForward();
       say(`   outside client → ${again.ok ? 'works' : `still fails: ${again.detail}`}`);

@@ -1,4 +1,4 @@
-// LuCI least privilege (issue #8): the rpcd ACL of luci-app-replyguard grants
+// LuCI least privilege: the rpcd ACL of luci-app-replyguard grants
 // exactly what the views call — nothing more, nothing less. The calls are read
 // from the view sources (fs.read/stat/list/write/remove/exec and their _direct
 // forms, rpc.declare objects and methods, form.Map / uci.load / uci.set

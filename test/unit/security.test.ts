@@ -1,4 +1,4 @@
-// Security (issue #8): no command is built from a string and nothing reaches a
+// Security: no command is built from a string and nothing reaches a
 // shell; names from the ruleset (chains, tables, comments, set names) reach
 // the kernel tools only as single argv elements or as nft script tokens that
 // cannot end a statement; the MQTT password is never in a log line, in

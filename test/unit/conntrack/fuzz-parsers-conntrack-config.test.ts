@@ -1,4 +1,4 @@
-// Fuzz (issue #8): conntrack lines in every `-o` format (text, xml, save), the
+// Fuzz: conntrack lines in every `-o` format (text, xml, save), the
 // byte-level prefilter, `replyguard analyze` over a capture, and the config
 // file parsers (UCI, INI) with the validator (buildConfig). The line parsers
 // never throw and never need their last-resort catch; the config parsers

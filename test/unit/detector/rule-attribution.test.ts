@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import type { Finding } from '../../../src/detector/finding';
 import { type Fix, fixTexts } from '../../../src/detector/fix';
 import { detectorFixes } from '../../../src/detector/fix-text';
-import { attributeFinding, evaluateReply, splitEndpoint } from '../../../src/detector/rule-attribution';
+import { attributeFinding, evaluateReply } from '../../../src/detector/rule-attribution';
 import { recognizeProxies } from '../../../src/ruleset/recognize-proxy';
 import { makeSnapshot } from '../../../src/ruleset/ruleset-snapshot';
 import { readDumpDir } from '../../../src/sensors/ruleset-reader';
@@ -162,12 +162,6 @@ describe('attributeFinding', () => {
     assert.deepEqual(attribute('empty', gone), gone, 'the proxy is gone: nothing to attach');
     const odd = hijack({ server: 'nonsense' });
     assert.deepEqual(attribute('openclash-fw4-fakeip', odd), odd);
-  });
-
-  it('IPv6 servers: [addr]:port', () => {
-    assert.deepEqual(splitEndpoint('[fd00::10]:443'), { ip: 'fd00::10', port: 443 });
-    assert.deepEqual(splitEndpoint('192.168.1.10:443'), { ip: '192.168.1.10', port: 443 });
-    assert.equal(splitEndpoint('192.168.1.10'), null);
   });
 });
 

@@ -9,6 +9,7 @@ import {
   PrefixSet,
   parseAddress,
   parsePrefix,
+  splitEndpoint,
 } from '../../../src/net/ip-address';
 
 describe('ip-address', () => {
@@ -44,6 +45,17 @@ describe('ip-address', () => {
   it('formats endpoints', () => {
     assert.equal(formatEndpoint('192.168.1.10', 443), '192.168.1.10:443');
     assert.equal(formatEndpoint('fd00::1', 443), '[fd00::1]:443');
+  });
+
+  it('splits endpoints, IPv6 in brackets, and only those with a port', () => {
+    assert.deepEqual(splitEndpoint('[fd00::10]:443'), { ip: 'fd00::10', port: 443 });
+    assert.deepEqual(splitEndpoint('192.168.1.10:443'), { ip: '192.168.1.10', port: 443 });
+    assert.equal(splitEndpoint('192.168.1.10'), null);
+    assert.equal(splitEndpoint('fd00::10:443'), null, 'IPv6 without brackets is ambiguous');
+    for (const ep of ['192.168.1.10:443', '[fd00::1]:443']) {
+      const parts = splitEndpoint(ep)!;
+      assert.equal(formatEndpoint(parts.ip, parts.port), ep);
+    }
   });
 
   it('round-trips every IPv6 address through text', () => {

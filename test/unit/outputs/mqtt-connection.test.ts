@@ -1,5 +1,6 @@
-// MqttConnection without a broker: nothing is queued while disconnected, the
-// error is logged once however often it retries, and stop() is bounded.
+// MqttConnection without a broker: nothing is queued while disconnected,
+// retries come with growing gaps, the error is logged once however often it
+// retries, and stop() is bounded.
 
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
@@ -18,27 +19,43 @@ async function closedPort(): Promise<number> {
   });
 }
 
+/** A listener that closes every connection at once, noting when each came. */
+async function closingListener(): Promise<{ port: number; attempts: number[]; close: () => void }> {
+  const attempts: number[] = [];
+  const srv = createServer((socket) => {
+    attempts.push(Date.now());
+    socket.destroy();
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const addr = srv.address();
+  return { port: typeof addr === 'object' && addr ? addr.port : 1, attempts, close: () => srv.close() };
+}
+
+function connection(port: number, lines: string[], backoffMs: number[], onStateChange = () => {}): MqttConnection {
+  return new MqttConnection({
+    settings: mqttSettings({ enabled: true, url: `mqtt://127.0.0.1:${port}` }, 'unit'),
+    subscriptions: [],
+    log: createLogger('debug', (l) => lines.push(l)),
+    onConnect: () => assert.fail('no broker there'),
+    onMessage: () => {},
+    onStateChange,
+    backoffMs,
+  });
+}
+
 describe('MqttConnection with the broker down', () => {
-  it('drops publishes instead of queueing, logs the error once, retries with backoff, stops at once', async () => {
+  it('drops publishes instead of queueing, says why, stops at once', async () => {
     const port = await closedPort();
     const lines: string[] = [];
     let changes = 0;
-    const conn = new MqttConnection({
-      settings: mqttSettings({ enabled: true, url: `mqtt://127.0.0.1:${port}` }, 'unit'),
-      subscriptions: [],
-      log: createLogger('debug', (l) => lines.push(l)),
-      onConnect: () => assert.fail('no broker there'),
-      onMessage: () => {},
-      onStateChange: () => {
-        changes += 1;
-      },
-      backoffMs: [50, 100],
+    const conn = connection(port, lines, [50, 100], () => {
+      changes += 1;
     });
     conn.start();
     for (let i = 0; i < 100; i++) {
       assert.equal(conn.publish({ topic: 't', payload: 'x'.repeat(1000), retain: true }), false);
     }
-    await new Promise((r) => setTimeout(r, 700)); // about 6 attempts
+    await new Promise((r) => setTimeout(r, 700));
     assert.equal(conn.state, 'connecting');
     assert.match(conn.status().last_error ?? '', /ECONNREFUSED/);
     assert.equal(lines.filter((l) => /ECONNREFUSED/.test(l)).length, 1, lines.join(''));
@@ -46,8 +63,36 @@ describe('MqttConnection with the broker down', () => {
     const t0 = Date.now();
     await conn.stop([{ topic: 't', payload: 'offline', retain: true }]);
     assert.ok(Date.now() - t0 < 500);
-    const n = lines.length;
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(lines.length, n, 'no retries after stop');
+  });
+
+  it('retries with backoff: 4 attempts in the first 1.1 s with steps 100/200/400/800 ms, gaps growing, logged once, none after stop', async () => {
+    const broker = await closingListener();
+    const lines: string[] = [];
+    // ±20 % jitter: attempts at 0, 80-120, 240-360, 560-840 ms; the fifth not before 1200 ms.
+    const conn = connection(broker.port, lines, [100, 200, 400, 800]);
+    try {
+      const t0 = Date.now();
+      conn.start();
+      await new Promise((r) => setTimeout(r, 1100));
+      const seen = broker.attempts.map((t) => t - t0);
+      assert.equal(seen.length, 4, `attempts at ${seen.join(', ')} ms`);
+      const gaps = seen.slice(1).map((t, i) => t - seen[i]!);
+      [100, 200, 400].forEach((step, i) => {
+        assert.ok(gaps[i]! >= step * 0.8 - 5, `gap ${i + 1} is ${gaps[i]} ms, step ${step} ms (${gaps.join(', ')})`);
+      });
+      assert.ok(gaps[0]! < gaps[1]! && gaps[1]! < gaps[2]!, `gaps grow: ${gaps.join(', ')} ms`);
+      assert.equal(
+        lines.filter((l) => /retrying with backoff/.test(l)).length,
+        1,
+        `one log line for all attempts:\n${lines.join('')}`,
+      );
+      await conn.stop([]);
+      const n = broker.attempts.length;
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal(broker.attempts.length, n, 'no attempt after stop');
+    } finally {
+      await conn.stop([]);
+      broker.close();
+    }
   });
 });

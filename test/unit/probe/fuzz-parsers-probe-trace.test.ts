@@ -1,4 +1,4 @@
-// Fuzz (issue #8): the probe's readers (`nft -j list table inet replyguard`,
+// Fuzz: the probe's readers (`nft -j list table inet replyguard`,
 // fw3 `ipset save` and `iptables-save -t mangle`), the `nft -a monitor trace`
 // parser, the `nft monitor` line filter and the MQTT payload checks — on random
 // text, random JSON and mutated golden captures (test/golden/probe, trace).
@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { isOwnDiscoveryPayload } from '../../../src/mqtt/ha-discovery';
 import { Topics } from '../../../src/mqtt/mqtt-topics';
 import { parsePrefix } from '../../../src/net/ip-address';
-import { parseIpsetSave } from '../../../src/probe/ipset-save';
+import { parseProbeIpsetCounters } from '../../../src/probe/probe-ipset-counters';
 import { checkIptablesProbe, iptablesProbeRules } from '../../../src/probe/probe-iptables';
 import { type ProbeDump, parseProbeDump } from '../../../src/probe/probe-json';
 import { sampleFromDump } from '../../../src/probe/probe-sample';
@@ -169,11 +169,11 @@ describe('fuzz: probe nft -j reader (parseProbeDump)', () => {
 // ---------------------------------------------------------------------------
 
 function fw3Ipset(text: string): void {
-  const sets = timed('parseIpsetSave', () => parseIpsetSave(text));
+  const sets = timed('parseProbeIpsetCounters', () => parseProbeIpsetCounters(text));
   for (const [name, s] of Object.entries(sets)) assertSetDump(name, s);
 }
 
-describe('fuzz: probe fw3 ipset save reader (parseIpsetSave)', () => {
+describe('fuzz: probe fw3 ipset save reader (parseProbeIpsetCounters)', () => {
   it('random text: 1000 inputs', () => {
     check(fc.property(randomText(), fw3Ipset), 1000);
   });
@@ -195,7 +195,7 @@ describe('fuzz: probe fw3 ipset save reader (parseIpsetSave)', () => {
     const v4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((o) => o.join('.'));
     check(
       fc.property(v4, fc.constantFrom('tcp', 'udp'), fc.nat(65535), v4, fc.nat(1e9), (server, proto, port, peer, n) => {
-        const sets = parseIpsetSave(
+        const sets = parseProbeIpsetCounters(
           `add replyguard_in4 ${server},${proto}:${port},${peer} timeout 59 packets ${n} bytes 1\n`,
         );
         assert.deepEqual(sets.replyguard_in4?.elements, [

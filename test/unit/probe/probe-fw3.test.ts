@@ -1,16 +1,13 @@
 // The fw3 fallback of the probe (pure parts): the iptables + ipset rules as
-// text, the check of `iptables-save -t mangle`, and the `ipset save` parser,
-// against real captures from the lab (test/golden/probe/fw3-*).
+// text and the check of `iptables-save -t mangle`, against real captures from
+// the lab (test/golden/probe/fw3-*).
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import fc from 'fast-check';
 import { parsePrefix } from '../../../src/net/ip-address';
-import { parseIpsetSave } from '../../../src/probe/ipset-save';
 import { checkIptablesProbe, iptablesJumps, iptablesProbeRules } from '../../../src/probe/probe-iptables';
-import { sampleFromDump } from '../../../src/probe/probe-sample';
 
 const DIR = join(__dirname, '..', '..', 'golden', 'probe');
 const golden = (name: string) => readFileSync(join(DIR, name), 'utf8');
@@ -93,38 +90,5 @@ describe('checkIptablesProbe', () => {
     const doubled = save.replace(/^(-A POSTROUTING .*)$/m, '$1\n$1');
     assert.match(checkIptablesProbe(doubled, rules).why ?? '', /doubled/);
     assert.match(checkIptablesProbe('*mangle\nCOMMIT\n', rules).why ?? '', /chains are gone/);
-  });
-});
-
-describe('parseIpsetSave', () => {
-  it('reads the real captures: fw3 REDIRECT 3 in / 2 out, no proxy 6 / 6 (per peer address)', () => {
-    const flows = (name: string) =>
-      sampleFromDump({ sets: parseIpsetSave(golden(name)) }, { in: ['replyguard_in4'], out: ['replyguard_out4'] }, 0, 1)
-        .flows.map((f) => [f.proto, f.serverPort, f.peer, f.peerPort, f.in, f.out])
-        .sort();
-    assert.deepEqual(flows('fw3-ipset-save-iptables-redirect.txt'), [
-      ['tcp', 443, '203.0.113.50', 0, 3, 2],
-      ['udp', 51820, '203.0.113.50', 0, 1, 1],
-    ]);
-    assert.deepEqual(flows('fw3-ipset-save-none.txt'), [
-      ['tcp', 443, '203.0.113.50', 0, 6, 6],
-      ['udp', 51820, '203.0.113.50', 0, 1, 1],
-    ]);
-    assert.equal(parseIpsetSave(golden('fw3-ipset-save-none.txt')).replyguard_in4?.size, 4096);
-  });
-
-  it('skips what it cannot read and never throws (fuzz)', () => {
-    const sets = parseIpsetSave(
-      'add replyguard_in4 x,tcp:1,1.2.3.4 packets 1\nadd replyguard_in4 1.2.3.4,tcp:99999,1.2.3.4 packets 1\nadd replyguard_in4 1.2.3.4,tcp:1,1.2.3.4\n',
-    );
-    assert.deepEqual([sets.replyguard_in4?.elements.length, sets.replyguard_in4?.skipped], [0, 3]);
-    const text = golden('fw3-ipset-save-iptables-redirect.txt');
-    fc.assert(
-      fc.property(fc.string(), fc.nat(text.length), (s, at) => {
-        parseIpsetSave(s);
-        parseIpsetSave(text.slice(0, at) + s + text.slice(at));
-      }),
-      { numRuns: 500 },
-    );
   });
 });

@@ -1,4 +1,4 @@
-// Fuzz (issue #8): the ruleset loaders — nft -j, iptables-save, ipset save,
+// Fuzz: the ruleset loaders — nft -j, iptables-save, ipset save,
 // ip -j rule / route / addr — on random text, on random JSON and on mutated
 // real dumps (test/golden/rulesets). Each input must load within the time
 // bound, without an exception (ip -j addr: only its own "ip -j addr: …"
@@ -207,8 +207,17 @@ describe('fuzz: iptables-save loader (loadIptablesSave)', () => {
 
   it('table and chain names that are Object.prototype properties are plain names', () => {
     for (const table of ['__proto__', 'constructor', 'toString', 'nat'])
-      for (const chain of ['toString', 'name', 'length', '__proto__', 'PREROUTING'])
-        ipt(`*${table}\n:${chain} ACCEPT [0:0]\n-A ${chain} -j ${chain}\nCOMMIT\n`, 4);
+      for (const chain of ['toString', 'name', 'length', '__proto__', 'PREROUTING']) {
+        const text = `*${table}\n:${chain} ACCEPT [0:0]\n-A ${chain} -j ${chain}\nCOMMIT\n`;
+        ipt(text, 4);
+        const [t] = loadIptablesSave(text, 4).tables;
+        assert.equal(t?.name, table);
+        assert.deepEqual(
+          t.chains.map((c) => [c.name, c.rules.map((r) => r.ops)]),
+          [[chain, [[{ kind: 'jump', chain }]]]],
+          `${table} ${chain}`,
+        );
+      }
   });
 
   it('huge lines and many chains stay within the bound', () => {
@@ -272,8 +281,16 @@ describe('fuzz: ipset save loader (loadIpsetSave)', () => {
   });
 
   it('sets named like Object.prototype properties', () => {
-    for (const n of ['__proto__', 'constructor', 'toString'])
-      ipset(`create ${n} hash:ip,port family inet\nadd ${n} 1.2.3.4,tcp:80\nadd ${n} 1.2.3.4,tcp:${n}\n`);
+    for (const n of ['__proto__', 'constructor', 'toString']) {
+      const text = `create ${n} hash:ip,port family inet\nadd ${n} 1.2.3.4,tcp:80\nadd ${n} 1.2.3.4,tcp:${n}\n`;
+      ipset(text);
+      const { sets } = loadIpsetSave(text);
+      assert.deepEqual(
+        sets.map((s) => [s.name, s.elements.length]),
+        [[n, 1]],
+        `set ${n}: its one readable element`,
+      );
+    }
   });
 });
 

@@ -78,20 +78,34 @@ describe('ConntrackSensor', () => {
   });
 
   it('restarts a child that exits, with backoff, and counts it', async () => {
+    const starts = join(dir, 'ct-exit-starts');
     const cmd = standIn(
       'ct-exit',
-      `echo '${HIJACK}'; echo 'conntrack v1.4.7 (conntrack-tools): Operation not permitted' >&2; exit 1`,
+      `if [ "$3" = "NEW" ]; then date +%s%3N >> '${starts}'; fi
+echo '${HIJACK}'; echo 'conntrack v1.4.7 (conntrack-tools): Operation not permitted' >&2; exit 1`,
     );
     const { sensor, entries } = run(cmd);
+    const started = () => {
+      try {
+        return readFileSync(starts, 'utf8').trim().split('\n').map(Number);
+      } catch {
+        return [];
+      }
+    };
     sensor.start();
     try {
-      await until('two restarts', () => sensor.status().restarts >= 2, 8000);
-      assert.ok(entries.filter((e) => e.event === 'NEW').length >= 2);
+      await until('three restarts', () => sensor.status().restarts >= 3 && started().length >= 4, 8000);
+      assert.ok(entries.filter((e) => e.event === 'NEW').length >= 3);
       assert.match(sensor.status().last_error ?? '', /code 1|Operation not permitted/);
     } finally {
       sensor.stop();
     }
     assert.equal(sensor.status().state, 'stopped');
+    // The NEW stream's starts: 500, 1000, 2000 ms apart (the backoff doubles), never at once.
+    const at = started();
+    const gaps = at.slice(1, 4).map((t, i) => t - at[i]!);
+    assert.ok(gaps[0]! >= 450, `the first restart waits: gaps ${gaps.join(', ')} ms`);
+    assert.ok(gaps[1]! > gaps[0]! + 300 && gaps[2]! > gaps[1]! + 600, `the gaps double: ${gaps.join(', ')} ms`);
   });
 
   it('reports a missing conntrack binary as failed and keeps trying', async () => {

@@ -9,7 +9,7 @@ import type { ProbeSetDump } from './probe-json';
 const ADD_RE = /^add (\S+) ([^,\s]+),(tcp|udp):(\d{1,5}),([^,\s]+)(?: (.*))?$/;
 const CREATE_RE = /^create (\S+) .*\bmaxelem (\d+)/;
 
-export function parseIpsetSave(text: string): Record<string, ProbeSetDump> {
+export function parseProbeIpsetCounters(text: string): Record<string, ProbeSetDump> {
   // No prototype: a set named "__proto__" or "constructor" would otherwise find Object.prototype's
   // members (a TypeError on .elements.push, and `size` written into Object.prototype).
   const sets: Record<string, ProbeSetDump> = Object.create(null);
