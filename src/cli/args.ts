@@ -1,6 +1,8 @@
 // A small argument parser: flags with values, boolean flags, positionals.
 // Unknown flags are errors, so a typo never silently changes behaviour.
 
+import { parseAddress, splitEndpoint } from '../net/ip-address';
+
 export class UsageError extends Error {}
 
 export interface ParsedArgs {
@@ -40,4 +42,15 @@ export function parseArgs(argv: readonly string[], valued: readonly string[], bo
 export function flagString(args: ParsedArgs, name: string): string | undefined {
   const v = args.flags.get(name);
   return typeof v === 'string' ? v : undefined;
+}
+
+/** An IP:PORT flag (IPv6 as [addr]:port): an address and a port 1-65535, else a usage error naming the flag. */
+export function endpointFlag(args: ParsedArgs, name: string): { ip: string; port: number } {
+  const text = flagString(args, name);
+  if (!text) throw new UsageError(`${name} IP:PORT is required`);
+  const ep = splitEndpoint(text);
+  if (!ep || !parseAddress(ep.ip))
+    throw new UsageError(`${name} ${JSON.stringify(text)} is not IP:PORT (IPv6: [addr]:port)`);
+  if (ep.port < 1 || ep.port > 65535) throw new UsageError(`${name}: port ${ep.port} out of range`);
+  return ep;
 }

@@ -2,28 +2,19 @@
 // packet, read from the live ruleset or from saved dumps (--ruleset-dir).
 
 import { existsSync } from 'node:fs';
-import { splitEndpoint } from '../net/ip-address';
 import { explainPacket, renderExplain } from '../ruleset/explain-text';
 import { DUMP_FILES, makeSnapshot } from '../ruleset/ruleset-snapshot';
 import { readDumpDir, readLiveRuleset } from '../sensors/ruleset-reader';
 import { terminalText } from '../util/input-text';
-import { flagString, parseArgs, UsageError } from './args';
+import { endpointFlag, flagString, parseArgs, UsageError } from './args';
 
 export const EXPLAIN_EXIT = { notSwallowed: 0, swallowed: 2, undetermined: 3, noInput: 66 } as const;
-
-function endpoint(flag: string, text: string | undefined): { ip: string; port: number } {
-  if (!text) throw new UsageError(`${flag} IP:PORT is required`);
-  const ep = splitEndpoint(text);
-  if (!ep) throw new UsageError(`${flag} ${JSON.stringify(text)} is not IP:PORT (IPv6: [addr]:port)`);
-  if (ep.port > 65535) throw new UsageError(`${flag}: port ${ep.port} out of range`);
-  return ep;
-}
 
 export async function runExplain(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['--from', '--to', '--proto', '--in', '--flags', '--ruleset-dir'], ['--json']);
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
-  const from = endpoint('--from', flagString(args, '--from'));
-  const to = endpoint('--to', flagString(args, '--to'));
+  const from = endpointFlag(args, '--from');
+  const to = endpointFlag(args, '--to');
   const proto = flagString(args, '--proto') ?? 'tcp';
   if (proto !== 'tcp' && proto !== 'udp') throw new UsageError('--proto is tcp or udp');
   const flags = flagString(args, '--flags');

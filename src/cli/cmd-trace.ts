@@ -5,14 +5,13 @@
 // (ruleset/trace-report.ts).
 
 import { removeLeftoverTraceTable, TRACE_TABLE } from '../daemon/ruleset-unit';
-import { parseAddress, splitEndpoint } from '../net/ip-address';
 import { type TraceReport, traceReport } from '../ruleset/trace-report';
 import { renderTraceReport, traceReportJson } from '../ruleset/trace-report-text';
 import { readLiveRuleset } from '../sensors/ruleset-reader';
 import { createLogger } from '../system/log';
 import { which } from '../system/which';
 import { terminalText } from '../util/input-text';
-import { flagString, parseArgs, UsageError } from './args';
+import { endpointFlag, flagString, parseArgs, UsageError } from './args';
 import { traceSession } from './trace-session';
 
 export const TRACE_EXIT = { agree: 0, disagree: 1, cannotRun: 2, nothingSeen: 3 } as const;
@@ -26,18 +25,10 @@ interface TraceOptions {
   iif?: string;
 }
 
-function endpoint(text: string | undefined): { ip: string; port: number } {
-  if (!text) throw new UsageError('--server IP:PORT is required');
-  const ep = splitEndpoint(text);
-  if (!ep || !parseAddress(ep.ip)) throw new UsageError(`--server ${JSON.stringify(text)} is not IP:PORT`);
-  if (ep.port < 1 || ep.port > 65535) throw new UsageError(`--server: port ${ep.port} out of range`);
-  return ep;
-}
-
 function traceOptions(argv: string[]): TraceOptions {
   const args = parseArgs(argv, ['--server', '--proto', '--seconds', '--in'], ['--json']);
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
-  const server = endpoint(flagString(args, '--server'));
+  const server = endpointFlag(args, '--server');
   const proto = flagString(args, '--proto') ?? 'tcp';
   if (proto !== 'tcp' && proto !== 'udp') throw new UsageError('--proto is tcp or udp');
   const secondsText = flagString(args, '--seconds') ?? '30';
