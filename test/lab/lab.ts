@@ -1566,7 +1566,7 @@ function nikkiHijackRules(udp: 'tun' | 'tproxy'): string {
   const redirect = udp === 'tproxy';
   const vmap = redirect ? '{ tcp : continue, udp : jump lan_tproxy }' : '{ tcp : jump lan_tun, udp : jump lan_tun }';
   const take = redirect
-    ? `meta mark set meta mark & 0xffffff00 | ${NIKKI_TPROXY_MARK} tproxy to :${NIKKI_TPROXY_PORT} counter accept`
+    ? `meta mark set meta mark & 0xffffff00 | ${NIKKI_TPROXY_MARK} tproxy ip to :${NIKKI_TPROXY_PORT} counter accept`
     : `meta mark set meta mark & 0xffffff00 | ${NIKKI_TUN_MARK} counter accept`;
   const nat = redirect
     ? `  chain dstnat {
