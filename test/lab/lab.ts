@@ -45,7 +45,10 @@ export type ProxyMode =
   | 'nikki-redirect-tproxy'
   | 'openclash-fw3-tun';
 
-/** Every mode the lab can build. */
+/**
+ * The modes `make lab` runs the daemon in and test/golden/tcpdump holds captures of: every mode the lab can
+ * build but FIX_PROOF_MODES.
+ */
 export const PROXY_MODES: readonly ProxyMode[] = [
   'none',
   'iptables-redirect',
@@ -60,8 +63,12 @@ export const PROXY_MODES: readonly ProxyMode[] = [
   'homeproxy',
   'shellcrash',
   'shellcrash-fw3',
-  'shellcrash-tproxy',
   'nikki',
+];
+
+/** Further modes, for the proofs of proxy-native fixes (test/integration/native-fixes.test.ts). */
+export const FIX_PROOF_MODES: readonly ProxyMode[] = [
+  'shellcrash-tproxy',
   'nikki-tun',
   'nikki-redirect-tproxy',
   'openclash-fw3-tun',
