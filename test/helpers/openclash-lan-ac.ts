@@ -73,8 +73,11 @@ export function nftArgv(e: Entry, release: Release, where: LanAcChain = 'proxy')
   return [...head, ...unquoted(`${daddr} ${src} ${proto} ${sport}  counter ${tgt} comment`), `"${comment}"`];
 }
 
-/** The iptables argv for the rule in nat `openclash` (TCP) or mangle `openclash` (UDP), or in nat `openclash_post`. */
-export function iptArgv(e: Entry, release: Release, where: LanAcChain = 'proxy'): string[] {
+/**
+ * The iptables argv for the rule in nat `openclash` (TCP) or mangle `openclash` (UDP), or in nat `openclash_post`.
+ * `tun` (en_mode_tun 1, v0.47.071 1052-1059): both protocols into mangle `openclash`, with the entry's own target.
+ */
+export function iptArgv(e: Entry, release: Release, where: LanAcChain = 'proxy', tun = false): string[] {
   const v6 = opt(e, 'family', 'both') === 'ipv6';
   const proto = opt(e, 'proto', 'both');
   const srcIp = opt(e, 'src_ip', '');
@@ -83,13 +86,13 @@ export function iptArgv(e: Entry, release: Release, where: LanAcChain = 'proxy')
   const target = {
     accept: 'ACCEPT',
     return: 'RETURN',
-    drop: proto === 'tcp' || where === 'post' ? 'RETURN' : 'DROP',
+    drop: (proto === 'tcp' && !tun) || where === 'post' ? 'RETURN' : 'DROP',
   }[opt(e, 'target', 'return')];
   const comment = opt(e, 'comment', 'lan_ac_traffic');
   const head = [
     v6 ? 'ip6tables' : 'iptables',
     '-t',
-    proto === 'udp' && where === 'proxy' ? 'mangle' : 'nat',
+    (proto === 'udp' || tun) && where === 'proxy' ? 'mangle' : 'nat',
     '-I',
     where === 'post' ? 'openclash_post' : 'openclash',
     '-p',

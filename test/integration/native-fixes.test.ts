@@ -154,56 +154,78 @@ function udpWorks(lab: Lab, r: { ok: boolean; detail: string }): boolean {
   return r.ok && r.detail === `echo from ${lab.addr.mainWan}:${lab.forward.udpWanPort}`;
 }
 
-/** A TCP connection from a LAN address to the outside client's service reaches the proxy's listener. */
-async function tcpProxied(lab: Lab, src: string): Promise<boolean> {
-  const before = lab.proxyAccepts();
+/**
+ * A TCP connection from a LAN address to the outside client's service goes to the proxy: where the mode
+ * redirects TCP, its listener accepts it; where TPROXY or a TUN mark takes TCP (no listener), its SYN enters
+ * the side router and never leaves towards the main router.
+ */
+async function tcpProxied(lab: Lab, mode: ProxyMode, src: string): Promise<boolean> {
   const url = `http://${lab.addr.client}:${CLIENT_SERVICE_PORT}/`;
-  const argv = ['curl', '-sS', '--noproxy', '*', '--max-time', '2', '--interface', src, '-o', '/dev/null', url];
-  await lab.exec(lab.ns.server, argv, { timeoutMs: 4000 });
+  const curl = (seconds: string) =>
+    lab.exec(
+      lab.ns.server,
+      ['curl', '-sS', '--noproxy', '*', '--max-time', seconds, '--interface', src, '-o', '/dev/null', url],
+      {
+        timeoutMs: 4000,
+      },
+    );
+  if (MODE_TRAITS[mode].redirectPort === undefined) return neverLeaves(lab, 'tcp', () => curl('1'));
+  const before = lab.proxyAccepts();
+  await curl('2');
   for (let i = 0; i < 20 && lab.proxyAccepts() === before; i++) await sleep(25);
   return lab.proxyAccepts() > before;
 }
 
 /**
- * Counts datagrams from the LAN to the outside client's UDP port 443 where they enter the side router and
- * where they leave it towards the main router: one that entered and did not leave was taken by the proxy
- * (TPROXY delivers it locally, a TUN mark routes it into the tun device). A table of the test's own: the
- * proxies' rules stay as their code writes them.
+ * Counts datagrams from the LAN to the outside client's UDP port 443, and SYNs to its TCP service, where they
+ * enter the side router and where they leave it towards the main router: one that entered and did not leave
+ * was taken by the proxy (TPROXY delivers it locally, a TUN mark routes it into the tun device). A table of the
+ * test's own: the proxies' rules stay as their code writes them.
  */
 const WATCH = (client: string, lan: string) => `table inet rgfixwatch {
   chain pre {
     type filter hook prerouting priority raw - 10; policy accept;
     ip daddr ${client} udp dport 443 counter
+    ip daddr ${client} tcp dport ${CLIENT_SERVICE_PORT} tcp flags & (syn | ack) == syn counter
   }
   chain post {
     type filter hook postrouting priority srcnat + 10; policy accept;
     oifname "${lan}" ip daddr ${client} udp dport 443 counter
+    oifname "${lan}" ip daddr ${client} tcp dport ${CLIENT_SERVICE_PORT} tcp flags & (syn | ack) == syn counter
   }
 }
 `;
 
-async function watchCounts(lab: Lab): Promise<{ pre: number; post: number }> {
+type Counts = Record<Proto, { pre: number; post: number }>;
+
+async function watchCounts(lab: Lab): Promise<Counts> {
   const out = await must(lab, lab.ns.side, ['nft', 'list', 'table', 'inet', 'rgfixwatch']);
-  const [pre, post] = [...out.matchAll(/counter packets (\d+)/g)].map((m) => Number(m[1]));
-  assert.ok(pre !== undefined && post !== undefined, out);
-  return { pre, post };
+  const [udpPre, tcpPre, udpPost, tcpPost] = [...out.matchAll(/counter packets (\d+)/g)].map((m) => Number(m[1]));
+  assert.ok(udpPre !== undefined && tcpPre !== undefined && udpPost !== undefined && tcpPost !== undefined, out);
+  return { udp: { pre: udpPre, post: udpPost }, tcp: { pre: tcpPre, post: tcpPost } };
+}
+
+/** What send() sends from the LAN entered the side router and did not leave it towards the main router. */
+async function neverLeaves(lab: Lab, proto: Proto, send: () => Promise<unknown>): Promise<boolean> {
+  const before = (await watchCounts(lab))[proto];
+  const sent = send();
+  let now = (await watchCounts(lab))[proto];
+  for (let i = 0; i < 40 && now.pre === before.pre; i++) {
+    await sleep(25);
+    now = (await watchCounts(lab))[proto];
+  }
+  assert.ok(now.pre > before.pre, `the ${proto} packet reached the side router`);
+  // A forwarded packet leaves within the same softirq; a moment more for a slow machine.
+  await sleep(50);
+  now = (await watchCounts(lab))[proto];
+  await sent;
+  return now.post === before.post;
 }
 
 /** A UDP datagram from a LAN address to the outside client's port 443 goes to the proxy (never leaves). */
 async function udpProxied(lab: Lab, src: string): Promise<boolean> {
-  const before = await watchCounts(lab);
   const js = `const s=require('dgram').createSocket('udp4');s.bind(0,'${src}',()=>s.send('x',443,'${lab.addr.client}',()=>s.close()))`;
-  await must(lab, lab.ns.server, [process.execPath, '-e', js]);
-  let now = await watchCounts(lab);
-  for (let i = 0; i < 20 && now.pre === before.pre; i++) {
-    await sleep(25);
-    now = await watchCounts(lab);
-  }
-  assert.equal(now.pre, before.pre + 1, 'the datagram reached the side router');
-  // A forwarded datagram leaves within the same softirq; a moment more for a slow machine.
-  await sleep(50);
-  now = await watchCounts(lab);
-  return now.post === before.post;
+  return neverLeaves(lab, 'udp', () => must(lab, lab.ns.server, [process.execPath, '-e', js]));
 }
 
 // ---------------------------------------------------------------------------
@@ -424,6 +446,85 @@ function openclashFixes(fw: Firewall, post: boolean): Fix[] {
   ];
 }
 
+/**
+ * nikki's proxy_tcp_dport, alone or with proxy_udp_dport: hijack.ut makes the set proxy_dport of them (unset,
+ * a protocol's list is 0-65535) and returns what is not in it. 'insert': the lab mode has neither the set nor the
+ * returns, so both go in where hijack.ut writes them; 'set': the mode has them with the defaults, so only the
+ * set's elements change.
+ */
+function nikkiFixes(how: 'insert' | 'set'): Fix[] {
+  return (['tcp', 'both'] as const).map(
+    (which): Fix => ({
+      name: which === 'tcp' ? 'proxy_tcp_dport' : 'proxy_tcp_dport and proxy_udp_dport',
+      repairs: which === 'tcp' ? ['tcp'] : ['tcp', 'udp'],
+      perPort: true,
+      apply: async (lab, p) => {
+        const tcp = option(lineWith(p.tcp, 'proxy_tcp_dport'), 'nikki.proxy.proxy_tcp_dport');
+        const udp =
+          which === 'tcp' ? '0-65535' : option(lineWith(p.udp, 'proxy_udp_dport'), 'nikki.proxy.proxy_udp_dport');
+        const elements = [...tcp.split(' ').map((x) => `tcp . ${x}`), ...udp.split(' ').map((x) => `udp . ${x}`)].join(
+          ', ',
+        );
+        if (how === 'set') {
+          await nft(lab, `flush set inet nikki proxy_dport\nadd element inet nikki proxy_dport { ${elements} }\n`);
+          return;
+        }
+        await nft(
+          lab,
+          `add set inet nikki proxy_dport { type inet_proto . inet_service; flags interval; auto-merge; elements = { ${elements} } }\n`,
+        );
+        const ret =
+          'meta nfproto ipv4 meta l4proto . th dport != @proxy_dport ip daddr != 198.18.0.1/16 counter return';
+        await insertBefore(lab, 'inet nikki', 'dstnat', /jump lan_redirect/, [ret]);
+        await insertBefore(lab, 'inet nikki', 'mangle_prerouting_lan', /jump lan_tun/, [ret]);
+      },
+    }),
+  );
+}
+
+/**
+ * ShellCrash on nft, Redir mode (TCP only) or Tproxy mode (TCP and UDP, where the same returns spare UDP too):
+ * common ports, whose returns (fw_nftables.sh 41-44) take the place of the own-ports return (38) that Tproxy
+ * mode writes without them, and the device filter's blacklist return (55-57).
+ */
+function shellcrashFixes(mode: 'redir' | 'tproxy'): Fix[] {
+  const repairs: Proto[] = mode === 'redir' ? ['tcp'] : ['tcp', 'udp'];
+  return [
+    {
+      name: 'common ports (common_ports ON with multiport)',
+      repairs,
+      perPort: true,
+      apply: async (lab, p) => {
+        const m = /e\.g\. ([\d,]+)/.exec(lineWith(p.tcp, 'common_ports=ON'));
+        assert.ok(m, 'no port list in the printed fix');
+        const ports = m[1]!.replace(/,/g, ', ');
+        const returns = [
+          `ip daddr != {28.0.0.0/8} tcp dport != {${ports}} return`,
+          `ip daddr != {28.0.0.0/8} udp dport != {${ports}} return`,
+          `ip6 daddr != {fc00::/16} tcp dport != {${ports}} return`,
+          `ip6 daddr != {fc00::/16} udp dport != {${ports}} return`,
+        ];
+        if (mode === 'redir')
+          await insertBefore(lab, 'inet shellcrash', 'prerouting', /ip daddr \{ 0\.0\.0\.0\/8/, returns);
+        else
+          await replaceRule(lab, 'inet shellcrash', 'prerouting', /tcp dport \{ 7890, 7892, 7893 \} return/, returns);
+      },
+    },
+    {
+      name: 'device filter (blacklist, configs/ip_filter)',
+      repairs,
+      perPort: false,
+      apply: async (lab, p) => {
+        const m = /exclude the device (\S+) /.exec(lineWith(p.tcp, 'exclude the device'));
+        assert.ok(m, 'no device in the printed fix');
+        await insertBefore(lab, 'inet shellcrash', 'prerouting', /ip saddr != 192\.168\.50\.0\/24 return/, [
+          `ip saddr {${m[1]}} return`,
+        ]);
+      },
+    },
+  ];
+}
+
 const CASES: ProxyCase[] = [
   {
     mode: 'openclash-fw4-fakeip',
@@ -514,31 +615,7 @@ const CASES: ProxyCase[] = [
     tag: 'nfnk',
     label: /^nikki$/,
     tcpChain: 'lan_redirect',
-    fixes: (['tcp', 'both'] as const).map(
-      (which): Fix => ({
-        name: which === 'tcp' ? 'proxy_tcp_dport' : 'proxy_tcp_dport and proxy_udp_dport',
-        repairs: which === 'tcp' ? ['tcp'] : ['tcp', 'udp'],
-        perPort: true,
-        apply: async (lab, p) => {
-          const tcp = option(lineWith(p.tcp, 'proxy_tcp_dport'), 'nikki.proxy.proxy_tcp_dport');
-          // Unset, proxy_udp_dport is 0-65535 (hijack.ut).
-          const udp =
-            which === 'tcp' ? '0-65535' : option(lineWith(p.udp, 'proxy_udp_dport'), 'nikki.proxy.proxy_udp_dport');
-          const elements = [
-            ...tcp.split(' ').map((x) => `tcp . ${x}`),
-            ...udp.split(' ').map((x) => `udp . ${x}`),
-          ].join(', ');
-          await nft(
-            lab,
-            `add set inet nikki proxy_dport { type inet_proto . inet_service; flags interval; auto-merge; elements = { ${elements} } }\n`,
-          );
-          const ret =
-            'meta nfproto ipv4 meta l4proto . th dport != @proxy_dport ip daddr != 198.18.0.1/16 counter return';
-          await insertBefore(lab, 'inet nikki', 'dstnat', /jump lan_redirect/, [ret]);
-          await insertBefore(lab, 'inet nikki', 'mangle_prerouting_lan', /jump lan_tun/, [ret]);
-        },
-      }),
-    ),
+    fixes: nikkiFixes('insert'),
   },
   {
     mode: 'shellcrash',
@@ -546,36 +623,7 @@ const CASES: ProxyCase[] = [
     tag: 'nfsc',
     label: /^ShellCrash$/,
     tcpChain: 'prerouting',
-    fixes: [
-      {
-        name: 'common ports (common_ports ON with multiport)',
-        repairs: ['tcp'],
-        perPort: true,
-        apply: async (lab, p) => {
-          const m = /e\.g\. ([\d,]+)/.exec(lineWith(p.tcp, 'common_ports=ON'));
-          assert.ok(m, 'no port list in the printed fix');
-          const ports = m[1]!.replace(/,/g, ', ');
-          await insertBefore(lab, 'inet shellcrash', 'prerouting', /ip daddr \{ 0\.0\.0\.0\/8/, [
-            `ip daddr != {28.0.0.0/8} tcp dport != {${ports}} return`,
-            `ip daddr != {28.0.0.0/8} udp dport != {${ports}} return`,
-            `ip6 daddr != {fc00::/16} tcp dport != {${ports}} return`,
-            `ip6 daddr != {fc00::/16} udp dport != {${ports}} return`,
-          ]);
-        },
-      },
-      {
-        name: 'device filter (blacklist, configs/ip_filter)',
-        repairs: ['tcp'],
-        perPort: false,
-        apply: async (lab, p) => {
-          const m = /exclude the device (\S+) /.exec(lineWith(p.tcp, 'exclude the device'));
-          assert.ok(m, 'no device in the printed fix');
-          await insertBefore(lab, 'inet shellcrash', 'prerouting', /ip saddr != 192\.168\.50\.0\/24 return/, [
-            `ip saddr {${m[1]}} return`,
-          ]);
-        },
-      },
-    ],
+    fixes: shellcrashFixes('redir'),
   },
   {
     mode: 'openclash-fw3',
@@ -622,6 +670,66 @@ const CASES: ProxyCase[] = [
           const m = /exclude the device (\S+) /.exec(lineWith(p.tcp, 'exclude the device'));
           assert.ok(m, 'no device in the printed fix');
           await iptInsertBefore(lab, 'nat', 'shellcrash', /-j REDIRECT/, [['-s', m[1]!, '-j', 'RETURN']]);
+        },
+      },
+    ],
+  },
+  {
+    mode: 'nikki-tun',
+    golden: 'nikki-tun',
+    tag: 'nfnkt',
+    label: /^nikki$/,
+    tcpChain: 'lan_tun',
+    fixes: nikkiFixes('set'),
+  },
+  {
+    mode: 'shellcrash-tproxy',
+    golden: 'shellcrash-nft-tproxy-allports',
+    tag: 'nfsct',
+    label: /^ShellCrash$/,
+    tcpChain: 'prerouting',
+    fixes: shellcrashFixes('tproxy'),
+  },
+  {
+    mode: 'nikki-redirect-tproxy',
+    golden: 'nikki-redirect-tproxy',
+    tag: 'nfnkrt',
+    label: /^nikki$/,
+    tcpChain: 'lan_redirect',
+    fixes: nikkiFixes('set'),
+  },
+  {
+    mode: 'openclash-fw3-tun',
+    golden: 'openclash-fw3-tun',
+    tag: 'nfoc3t',
+    label: /^OpenClash/,
+    tcpChain: 'openclash',
+    fixes: [
+      {
+        name: 'lan_ac_traffic in fake-ip-tun on iptables (OpenClash 0.47.071: TCP and UDP into mangle openclash)',
+        repairs: ['tcp', 'udp'],
+        perPort: true,
+        apply: async (lab, p) => {
+          for (const line of [lineWith(p.tcp, 'lan_ac_traffic'), lineWith(p.udp, 'lan_ac_traffic')]) {
+            const [e] = entriesOf(line);
+            assert.ok(e, line);
+            await must(lab, lab.ns.side, iptArgv(e, '0.47.071', 'proxy', true));
+          }
+        },
+      },
+      {
+        name: 'lan_ac_black_ips in fake-ip-tun on iptables',
+        repairs: ['tcp', 'udp'],
+        perPort: false,
+        apply: async (lab, p) => {
+          const { line, off } = withBypassOff(p.tcp, 'lan_ac_black_ips');
+          assert.equal(off, false, line);
+          const host = option(line, 'openclash.config.lan_ac_black_ips');
+          await must(lab, lab.ns.side, ['ipset', '-exist', 'create', 'lan_ac_black_ips', 'hash:net']);
+          await must(lab, lab.ns.side, ['ipset', '-exist', 'add', 'lan_ac_black_ips', host]);
+          await iptInsertBefore(lab, 'mangle', 'openclash', /-j openclash_upnp$/, [
+            ['-m', 'set', '--match-set', 'lan_ac_black_ips', 'src', '-j', 'RETURN'],
+          ]);
         },
       },
     ],
@@ -680,8 +788,8 @@ for (const c of CASES) {
           const udp = await lab.udpThroughForward({ timeoutMs: fix.repairs.includes('udp') ? 3000 : 1000 });
           assert.equal(udpWorks(lab, udp), fix.repairs.includes('udp'), `UDP through the forward: ${udp.detail}`);
         }
-        assert.ok(await tcpProxied(lab, OTHER), 'TCP of another LAN host still reaches the proxy');
-        assert.equal(await tcpProxied(lab, lab.addr.server), fix.perPort, "the server's own TCP");
+        assert.ok(await tcpProxied(lab, c.mode, OTHER), 'TCP of another LAN host still reaches the proxy');
+        assert.equal(await tcpProxied(lab, c.mode, lab.addr.server), fix.perPort, "the server's own TCP");
         if (traits.udp) {
           assert.ok(await udpProxied(lab, OTHER), 'UDP of another LAN host still goes to the proxy');
           assert.equal(await udpProxied(lab, lab.addr.server), fix.perPort, "the server's own UDP");

@@ -5,10 +5,12 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createLab, MODE_TRAITS, PROXY_MODES, type ProxyMode } from './lab';
+import { createLab, FIX_PROOF_MODES, MODE_TRAITS, PROXY_MODES, type ProxyMode } from './lab';
 
 /** Every mode with a proxy but the two plain REDIRECT ones, which lab-selfcheck.test.ts covers. */
-const MODES: ProxyMode[] = PROXY_MODES.filter((m) => !['none', 'iptables-redirect', 'nft-redirect'].includes(m));
+const MODES: ProxyMode[] = [...PROXY_MODES, ...FIX_PROOF_MODES].filter(
+  (m) => !['none', 'iptables-redirect', 'nft-redirect'].includes(m),
+);
 
 for (const mode of MODES) {
   describe(`lab mode ${mode}`, () => {

@@ -39,9 +39,16 @@ export type ProxyMode =
   | 'homeproxy'
   | 'shellcrash'
   | 'shellcrash-fw3'
-  | 'nikki';
+  | 'shellcrash-tproxy'
+  | 'nikki'
+  | 'nikki-tun'
+  | 'nikki-redirect-tproxy'
+  | 'openclash-fw3-tun';
 
-/** Every mode the lab can build. */
+/**
+ * The modes `make lab` runs the daemon in and test/golden/tcpdump holds captures of: every mode the lab can
+ * build but FIX_PROOF_MODES.
+ */
 export const PROXY_MODES: readonly ProxyMode[] = [
   'none',
   'iptables-redirect',
@@ -57,6 +64,14 @@ export const PROXY_MODES: readonly ProxyMode[] = [
   'shellcrash',
   'shellcrash-fw3',
   'nikki',
+];
+
+/** Further modes, for the proofs of proxy-native fixes (test/integration/native-fixes.test.ts). */
+export const FIX_PROOF_MODES: readonly ProxyMode[] = [
+  'shellcrash-tproxy',
+  'nikki-tun',
+  'nikki-redirect-tproxy',
+  'openclash-fw3-tun',
 ];
 
 /** What a mode does to the forward's replies, without any guard. */
@@ -100,8 +115,16 @@ export const MODE_TRAITS: Readonly<Record<ProxyMode, ModeTraits>> = {
   shellcrash: { tcp: 'reset', udp: false, redirectPort: 7892 },
   // ShellCrash Redir mode on iptables with common ports off: nat chain shellcrash, REDIRECT to 7892.
   'shellcrash-fw3': { tcp: 'reset', udp: false, redirectPort: 7892 },
+  // ShellCrash Tproxy mode (nft) with common ports off: TCP and UDP TPROXY to 7893 in its own prerouting chain.
+  'shellcrash-tproxy': { tcp: 'timeout', udp: true },
   // nikki defaults: TCP redirect + UDP tun.
   nikki: { tcp: 'reset', udp: true, redirectPort: 7891 },
+  // nikki tcp_mode and udp_mode tun: both marked into its tun device.
+  'nikki-tun': { tcp: 'timeout', udp: true },
+  // nikki tcp_mode redirect, udp_mode tproxy.
+  'nikki-redirect-tproxy': { tcp: 'reset', udp: true, redirectPort: 7891 },
+  // OpenClash on fw3 in fake-ip-tun: TCP and UDP marked in mangle openclash into utun.
+  'openclash-fw3-tun': { tcp: 'timeout', udp: true },
 };
 
 /**
@@ -551,8 +574,12 @@ class NamespaceLab implements Lab {
     if (this.mode === 'none' || on === this.guardOn) return;
     if (isIptablesMode(this.mode)) {
       // -I … 1 puts it first, ahead of the REDIRECT/TPROXY; -D deletes by the same spec.
-      const specs: Array<[string, string[]]> = [['nat', ['-p', 'tcp', '!', '--syn', '-j', 'RETURN']]];
-      if (this.mode === 'openclash-fw3') {
+      // fake-ip-tun has no nat chain: its mangle chain takes TCP too, so new TCP without SYN returns there.
+      const tun = this.mode === 'openclash-fw3-tun';
+      const specs: Array<[string, string[]]> = tun
+        ? [['mangle', ['-p', 'tcp', '!', '--syn', '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'RETURN']]]
+        : [['nat', ['-p', 'tcp', '!', '--syn', '-j', 'RETURN']]];
+      if (this.mode === 'openclash-fw3' || tun) {
         specs.push(['mangle', ['-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'RETURN']]);
         specs.push([
           'mangle',
@@ -1007,7 +1034,12 @@ function bridgeNetfilterOff(): Record<string, string> {
 
 /** OpenClash's fw3 TCP redirect, with plain RETURN rules where OpenClash uses the localnetwork ipset. */
 function isIptablesMode(mode: ProxyMode): boolean {
-  return mode === 'iptables-redirect' || mode === 'openclash-fw3' || mode === 'shellcrash-fw3';
+  return (
+    mode === 'iptables-redirect' ||
+    mode === 'openclash-fw3' ||
+    mode === 'openclash-fw3-tun' ||
+    mode === 'shellcrash-fw3'
+  );
 }
 
 /**
@@ -1034,8 +1066,36 @@ function shellcrashIptablesRules(): string {
   ].join('\n');
 }
 
+/**
+ * OpenClash fw3 in fake-ip-tun (test/golden/rulesets/openclash-fw3-tun, init.d/openclash 2706-2754): no nat chains;
+ * mangle openclash marks TCP and UDP from every interface but utun for the TUN route. The localnetwork ipset as
+ * the lab's plain RETURN rules, and the access-list sets OpenClash makes only for non-empty lists left out.
+ */
+function openclashFw3TunRules(): string {
+  return [
+    '*mangle',
+    ':PREROUTING ACCEPT [0:0]',
+    ':INPUT ACCEPT [0:0]',
+    ':FORWARD ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':POSTROUTING ACCEPT [0:0]',
+    ':openclash - [0:0]',
+    ':openclash_upnp - [0:0]',
+    '-A openclash -i utun -j RETURN',
+    ...LOCAL_NETWORKS.map((net) => `-A openclash -d ${net} -j RETURN`),
+    '-A openclash -m conntrack --ctdir REPLY -j RETURN',
+    `-A openclash -d 198.18.0.0/16 -j MARK --set-xmark ${OPENCLASH_MARK}/0xffffffff`,
+    '-A openclash -p udp -j openclash_upnp',
+    `-A openclash -j MARK --set-xmark ${OPENCLASH_MARK}/0xffffffff`,
+    '-A PREROUTING -j openclash',
+    'COMMIT',
+    '',
+  ].join('\n');
+}
+
 function iptablesProxyRules(mode: ProxyMode): string {
   if (mode === 'shellcrash-fw3') return shellcrashIptablesRules();
+  if (mode === 'openclash-fw3-tun') return openclashFw3TunRules();
   // openclash-fw3 adds OpenClash's fw3 UDP TPROXY (mangle), as in redir-host / fake-ip mode.
   const mangle =
     mode !== 'openclash-fw3'
@@ -1082,8 +1142,13 @@ const HOMEPROXY_TPROXY_PORT = 5332;
 const HOMEPROXY_MARK = '0x65';
 /** Passwall (1): UDP TPROXY port (TCP goes to its redirect port, MODE_TRAITS.passwall.redirectPort). */
 const PASSWALL_UDP_PORT = 1051;
-/** nikki: tun mark 0x81/0xff, table 81, device "nikki". */
+/** nikki: tun mark 0x81/0xff, table 81, device "nikki"; TPROXY mark 0x80/0xff, table 80, port 7892. */
 const NIKKI_TUN_MARK = '0x81';
+const NIKKI_TPROXY_MARK = '0x80';
+const NIKKI_TPROXY_PORT = 7892;
+/** ShellCrash: fwmark = redir port 7892 → table 100, TPROXY port 7893 (scripts/libs/get_config.sh). */
+const SHELLCRASH_MARK = 7892;
+const SHELLCRASH_TPROXY_PORT = 7893;
 
 const LOCALNETWORK_SET = (name: string) => `  set ${name} {
     type ipv4_addr
@@ -1441,6 +1506,27 @@ ${LOCALNETWORK_SET('homeproxy_local_addr_v4')}
   }
 }
 `;
+    case 'shellcrash-tproxy':
+      // juewuy/ShellCrash fw_nftables.sh (test/golden/rulesets/shellcrash-nft-tproxy-allports): Tproxy mode with
+      // common ports off, the prerouting chain without its DNS and input companions.
+      return `table inet shellcrash {
+  chain prerouting {
+    type filter hook prerouting priority -150; policy accept;
+    tcp dport 53 return
+    udp dport 53 return
+    meta mark 7894 return
+    meta skgid 7890 return
+    tcp dport { 7890, 7892, 7893 } return
+    ip daddr { ${LOCAL_NETWORKS.join(', ')} } return
+    ip saddr != { 192.168.50.0/24 } return
+    meta nfproto ipv6 return
+    meta l4proto { tcp, udp } mark set ${SHELLCRASH_MARK} tproxy to :${SHELLCRASH_TPROXY_PORT}
+  }
+}
+`;
+    case 'nikki-tun':
+    case 'nikki-redirect-tproxy':
+      return nikkiHijackRules(mode === 'nikki-tun' ? 'tun' : 'tproxy');
     case 'nikki':
       return `table inet nikki {
 ${LOCALNETWORK_SET('reserved_ip')}
@@ -1471,6 +1557,56 @@ ${LOCALNETWORK_SET('reserved_ip')}
   }
 }
 
+/**
+ * nikki's hijack.ut (test/golden/rulesets/nikki-tun, nikki-redirect-tproxy) for tcp_mode and udp_mode tun, or
+ * tcp_mode redirect with udp_mode tproxy, IPv4 only and without the DNS hijack: the bypass returns (with the port
+ * list proxy_dport at its default 0-65535) in dstnat before the jump to lan_redirect and in mangle_prerouting_lan
+ * before the l4proto vmap, as hijack.ut writes them.
+ */
+function nikkiHijackRules(udp: 'tun' | 'tproxy'): string {
+  const bypass = [
+    'fib daddr type { local, broadcast, anycast, multicast } counter return',
+    'ct direction reply counter return',
+    'ip daddr @reserved_ip ip daddr != 198.18.0.1/16 counter return',
+    'meta nfproto ipv4 meta l4proto . th dport != @proxy_dport ip daddr != 198.18.0.1/16 counter return',
+  ].map((r) => `    ${r}`);
+  const redirect = udp === 'tproxy';
+  const vmap = redirect ? '{ tcp : continue, udp : jump lan_tproxy }' : '{ tcp : jump lan_tun, udp : jump lan_tun }';
+  const take = redirect
+    ? `meta mark set meta mark & 0xffffff00 | ${NIKKI_TPROXY_MARK} tproxy ip to :${NIKKI_TPROXY_PORT} counter accept`
+    : `meta mark set meta mark & 0xffffff00 | ${NIKKI_TUN_MARK} counter accept`;
+  const nat = redirect
+    ? `  chain dstnat {
+    type nat hook prerouting priority dstnat + 1; policy accept;
+${bypass.join('\n')}
+    iifname "br-lan" jump lan_redirect
+  }
+  chain lan_redirect {
+    meta nfproto ipv4 meta l4proto tcp counter redirect to :${MODE_TRAITS.nikki.redirectPort}
+  }
+`
+    : '';
+  return `table inet nikki {
+${LOCALNETWORK_SET('reserved_ip')}
+  set proxy_dport {
+    type inet_proto . inet_service
+    flags interval
+    auto-merge
+    elements = { tcp . 0-65535, udp . 0-65535 }
+  }
+${nat}  chain mangle_prerouting_lan {
+    type filter hook prerouting priority mangle; policy accept;
+${bypass.join('\n')}
+    iifname "br-lan" meta l4proto vmap ${vmap}
+  }
+  chain lan_${redirect ? 'tproxy' : 'tun'} {
+    meta nfproto ipv4 meta l4proto { tcp, udp } th dport 53 counter return
+    meta nfproto ipv4 meta l4proto { tcp, udp } ${take}
+  }
+}
+`;
+}
+
 /** ip -batch lines for the mark routing of a mode (TPROXY: local table; TUN: a tun device nobody reads). */
 function policyRouting(mode: ProxyMode): string[] {
   switch (mode) {
@@ -1482,6 +1618,7 @@ function policyRouting(mode: ProxyMode): string[] {
         `route add local 0.0.0.0/0 dev lo table ${OPENCLASH_TABLE}`,
       ];
     case 'tun':
+    case 'openclash-fw3-tun':
       return [
         'tuntap add dev utun mode tun',
         'link set utun up',
@@ -1494,7 +1631,15 @@ function policyRouting(mode: ProxyMode): string[] {
       return ['rule add fwmark 1 lookup 100', 'route add local 0.0.0.0/0 dev lo table 100'];
     case 'homeproxy':
       return [`rule add fwmark ${HOMEPROXY_MARK} table 100`, 'route add local 0.0.0.0/0 dev lo table 100'];
+    case 'shellcrash-tproxy':
+      return [`rule add fwmark ${SHELLCRASH_MARK} table 100`, 'route add local 0.0.0.0/0 dev lo table 100'];
+    case 'nikki-redirect-tproxy':
+      return [
+        'route add local 0.0.0.0/0 dev lo table 80',
+        `rule add pref 1024 fwmark ${NIKKI_TPROXY_MARK}/0xff table 80`,
+      ];
     case 'nikki':
+    case 'nikki-tun':
       return [
         'tuntap add dev nikki mode tun',
         'link set nikki up',
@@ -1568,6 +1713,15 @@ function guardRules(mode: ProxyMode, ipv6 = false): Array<{ table: string; chain
       return [
         { table: 'inet passwall', chain: 'PSW_NAT', rules: [midstream] },
         { table: 'inet passwall', chain: 'PSW_MANGLE', rules: [udpForward] },
+      ];
+    case 'shellcrash-tproxy':
+      return [{ table: 'inet shellcrash', chain: 'prerouting', rules: [invalid, newNoSyn, udpForward] }];
+    case 'nikki-tun':
+      return [{ table: 'inet nikki', chain: 'lan_tun', rules: [invalid, newNoSyn, udpForward] }];
+    case 'nikki-redirect-tproxy':
+      return [
+        { table: 'inet nikki', chain: 'lan_redirect', rules: [midstream] },
+        { table: 'inet nikki', chain: 'lan_tproxy', rules: [udpForward] },
       ];
     case 'nikki':
       return [
