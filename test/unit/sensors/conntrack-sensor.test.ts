@@ -101,11 +101,12 @@ echo '${HIJACK}'; echo 'conntrack v1.4.7 (conntrack-tools): Operation not permit
       sensor.stop();
     }
     assert.equal(sensor.status().state, 'stopped');
-    // The NEW stream's starts: 500, 1000, 2000 ms apart (the backoff doubles), never at once.
+    // The NEW stream's starts: at least 500, 1000, 2000 ms apart (the backoff doubles). A gap is the backoff
+    // plus the stand-in's own start and exit, which a busy machine stretches, so only the lower bounds are sure.
     const at = started();
     const gaps = at.slice(1, 4).map((t, i) => t - at[i]!);
-    assert.ok(gaps[0]! >= 450, `the first restart waits: gaps ${gaps.join(', ')} ms`);
-    assert.ok(gaps[1]! > gaps[0]! + 300 && gaps[2]! > gaps[1]! + 600, `the gaps double: ${gaps.join(', ')} ms`);
+    for (const [i, backoff] of [500, 1000, 2000].entries())
+      assert.ok(gaps[i]! >= backoff - 50, `restart ${i + 1} waits ${backoff} ms: gaps ${gaps.join(', ')} ms`);
   });
 
   it('reports a missing conntrack binary as failed and keeps trying', async () => {
