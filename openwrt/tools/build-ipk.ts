@@ -202,17 +202,29 @@ export function allPackages(bundlePath = join(ROOT, 'dist', 'replyguard.js')): P
   return [daemonPackage(bundlePath), luciPackage(), i18nPackage('zh_Hans', 'zh-cn', LUCI_LANG_ZH_HANS)];
 }
 
-export function buildAll(outDir: string, bundlePath?: string): string[] {
+/** One package format: how a package file is named and written. */
+export interface PackageFormat {
+  fileName(spec: PackageSpec): string;
+  build(spec: PackageSpec, mtime: number): Buffer;
+}
+
+/** Writes every package in one format into outDir; the files written, in package order. */
+export function writePackages(outDir: string, format: PackageFormat, bundlePath?: string): string[] {
   const mtime = sourceDateEpoch();
   mkdirSync(outDir, { recursive: true });
   return allPackages(bundlePath).map((spec) => {
-    const file = join(outDir, ipkFileName(spec));
-    writeFileSync(file, buildIpk(spec, mtime));
+    const file = join(outDir, format.fileName(spec));
+    writeFileSync(file, format.build(spec, mtime));
     return file;
   });
 }
 
-if (require.main === module) {
+export function buildAll(outDir: string, bundlePath?: string): string[] {
+  return writePackages(outDir, { fileName: ipkFileName, build: buildIpk }, bundlePath);
+}
+
+/** The command line `make ipk` and `make apk` share: [--out DIR] [--bundle FILE]. */
+export function packagesMain(tool: string, build: (outDir: string, bundlePath: string) => string[]): void {
   const argv = process.argv.slice(2);
   const opt = (name: string) => {
     const i = argv.indexOf(name);
@@ -220,10 +232,12 @@ if (require.main === module) {
   };
   const bundle = opt('--bundle') ?? join(ROOT, 'dist', 'replyguard.js');
   if (!existsSync(bundle)) {
-    process.stderr.write(`build-ipk: ${bundle} is missing; run npm run build first\n`);
+    process.stderr.write(`${tool}: ${bundle} is missing; run npm run build first\n`);
     process.exit(1);
   }
-  for (const file of buildAll(opt('--out') ?? join(ROOT, 'dist'), bundle)) {
+  for (const file of build(opt('--out') ?? join(ROOT, 'dist'), bundle)) {
     process.stdout.write(`${relative(process.cwd(), file)}\n`);
   }
 }
+
+if (require.main === module) packagesMain('build-ipk', buildAll);
