@@ -9,6 +9,12 @@
 // never having delivered a byte — or the server's later segments start past
 // bytes that never appeared. Seen on the server itself, the "client" resets the
 // connection and then goes on sending: that reset came from the path.
+//
+// A capture on every interface of the main router (`tcpdump -i any`) shows each
+// forwarded connection twice, before and after the forward's DNAT: the same
+// client address, port and SYN sequence number, to two addresses. The two views
+// are judged as one connection of the server, the outside address kept as its
+// forward, so that a connection is counted once.
 
 import type { TcpPacket } from '../capture/tcp-packet';
 import { formatEndpoint } from '../net/ip-address';
@@ -18,6 +24,8 @@ export type ConnectionVerdict = 'hijacked' | 'healthy' | 'no_answer' | 'unclear'
 export type Confidence = 'high' | 'medium' | 'low';
 
 interface Conn {
+  /** Its key in the connection table. */
+  key: string;
   server: string;
   peer: string;
   peerIp: string;
@@ -50,6 +58,10 @@ interface Conn {
   /** The peer sent more after its own reset: the reset did not come from it. */
   peerGoesOnWhere?: string;
   finished: boolean;
+  /** The same connection seen before the DNAT (outer, the first seen) or after it (inner). */
+  outer?: Conn;
+  inner?: Conn;
+  settled: boolean;
 }
 
 export interface CaptureFinding {
@@ -59,6 +71,8 @@ export interface CaptureFinding {
   state: 'active';
   proto: 'tcp';
   server: string;
+  /** The address the connections reached the server through (before the forward's DNAT), when the capture saw both. */
+  forward?: string;
   peers: string[];
   /** Connections with the signature. */
   count: number;
@@ -86,6 +100,8 @@ interface ServerTally {
   examples: Conn[];
   counts: Record<ConnectionVerdict, number>;
   peers: string[];
+  /** Outside addresses the server's connections were also seen at (before the DNAT). */
+  forwards: string[];
   first?: number;
   last?: number;
 }
@@ -95,12 +111,19 @@ const MAX_PEERS = 16;
 const MAX_EVIDENCE = 6;
 /** Distinct server segments followed per connection for the in-and-out count. */
 const MAX_COPIES = 64;
+/** Servers tallied; connections to further servers are counted in `unlisted`. */
+const MAX_SERVERS = 4096;
+const MAX_FORWARDS = 4;
 
 export class CaptureJudge {
-  private readonly conns = new LruMap<string, Conn>(MAX_CONNECTIONS);
+  private readonly conns = new LruMap<string, Conn>(MAX_CONNECTIONS, (_key, c) => this.settle(c));
+  /** The connection whose SYN a client endpoint sent with a sequence number: a second view of it is the same connection. */
+  private readonly synViews = new LruMap<string, Conn>(MAX_CONNECTIONS);
   /** Verdicts of connections pushed out of the table, per server. */
   private readonly settled = new Map<string, ServerTally>();
   packets = 0;
+  /** Connections to servers past MAX_SERVERS, counted only. */
+  unlisted = 0;
 
   add(p: TcpPacket): void {
     this.packets++;
@@ -111,13 +134,14 @@ export class CaptureJudge {
     // A new SYN on a finished connection's tuple is a new connection.
     if (c?.finished && p.syn && !p.ack) {
       this.settle(c);
-      this.conns.delete(key);
+      this.forget(c);
       c = undefined;
     }
     if (!c) {
       // The server is the side a SYN goes to, or the side that sends the SYN-ACK; otherwise the lower port.
       const toB = p.syn && !p.ack ? true : p.syn && p.ack ? false : p.dport <= p.sport;
       c = {
+        key,
         server: toB ? b : a,
         peer: toB ? a : b,
         peerIp: toB ? p.src : p.dst,
@@ -133,8 +157,10 @@ export class CaptureJudge {
         serverCopies: new Map(),
         peerAcked: 0,
         finished: false,
+        settled: false,
       };
       this.conns.set(key, c);
+      if (p.syn && !p.ack && p.seq !== undefined) this.pairViews(c, `${c.peer} ${p.seq}`);
     }
     if (p.at !== undefined) {
       c.firstAt ??= p.at;
@@ -143,6 +169,21 @@ export class CaptureJudge {
     const fromServer = a === c.server;
     if (fromServer) this.serverSegment(c, p);
     else this.peerSegment(c, p);
+  }
+
+  /** A SYN the same client endpoint sent with the same sequence number to another address: the other side of a DNAT. */
+  private pairViews(c: Conn, synKey: string): void {
+    const first = this.synViews.peek(synKey);
+    if (first && !first.settled && !first.inner && !first.outer && first.server !== c.server) {
+      first.inner = c;
+      c.outer = first;
+      this.synViews.delete(synKey);
+    } else this.synViews.set(synKey, c);
+  }
+
+  /** Drops a settled connection, and its other view, from the table. */
+  private forget(c: Conn): void {
+    for (const v of [c, c.outer, c.inner]) if (v && this.conns.peek(v.key) === v) this.conns.delete(v.key);
   }
 
   private serverSegment(c: Conn, p: TcpPacket): void {
@@ -194,23 +235,48 @@ export class CaptureJudge {
   }
 
   private settle(c: Conn): void {
-    let s = this.settled.get(c.server);
+    if (c.settled) return;
+    const inner = c.inner ?? c;
+    const outer = c.outer ?? (c.inner ? c : undefined);
+    inner.settled = true;
+    if (outer) outer.settled = true;
+    let s = this.settled.get(inner.server);
     if (!s) {
-      s = { examples: [], counts: { hijacked: 0, healthy: 0, no_answer: 0, unclear: 0 }, peers: [] };
-      this.settled.set(c.server, s);
+      if (this.settled.size >= MAX_SERVERS) {
+        this.unlisted++;
+        return;
+      }
+      s = { examples: [], counts: { hijacked: 0, healthy: 0, no_answer: 0, unclear: 0 }, peers: [], forwards: [] };
+      this.settled.set(inner.server, s);
     }
-    const v = verdictOf(c);
+    if (outer && !s.forwards.includes(outer.server) && s.forwards.length < MAX_FORWARDS) s.forwards.push(outer.server);
+    // Either view showing the signature is the connection's: each side of the DNAT sees part of it.
+    const vi = verdictOf(inner);
+    const vo = outer ? verdictOf(outer) : vi;
+    const v = [vi, vo].includes('hijacked')
+      ? 'hijacked'
+      : [vi, vo].includes('healthy')
+        ? 'healthy'
+        : [vi, vo].includes('no_answer')
+          ? 'no_answer'
+          : 'unclear';
     s.counts[v]++;
     if (v !== 'hijacked') return;
-    if (s.examples.length < MAX_EVIDENCE) s.examples.push(c);
-    if (!s.peers.includes(c.peerIp) && s.peers.length < MAX_PEERS) s.peers.push(c.peerIp);
-    if (c.firstAt !== undefined && c.lastAt !== undefined) {
-      s.first = Math.min(s.first ?? c.firstAt, c.firstAt);
-      s.last = Math.max(s.last ?? c.lastAt, c.lastAt);
-    }
+    if (s.examples.length < MAX_EVIDENCE) s.examples.push(vi === 'hijacked' || !outer ? inner : outer);
+    if (!s.peers.includes(inner.peerIp) && s.peers.length < MAX_PEERS) s.peers.push(inner.peerIp);
+    for (const view of outer ? [inner, outer] : [inner])
+      if (view.firstAt !== undefined && view.lastAt !== undefined) {
+        s.first = Math.min(s.first ?? view.firstAt, view.firstAt);
+        s.last = Math.max(s.last ?? view.lastAt, view.lastAt);
+      }
   }
 
-  finish(): { findings: CaptureFinding[]; notes: CaptureNote[]; connections: Record<ConnectionVerdict, number> } {
+  finish(): {
+    findings: CaptureFinding[];
+    notes: CaptureNote[];
+    connections: Record<ConnectionVerdict, number>;
+    unlisted: number;
+  } {
     for (const c of this.conns.values()) this.settle(c);
     const findings: CaptureFinding[] = [];
     const notes: CaptureNote[] = [];
@@ -238,7 +304,7 @@ export class CaptureJudge {
       }
       findings.push(findingOf(server, s, hijacked, healthy, no_answer));
     }
-    return { findings, notes, connections: total };
+    return { findings, notes, connections: total, unlisted: this.unlisted };
   }
 }
 
@@ -326,8 +392,9 @@ function findingOf(
     cannot.push(
       `${healthy} connection(s) to this server worked in the same capture: the path may depend on the client or change over time.`,
     );
+  const via = s.forwards.length > 0 ? ` (reached as ${s.forwards.join(', ')}, before the forward's DNAT)` : '';
   const summary =
-    `${hijacked} of ${hijacked + healthy + noAnswer + s.counts.unclear} connection(s) to ${server} show the reply-hijack signature: ` +
+    `${hijacked} of ${hijacked + healthy + noAnswer + s.counts.unclear} connection(s) to ${server}${via} show the reply-hijack signature: ` +
     (onlyLost
       ? 'the server answers the SYN, but its SYN-ACKs never reach the client. '
       : 'the handshake completes, then the server’s replies vanish and the connection is reset in its name. ') +
@@ -341,6 +408,7 @@ function findingOf(
     state: 'active',
     proto: 'tcp',
     server,
+    ...(s.forwards.length > 0 ? { forward: s.forwards.join(', ') } : {}),
     peers: [...s.peers],
     count: hijacked,
     first_seen: iso(s.first),

@@ -21,6 +21,8 @@ export interface PacketCaptureReport {
   /** A pcap/pcapng file that could not be read on: the byte offset and what was wrong. */
   fatal_error?: string;
   connections: Record<ConnectionVerdict, number>;
+  /** Connections to servers past the number judged one by one (a scan, say): counted only. */
+  unlisted_connections: number;
   findings: CaptureFinding[];
   notes: CaptureNote[];
   /** What a packet capture can and cannot show, whatever it holds. */
@@ -68,6 +70,7 @@ export class PacketCaptureAnalysis {
       parse_errors: 0,
       first_errors: [],
       connections: { hijacked: 0, healthy: 0, no_answer: 0, unclear: 0 },
+      unlisted_connections: 0,
       findings: [],
       notes: [],
       limits: LIMITS,
@@ -137,6 +140,7 @@ export class PacketCaptureAnalysis {
     const judged = this.judge.finish();
     r.tcp_packets = this.judge.packets;
     r.connections = judged.connections;
+    r.unlisted_connections = judged.unlisted;
     r.findings = judged.findings;
     r.notes = judged.notes;
     return r;

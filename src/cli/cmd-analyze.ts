@@ -157,7 +157,7 @@ function renderPacketReport(r: PacketCaptureReport): string {
   const c = r.connections;
   const out = [
     `${r.source}: ${r.format}, ${r.records} ${r.format === 'tcpdump-text' ? 'lines' : 'records'}, ${r.tcp_packets} TCP segments, ${r.parse_errors} unreadable.`,
-    `Connections: ${c.hijacked} with the reply-hijack signature, ${c.healthy} working, ${c.no_answer} never answered, ${c.unclear} unclear.`,
+    `Connections: ${c.hijacked} with the reply-hijack signature, ${c.healthy} working, ${c.no_answer} never answered, ${c.unclear} unclear.${r.unlisted_connections > 0 ? ` ${r.unlisted_connections} more to further servers, counted only.` : ''}`,
   ];
   if (r.fatal_error) out.push(`Stopped reading: ${r.fatal_error}`);
   for (const e of r.first_errors.slice(0, 5))
@@ -166,7 +166,7 @@ function renderPacketReport(r: PacketCaptureReport): string {
   for (const f of r.findings) {
     out.push(
       '',
-      `BROKEN (confidence ${f.confidence}): TCP ${f.server} — ${f.count} connection(s) from ${f.peers.join(', ')}`,
+      `BROKEN (confidence ${f.confidence}): TCP ${f.server}${f.forward ? ` (forwarded from ${f.forward})` : ''} — ${f.count} connection(s) from ${f.peers.join(', ')}`,
     );
     out.push(`  Why: ${f.summary}`);
     for (const e of f.evidence.slice(1)) out.push(`  Seen: ${e}`);

@@ -29,7 +29,7 @@ function analyze(buf: Buffer, name: string, chunk = 4096): PacketCaptureReport {
 }
 
 /** What each capture must show, from what the lab's mode does to the forward's TCP replies. */
-function expected(name: string): { server?: string; confidence?: string; also?: string } {
+function expected(name: string): { server?: string; confidence?: string; forward?: string } {
   const [mode, place] = [name.replace(/-(wan|any|sidelan|server)$/, ''), name.replace(/^.*-/, '')];
   if (mode.endsWith('-guard')) return {};
   const tcp = MODE_TRAITS[mode as ProxyMode].tcp;
@@ -38,12 +38,12 @@ function expected(name: string): { server?: string; confidence?: string; also?: 
   const wan = '203.0.113.1:9443';
   if (tcp === 'reset') {
     if (place === 'wan') return { server: wan, confidence: 'high' };
-    if (place === 'any') return { server: lan, confidence: 'high', also: wan };
+    if (place === 'any') return { server: lan, confidence: 'high', forward: wan };
     return { server: lan, confidence: 'high' };
   }
   // TPROXY and TUN swallow the SYN-ACK: from outside nothing answers; on the LAN it is seen leaving the server.
   if (place === 'wan') return {};
-  return { server: lan, confidence: 'medium' };
+  return place === 'any' ? { server: lan, confidence: 'medium', forward: wan } : { server: lan, confidence: 'medium' };
 }
 
 function summary(r: PacketCaptureReport) {
@@ -72,6 +72,11 @@ describe('analyze on real packet captures from the lab', () => {
       const servers = r.findings.map((f) => f.server);
       if (!want.server) {
         assert.deepEqual(servers, [], 'no hijack finding');
+        // Healthy through the forward: each of the three connections counted once, on whichever side it was seen.
+        if (MODE_TRAITS[name.replace(/-(wan|any|sidelan|server)$/, '').replace(/-guard$/, '') as ProxyMode]) {
+          if (!name.endsWith('-wan') || !MODE_TRAITS[name.replace(/-wan$/, '') as ProxyMode]?.tcp)
+            assert.equal(r.connections.healthy, 3, JSON.stringify(r.connections));
+        }
         if (name.endsWith('-wan') && MODE_TRAITS[name.replace(/-wan$/, '') as ProxyMode]?.tcp === 'timeout')
           assert.ok(r.notes.some((n) => n.verdict === 'no_answer' && /TPROXY or TUN/.test(n.text)));
         return;
@@ -83,7 +88,10 @@ describe('analyze on real packet captures from the lab', () => {
       assert.equal(f.confidence, want.confidence);
       assert.deepEqual(f.peers, ['203.0.113.50']);
       assert.equal(r.connections.healthy, 0);
-      if (want.also) assert.ok(servers.includes(want.also));
+      // Both sides of the DNAT (-i any) are one connection: one finding, the outside address as its forward.
+      assert.deepEqual(servers, [want.server]);
+      assert.equal(f.forward, want.forward);
+      if (want.forward) assert.ok(f.summary.includes(`reached as ${want.forward}`), f.summary);
       assert.ok(f.fix.some((x) => x.includes('replyguard diagnose')));
       // On the side router's LAN a REDIRECT proxy lets the SYN-ACK pass in and out and keeps the server's ACK.
       if (name.endsWith('-sidelan') && want.confidence === 'high')
