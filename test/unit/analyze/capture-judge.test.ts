@@ -24,8 +24,7 @@ function hijackedBothViews(j: CaptureJudge, sport: number, clientIsn: number, se
     [WAN, 9443],
     [SERVER, 443],
   ];
-  for (const [addr, port] of views)
-    j.add(seg({ src: PEER, sport, dst: addr, dport: port, syn: true, seq: clientIsn }));
+  for (const [addr, port] of views) j.add(seg({ src: PEER, sport, dst: addr, dport: port, syn: true, seq: clientIsn }));
   for (const [addr, port] of [...views].reverse())
     j.add(seg({ src: addr, sport: port, dst: PEER, dport: sport, syn: true, ack: true, seq: serverIsn }));
   for (const [addr, port] of views) {
