@@ -1,13 +1,6 @@
 // The one entry point of the bundle: dispatches to the commands.
 
 import { UsageError } from './cli/args';
-import { runAnalyze } from './cli/cmd-analyze';
-import { runDiagnose } from './cli/cmd-diagnose';
-import { runExplain } from './cli/cmd-explain';
-import { runGuard } from './cli/cmd-guard';
-import { runDaemon } from './cli/cmd-run';
-import { runStatus } from './cli/cmd-status';
-import { runTrace } from './cli/cmd-trace';
 import { HELP } from './cli/help';
 import { inputText } from './util/input-text';
 import { VERSION } from './version';
@@ -31,22 +24,23 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
   }
-  const commands: Record<string, (args: string[]) => Promise<number>> = {
-    run: runDaemon,
-    status: runStatus,
-    analyze: runAnalyze,
-    explain: runExplain,
-    diagnose: runDiagnose,
-    trace: runTrace,
-    guard: runGuard,
+  // Loaded on demand: a command starts without evaluating the modules of the others (MQTT's among them).
+  const commands: Record<string, () => Promise<(args: string[]) => Promise<number>>> = {
+    run: async () => (await import('./cli/cmd-run')).runDaemon,
+    status: async () => (await import('./cli/cmd-status')).runStatus,
+    analyze: async () => (await import('./cli/cmd-analyze')).runAnalyze,
+    explain: async () => (await import('./cli/cmd-explain')).runExplain,
+    diagnose: async () => (await import('./cli/cmd-diagnose')).runDiagnose,
+    trace: async () => (await import('./cli/cmd-trace')).runTrace,
+    guard: async () => (await import('./cli/cmd-guard')).runGuard,
   };
-  const handler = commands[command];
-  if (!handler) {
+  const load = Object.hasOwn(commands, command) ? commands[command] : undefined;
+  if (!load) {
     process.stderr.write(`replyguard: unknown command '${inputText(command, 64)}'\n\n${HELP.main}\n`);
     return EXIT_USAGE;
   }
   try {
-    return await handler(rest);
+    return await (await load())(rest);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`replyguard ${command}: ${inputText(err.message, 300)}\n\n${HELP[command]}\n`);

@@ -43,8 +43,8 @@ const MAX_LINE = 4096;
 /**
  * Reads buf[start, end) into `out`; false when the line is not a plain text event line this can read
  * with certainty that the parser would read it as an entry (then the caller parses it). Every line of
- * a capture comes here, so it looks at each byte once at most, with no calls in its loops, and not
- * at all at the reply tuple's values: only at its `=` signs, found by memchr.
+ * a capture comes here, so it looks at each byte once at most, with no calls in its loops; of the
+ * reply tuple it reads only the words around each `=`.
  */
 export function glanceLine(buf: Buffer, start: number, end: number, out: Glance): boolean {
   if (end - start > MAX_LINE) return false;
@@ -185,7 +185,9 @@ export function glanceLine(buf: Buffer, start: number, end: number, out: Glance)
   // The rest matters to the parser only where a word starts with src= (a third: it rejects the line)
   // or dst= (the reply tuple needs one). Each such word has an `=` four bytes in.
   let replyDst = false;
-  for (let eq = buf.indexOf(EQ, i + 4); eq >= 0 && eq < end; eq = buf.indexOf(EQ, eq + 1)) {
+  // A byte loop: cheaper here than a native indexOf call per `=` (six or more per line).
+  for (let eq = i + 4; eq < end; eq++) {
+    if (buf[eq] !== EQ) continue;
     const a = buf[eq - 3];
     const src = a === 115 && buf[eq - 2] === 114 && buf[eq - 1] === 99;
     if (!src && !(a === 100 && buf[eq - 2] === 115 && buf[eq - 1] === 116)) continue;
