@@ -758,7 +758,7 @@ function passwallNftTproxyFixture(): Fixture {
 ${elements ? `    elements = { ${elements} }\n` : ''}  }`;
   };
   const sets = [
-    set('passwall_wan', 'ipv4_addr', '865', undefined, 'empty: get_wan_ips skips interfaces named lan'),
+    set('passwall_wan', 'ipv4_addr', '865, 239-264', undefined, 'empty: get_wan_ips skips interfaces named lan'),
     set('passwall_vps', 'ipv4_addr', '866', undefined, "empty (the node's address, filter_vpsip, left out)"),
     set('passwall_gfw', 'ipv4_addr', '867', undefined, 'filled by dnsmasq at runtime'),
     set('passwall_local', 'ipv4_addr', '868, 984', '127.0.0.1, 192.168.1.2', "the router's addresses"),
