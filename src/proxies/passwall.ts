@@ -1,6 +1,8 @@
 // Passwall (xiaorouji/openwrt-passwall): luci-app-passwall/root/usr/share/passwall/nftables.sh makes table
 // inet passwall with PSW_* chains, iptables.sh the PSW* chains in nat and mangle; TCP_REDIR_PORT 1041
-// (app.sh): TCP REDIRECT (or TPROXY), UDP TPROXY, no TUN device.
+// (app.sh): TCP REDIRECT (or TPROXY), UDP TPROXY, no TUN device. With tcp_proxy_way 'tproxy' TCP goes through
+// PSW_RULE like UDP, which marks only a bare SYN (nftables.sh `tcp flags & (fin|syn|rst|ack) == syn`, iptables.sh
+// `--tcp-flags FIN,SYN,RST,ACK SYN`), and the TPROXY takes only what is marked: the TCP replies pass, UDP's do not.
 
 import { commitAndRestart, type Fix, type UciChange, uciLine } from '../detector/fix';
 import { COMMON_PORTS_NOTE, type NativeFixContext, type ProxyModule } from './proxy-module';

@@ -6,7 +6,8 @@
 // accepts it; UDP: the datagram enters the side router and never leaves it towards the main router). OpenClash's
 // lan_ac_traffic goes in as its current release expands it (that the older, quoting release builds the same rule
 // is shown by openclash-lan-ac-traffic.test.ts). Before any fix the forward is broken and replyguard names the
-// proxy and the chain; after it replyguard's own model lets the reply pass too. With OpenClash's Bypass Gateway
+// proxy and the chain (where a mode spares the TCP replies, as Passwall's TPROXY does, TCP works and only UDP is
+// broken and named); after it replyguard's own model lets the reply pass too. With OpenClash's Bypass Gateway
 // Compatible on, what does not repair the forward alone is shown too (the forward stays broken, the model agrees).
 // Run as root: CI=true node --import tsx --test test/integration/native-fixes.test.ts
 
@@ -50,9 +51,13 @@ interface ProxyCase {
   tag: string;
   /** The golden folder whose SOURCE.md cites the upstream lines of these fixes (test/golden/rulesets). */
   golden: string;
-  /** replyguard's label of the proxy, and the chain it names for the TCP replies. */
+  /**
+   * replyguard's label of the proxy, and the chain it names for the TCP replies; null where the mode spares them
+   * (Passwall's TPROXY: PSW_RULE marks only a bare SYN), and then the chain it names for the UDP ones.
+   */
   label: RegExp;
-  tcpChain: string;
+  tcpChain: string | null;
+  udpChain?: string;
   fixes: Fix[];
 }
 
@@ -234,6 +239,34 @@ async function udpProxied(lab: Lab, src: string): Promise<boolean> {
 /** Passwall's and Passwall2's factor(): a port list becomes `tcp dport {a,b,…}` (nftables.sh). */
 const factor = (ports: string, what: string) => `${what} {${ports.replace(/:/g, '-')}}`;
 
+/** udp_redir_ports on nft: the catch-all UDP jump to the mark chain gets the port list (nftables.sh 772). */
+function nftUdpRedirPorts(table: string, mangle: string, rule: string) {
+  const comment = table === 'inet passwall' ? '"默认"' : '"Default"';
+  return async (lab: Lab, p: Printed) => {
+    const ports = option(lineWith(p.udp, 'udp_redir_ports'), '.udp_redir_ports');
+    await replaceRule(
+      lab,
+      table,
+      mangle,
+      new RegExp(`^\\s+ip protocol udp counter packets \\d+ bytes \\d+ jump ${rule}`),
+      [`ip protocol udp ${factor(ports, 'udp dport')} counter jump ${rule} comment ${comment}`],
+    );
+  };
+}
+
+/**
+ * udp_redir_ports on iptables (Passwall iptables.sh 738): add_port_rules (67-101, eval: the comment loses its quotes)
+ * writes the catch-all `-j PSW_RULE` of mangle PSW as `-m multiport --dport <up to 15 ports>`.
+ */
+async function iptUdpRedirPorts(lab: Lab, p: Printed): Promise<void> {
+  const ports = option(lineWith(p.udp, 'udp_redir_ports'), '.udp_redir_ports');
+  assert.ok(/^\d+(,\d+){0,14}$/.test(ports), `one multiport rule: ${ports}`);
+  const n = await iptInsertBefore(lab, 'mangle', 'PSW', /^-A PSW -p udp .*-j PSW_RULE$/, [
+    ['-p', 'udp', '-m', 'comment', '--comment', '默认', '-m', 'multiport', '--dports', ports, '-j', 'PSW_RULE'],
+  ]);
+  await must(lab, lab.ns.side, ['iptables', '-w', '-t', 'mangle', '-D', 'PSW', String(n)]);
+}
+
 function redirPortsFixes(table: string, nat: string, mangle: string, rule: string, port: number): Fix[] {
   const comment = table === 'inet passwall' ? '"默认"' : '"Default"';
   const tcp = async (lab: Lab, p: Printed) => {
@@ -249,16 +282,7 @@ function redirPortsFixes(table: string, nat: string, mangle: string, rule: strin
       ],
     );
   };
-  const udp = async (lab: Lab, p: Printed) => {
-    const ports = option(lineWith(p.udp, 'udp_redir_ports'), '.udp_redir_ports');
-    await replaceRule(
-      lab,
-      table,
-      mangle,
-      new RegExp(`^\\s+ip protocol udp counter packets \\d+ bytes \\d+ jump ${rule}`),
-      [`ip protocol udp ${factor(ports, 'udp dport')} counter jump ${rule} comment ${comment}`],
-    );
-  };
+  const udp = nftUdpRedirPorts(table, mangle, rule);
   return [
     { name: 'tcp_redir_ports', repairs: ['tcp'], perPort: true, apply: tcp },
     {
@@ -309,7 +333,8 @@ async function ocBlacklist(lab: Lab, host: string, fw: Firewall): Promise<void> 
   await must(lab, lab.ns.side, ['ipset', '-exist', 'add', 'lan_ac_black_ips', host]);
   const rule = ['-m', 'set', '--match-set', 'lan_ac_black_ips', 'src', '-j', 'RETURN'];
   await iptInsertBefore(lab, 'nat', 'openclash', /-j REDIRECT/, [rule]);
-  await iptInsertBefore(lab, 'mangle', 'openclash', /-j TPROXY/, [rule]);
+  // Before the UDP TPROXY (2560, 2580) or, in mix mode, before the UPnP jump and the mark for utun (2722, 2744).
+  await iptInsertBefore(lab, 'mangle', 'openclash', /-j (TPROXY|openclash_upnp)\b/, [rule]);
 }
 
 /** common_ports 1 in redir-host: the port set and its return in the TCP chain, and with `udp` in the UDP one. */
@@ -699,6 +724,39 @@ const CASES: ProxyCase[] = [
     fixes: nikkiFixes('set'),
   },
   {
+    mode: 'openclash-fw3-mix',
+    golden: 'openclash-fw3-mix',
+    tag: 'nfoc3m',
+    label: /^OpenClash/,
+    tcpChain: 'openclash',
+    fixes: openclashFixes('fw3', false),
+  },
+  {
+    mode: 'passwall-tproxy',
+    golden: 'passwall-nft-tproxy',
+    tag: 'nfpwt',
+    label: /^Passwall$/,
+    tcpChain: null,
+    udpChain: 'PSW_MANGLE',
+    fixes: [
+      {
+        name: 'udp_redir_ports',
+        repairs: ['udp'],
+        perPort: true,
+        apply: nftUdpRedirPorts('inet passwall', 'PSW_MANGLE', 'PSW_RULE'),
+      },
+    ],
+  },
+  {
+    mode: 'passwall-fw3-tproxy',
+    golden: 'passwall-fw3-tproxy',
+    tag: 'nfpw3t',
+    label: /^Passwall$/,
+    tcpChain: null,
+    udpChain: 'PSW',
+    fixes: [{ name: 'udp_redir_ports on iptables', repairs: ['udp'], perPort: true, apply: iptUdpRedirPorts }],
+  },
+  {
     mode: 'openclash-fw3-tun',
     golden: 'openclash-fw3-tun',
     tag: 'nfoc3t',
@@ -756,11 +814,25 @@ for (const c of CASES) {
       await lab?.destroy();
     });
 
-    it(`without a fix the forward breaks and replyguard names ${c.label.source} and chain ${c.tcpChain}`, async () => {
+    const what =
+      c.tcpChain === null
+        ? `without a fix the UDP forward breaks, TCP works, and replyguard names ${c.label.source} and chain ${c.udpChain} for UDP only`
+        : `without a fix the forward breaks and replyguard names ${c.label.source} and chain ${c.tcpChain}`;
+    it(what, async () => {
       const tls = await lab.tlsThroughForward({ timeoutMs: 2500 });
-      assert.equal(tls.ok, false, 'the TCP forward should be broken');
+      assert.equal(tls.ok, c.tcpChain === null, `TLS through the forward: ${tls.detail}`);
       if (traits.udp) assert.equal((await lab.udpThroughForward({ timeoutMs: 1000 })).ok, false);
       const r = await evaluate(lab, 'tcp');
+      if (c.tcpChain === null) {
+        assert.equal(r.fate, 'passes', `replyguard's model, tcp: ${r.rule?.text}`);
+        const u = await evaluate(lab, 'udp');
+        assert.equal(u.fate, 'proxied');
+        assert.match(u.proxy?.label ?? '', c.label);
+        assert.equal(u.rule?.chain, c.udpChain);
+        printed.udp = await printedFor(lab, 'udp');
+        assert.ok(printed.udp.length > 0);
+        return;
+      }
       assert.equal(r.fate, 'proxied');
       assert.match(r.proxy?.label ?? '', c.label);
       assert.equal(r.rule?.chain, c.tcpChain);
@@ -779,11 +851,13 @@ for (const c of CASES) {
     for (const fix of c.fixes) {
       const works = fix.repairs.length > 0;
       it(`${fix.name}: ${works ? "the forward works, the LAN's own traffic stays proxied" : 'the forward stays broken'}`, async (t) => {
-        assert.ok(printed.tcp.length > 0, 'the printed fixes (first test)');
+        assert.ok(printed.tcp.length + printed.udp.length > 0, 'the printed fixes (first test)');
         await lab.reloadProxyRules();
         await fix.apply(lab, printed);
-        const tls = await lab.tlsThroughForward({ timeoutMs: fix.repairs.includes('tcp') ? 3000 : 2500 });
-        assert.equal(tls.ok, fix.repairs.includes('tcp'), `TLS through the forward: ${tls.detail}`);
+        // Where the mode spares the TCP replies, TCP works with every fix.
+        const passes = (proto: Proto) => (proto === 'tcp' && c.tcpChain === null) || fix.repairs.includes(proto);
+        const tls = await lab.tlsThroughForward({ timeoutMs: passes('tcp') ? 3000 : 2500 });
+        assert.equal(tls.ok, passes('tcp'), `TLS through the forward: ${tls.detail}`);
         if (traits.udp) {
           const udp = await lab.udpThroughForward({ timeoutMs: fix.repairs.includes('udp') ? 3000 : 1000 });
           assert.equal(udpWorks(lab, udp), fix.repairs.includes('udp'), `UDP through the forward: ${udp.detail}`);
@@ -797,7 +871,7 @@ for (const c of CASES) {
         // replyguard's model agrees both ways: the repaired replies pass, the others do not.
         for (const proto of protos) {
           const r = await evaluate(lab, proto);
-          assert.equal(r.fate === 'passes', fix.repairs.includes(proto), `replyguard's model, ${proto}: ${r.fate}`);
+          assert.equal(r.fate === 'passes', passes(proto), `replyguard's model, ${proto}: ${r.fate}`);
         }
         t.diagnostic(`${labName(c)}: ${fix.name} ${works ? 'proven' : 'shown not to repair'}`);
       });

@@ -43,7 +43,10 @@ export type ProxyMode =
   | 'nikki'
   | 'nikki-tun'
   | 'nikki-redirect-tproxy'
-  | 'openclash-fw3-tun';
+  | 'openclash-fw3-tun'
+  | 'openclash-fw3-mix'
+  | 'passwall-tproxy'
+  | 'passwall-fw3-tproxy';
 
 /**
  * The modes `make lab` runs the daemon in and test/golden/tcpdump holds captures of: every mode the lab can
@@ -72,6 +75,9 @@ export const FIX_PROOF_MODES: readonly ProxyMode[] = [
   'nikki-tun',
   'nikki-redirect-tproxy',
   'openclash-fw3-tun',
+  'openclash-fw3-mix',
+  'passwall-tproxy',
+  'passwall-fw3-tproxy',
 ];
 
 /** What a mode does to the forward's replies, without any guard. */
@@ -125,6 +131,12 @@ export const MODE_TRAITS: Readonly<Record<ProxyMode, ModeTraits>> = {
   'nikki-redirect-tproxy': { tcp: 'reset', udp: true, redirectPort: 7891 },
   // OpenClash on fw3 in fake-ip-tun: TCP and UDP marked in mangle openclash into utun.
   'openclash-fw3-tun': { tcp: 'timeout', udp: true },
+  // OpenClash on fw3 in fake-ip-mix: TCP REDIRECT in nat openclash, UDP marked in mangle openclash into utun.
+  'openclash-fw3-mix': { tcp: 'reset', udp: true, redirectPort: 7892 },
+  // Passwall (1), tcp_proxy_way tproxy with tcp_redir_ports = all, on nft and on iptables: TCP and UDP go through
+  // PSW_RULE to the TPROXY on 1041, but PSW_RULE marks only a bare SYN, so the forward's TCP replies pass.
+  'passwall-tproxy': { tcp: null, udp: true },
+  'passwall-fw3-tproxy': { tcp: null, udp: true },
 };
 
 /**
@@ -575,19 +587,23 @@ class NamespaceLab implements Lab {
     if (isIptablesMode(this.mode)) {
       // -I … 1 puts it first, ahead of the REDIRECT/TPROXY; -D deletes by the same spec.
       // fake-ip-tun has no nat chain: its mangle chain takes TCP too, so new TCP without SYN returns there.
+      // Passwall's TPROXY mode takes no TCP reply (PSW_RULE marks only a bare SYN): only the UDP return.
       const tun = this.mode === 'openclash-fw3-tun';
-      const specs: Array<[string, string[]]> = tun
-        ? [['mangle', ['-p', 'tcp', '!', '--syn', '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'RETURN']]]
-        : [['nat', ['-p', 'tcp', '!', '--syn', '-j', 'RETURN']]];
-      if (this.mode === 'openclash-fw3' || tun) {
-        specs.push(['mangle', ['-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'RETURN']]);
+      const psw = this.mode === 'passwall-fw3-tproxy';
+      const specs: Array<[string, string[]]> = psw
+        ? []
+        : tun
+          ? [['mangle', ['-p', 'tcp', '!', '--syn', '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'RETURN']]]
+          : [['nat', ['-p', 'tcp', '!', '--syn', '-j', 'RETURN']]];
+      if (this.mode === 'openclash-fw3' || this.mode === 'openclash-fw3-mix' || tun || psw) {
+        if (!psw) specs.push(['mangle', ['-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'RETURN']]);
         specs.push([
           'mangle',
           ['-s', ADDR.server, '-p', 'udp', '--sport', String(FORWARD.udpServerPort), '-j', 'RETURN'],
         ]);
       }
       for (const [table, spec] of specs) {
-        const chain = this.mode === 'shellcrash-fw3' ? 'shellcrash' : 'openclash';
+        const chain = this.mode === 'shellcrash-fw3' ? 'shellcrash' : psw ? 'PSW' : 'openclash';
         const where = on ? ['-I', chain, '1'] : ['-D', chain];
         await this.must(this.ns.side, ['iptables', '-w', '-t', table, ...where, ...spec], 'guard');
       }
@@ -1038,6 +1054,8 @@ function isIptablesMode(mode: ProxyMode): boolean {
     mode === 'iptables-redirect' ||
     mode === 'openclash-fw3' ||
     mode === 'openclash-fw3-tun' ||
+    mode === 'openclash-fw3-mix' ||
+    mode === 'passwall-fw3-tproxy' ||
     mode === 'shellcrash-fw3'
   );
 }
@@ -1093,9 +1111,86 @@ function openclashFw3TunRules(): string {
   ].join('\n');
 }
 
+/**
+ * OpenClash fw3 in fake-ip-mix (test/golden/rulesets/openclash-fw3-mix): the nat chain of fake-ip for TCP
+ * (init.d/openclash 2513-2539) and mangle openclash (2712-2754, en_mode_tun 2) marking UDP for utun; the
+ * localnetwork ipset as plain RETURN rules, the access-list sets left out.
+ */
+function openclashFw3MixRules(): string {
+  return [
+    '*mangle',
+    ':PREROUTING ACCEPT [0:0]',
+    ':INPUT ACCEPT [0:0]',
+    ':FORWARD ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':POSTROUTING ACCEPT [0:0]',
+    ':openclash - [0:0]',
+    ':openclash_upnp - [0:0]',
+    '-A openclash -i utun -j RETURN',
+    ...LOCAL_NETWORKS.map((net) => `-A openclash -d ${net} -j RETURN`),
+    '-A openclash -m conntrack --ctdir REPLY -j RETURN',
+    `-A openclash -d 198.18.0.0/16 -p udp -j MARK --set-xmark ${OPENCLASH_MARK}/0xffffffff`,
+    '-A openclash -p udp -j openclash_upnp',
+    `-A openclash -p icmp -m icmp --icmp-type 8 -m comment --comment "OpenClash ICMP Mark" -j MARK --set-xmark ${OPENCLASH_MARK}/0xffffffff`,
+    `-A openclash -p udp -j MARK --set-xmark ${OPENCLASH_MARK}/0xffffffff`,
+    '-A PREROUTING -j openclash',
+    'COMMIT',
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':INPUT ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':POSTROUTING ACCEPT [0:0]',
+    ':openclash - [0:0]',
+    ...LOCAL_NETWORKS.map((net) => `-A openclash -d ${net} -j RETURN`),
+    '-A openclash -m conntrack --ctdir REPLY -j RETURN',
+    `-A openclash -d 198.18.0.0/16 -p tcp -j REDIRECT --to-ports ${FORWARD.redirectPort}`,
+    `-A openclash -p tcp -j REDIRECT --to-ports ${FORWARD.redirectPort}`,
+    '-A PREROUTING -p tcp -j openclash',
+    'COMMIT',
+    '',
+  ].join('\n');
+}
+
+/**
+ * Passwall (1) on fw3 with tcp_proxy_way tproxy (test/golden/rulesets/passwall-fw3-tproxy, iptables.sh), tcp_redir_ports
+ * = all: mangle PSW sends TCP and UDP through PSW_RULE (1031-1036: only a bare SYN and a new UDP entry are marked) to
+ * the TPROXY of what is marked (705, 739), then returns. The LAN set as plain RETURN rules, the lists left out.
+ */
+function passwallFw3TproxyRules(): string {
+  const comment = '-m comment --comment "\'默认\'"';
+  const tproxy = `-m mark --mark 0x1 -j TPROXY --on-port ${PASSWALL_TPROXY_PORT} --on-ip 0.0.0.0 --tproxy-mark 0x1/0x1`;
+  return [
+    '*mangle',
+    ':PREROUTING ACCEPT [0:0]',
+    ':INPUT ACCEPT [0:0]',
+    ':FORWARD ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':POSTROUTING ACCEPT [0:0]',
+    ':PSW - [0:0]',
+    ':PSW_RULE - [0:0]',
+    ...LOCAL_NETWORKS.map((net) => `-A PSW -d ${net} -j RETURN`),
+    `-A PSW -p tcp ${comment} -j PSW_RULE`,
+    `-A PSW -p tcp ${comment} ${tproxy}`,
+    `-A PSW -p tcp ${comment} -j RETURN`,
+    `-A PSW -p udp ${comment} -j PSW_RULE`,
+    `-A PSW -p udp ${comment} ${tproxy}`,
+    `-A PSW -p udp ${comment} -j RETURN`,
+    '-A PSW_RULE -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff',
+    '-A PSW_RULE -m mark --mark 0x1 -j RETURN',
+    '-A PSW_RULE -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j MARK --set-xmark 0x1/0xffffffff',
+    '-A PSW_RULE -p udp -m conntrack --ctstate NEW -j MARK --set-xmark 0x1/0xffffffff',
+    '-A PSW_RULE -j CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff',
+    '-A PREROUTING -i br-lan -j PSW',
+    'COMMIT',
+    '',
+  ].join('\n');
+}
+
 function iptablesProxyRules(mode: ProxyMode): string {
   if (mode === 'shellcrash-fw3') return shellcrashIptablesRules();
   if (mode === 'openclash-fw3-tun') return openclashFw3TunRules();
+  if (mode === 'openclash-fw3-mix') return openclashFw3MixRules();
+  if (mode === 'passwall-fw3-tproxy') return passwallFw3TproxyRules();
   // openclash-fw3 adds OpenClash's fw3 UDP TPROXY (mangle), as in redir-host / fake-ip mode.
   const mangle =
     mode !== 'openclash-fw3'
@@ -1142,6 +1237,8 @@ const HOMEPROXY_TPROXY_PORT = 5332;
 const HOMEPROXY_MARK = '0x65';
 /** Passwall (1): UDP TPROXY port (TCP goes to its redirect port, MODE_TRAITS.passwall.redirectPort). */
 const PASSWALL_UDP_PORT = 1051;
+/** Passwall (1) with tcp_proxy_way tproxy: TCP_REDIR_PORT 1041 (app.sh), UDP on it too (a TCP node with UDP, TCP_UDP). */
+const PASSWALL_TPROXY_PORT = 1041;
 /** nikki: tun mark 0x81/0xff, table 81, device "nikki"; TPROXY mark 0x80/0xff, table 80, port 7892. */
 const NIKKI_TUN_MARK = '0x81';
 const NIKKI_TPROXY_MARK = '0x80';
@@ -1412,6 +1509,29 @@ ${PASSWALL_RULE_CHAIN}
   }
 }
 `;
+    case 'passwall-tproxy':
+      // Openwrt-Passwall/openwrt-passwall nftables.sh with tcp_proxy_way tproxy (test/golden/rulesets/passwall-nft-tproxy),
+      // tcp_redir_ports = all: TCP jumped into PSW_MANGLE too (1077), through PSW_RULE (only a bare SYN is marked) to
+      // the TPROXY of what is marked (740, 773); sets trimmed to the LAN one.
+      return `table inet passwall {
+${LOCALNETWORK_SET('passwall_lan')}
+  chain mangle_prerouting {
+    type filter hook prerouting priority mangle - 1; policy accept;
+    iifname "br-lan" ip protocol udp counter jump PSW_MANGLE
+    iifname "br-lan" ip protocol tcp counter jump PSW_MANGLE
+  }
+${PASSWALL_RULE_CHAIN}
+  chain PSW_MANGLE {
+    ip daddr @passwall_lan counter return
+    ip protocol tcp counter jump PSW_RULE comment "默认"
+    ip protocol tcp counter meta mark 1 tproxy ip to :${PASSWALL_TPROXY_PORT} comment "默认"
+    ip protocol tcp counter return comment "默认"
+    ip protocol udp counter jump PSW_RULE comment "默认"
+    ip protocol udp counter meta mark 1 tproxy ip to :${PASSWALL_TPROXY_PORT} comment "默认"
+    ip protocol udp counter return comment "默认"
+  }
+}
+`;
     case 'passwall2-redirect':
       // Openwrt-Passwall/openwrt-passwall2 nftables.sh (test/golden/rulesets/passwall2-nft-redirect), sets trimmed
       // to the LAN one.
@@ -1619,6 +1739,7 @@ function policyRouting(mode: ProxyMode): string[] {
       ];
     case 'tun':
     case 'openclash-fw3-tun':
+    case 'openclash-fw3-mix':
       return [
         'tuntap add dev utun mode tun',
         'link set utun up',
@@ -1628,6 +1749,8 @@ function policyRouting(mode: ProxyMode): string[] {
     case 'passwall2-tproxy':
     case 'passwall2-redirect':
     case 'passwall':
+    case 'passwall-tproxy':
+    case 'passwall-fw3-tproxy':
       return ['rule add fwmark 1 lookup 100', 'route add local 0.0.0.0/0 dev lo table 100'];
     case 'homeproxy':
       return [`rule add fwmark ${HOMEPROXY_MARK} table 100`, 'route add local 0.0.0.0/0 dev lo table 100'];
@@ -1714,6 +1837,8 @@ function guardRules(mode: ProxyMode, ipv6 = false): Array<{ table: string; chain
         { table: 'inet passwall', chain: 'PSW_NAT', rules: [midstream] },
         { table: 'inet passwall', chain: 'PSW_MANGLE', rules: [udpForward] },
       ];
+    case 'passwall-tproxy':
+      return [{ table: 'inet passwall', chain: 'PSW_MANGLE', rules: [udpForward] }];
     case 'shellcrash-tproxy':
       return [{ table: 'inet shellcrash', chain: 'prerouting', rules: [invalid, newNoSyn, udpForward] }];
     case 'nikki-tun':

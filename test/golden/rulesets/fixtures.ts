@@ -739,12 +739,152 @@ ${r('PSW_MANGLE_V6', '636', 'meta l4proto tcp tcp dport 53 counter return commen
   };
 }
 
+// Passwall on fw4 with tcp_proxy_way tproxy: Openwrt-Passwall/openwrt-passwall at e33d57c4 (its history holds
+// xiaorouji/openwrt-passwall's up to 471fb79a, the passwall-nft fixture's commit; nftables.sh last changed by 3f448d63), add_firewall_rule, the
+// prerouting part of its [Local] rules and load_acl's default ACL, 0_default_config's options otherwise. TCP then
+// goes to PSW_MANGLE (is_tproxy, nft_prerouting_chain PSW_MANGLE): its list rules jump PSW_RULE, which marks only
+// a bare SYN (or a new UDP entry), and the TPROXY takes only what is marked; there is no PSW_NAT.
+
+const PSW_HEAD = 'e33d57c4';
+
+function passwallNftTproxyFixture(): Fixture {
+  const c = new Cited();
+  const set = (n: string, type: string, line: string, elements?: string, note?: string) => {
+    c.rows.push(`| set ${n} | ${type}${note ? `; ${note}` : ''} | ${line} |`);
+    return `  set ${n} {
+    type ${type}
+    flags interval
+    auto-merge
+${elements ? `    elements = { ${elements} }\n` : ''}  }`;
+  };
+  const sets = [
+    set('passwall_wan', 'ipv4_addr', '865, 239-264', undefined, 'empty: get_wan_ips skips interfaces named lan'),
+    set('passwall_vps', 'ipv4_addr', '866', undefined, "empty (the node's address, filter_vpsip, left out)"),
+    set('passwall_gfw', 'ipv4_addr', '867', undefined, 'filled by dnsmasq at runtime'),
+    set('passwall_local', 'ipv4_addr', '868, 984', '127.0.0.1, 192.168.1.2', "the router's addresses"),
+    set('passwall_lan', 'ipv4_addr', '869, 231-233 (gen_lanlist: rules/lanlist_ipv4)', PSW_LAN4, 'includes the documentation ranges'),
+    set('passwall_chn', 'ipv4_addr', '874', CN_SAMPLE, 'rules/chnroute: a four-prefix stand-in'),
+    set('passwall_black', 'ipv4_addr', '876'),
+    set('passwall_white', 'ipv4_addr', '877, 1000-1006 (ISP_DNS)', '192.168.1.1', 'the ISP DNS (resolv.conf.auto: 192.168.1.1); direct_ip left empty'),
+    set('passwall_block', 'ipv4_addr', '878'),
+    set('passwall_shunt', 'ipv4_addr', '879'),
+    set('passwall_vps6', 'ipv6_addr', '882'),
+    set('passwall_lan6', 'ipv6_addr', '885 (gen_lanlist_6: rules/lanlist_ipv6)', PSW_LAN6),
+  ].join('\n');
+  const r = (chain: string, line: string, text: string) => c.rule(chain, line, text);
+  const ports = `tcp dport { ${PSW_PORTS} }`;
+  const TP = 'counter meta mark 1 tproxy ip to :1041';
+  const nft = `table inet passwall {
+${sets}
+  chain dstnat {
+    type nat hook prerouting priority dstnat - 1; policy accept;
+${r('dstnat', '1047', 'jump PSW_DNS')}
+  }
+  chain mangle_prerouting {
+    type filter hook prerouting priority mangle - 1; policy accept;
+${r('mangle_prerouting', '1075', 'counter jump PSW_DIVERT')}
+${r('mangle_prerouting', '1076', 'ip protocol udp counter jump PSW_MANGLE')}
+${r('mangle_prerouting', '1077 (tproxy only)', 'ip protocol tcp counter jump PSW_MANGLE')}
+  }
+  chain mangle_output {
+    type route hook output priority mangle - 1; policy accept;
+  }
+  chain nat_output {
+    type nat hook output priority -1; policy accept;
+  }
+  chain PSW_DIVERT {
+${r('PSW_DIVERT', '1038', 'meta l4proto tcp socket transparent 1 mark set 1 counter accept')}
+  }
+  chain PSW_DNS {
+${r('PSW_DNS', '640', 'ip protocol udp udp dport 53 counter redirect to :11400 comment "默认"')}
+${r('PSW_DNS', '641', 'ip protocol tcp tcp dport 53 counter redirect to :11400 comment "默认"')}
+${r('PSW_DNS', '642', 'meta l4proto udp udp dport 53 counter redirect to :11400 comment "默认"')}
+${r('PSW_DNS', '643', 'meta l4proto tcp tcp dport 53 counter redirect to :11400 comment "默认"')}
+  }
+  chain PSW_RULE {
+${r('PSW_RULE', '1053', 'meta mark set ct mark counter')}
+${r('PSW_RULE', '1054', 'meta mark 1 counter return')}
+${r('PSW_RULE', '1055', 'tcp flags & (fin | syn | rst | ack) == syn meta mark set mark and 0x0 xor 0x1 counter')}
+${r('PSW_RULE', '1056', 'meta l4proto udp ct state new meta mark set mark and 0x0 xor 0x1 counter')}
+${r('PSW_RULE', '1057', 'ct mark set mark counter')}
+  }
+  chain PSW_MANGLE {
+${r('PSW_MANGLE', '1062', 'ip daddr @passwall_lan counter return')}
+${r('PSW_MANGLE', '1063', 'ip daddr @passwall_vps counter return')}
+${r('PSW_MANGLE', '1301 ([Local], localhost_proxy 1)', `ip protocol tcp iif "lo" ${TP} comment "本机"`)}
+${r('PSW_MANGLE', '1303 ([Local])', 'ip protocol tcp iif "lo" counter return comment "本机"')}
+${r('PSW_MANGLE', '1353 ([Local]; UDP on the TCP node\'s port)', `ip protocol udp iif "lo" ${TP} comment "本机"`)}
+${r('PSW_MANGLE', '1355 ([Local])', 'ip protocol udp iif "lo" counter return comment "本机"')}
+${r('PSW_MANGLE', '636', 'ip protocol udp udp dport 53 counter return comment "默认"')}
+${r('PSW_MANGLE', '638', 'ip protocol tcp tcp dport 53 counter return comment "默认"')}
+${r('PSW_MANGLE', '647', 'ip daddr @passwall_block counter drop comment "默认"')}
+${r('PSW_MANGLE', '649', 'ip daddr @passwall_white counter return comment "默认"')}
+${r('PSW_MANGLE', '684 (udp_proxy_drop_ports 443)', 'ip protocol udp udp dport { 443 } ip daddr 198.18.0.0/15 counter drop comment "默认"')}
+${r('PSW_MANGLE', '685', 'ip protocol udp udp dport { 443 } ip daddr @passwall_black counter drop comment "默认"')}
+${r('PSW_MANGLE', '686', 'ip protocol udp udp dport { 443 } ip daddr @passwall_gfw counter drop comment "默认"')}
+${r('PSW_MANGLE', '687 (chn_list direct: get_jump_ipt)', 'ip protocol udp udp dport { 443 } ip daddr @passwall_chn mark != 1 counter return comment "默认"')}
+${r('PSW_MANGLE', '689', 'ip protocol udp udp dport { 443 } counter drop comment "默认"')}
+${r('PSW_MANGLE', '734 (nft_chain PSW_MANGLE, nft_j "counter jump PSW_RULE": 702-709)', 'ip protocol tcp ip daddr 198.18.0.0/15 counter jump PSW_RULE comment "默认"')}
+${r('PSW_MANGLE', '735', `ip protocol tcp ${ports} ip daddr @passwall_black counter jump PSW_RULE comment "默认"`)}
+${r('PSW_MANGLE', '736', `ip protocol tcp ${ports} ip daddr @passwall_gfw counter jump PSW_RULE comment "默认"`)}
+${r('PSW_MANGLE', '737', `ip protocol tcp ${ports} ip daddr @passwall_chn mark != 1 counter return comment "默认"`)}
+${r('PSW_MANGLE', '739', `ip protocol tcp ${ports} counter jump PSW_RULE comment "默认"`)}
+${r('PSW_MANGLE', '740 (tproxy only)', `ip protocol tcp ${TP} comment "默认"`)}
+${r('PSW_MANGLE', '741', 'ip protocol tcp counter return comment "默认"')}
+${r('PSW_MANGLE', '767', 'ip protocol udp ip daddr 198.18.0.0/15 counter jump PSW_RULE comment "默认"')}
+${r('PSW_MANGLE', '768 (udp_redir_ports 1:65535: no port match)', 'ip protocol udp ip daddr @passwall_black counter jump PSW_RULE comment "默认"')}
+${r('PSW_MANGLE', '769', 'ip protocol udp ip daddr @passwall_gfw counter jump PSW_RULE comment "默认"')}
+${r('PSW_MANGLE', '770', 'ip protocol udp ip daddr @passwall_chn mark != 1 counter return comment "默认"')}
+${r('PSW_MANGLE', '772', 'ip protocol udp counter jump PSW_RULE comment "默认"')}
+${r('PSW_MANGLE', '773', `ip protocol udp ${TP} comment "默认"`)}
+${r('PSW_MANGLE', '774', 'ip protocol udp counter return comment "默认"')}
+  }
+  chain PSW_OUTPUT_MANGLE {
+${r('PSW_OUTPUT_MANGLE', '1067', 'ip daddr @passwall_lan counter return')}
+${r('PSW_OUTPUT_MANGLE', '1068', 'ip daddr @passwall_vps counter return')}
+${r('PSW_OUTPUT_MANGLE', '1070', 'ip daddr @passwall_block counter drop')}
+${r('PSW_OUTPUT_MANGLE', '1071', 'ip daddr @passwall_white counter return')}
+${r('PSW_OUTPUT_MANGLE', '1072', 'meta mark 0xff counter return')}
+  }
+  chain PSW_MANGLE_V6 {
+${r('PSW_MANGLE_V6', '1130', 'ip6 daddr @passwall_lan6 counter return')}
+${r('PSW_MANGLE_V6', '1131', 'ip6 daddr @passwall_vps6 counter return')}
+${r('PSW_MANGLE_V6', '637', 'meta l4proto udp udp dport 53 counter return comment "默认"')}
+${r('PSW_MANGLE_V6', '639', 'meta l4proto tcp tcp dport 53 counter return comment "默认"')}
+  }
+}
+`;
+  c.rows.push('| base chains | dstnat (dstnat - 1), mangle_prerouting (mangle - 1), mangle_output, nat_output | 146-165 (gen_nft_tables) |');
+  c.rows.push('| ip rule / route | `ip rule add fwmark 1 lookup 100`, `ip route add local 0.0.0.0/0 dev lo table 100` | 1124-1125 |');
+  return {
+    name: 'passwall-nft-tproxy',
+    source:
+      "Passwall on fw4 (nftables.sh), tcp_proxy_way tproxy (global_forwarding; 0_default_config:46 has redirect, app.sh:1968 reads it), " +
+      `otherwise 0_default_config at ${PSW_HEAD} (37-47: tcp_redir_ports the 16-port list, udp_redir_ports 1:65535, udp_proxy_drop_ports 443, ` +
+      'tcp_no_redir_ports and tcp_proxy_drop_ports disable) and the options app.sh reads with their defaults (the direct, proxy, block and GFW lists on, ' +
+      'chn_list direct, localhost_proxy 1, client_proxy 1, dns_redirect 1; app.sh 1968-1990); one node for TCP with UDP on it (TCP_UDP: UDP on ' +
+      'TCP_REDIR_PORT 1041), DNS through the copy dnsmasq on 11400, no WAN address on the side router. With is_tproxy set (1026-1034) TCP is ' +
+      'jumped into PSW_MANGLE from mangle_prerouting (1077) instead of PSW_NAT from dstnat (1080-1094, not made), the default ACL writes its TCP ' +
+      'rules into PSW_MANGLE with `counter jump PSW_RULE` (702-709) and adds the TPROXY of what PSW_RULE marked (740); PSW_RULE (1053-1057) marks ' +
+      'a bare SYN (`== syn`, so not a SYN-ACK) and a new UDP entry. Stand-ins as in passwall-nft: the sets without their timeouts ' +
+      '(gen_nftset: `flags interval, timeout`), the runtime lists empty, chnroute four prefixes, only the IPv6 sets the rules name. ' +
+      "Left out: the [Local] rules in output hooks (mangle_output's jumps and returns 1304, 1356, 1372-1373, the PSW_OUTPUT_MANGLE rules of " +
+      "1216-1231, 1295-1300, 1347-1352, nat_output's DNS redirects 1207-1210), the remote DNS access rules of hosts_foreach, and " +
+      'PSW_OUTPUT_MANGLE_V6 (1133-1139). "默认" is "default", "本机" "this device".\n\n' +
+      c.table('Openwrt-Passwall/openwrt-passwall', PSW_HEAD, 'luci-app-passwall/root/usr/share/passwall/nftables.sh'),
+    nft,
+    ip: ['rule add fwmark 1 lookup 100', 'route add local 0.0.0.0/0 dev lo table 100'],
+  };
+}
 // Passwall on fw3 (iptables-legacy + ipset): Openwrt-Passwall/openwrt-passwall at e33d57c4 (iptables.sh last changed by
 // 3f448d63, 2026-01-30), add_firewall_rule, the prerouting part of its [Local] rules and load_acl's default ACL, with the
 // passwall-nft fixture's options. `$(comment …)` keeps its single quotes unless add_port_rules' eval removes them.
 
-function passwallFw3Fixture(): Fixture {
+function passwallFw3Fixture(way: 'redirect' | 'tproxy' = 'redirect'): Fixture {
+  const tproxy = way === 'tproxy';
   const { c, r } = iptCited();
+  /** A rule only in tproxy mode (on: true) or only in redirect mode (on: false): '' otherwise. */
+  const only = (on: boolean, text: () => string) => (on === tproxy ? text() : '');
   const ports = PSW_PORTS.split(', ');
   const ports15 = ports.slice(0, 15).join(',');
   const portsRest = ports.slice(15).join(',');
@@ -783,10 +923,21 @@ function passwallFw3Fixture(): Fixture {
   const RD = '-j REDIRECT --to-ports 1041';
   const NOT1 = '-m mark ! --mark 0x1 -j RETURN';
   const set = (n: string) => `-m set --match-set ${n} dst`;
+  // The default ACL's TCP rules: nat PSW with REDIRECT, or (tproxy: ipt_tmp is mangle, ipt_j `-j PSW_RULE`) mangle PSW.
+  const tcpTable = tproxy ? 'mangle PSW' : 'nat PSW';
+  const tcpJ = tproxy ? '-j PSW_RULE' : RD;
   const tcpPorts = (line: string, what: string, target: string) => [
-    r('nat PSW', `${line} (add_port_rules: 15 ports, then the rest)`, `-A PSW -p tcp ${E} -m multiport --dports ${ports15} ${what}${target}`),
-    r('nat PSW', line, `-A PSW -p tcp ${E} -m multiport --dports ${portsRest} ${what}${target}`),
+    r(tcpTable, `${line} (add_port_rules: 15 ports, then the rest)`, `-A PSW -p tcp ${E} -m multiport --dports ${ports15} ${what}${target}`),
+    r(tcpTable, line, `-A PSW -p tcp ${E} -m multiport --dports ${portsRest} ${what}${target}`),
   ];
+  const tcpDefault = () =>
+    [
+      r(tcpTable, '699', `-A PSW -d 198.18.0.0/15 -p tcp ${Q} ${tcpJ}`),
+      ...tcpPorts('700', `${set('passwall_black')} `, tcpJ),
+      ...tcpPorts('701', `${set('passwall_gfw')} `, tcpJ),
+      ...tcpPorts('702 (chn_list direct: get_jump_ipt)', `${set('passwall_chn')} `, NOT1),
+      ...tcpPorts('704', '', tcpJ),
+    ].join('\n');
   const iptables = `*nat
 :PREROUTING ACCEPT [0:0]
 :INPUT ACCEPT [0:0]
@@ -797,15 +948,11 @@ function passwallFw3Fixture(): Fixture {
 :PSW_OUTPUT - [0:0]
 ${r('nat PREROUTING', '1357 (-I, last)', "-A PREROUTING -m comment --comment \"'PSW'\" -m mark --mark 0x1 -j RETURN")}
 ${r('nat PREROUTING', '1024 (-I 1)', '-A PREROUTING -j PSW_DNS')}
-${r('nat PREROUTING', '1011 (insert_rule_after prerouting_rule: none, so -A)', '-A PREROUTING -p tcp -j PSW')}
+${only(false, () => r('nat PREROUTING', '1011 (insert_rule_after prerouting_rule: none, so -A)', '-A PREROUTING -p tcp -j PSW'))}
 ${r('nat PSW', '1000', `-A PSW ${set('passwall_lan')} -j RETURN`)}
 ${r('nat PSW', '1001', `-A PSW ${set('passwall_vps')} -j RETURN`)}
-${r('nat PSW', '622', `-A PSW ${Q} ${set('passwall_white')} -j RETURN`)}
-${r('nat PSW', '699', `-A PSW -d 198.18.0.0/15 -p tcp ${Q} ${RD}`)}
-${tcpPorts('700', `${set('passwall_black')} `, RD).join('\n')}
-${tcpPorts('701', `${set('passwall_gfw')} `, RD).join('\n')}
-${tcpPorts('702 (chn_list direct: get_jump_ipt)', `${set('passwall_chn')} `, NOT1).join('\n')}
-${tcpPorts('704', '', RD).join('\n')}
+${only(false, () => r('nat PSW', '622', `-A PSW ${Q} ${set('passwall_white')} -j RETURN`))}
+${only(false, tcpDefault)}
 ${r('nat PSW', '720', `-A PSW -p tcp ${Q} -j RETURN`)}
 ${r('nat PSW_DNS', '614', `-A PSW_DNS -p udp ${Q} -m udp --dport 53 -j REDIRECT --to-ports 11400`)}
 ${r('nat PSW_DNS', '616', `-A PSW_DNS -p tcp ${Q} -m tcp --dport 53 -j REDIRECT --to-ports 11400`)}
@@ -828,16 +975,21 @@ ${r('mangle PREROUTING', '1053 (insert_rule_before the PSW jump)', '-A PREROUTIN
 ${r('mangle PREROUTING', '1052 (insert_rule_before mwan3: none, so -A)', '-A PREROUTING -j PSW')}
 ${r('mangle PSW', '1039', `-A PSW ${set('passwall_lan')} -j RETURN`)}
 ${r('mangle PSW', '1040', `-A PSW ${set('passwall_vps')} -j RETURN`)}
+${only(true, () => r('mangle PSW', '1265 ([Local], localhost_proxy 1)', `-A PSW -i lo -p tcp ${L} ${TP}`))}
+${only(true, () => r('mangle PSW', '1269 ([Local])', `-A PSW -i lo -p tcp ${L} -j RETURN`))}
 ${r('mangle PSW', '1320 ([Local], localhost_proxy 1; UDP on the TCP node\'s port)', `-A PSW -i lo -p udp ${L} ${TP}`)}
 ${r('mangle PSW', '1322 ([Local])', `-A PSW -i lo -p udp ${L} -j RETURN`)}
 ${r('mangle PSW', '610', `-A PSW -p udp ${Q} -m udp --dport 53 -j RETURN`)}
 ${r('mangle PSW', '612', `-A PSW -p tcp ${Q} -m tcp --dport 53 -j RETURN`)}
 ${r('mangle PSW', '621', `-A PSW ${Q} ${set('passwall_block')} -j DROP`)}
+${only(true, () => r('mangle PSW', '622', `-A PSW ${Q} ${set('passwall_white')} -j RETURN`))}
 ${r('mangle PSW', '655 (udp_proxy_drop_ports 443)', `-A PSW -d 198.18.0.0/15 -p udp ${E} -m multiport --dports 443 -j DROP`)}
 ${r('mangle PSW', '656', `-A PSW -p udp ${E} -m multiport --dports 443 ${set('passwall_black')} -j DROP`)}
 ${r('mangle PSW', '657', `-A PSW -p udp ${E} -m multiport --dports 443 ${set('passwall_gfw')} -j DROP`)}
 ${r('mangle PSW', '658', `-A PSW -p udp ${E} -m multiport --dports 443 ${set('passwall_chn')} ${NOT1}`)}
 ${r('mangle PSW', '660', `-A PSW -p udp ${E} -m multiport --dports 443 -j DROP`)}
+${only(true, tcpDefault)}
+${only(true, () => r('mangle PSW', '705 (tproxy only)', `-A PSW -p tcp ${Q} ${TP}`))}
 ${r('mangle PSW', '721', `-A PSW -p tcp ${Q} -j RETURN`)}
 ${r('mangle PSW', '733', `-A PSW -d 198.18.0.0/15 -p udp ${Q} -j PSW_RULE`)}
 ${r('mangle PSW', '734 (udp_redir_ports 1:65535: one rule)', `-A PSW -p udp ${E} ${set('passwall_black')} -j PSW_RULE`)}
@@ -859,11 +1011,18 @@ ${r('mangle PSW_RULE', '1034', '-A PSW_RULE -p tcp -m tcp --tcp-flags FIN,SYN,RS
 ${r('mangle PSW_RULE', '1035', '-A PSW_RULE -p udp -m conntrack --ctstate NEW -j MARK --set-xmark 0x1/0xffffffff')}
 ${r('mangle PSW_RULE', '1036', '-A PSW_RULE -j CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff')}
 COMMIT
-`;
+`.replace(/\n\n+/g, '\n');
   c.rows.push('| ip rule / route | `ip rule add fwmark 1 lookup 100`, `ip route add local 0.0.0.0/0 dev lo table 100` | 1080-1081 |');
+  const lead = tproxy
+    ? 'Passwall on fw3, tcp_proxy_way tproxy (0_default_config:46 has redirect; app.sh:1968 reads it): with is_tproxy set (993-997) ' +
+      'nat PREROUTING has no TCP jump to PSW (1011), the default ACL writes its TCP rules into mangle PSW with `-j PSW_RULE` (576-577, ' +
+      '673-676, 699-704) and the TPROXY of what PSW_RULE marked (705), and the [Local] TCP TPROXY lands in mangle PSW too (1265, 1269); ' +
+      'PSW_RULE (1031-1036) marks a bare SYN (`--tcp-flags FIN,SYN,RST,ACK SYN`, so not a SYN-ACK) and a new UDP entry. Otherwise as passwall-fw3: '
+    : '';
   return {
-    name: 'passwall-fw3',
+    name: tproxy ? 'passwall-fw3-tproxy' : 'passwall-fw3',
     source:
+      lead +
       'Passwall on fw3 (iptables-legacy + ipset; app.sh uses iptables.sh where fw4 or a dnsmasq with nftset is missing), ' +
       "the passwall-nft fixture's options (0_default_config at e33d57c4: tcp_proxy_way redirect, tcp_redir_ports the 16-port list, " +
       'udp_redir_ports 1:65535, udp_proxy_drop_ports 443, the direct, proxy, block and GFW lists on, chn_list direct, ' +
@@ -1903,9 +2062,13 @@ COMMIT
  * common_ports returns name a set OpenClash makes only with common_ports on, so iptables refuses them), or fake-ip-tun
  * (en_mode_tun 1: no nat chains of its own, everything marked in mangle openclash for the TUN).
  */
-function openclashFw3Fixture(mode: 'fakeip' | 'redirhost' | 'tun' = 'fakeip'): Fixture {
+function openclashFw3Fixture(mode: 'fakeip' | 'redirhost' | 'tun' | 'mix' = 'fakeip'): Fixture {
   const fakeIp = mode !== 'redirhost';
   const tun = mode === 'tun';
+  /** fake-ip-mix (en_mode_tun 2): the nat chains for TCP as without TUN, UDP (and ICMP) marked in mangle for utun. */
+  const mix = mode === 'mix';
+  /** en_mode_tun set (1 or 2): utun, its filter rules and routes (2665-2770). */
+  const utun = tun || mix;
   const c = new Cited();
   const r = (chain: string, line: string, text: string) => {
     c.rows.push(`| ${chain} | \`${text.replace(/\|/g, '\\|')}\` | ${line} |`);
@@ -1925,7 +2088,7 @@ function openclashFw3Fixture(mode: 'fakeip' | 'redirhost' | 'tun' = 'fakeip'): F
   c.rows.push('| ipset china_ip_route_pass | empty | 2331, 2338 |');
   const QUIC = '-p udp -m udp --dport 443 -m comment --comment "OpenClash QUIC REJECT" -m set ! --match-set china_ip_route dst -j REJECT --reject-with icmp-port-unreachable';
   const MARK = '-j MARK --set-xmark 0x162/0xffffffff';
-  const filter = tun
+  const filter = utun
     ? lines(
         r('filter INPUT', '2759 (-I)', '-A INPUT -i utun -m comment --comment "OpenClash TUN Input" -j ACCEPT'),
         r('filter FORWARD', '2767 (-I, last)', `-A FORWARD -o utun ${QUIC}`),
@@ -1941,7 +2104,7 @@ function openclashFw3Fixture(mode: 'fakeip' | 'redirhost' | 'tun' = 'fakeip'): F
     r('nat OUTPUT', '2478 (-I, after 2477)', '-A OUTPUT -d 127.0.0.1/32 -p udp -m mark ! --mark 0x1a0a -m comment --comment "OpenClash DNS Hijack" -m udp --dport 53 -j REDIRECT --to-ports 53'),
     r('nat OUTPUT', '2477', '-A OUTPUT -d 127.0.0.1/32 -p tcp -m mark ! --mark 0x1a0a -m comment --comment "OpenClash DNS Hijack" -m tcp --dport 53 -j REDIRECT --to-ports 53'),
     !tun && r('nat OUTPUT', '2661', '-A OUTPUT -j openclash_output'),
-    tun && r('nat POSTROUTING', '2760 (-I)', '-A POSTROUTING -o utun -m comment --comment "OpenClash TUN Postrouting" -j RETURN'),
+    utun && r('nat POSTROUTING', '2760 (-I)', '-A POSTROUTING -o utun -m comment --comment "OpenClash TUN Postrouting" -j RETURN'),
     !tun && r('nat openclash', '2513', '-A openclash -m set --match-set localnetwork dst -j RETURN'),
     !tun && r('nat openclash', '2514', '-A openclash -m conntrack --ctdir REPLY -j RETURN'),
     !tun && r('nat openclash', '2515', '-A openclash -d 198.18.0.0/16 -p tcp -j REDIRECT --to-ports 7892'),
@@ -1952,7 +2115,26 @@ function openclashFw3Fixture(mode: 'fakeip' | 'redirhost' | 'tun' = 'fakeip'): F
     !tun && r('nat openclash_output', '2644', '-A openclash_output -m conntrack --ctdir REPLY -j RETURN'),
     !tun && r('nat openclash_output', '2659', '-A openclash_output -p tcp -j REDIRECT --to-ports 7892'),
   );
-  const mangle = tun
+  const ICMP = '-p icmp -m icmp --icmp-type 8 -m comment --comment "OpenClash ICMP Mark" -j MARK --set-xmark 0x162/0xffffffff';
+  const mangle = mix
+    ? lines(
+        r('mangle PREROUTING', '2754', '-A PREROUTING -j openclash'),
+        r('mangle OUTPUT', '2703', '-A OUTPUT -j openclash_output'),
+        r('mangle openclash', '2712', '-A openclash -i utun -j RETURN'),
+        r('mangle openclash', '2713', '-A openclash -m set --match-set localnetwork dst -j RETURN'),
+        r('mangle openclash', '2714', '-A openclash -m conntrack --ctdir REPLY -j RETURN'),
+        r('mangle openclash', '2718 (en_mode_tun 2)', `-A openclash -d 198.18.0.0/16 -p udp ${MARK}`),
+        r('mangle openclash', '2744', '-A openclash -p udp -j openclash_upnp'),
+        r('mangle openclash', '2750', `-A openclash ${ICMP}`),
+        r('mangle openclash', '2751', `-A openclash -p udp ${MARK}`),
+        r('mangle openclash_output', '2672', '-A openclash_output -m mark --mark 0x1a0a -j RETURN'),
+        r('mangle openclash_output', '2673', '-A openclash_output -m set --match-set localnetwork dst -j RETURN'),
+        r('mangle openclash_output', '2674', '-A openclash_output -m conntrack --ctdir REPLY -j RETURN'),
+        r('mangle openclash_output', '2678 (en_mode_tun 2)', `-A openclash_output -d 198.18.0.0/16 -p udp ${MARK}`),
+        r('mangle openclash_output', '2699', `-A openclash_output ${ICMP}`),
+        r('mangle openclash_output', '2700', `-A openclash_output -p udp ${MARK}`),
+      )
+    : tun
     ? lines(
         r('mangle PREROUTING', '2754', '-A PREROUTING -j openclash'),
         r('mangle OUTPUT', '2703', '-A OUTPUT -j openclash_output'),
@@ -2009,7 +2191,7 @@ ${mangle}
 COMMIT
 `;
   c.rows.push(
-    tun
+    utun
       ? '| ip rule / route | `ip route add default dev utun table 0x162`, `ip rule add fwmark 0x162 table 0x162 pref 1888` | 738-740 |'
       : '| ip rule / route | `ip rule add fwmark 0x162 table 0x162`, `ip route add local 0.0.0.0/0 dev lo table 0x162` | 2545-2546 |',
   );
@@ -2029,7 +2211,16 @@ COMMIT
   return {
     name: `openclash-fw3-${mode}`,
     source:
-      (tun
+      (mix
+        ? 'OpenClash fw3 (iptables-legacy + ipset), en_mode fake-ip-mix (en_mode_tun 2, do_run_mode 490-493), otherwise the defaults ' +
+          'of luci-app-openclash/root/etc/config/openclash: TCP as in fake-ip, REDIRECTed to 7892 by nat openclash (2509-2539, made for ' +
+          'en_mode_tun 2 too) with the router\'s own TCP in nat openclash_output (2635-2661, the fake-ip redirect 2640 as en_mode_tun is not 1); ' +
+          'no UDP TPROXY and no QUIC reject in INPUT (2541: without TUN only); UDP and ICMP echo requests are marked 0x162 in mangle openclash ' +
+          '(2706-2754, the en_mode_tun 2 branches 2718 and 2749-2751) and openclash_output (2669-2703) and routed into utun (738-740); the ' +
+          'TUN filter and nat rules and the QUIC reject out of utun as in fake-ip-tun (2756-2769); no fake-ip ICMP rejects (3122-3126: fake-ip ' +
+          'without TUN only). Stand-in: utun is a plain tun device (the core makes it). Left out: the rules naming sets OpenClash makes only ' +
+          'for a non-empty list (wan_ac_*, lan_ac_*). As in openclash-fw3-fakeip: '
+        : tun
         ? 'OpenClash fw3 (iptables-legacy + ipset), en_mode fake-ip-tun (en_mode_tun 1, do_run_mode 475-478), otherwise the defaults ' +
           'of luci-app-openclash/root/etc/config/openclash: the nat chains openclash and openclash_output are not made (2509), TCP and UDP ' +
           'are marked 0x162 in mangle openclash (2706-2754) and routed into utun (738-740); the QUIC reject moves to FORWARD out of utun ' +
@@ -2044,8 +2235,8 @@ COMMIT
     iptables,
     iptablesVariant: 'legacy',
     ipset,
-    ip: tun ? OC_TUN_ROUTE : OC_TPROXY_ROUTE,
-    ...(tun ? { tun: ['utun'] } : {}),
+    ip: utun ? OC_TUN_ROUTE : OC_TPROXY_ROUTE,
+    ...(utun ? { tun: ['utun'] } : {}),
   };
 }
 
@@ -2087,8 +2278,11 @@ export const FIXTURES: Fixture[] = [
   openclashFw3Fixture(),
   openclashFw3Fixture('redirhost'),
   openclashFw3Fixture('tun'),
+  openclashFw3Fixture('mix'),
   passwallFixture(),
   passwallFw3Fixture(),
+  passwallFw3Fixture('tproxy'),
+  passwallNftTproxyFixture(),
   passwall2Fixture('passwall2-nft', 'tproxy', PSW2_OLD_TCP_PORTS),
   passwall2Fixture('passwall2-nft-redirect', 'redirect', '1:65535'),
   passwall2Fw3Fixture(),

@@ -65,6 +65,11 @@ const EXPECTED: Record<string, string[]> = {
     'insert mangle openclash',
   ],
   'openclash-fw3-tun': ['insert mangle openclash', 'insert mangle openclash'],
+  'openclash-fw3-mix': [
+    'create-table inet replyguard_guard nat_pre',
+    'add inet replyguard_guard nat_pre',
+    'insert mangle openclash',
+  ],
   'openclash-fw3-fakeip': [
     'create-table inet replyguard_guard nat_pre',
     'add inet replyguard_guard nat_pre',
@@ -107,6 +112,8 @@ const EXPECTED: Record<string, string[]> = {
   'openclash-fw4-tun': ['insert inet fw4 openclash_mangle', 'insert inet fw4 openclash_mangle'],
   'passwall-nft': ['insert inet passwall PSW_MANGLE'],
   'passwall-fw3': ['insert mangle PSW'],
+  'passwall-nft-tproxy': ['insert inet passwall PSW_MANGLE'],
+  'passwall-fw3-tproxy': ['insert mangle PSW'],
   'passwall2-nft': ['insert inet passwall2 PSW2_MANGLE'],
   'passwall2-nft-25.11': ['insert inet passwall2 PSW2_MANGLE'],
   'passwall2-fw3': [

@@ -158,6 +158,25 @@ const EXPECTED: Record<string, { proxy: string; tcp: Reply | 'passes'; udp: Repl
     tcp: 'passes',
     udp: { taken: 'proxied udp PSW#19', fixes: ['Passwall', 'guard', 'gateway'] },
   },
+  // tcp_proxy_way tproxy (nftables.sh / iptables.sh): TCP goes to the mangle chain, but PSW_RULE marks only a bare SYN
+  // (nftables.sh 1055 `== syn`, iptables.sh 1034 `--tcp-flags FIN,SYN,RST,ACK SYN`) and the TPROXY takes only what is
+  // marked, so the SYN-ACK and every later TCP reply pass, whatever tcp_redir_ports; UDP as in redirect mode.
+  'passwall-nft-tproxy': {
+    proxy: 'Passwall tproxy',
+    tcp: 'passes',
+    udp: { taken: 'proxied udp PSW_MANGLE#28', fixes: ['Passwall', 'guard', 'gateway'] },
+  },
+  'passwall-fw3-tproxy': {
+    proxy: 'Passwall tproxy',
+    tcp: 'passes',
+    udp: { taken: 'proxied udp PSW#32', fixes: ['Passwall', 'guard', 'gateway'] },
+  },
+  // fw3, fake-ip-mix: TCP as in fake-ip (nat openclash REDIRECT), UDP marked 0x162 for utun in mangle openclash.
+  'openclash-fw3-mix': {
+    proxy: 'OpenClash (fw3) mix (TCP redirect, UDP TUN)',
+    tcp: OC_TCP_REDIRECT,
+    udp: { taken: 'proxied udp openclash#7', fixes: ['lan_ac_traffic', 'lan_ac_black_ips', 'guard', 'gateway'] },
+  },
   // fw3 (iptables.sh), today's defaults: TCP REDIRECT of every port in nat PSW2, UDP TPROXY in mangle PSW2.
   'passwall2-fw3': {
     proxy: 'Passwall2 redirect + tproxy',
@@ -282,7 +301,7 @@ describe('upstream-derived fixtures: recognition, responsible rule, fix list', (
 
   it("OpenClash's lan_ac_traffic entry lands in the chain that takes the replies (init.d/openclash firewall_lan_ac_traffic)", () => {
     // v0.47.071 lines 953-967: no TUN or mix — TCP into openclash, UDP into openclash_mangle; TUN — both into openclash_mangle.
-    // fw3, 1043-1059: no TUN or mix — TCP into nat openclash, UDP into mangle openclash; TUN — both into mangle openclash.
+    // fw3, 1043-1059: no TUN, or mix — TCP into nat openclash, UDP into mangle openclash; TUN — both into mangle openclash.
     const where: Record<string, Record<'tcp' | 'udp', string>> = {
       'openclash-fw4-fakeip': { tcp: 'inet fw4 openclash', udp: 'inet fw4 openclash_mangle' },
       'openclash-fw4-mix': { tcp: 'inet fw4 openclash', udp: 'inet fw4 openclash_mangle' },
@@ -290,6 +309,7 @@ describe('upstream-derived fixtures: recognition, responsible rule, fix list', (
       'openclash-fw3-fakeip': { tcp: 'ip nat openclash', udp: 'ip mangle openclash' },
       'openclash-fw3-redirhost': { tcp: 'ip nat openclash', udp: 'ip mangle openclash' },
       'openclash-fw3-tun': { tcp: 'ip mangle openclash', udp: 'ip mangle openclash' },
+      'openclash-fw3-mix': { tcp: 'ip nat openclash', udp: 'ip mangle openclash' },
     };
     for (const [name, chains] of Object.entries(where)) {
       const s = snapshot(name);

@@ -126,6 +126,12 @@ const CASES: Record<string, Case> = {
     c: ['forwarded', null, 'openclash#2'],
     d: ['proxied', 'tun:utun', 'openclash#6'],
   },
+  // fake-ip-mix on fw3: TCP as in fake-ip, UDP marked into utun in mangle openclash.
+  'openclash-fw3-mix': {
+    proxy: { name: 'openclash', mode: 'mix (TCP redirect, UDP TUN)', redirect: [7892], marks: ['0x162'] },
+    ...OC_TCP,
+    d: ['proxied', 'tun:utun', 'openclash#7'],
+  },
   'passwall-nft': {
     // UDP "same as the TCP node": both on 1041.
     proxy: { name: 'passwall', mode: 'redirect + tproxy', redirect: [1041], tproxy: [1041] },
@@ -141,6 +147,23 @@ const CASES: Record<string, Case> = {
     b: ['proxied', 'redirect:1041', 'PSW#11'],
     c: ['forwarded', null, 'PSW#1'],
     d: ['proxied', 'tproxy:1041', 'PSW#19'],
+  },
+  // tcp_proxy_way tproxy: TCP in PSW_MANGLE; the reply misses the port list and is unmarked, so the catch-all
+  // TCP return after the TPROXY (nftables.sh 741) lets it go; a LAN client's SYN is marked and TPROXYed (740).
+  'passwall-nft-tproxy': {
+    proxy: { name: 'passwall', mode: 'tproxy', tproxy: [1041], marks: ['0x1'] },
+    a: ['forwarded', null, 'PSW_MANGLE#22'],
+    b: ['proxied', 'tproxy:1041', 'PSW_MANGLE#21'],
+    c: ['forwarded', null, 'PSW_MANGLE#1'],
+    d: ['proxied', 'tproxy:1041', 'PSW_MANGLE#28'],
+  },
+  // The same on fw3 (iptables.sh 705, 721), in mangle PSW.
+  'passwall-fw3-tproxy': {
+    proxy: { name: 'passwall', mode: 'tproxy', tproxy: [1041], marks: ['0x1'] },
+    a: ['forwarded', null, 'PSW#26'],
+    b: ['proxied', 'tproxy:1041', 'PSW#25'],
+    c: ['forwarded', null, 'PSW#1'],
+    d: ['proxied', 'tproxy:1041', 'PSW#32'],
   },
   'passwall2-nft': {
     proxy: { name: 'passwall2', mode: 'tproxy', tproxy: [1041] },
