@@ -37,7 +37,7 @@ function walk(dir: string, out: string[] = []): string[] {
   return out;
 }
 
-/** Static imports and re-exports; `import type` and `export type` are marked as erased at run time. */
+/** Static imports, re-exports and `import('…')` (loaded on demand); `import type` and `export type` are marked as erased at run time. */
 function importsOf(text: string): Import[] {
   const out: Import[] = [];
   const re = /^(import|export)\s+(type\s+)?(?:[^'";]*?\s+from\s+)?'([^']+)';/gms;
@@ -51,6 +51,7 @@ function importsOf(text: string): Import[] {
     const typeOnly = m[2] !== undefined || (names.length > 0 && names.every((n) => n.startsWith('type ')));
     out.push({ spec: m[3] ?? '', typeOnly });
   }
+  for (const m of text.matchAll(/\bimport\(\s*'([^']+)'\s*\)/g)) out.push({ spec: m[1] ?? '', typeOnly: false });
   return out;
 }
 
@@ -86,11 +87,14 @@ describe('src/ layout', () => {
     const withImports = [...files.values()].filter((f) => f.imports.length > 0).length;
     assert.ok(withImports > files.size * 0.8, `imports found in only ${withImports} of ${files.size} files`);
     assert.deepEqual(
-      importsOf("import type { A } from './a';\nimport { type B, type C } from './b';\nimport { D } from 'node:fs';\n"),
+      importsOf(
+        "import type { A } from './a';\nimport { type B, type C } from './b';\nimport { D } from 'node:fs';\nconst e = await import('./e');\n",
+      ),
       [
         { spec: './a', typeOnly: true },
         { spec: './b', typeOnly: true },
         { spec: 'node:fs', typeOnly: false },
+        { spec: './e', typeOnly: false },
       ],
     );
   });
