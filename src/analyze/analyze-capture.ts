@@ -53,7 +53,7 @@ export class ConntrackAnalysis {
     kind: 0,
     flow: 0,
     check: 0,
-    sec: -1,
+    sec: Number.NEGATIVE_INFINITY,
     frac: 0,
     fracDigits: 0,
     srcAt: 0,
@@ -62,10 +62,12 @@ export class ConntrackAnalysis {
   };
   private readonly fallbackNow: number;
   private lineNo = 0;
+  // The times start as -Infinity, not 0 or -1: a field that begins as a small integer and later holds
+  // epoch seconds changes representation mid-run, which throws away the optimized code of every line.
   /** Latest event time of parsed lines (ms). */
-  private last = 0;
+  private last = Number.NEGATIVE_INFINITY;
   /** Latest timestamp of glanced lines, kept as printed so that it converts exactly as the parser's. */
-  private lastSec = -1;
+  private lastSec = Number.NEGATIVE_INFINITY;
   private lastFrac = 0;
   private lastFracDigits = 0;
   private glancedUntimed = false;
@@ -137,7 +139,7 @@ export class ConntrackAnalysis {
     let last = this.last;
     if (this.lastSec >= 0) last = Math.max(last, glanceMs(this.lastSec, this.lastFrac, this.lastFracDigits));
     if (this.glancedUntimed) last = Math.max(last, this.fallbackNow);
-    this.report.findings = this.detector.findings(last || this.fallbackNow);
+    this.report.findings = this.detector.findings(last > 0 ? last : this.fallbackNow);
     return this.report;
   }
 
