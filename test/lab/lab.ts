@@ -2008,7 +2008,14 @@ const modes = {
     sock.on('message', (msg, peer) => {
       if (msg.toString() !== payload) return;
       clearTimeout(timer);
-      process.stdout.write('echo from ' + peer.address + ':' + peer.port + '\n');
+      // The echo must come back from where it was sent (the forward's address and port, un-DNATed):
+      // a payload from anywhere else came through some other path, and the forward did not answer.
+      const from = peer.address + ':' + peer.port;
+      if (peer.port !== Number(port) || peer.address.toLowerCase() !== host.toLowerCase()) {
+        process.stdout.write('echo from an unexpected ' + from + '\n');
+        process.exit(1);
+      }
+      process.stdout.write('echo from ' + from + '\n');
       process.exit(0);
     });
     sock.send(payload, Number(port), host);
