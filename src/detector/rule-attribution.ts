@@ -7,6 +7,7 @@
 // Passwall ports, …) plus the generic guard for that very chain. Pure.
 
 import { formatEndpoint, splitEndpoint } from '../net/ip-address';
+import { provenNativeFixes } from '../proxies/proxy-module';
 import { proxyModule } from '../proxies/registry';
 import { type Evaluation, evaluatePacket, type Hop } from '../ruleset/evaluate';
 import { defaultLanInterface } from '../ruleset/explain-text';
@@ -226,7 +227,7 @@ export function proxyFixes(
   if (!proxy) return [];
   const m = proxyModule(proxy.name);
   if (!m) return [];
-  return m.nativeFixes({
+  return provenNativeFixes(m, {
     server,
     port,
     proto,

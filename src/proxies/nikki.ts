@@ -18,6 +18,8 @@ export const NIKKI: ProxyModule = {
   tunDevices: ['nikki', 'mihomo'],
   // proxy.proxy_tcp_dport / proxy_udp_dport, bypass_fwmark, bypass_dscp (hijack.ut).
   nativeFixes: nikkiFixes,
+  // proxy_dport's IPv6 return (hijack.ut, meta nfproto ipv6) is proven beside the IPv4 one.
+  ipv6FixesProven: () => true,
 };
 
 function nikkiFixes(ctx: NativeFixContext): Fix[] {

@@ -28,6 +28,9 @@ export const OPENCLASH: ProxyModule = {
   ],
   tunDevices: ['utun', 'clash\\d*'],
   nativeFixes: openclashFixes,
+  // Proven for IPv6 on fw4 in its IPv6 Redirect, TProxy and TUN modes (openclash_v6, openclash_mangle_v6); not
+  // with Bypass Gateway Compatible (openclash_post_v6) nor on fw3 (ip6tables), which the lab has not.
+  ipv6FixesProven: (ctx) => ctx.label === 'OpenClash (fw4)' && !ctx.features.includes(BYPASS_GATEWAY_FEATURE),
 };
 
 /** One Lan Traffic Access List entry (section type `lan_ac_traffic`) that exempts a server port's replies. */

@@ -4,6 +4,7 @@
 // exempt a server's replies. Pure, each module citing the proxy's own repository.
 
 import type { Fix } from '../detector/fix';
+import { parseAddress } from '../net/ip-address';
 import type { ProxyName } from './proxy-name';
 
 /** One place a redirect can be: a proxy's nat chain on one firewall. */
@@ -56,4 +57,18 @@ export interface ProxyModule {
   tunDevices: readonly string[];
   /** Its own settings that exempt the replies (kind proxy_setting or masquerade_setting), best first. */
   nativeFixes(ctx: NativeFixContext): Fix[];
+  /**
+   * Its fixes for these replies of an IPv6 server are proven in the lab's IPv6 mode
+   * (test/integration/native-fixes-ipv6.test.ts). Absent, or false: none is offered for an IPv6 server.
+   */
+  ipv6FixesProven?(ctx: NativeFixContext): boolean;
+}
+
+/**
+ * The module's own fixes for the replies: for an IPv6 server only where they are proven for IPv6 (the rule
+ * the proxy writes for an IPv6 host differs from the IPv4 one: other chains, other sets, other options).
+ */
+export function provenNativeFixes(m: ProxyModule, ctx: NativeFixContext): Fix[] {
+  if (parseAddress(ctx.server)?.family === 6 && !m.ipv6FixesProven?.(ctx)) return [];
+  return m.nativeFixes(ctx);
 }

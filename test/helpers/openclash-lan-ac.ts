@@ -42,9 +42,11 @@ type Release = '0.47.071' | '0.47.055';
 
 /**
  * Which of the entry's rules: the one in the proxy's chain (TCP: nat `openclash`, UDP: `openclash_mangle`
- * on fw4, mangle `openclash` on fw3), or the one in `openclash_post` (fw3: nat), for either protocol.
+ * on fw4, mangle `openclash` on fw3), or the one in `openclash_post` (fw3: nat), for either protocol; or
+ * (nft only) the one in the mangle chain for TCP too, with the entry's own target, as TUN writes it for IPv4
+ * (v0.47.071 962-968) and every IPv6 mode for IPv6 (985: `openclash_mangle_v6` beside `openclash_v6`, 983).
  */
-export type LanAcChain = 'proxy' | 'post';
+export type LanAcChain = 'proxy' | 'post' | 'mangle';
 
 /** The nft argv for the rule in chain `openclash` (TCP) or `openclash_mangle` (UDP), or in `openclash_post`. */
 export function nftArgv(e: Entry, release: Release, where: LanAcChain = 'proxy'): string[] {
@@ -55,12 +57,12 @@ export function nftArgv(e: Entry, release: Release, where: LanAcChain = 'proxy')
   const sport = `sport ${opt(e, 'src_port', '0-65535')}`;
   const target = opt(e, 'target', 'return');
   // target_ (drop becomes return) in the nat chains, target itself in the mangle ones.
-  const tgt = (proto === 'tcp' || where === 'post') && target === 'drop' ? 'return' : target;
+  const tgt = ((proto === 'tcp' && where !== 'mangle') || where === 'post') && target === 'drop' ? 'return' : target;
   const comment = opt(e, 'comment', 'lan_ac_traffic');
   const chain =
     where === 'post'
       ? `openclash_post${v6 ? '_v6' : ''}`
-      : `openclash${proto === 'udp' ? '_mangle' : ''}${v6 ? '_v6' : ''}`;
+      : `openclash${proto === 'udp' || where === 'mangle' ? '_mangle' : ''}${v6 ? '_v6' : ''}`;
   const head = ['nft', 'insert', 'rule', 'inet', 'fw4', chain, 'position', '0'];
   const daddr = v6 ? `ip6 daddr != { ${FAKEIP6} }` : `ip daddr != { ${FAKEIP4} }`;
   if (release === '0.47.071') {
@@ -77,7 +79,12 @@ export function nftArgv(e: Entry, release: Release, where: LanAcChain = 'proxy')
  * The iptables argv for the rule in nat `openclash` (TCP) or mangle `openclash` (UDP), or in nat `openclash_post`.
  * `tun` (en_mode_tun 1, v0.47.071 1052-1059): both protocols into mangle `openclash`, with the entry's own target.
  */
-export function iptArgv(e: Entry, release: Release, where: LanAcChain = 'proxy', tun = false): string[] {
+export function iptArgv(
+  e: Entry,
+  release: Release,
+  where: Exclude<LanAcChain, 'mangle'> = 'proxy',
+  tun = false,
+): string[] {
   const v6 = opt(e, 'family', 'both') === 'ipv6';
   const proto = opt(e, 'proto', 'both');
   const srcIp = opt(e, 'src_ip', '');

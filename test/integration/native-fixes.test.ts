@@ -20,6 +20,7 @@ import { evaluateReply, proxyFixes, type ReplyEvaluation } from '../../src/detec
 import { recognizeProxies } from '../../src/ruleset/recognize-proxy';
 import { readLiveRuleset } from '../../src/sensors/ruleset-reader';
 import { FIX_PROOFS } from '../golden/rulesets/fix-proofs';
+import { handleOf, insertBefore, lineWith, must, nft, option, replaceRule, sleep } from '../helpers/lab-rules';
 import { entriesOf, iptArgv, nftArgv } from '../helpers/openclash-lan-ac';
 import { CLIENT_SERVICE_PORT, createLab, type Lab, MODE_TRAITS, type ProxyMode } from '../lab/lab';
 
@@ -67,35 +68,6 @@ const labName = (c: ProxyCase) => `${c.mode}${c.bypassGatewayCompatible ? ', byp
 // ---------------------------------------------------------------------------
 // Side-router helpers
 
-async function must(lab: Lab, ns: string, argv: string[], input?: string): Promise<string> {
-  const r = await lab.exec(ns, argv, input === undefined ? {} : { input });
-  assert.equal(r.code, 0, `${argv.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-const nft = (lab: Lab, script: string) => must(lab, lab.ns.side, ['nft', '-f', '-'], script);
-
-/** The handle of the first rule of a chain whose `nft -a` line matches. */
-async function handleOf(lab: Lab, table: string, chain: string, match: RegExp): Promise<number> {
-  const out = await must(lab, lab.ns.side, ['nft', '-a', 'list', 'chain', ...table.split(' '), chain]);
-  const line = out.split('\n').find((l) => match.test(l) && /# handle \d+$/.test(l));
-  assert.ok(line, `no rule ${match} in ${table} ${chain}:\n${out}`);
-  return Number(/# handle (\d+)$/.exec(line)![1]);
-}
-
-/** Inserts rules, in order, right before the rule that matches (where the proxy's generator writes them). */
-async function insertBefore(lab: Lab, table: string, chain: string, match: RegExp, rules: string[]): Promise<number> {
-  const h = await handleOf(lab, table, chain, match);
-  await nft(lab, rules.map((r) => `insert rule ${table} ${chain} position ${h} ${r}\n`).join(''));
-  return h;
-}
-
-/** Replaces the rule that matches by the given rules. */
-async function replaceRule(lab: Lab, table: string, chain: string, match: RegExp, rules: string[]): Promise<void> {
-  const h = await insertBefore(lab, table, chain, match, rules);
-  await nft(lab, `delete rule ${table} ${chain} handle ${h}\n`);
-}
-
 /** The iptables rule number of the first rule of a chain whose `-S` line matches (the first line is -N or -P). */
 async function iptNumberOf(lab: Lab, table: string, chain: string, match: RegExp): Promise<number> {
   const lines = (await must(lab, lab.ns.side, ['iptables', '-w', '-t', table, '-S', chain])).split('\n');
@@ -110,19 +82,6 @@ async function iptInsertBefore(lab: Lab, table: string, chain: string, match: Re
   for (const [i, rule] of rules.entries())
     await must(lab, lab.ns.side, ['iptables', '-w', '-t', table, '-I', chain, String(n + i), ...rule]);
   return n + rules.length;
-}
-
-/** The single-quoted value of `name='…'` in a printed line. */
-function option(line: string, name: string): string {
-  const m = new RegExp(`${name.replace(/[.[\]]/g, '\\$&')}='([^']*)'`).exec(line);
-  assert.ok(m, `no ${name}='…' in: ${line}`);
-  return m[1]!;
-}
-
-function lineWith(lines: string[], what: string): string {
-  const line = lines.find((l) => l.includes(what));
-  assert.ok(line, `no printed fix with ${what}:\n${lines.join('\n')}`);
-  return line;
 }
 
 async function evaluate(lab: Lab, proto: Proto): Promise<ReplyEvaluation> {
@@ -147,8 +106,6 @@ async function printedFor(lab: Lab, proto: Proto): Promise<string[]> {
   const port = proto === 'tcp' ? lab.forward.serverPort : lab.forward.udpServerPort;
   return proxyFixes(r.proxy, r, lab.addr.server, port, proto, proto === 'tcp' ? 'nas' : 'wg').map((f) => f.text);
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The UDP forward works: the echo came back, and from the forward's own address and port. A masqueraded
