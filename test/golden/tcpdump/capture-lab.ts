@@ -10,18 +10,18 @@
 // lists the command lines; each pcap is also converted to pcapng by Wireshark's editcap (package
 // wireshark-common, needed only here). Run as root:
 //   node --import tsx test/golden/tcpdump/capture-lab.ts
-// (every mode of the lab; COMMANDS.md is written anew for the modes of the run)
+// (every mode of the lab; or the modes named after it, whose lines in COMMANDS.md are then replaced)
 
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLab, type Lab, PROXY_MODES, type ProxyMode } from '../../lab/lab';
+import { createLab, FIX_PROOF_MODES, type Lab, PROXY_MODES, type ProxyMode } from '../../lab/lab';
 
 /**
  * Proxy modes of the lab; "+guard" with the guard in place, so the forward works: the healthy captures.
  * The guarded modes are the healthy forwards: the proxy is there, the replies pass.
  */
-const MODES = [...PROXY_MODES, 'iptables-redirect+guard', 'nft-tproxy+guard'];
+const MODES = [...PROXY_MODES, ...FIX_PROOF_MODES, 'iptables-redirect+guard', 'nft-tproxy+guard'];
 const TEXT_FLAGS: Array<[string, string[]]> = [
   ['n', ['-n']],
   ['nn-v', ['-nn', '-v']],
@@ -98,13 +98,22 @@ async function capture(spec: string, log: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const modes = process.argv.slice(2).length > 0 ? process.argv.slice(2) : MODES;
+  const named = process.argv.slice(2);
+  const modes = named.length > 0 ? named : MODES;
   const log = join(__dirname, 'COMMANDS.md');
+  // The lines of the modes not run this time stay.
+  const kept =
+    named.length > 0 && existsSync(log)
+      ? readFileSync(log, 'utf8')
+          .split('\n')
+          .filter((l) => l.startsWith('- ') && !modes.some((m) => l.startsWith(`- ${m}/`)))
+      : [];
   writeFileSync(
     log,
     '# How the lab captures were taken (written by capture-lab.ts)\n\n' +
       'Traffic: three TLS connections from the outside client (203.0.113.50) to the main router\'s forward ' +
-      '(203.0.113.1:9443 → 192.168.50.10:443). Text files: `tcpdump -r X.pcap -n`, `-nn -v`, `-nn -vvv`, `-e -nn`.\n\n',
+      '(203.0.113.1:9443 → 192.168.50.10:443). Text files: `tcpdump -r X.pcap -n`, `-nn -v`, `-nn -vvv`, `-e -nn`.\n\n' +
+      kept.map((l) => `${l}\n`).join(''),
   );
   for (const mode of modes) await capture(mode, log);
 }

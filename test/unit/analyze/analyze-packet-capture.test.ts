@@ -14,7 +14,7 @@ import {
   type PacketCaptureReport,
   sniffCaptureFormat,
 } from '../../../src/analyze/packet-capture-analysis';
-import { MODE_TRAITS, PROXY_MODES, type ProxyMode } from '../../lab/lab';
+import { FIX_PROOF_MODES, MODE_TRAITS, PROXY_MODES, type ProxyMode } from '../../lab/lab';
 
 const DIR = join(__dirname, '..', '..', 'golden', 'tcpdump');
 const PCAPS = readdirSync(DIR).filter((f) => f.endsWith('.pcap'));
@@ -55,7 +55,7 @@ function summary(r: PacketCaptureReport) {
 
 describe('analyze on real packet captures from the lab', () => {
   it('has captures of every place for every lab mode, and guarded forwards', () => {
-    for (const mode of [...PROXY_MODES, 'iptables-redirect-guard', 'nft-tproxy-guard'])
+    for (const mode of [...PROXY_MODES, ...FIX_PROOF_MODES, 'iptables-redirect-guard', 'nft-tproxy-guard'])
       for (const place of ['wan', 'any', 'sidelan', 'server'])
         assert.ok(PCAPS.includes(`${mode}-${place}.pcap`), `${mode}-${place}`);
   });
