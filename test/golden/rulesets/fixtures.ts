@@ -2088,6 +2088,8 @@ function openclashFw3Fixture(mode: 'fakeip' | 'redirhost' | 'tun' | 'mix' = 'fak
   c.rows.push('| ipset china_ip_route_pass | empty | 2331, 2338 |');
   const QUIC = '-p udp -m udp --dport 443 -m comment --comment "OpenClash QUIC REJECT" -m set ! --match-set china_ip_route dst -j REJECT --reject-with icmp-port-unreachable';
   const MARK = '-j MARK --set-xmark 0x162/0xffffffff';
+  const ICMP_REJECT = (chain: string, extra = '') =>
+    `-p icmp -m icmp --icmp-type 8 -m comment --comment "OpenClash ICMP ${chain} REJECT" ${extra}-j REJECT --reject-with icmp-admin-prohibited`;
   const filter = utun
     ? lines(
         r('filter INPUT', '2759 (-I)', '-A INPUT -i utun -m comment --comment "OpenClash TUN Input" -j ACCEPT'),
@@ -2095,7 +2097,14 @@ function openclashFw3Fixture(mode: 'fakeip' | 'redirhost' | 'tun' | 'mix' = 'fak
         r('filter FORWARD', '2758 (-I)', '-A FORWARD -i utun -m comment --comment "OpenClash TUN Forward" -j ACCEPT'),
         r('filter FORWARD', '2757 (-I, first)', '-A FORWARD -o utun -m comment --comment "OpenClash TUN Forward" -j ACCEPT'),
       )
-    : r('filter INPUT', '2629', `-A INPUT ${QUIC}`);
+    : lines(
+        // fake-ip without TUN: ping to a fake-ip address is refused (3121-3126, each -I: first in its chain).
+        fakeIp && r('filter INPUT', '3123 (-I)', `-A INPUT -d 198.18.0.0/16 ${ICMP_REJECT('INPUT')}`),
+        r('filter INPUT', '2629', `-A INPUT ${QUIC}`),
+        fakeIp && r('filter FORWARD', '3124 (-I)', `-A FORWARD -d 198.18.0.0/16 ${ICMP_REJECT('FORWARD')}`),
+        fakeIp &&
+          r('filter OUTPUT', '3125 (-I; $noowner 2317)', `-A OUTPUT -d 198.18.0.0/16 ${ICMP_REJECT('OUTPUT', '-m mark ! --mark 0x1a0a ')}`),
+      );
   const natChains = tun ? '' : ':openclash - [0:0]\n:openclash_output - [0:0]\n';
   const nat = lines(
     r('nat PREROUTING', '2468 (-I, after 2467)', '-A PREROUTING -p tcp -m tcp --dport 53 -m comment --comment "OpenClash DNS Hijack" -j REDIRECT --to-ports 53'),
