@@ -183,6 +183,13 @@ const EXPECTED: Record<string, { proxy: string; tcp: Reply | 'passes'; udp: Repl
     tcp: { taken: 'proxied ack PSW2#5', fixes: ['Passwall2', 'guard', 'sysctl', 'gateway'] },
     udp: { taken: 'proxied udp PSW2#10', fixes: ['Passwall2', 'guard', 'gateway'] },
   },
+  // fw3, tcp_proxy_way tproxy: TCP into mangle PSW2 too, but PSW2_RULE marks only an exact SYN (`--syn`) and the
+  // TPROXY takes only what is marked, so the TCP replies pass; UDP is taken after the [Local] rules, as in redirect mode.
+  'passwall2-fw3-tproxy': {
+    proxy: 'Passwall2 tproxy',
+    tcp: 'passes',
+    udp: { taken: 'proxied udp PSW2#15', fixes: ['Passwall2', 'guard', 'gateway'] },
+  },
 };
 
 describe('upstream-derived fixtures: recognition, responsible rule, fix list', () => {
