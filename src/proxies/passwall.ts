@@ -35,6 +35,10 @@ export function redirPortsFix(cfg: 'passwall' | 'passwall2', ctx: NativeFixConte
   const ports = ctx.proto === 'tcp' ? '22,25,53,80,143,443,465,587,853,873,993,995,5222,8080,8443,9418' : '53,443';
   const uci: UciChange[] = [{ op: 'set', config: cfg, section: '@global_forwarding[0]', option: opt, value: ports }];
   const command = [...uci.map(uciLine), ...commitAndRestart(cfg)];
+  // Passwall2 has no Forwarding tab on Basic Settings: its global_forwarding section is "Forwarding Settings" on the
+  // Other Settings page (Openwrt-Passwall/openwrt-passwall2 7d7dd9b6, luci-app-passwall2/luasrc/controller/passwall2.lua:40,
+  // luci-app-passwall2/luasrc/model/cbi/passwall2/client/other.lua:61, 84-94).
+  const page = cfg === 'passwall2' ? 'Other Settings → Forwarding Settings' : 'Basic Settings → Forwarding';
   return [
     {
       kind: 'proxy_setting',
@@ -42,7 +46,7 @@ export function redirPortsFix(cfg: 'passwall' | 'passwall2', ctx: NativeFixConte
       text:
         `${ctx.label}: proxy only the ports clients connect to, not all (${COMMON_PORTS_NOTE}): ` +
         `${command.join(' && ')} ` +
-        `(LuCI: ${ctx.label} → Basic Settings → Forwarding; access-control rules (acl_rule) have their own ${opt}).`,
+        `(LuCI: ${ctx.label} → ${page}; access-control rules (acl_rule) have their own ${opt}).`,
       command,
       uci,
       basis: 'ruleset',

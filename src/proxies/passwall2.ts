@@ -1,6 +1,8 @@
 // Passwall2 (Openwrt-Passwall/openwrt-passwall2): luci-app-passwall2/root/usr/share/passwall2/nftables.sh
 // makes table inet passwall2 with PSW2_* chains, iptables.sh the PSW2* chains; REDIR_PORT 1041 (app.sh) for
-// TCP (REDIRECT by default, or TPROXY) and UDP (TPROXY).
+// TCP (REDIRECT by default, or TPROXY) and UDP (TPROXY). With tcp_proxy_way tproxy TCP goes through PSW2_RULE, and
+// the TPROXY takes only what it marked: nftables.sh marks `tcp flags syn` (a SYN-ACK too, since 4aaec7c), iptables.sh
+// only an exact SYN (`--syn`, iptables.sh:774 at 7d7dd9b6), so on fw3 the TCP replies pass and only UDP's are taken.
 
 import { redirPortsFix } from './passwall';
 import type { ProxyModule } from './proxy-module';

@@ -212,16 +212,20 @@ function nftUdpRedirPorts(table: string, mangle: string, rule: string) {
 }
 
 /**
- * udp_redir_ports on iptables (Passwall iptables.sh 738): add_port_rules (67-101, eval: the comment loses its quotes)
- * writes the catch-all `-j PSW_RULE` of mangle PSW as `-m multiport --dport <up to 15 ports>`.
+ * udp_redir_ports on iptables: add_port_rules (Passwall iptables.sh 67-101, Passwall2 iptables.sh 50-84; eval: the
+ * comment loses its quotes) writes the catch-all `-j PSW_RULE` of mangle PSW (Passwall 738) or `-j PSW2_RULE` of
+ * mangle PSW2 (Passwall2 595) as `-m multiport --dport <up to 15 ports>`.
  */
-async function iptUdpRedirPorts(lab: Lab, p: Printed): Promise<void> {
-  const ports = option(lineWith(p.udp, 'udp_redir_ports'), '.udp_redir_ports');
-  assert.ok(/^\d+(,\d+){0,14}$/.test(ports), `one multiport rule: ${ports}`);
-  const n = await iptInsertBefore(lab, 'mangle', 'PSW', /^-A PSW -p udp .*-j PSW_RULE$/, [
-    ['-p', 'udp', '-m', 'comment', '--comment', '默认', '-m', 'multiport', '--dports', ports, '-j', 'PSW_RULE'],
-  ]);
-  await must(lab, lab.ns.side, ['iptables', '-w', '-t', 'mangle', '-D', 'PSW', String(n)]);
+function iptUdpRedirPorts(chain: 'PSW' | 'PSW2', comment: string) {
+  return async (lab: Lab, p: Printed): Promise<void> => {
+    const ports = option(lineWith(p.udp, 'udp_redir_ports'), '.udp_redir_ports');
+    assert.ok(/^\d+(,\d+){0,14}$/.test(ports), `one multiport rule: ${ports}`);
+    const rule = `${chain}_RULE`;
+    const n = await iptInsertBefore(lab, 'mangle', chain, new RegExp(`^-A ${chain} -p udp .*-j ${rule}$`), [
+      ['-p', 'udp', '-m', 'comment', '--comment', comment, '-m', 'multiport', '--dports', ports, '-j', rule],
+    ]);
+    await must(lab, lab.ns.side, ['iptables', '-w', '-t', 'mangle', '-D', chain, String(n)]);
+  };
 }
 
 function redirPortsFixes(table: string, nat: string, mangle: string, rule: string, port: number): Fix[] {
@@ -711,7 +715,25 @@ const CASES: ProxyCase[] = [
     label: /^Passwall$/,
     tcpChain: null,
     udpChain: 'PSW',
-    fixes: [{ name: 'udp_redir_ports on iptables', repairs: ['udp'], perPort: true, apply: iptUdpRedirPorts }],
+    fixes: [
+      { name: 'udp_redir_ports on iptables', repairs: ['udp'], perPort: true, apply: iptUdpRedirPorts('PSW', '默认') },
+    ],
+  },
+  {
+    mode: 'passwall2-fw3-tproxy',
+    golden: 'passwall2-fw3-tproxy',
+    tag: 'nfpw23t',
+    label: /^Passwall2$/,
+    tcpChain: null,
+    udpChain: 'PSW2',
+    fixes: [
+      {
+        name: 'udp_redir_ports on iptables (Passwall2)',
+        repairs: ['udp'],
+        perPort: true,
+        apply: iptUdpRedirPorts('PSW2', 'Default'),
+      },
+    ],
   },
   {
     mode: 'openclash-fw3-tun',

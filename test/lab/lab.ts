@@ -46,7 +46,8 @@ export type ProxyMode =
   | 'openclash-fw3-tun'
   | 'openclash-fw3-mix'
   | 'passwall-tproxy'
-  | 'passwall-fw3-tproxy';
+  | 'passwall-fw3-tproxy'
+  | 'passwall2-fw3-tproxy';
 
 /**
  * The modes `make lab` runs the daemon in and test/golden/tcpdump holds captures of: every mode the lab can
@@ -78,6 +79,7 @@ export const FIX_PROOF_MODES: readonly ProxyMode[] = [
   'openclash-fw3-mix',
   'passwall-tproxy',
   'passwall-fw3-tproxy',
+  'passwall2-fw3-tproxy',
 ];
 
 /** What a mode does to the forward's replies, without any guard. */
@@ -137,6 +139,9 @@ export const MODE_TRAITS: Readonly<Record<ProxyMode, ModeTraits>> = {
   // PSW_RULE to the TPROXY on 1041, but PSW_RULE marks only a bare SYN, so the forward's TCP replies pass.
   'passwall-tproxy': { tcp: null, udp: true },
   'passwall-fw3-tproxy': { tcp: null, udp: true },
+  // Passwall2 on iptables with tcp_proxy_way tproxy: the same shape in mangle PSW2, and its PSW2_RULE still marks an
+  // exact SYN (`--syn`; nftables.sh's `tcp flags syn` since 2025-11 marks the SYN-ACK too, see 'passwall2-tproxy').
+  'passwall2-fw3-tproxy': { tcp: null, udp: true },
 };
 
 /**
@@ -587,9 +592,11 @@ class NamespaceLab implements Lab {
     if (isIptablesMode(this.mode)) {
       // -I … 1 puts it first, ahead of the REDIRECT/TPROXY; -D deletes by the same spec.
       // fake-ip-tun has no nat chain: its mangle chain takes TCP too, so new TCP without SYN returns there.
-      // Passwall's TPROXY mode takes no TCP reply (PSW_RULE marks only a bare SYN): only the UDP return.
+      // Passwall's and Passwall2's TPROXY mode on iptables take no TCP reply (PSW_RULE / PSW2_RULE mark only a bare
+      // SYN): only the UDP return.
       const tun = this.mode === 'openclash-fw3-tun';
-      const psw = this.mode === 'passwall-fw3-tproxy';
+      const psw2 = this.mode === 'passwall2-fw3-tproxy';
+      const psw = this.mode === 'passwall-fw3-tproxy' || psw2;
       const specs: Array<[string, string[]]> = psw
         ? []
         : tun
@@ -603,7 +610,7 @@ class NamespaceLab implements Lab {
         ]);
       }
       for (const [table, spec] of specs) {
-        const chain = this.mode === 'shellcrash-fw3' ? 'shellcrash' : psw ? 'PSW' : 'openclash';
+        const chain = this.mode === 'shellcrash-fw3' ? 'shellcrash' : psw2 ? 'PSW2' : psw ? 'PSW' : 'openclash';
         const where = on ? ['-I', chain, '1'] : ['-D', chain];
         await this.must(this.ns.side, ['iptables', '-w', '-t', table, ...where, ...spec], 'guard');
       }
@@ -1056,6 +1063,7 @@ function isIptablesMode(mode: ProxyMode): boolean {
     mode === 'openclash-fw3-tun' ||
     mode === 'openclash-fw3-mix' ||
     mode === 'passwall-fw3-tproxy' ||
+    mode === 'passwall2-fw3-tproxy' ||
     mode === 'shellcrash-fw3'
   );
 }
@@ -1186,11 +1194,52 @@ function passwallFw3TproxyRules(): string {
   ].join('\n');
 }
 
+/**
+ * Passwall2 on fw3 with tcp_proxy_way tproxy (test/golden/rulesets/passwall2-fw3-tproxy, Openwrt-Passwall/openwrt-passwall2
+ * 7d7dd9b6 iptables.sh), tcp_redir_ports and udp_redir_ports 1:65535 (the defaults): mangle PSW2, jumped from PREROUTING
+ * (794), returns the LAN (779, the set as plain RETURN rules) and `--ctdir REPLY` (781), then the default ACL sends TCP
+ * and UDP through PSW2_RULE (575, 577, 593, 595) to the TPROXY of what is marked (578, 596); PSW2_RULE (772-776) marks an
+ * exact SYN (`--syn`, saved as `--tcp-flags FIN,SYN,RST,ACK SYN`) and a new or related UDP entry. Left out: the [Local]
+ * rules (-i lo, output hooks), the router's own traffic; the WAN_IP_RETURN set holds only the side's own address.
+ */
+function passwall2Fw3TproxyRules(): string {
+  const comment = '-m comment --comment "\'Default\'"';
+  const tproxy = `-m mark --mark 0x1 -j TPROXY --on-port ${PASSWALL2_PORT} --on-ip 0.0.0.0 --tproxy-mark 0x1/0x1`;
+  return [
+    '*mangle',
+    ':PREROUTING ACCEPT [0:0]',
+    ':INPUT ACCEPT [0:0]',
+    ':FORWARD ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':POSTROUTING ACCEPT [0:0]',
+    ':PSW2 - [0:0]',
+    ':PSW2_RULE - [0:0]',
+    ...LOCAL_NETWORKS.map((net) => `-A PSW2 -d ${net} -j RETURN`),
+    '-A PSW2 -m conntrack --ctdir REPLY -j RETURN',
+    '-A PSW2 -p udp -m udp --dport 53 -j RETURN',
+    `-A PSW2 -d 198.18.0.0/16 -p tcp ${comment} -j PSW2_RULE`,
+    '-A PSW2 -p tcp -m comment --comment Default -j PSW2_RULE',
+    `-A PSW2 -p tcp ${comment} ${tproxy}`,
+    `-A PSW2 -d 198.18.0.0/16 -p udp ${comment} -j PSW2_RULE`,
+    '-A PSW2 -p udp -m comment --comment Default -j PSW2_RULE',
+    `-A PSW2 -p udp ${comment} ${tproxy}`,
+    '-A PSW2_RULE -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff',
+    '-A PSW2_RULE -m mark --mark 0x1 -j RETURN',
+    '-A PSW2_RULE -p tcp -m tcp --syn -j MARK --set-xmark 0x1/0xffffffff',
+    '-A PSW2_RULE -p udp -m conntrack --ctstate NEW,RELATED -j MARK --set-xmark 0x1/0xffffffff',
+    '-A PSW2_RULE -j CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff',
+    '-A PREROUTING -j PSW2',
+    'COMMIT',
+    '',
+  ].join('\n');
+}
+
 function iptablesProxyRules(mode: ProxyMode): string {
   if (mode === 'shellcrash-fw3') return shellcrashIptablesRules();
   if (mode === 'openclash-fw3-tun') return openclashFw3TunRules();
   if (mode === 'openclash-fw3-mix') return openclashFw3MixRules();
   if (mode === 'passwall-fw3-tproxy') return passwallFw3TproxyRules();
+  if (mode === 'passwall2-fw3-tproxy') return passwall2Fw3TproxyRules();
   // openclash-fw3 adds OpenClash's fw3 UDP TPROXY (mangle), as in redir-host / fake-ip mode.
   const mangle =
     mode !== 'openclash-fw3'
@@ -1751,6 +1800,7 @@ function policyRouting(mode: ProxyMode): string[] {
     case 'passwall':
     case 'passwall-tproxy':
     case 'passwall-fw3-tproxy':
+    case 'passwall2-fw3-tproxy':
       return ['rule add fwmark 1 lookup 100', 'route add local 0.0.0.0/0 dev lo table 100'];
     case 'homeproxy':
       return [`rule add fwmark ${HOMEPROXY_MARK} table 100`, 'route add local 0.0.0.0/0 dev lo table 100'];

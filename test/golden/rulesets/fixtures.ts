@@ -1322,8 +1322,30 @@ function iptCited(): { c: Cited; r: (chain: string, line: string, text: string) 
 // quotes stay in the comment ('Default'); add_port_rules runs its command through eval, which removes them.
 const PSW2_IPT_FILE = 'luci-app-passwall2/root/usr/share/passwall2/iptables.sh';
 
-function passwall2Fw3Fixture(): Fixture {
+/**
+ * passwall2-fw3-tproxy: what tcp_proxy_way tproxy changes in iptables.sh (the rest is as in passwall2-fw3). Unlike
+ * nftables.sh, whose PSW2_RULE has marked `tcp flags syn` (a SYN-ACK too) since 4aaec7c (2025-11-05), iptables.sh's
+ * PSW2_RULE marks an exact SYN: the same commit wrote `--tcp-flags FIN,SYN,RST,ACK SYN` as `--syn`, the same match.
+ */
+const PSW2_FW3_TPROXY_LEAD =
+  'Passwall2 on fw3, tcp_proxy_way tproxy (0_default_config:34 has redirect; app.sh:1237 reads it): with is_tproxy set ' +
+  '(745-749) nat PREROUTING has no TCP jump to PSW2 (756), the default ACL writes its TCP rules into mangle PSW2 (ipt_tmp, ' +
+  '519-520) with `-j PSW2_RULE` (555-557, 575-577) and adds the TPROXY of what PSW2_RULE marked (578; REDIRECT with TPROXY ' +
+  'is `-m mark --mark 1 -j TPROXY --tproxy-mark 0x1/0x1 --on-port 1041`, 151-161); the [Local] TCP rules go into mangle ' +
+  'PSW2_OUTPUT (867-868, 923-931), nat OUTPUT gets no TCP jump (932), mangle PSW2 gets the [Local] TCP TPROXY on lo and its ' +
+  'return (934-935) and mangle OUTPUT the TCP jump to PSW2_OUTPUT (936). PSW2_RULE (771-776) marks an exact SYN only: `-p tcp ' +
+  '-m tcp --syn` (774), which iptables-save prints as `--tcp-flags FIN,SYN,RST,ACK SYN`, so not a SYN-ACK; and mangle PSW2 ' +
+  'returns `--ctdir REPLY` first (781). 4aaec7c (2025-11-05) turned the exact-SYN match of nftables.sh into `tcp flags syn` ' +
+  "(which matches a SYN-ACK: passwall2-nft), but in iptables.sh only re-spelt `--tcp-flags FIN,SYN,RST,ACK SYN` as `--syn`, " +
+  'the same match; no later commit up to 7d7dd9b6 touches that line. So the server\'s SYN-ACK and its later segments are ' +
+  'never marked and pass the TPROXY, while its UDP replies (a new UDP entry on the side router) are marked and taken. ' +
+  'Otherwise as passwall2-fw3: ';
+
+function passwall2Fw3Fixture(way: 'redirect' | 'tproxy' = 'redirect'): Fixture {
+  const tproxy = way === 'tproxy';
   const { c, r } = iptCited();
+  /** A rule only in tproxy mode (on: true) or only in redirect mode (on: false): '' otherwise. */
+  const only = (on: boolean, text: () => string) => (on === tproxy ? text() : '');
   const lan6 =
     '::/128 ::1/128 ::ffff:0:0/96 ::ffff:0:0:0/96 64:ff9b::/96 100::/64 2001::/32 2001:20::/28 2001:db8::/32 2002::/16 fc00::/7 fe80::/10 ff00::/8'.split(' ');
   const ipset = [
@@ -1357,6 +1379,22 @@ function passwall2Fw3Fixture(): Fixture {
   c.rows.push('| ipset passwall2_*6 | lan6: gen_lanlist_6; the others empty (the fixture runs without IPv6) | 677-680, 185-201, 693-695 |');
   c.rows.push('| ipset passwall2_global_white(6) | empty, timeout 259200 | 729-732 |');
   const D = "-m comment --comment \"'Default'\"";
+  const L = "-m comment --comment \"'Local'\"";
+  const TP = '-m mark --mark 0x1 -j TPROXY --on-port 1041 --on-ip 0.0.0.0 --tproxy-mark 0x1/0x1';
+  // The default ACL's TCP target (555-561): REDIRECT in nat PSW2, or (tproxy: ipt_tmp is mangle, 519-520) PSW2_RULE.
+  const tcpJ = tproxy ? '-j PSW2_RULE' : '-j REDIRECT --to-ports 1041';
+  const tcpTable = tproxy ? 'mangle PSW2' : 'nat PSW2';
+  const tcpDefault = () =>
+    [
+      r(tcpTable, '575', `-A PSW2 -d 198.18.0.0/16 -p tcp ${D} ${tcpJ}`),
+      r(tcpTable, '577 (add_port_rules, 1:65535: one rule, through eval)', `-A PSW2 -p tcp -m comment --comment Default ${tcpJ}`),
+    ].join('\n');
+  // The [Local] TCP rules (929-931): nat PSW2_OUTPUT with REDIRECT, or mangle PSW2_OUTPUT into PSW2_RULE.
+  const tcpLocal = () =>
+    [
+      r(`${tproxy ? 'mangle' : 'nat'} PSW2_OUTPUT`, '929', `-A PSW2_OUTPUT -d 198.18.0.0/16 -p tcp ${tcpJ}`),
+      r(`${tproxy ? 'mangle' : 'nat'} PSW2_OUTPUT`, '931 (add_port_rules, 1:65535)', `-A PSW2_OUTPUT -p tcp ${tcpJ}`),
+    ].join('\n');
   const iptables = `*nat
 :PREROUTING ACCEPT [0:0]
 :INPUT ACCEPT [0:0]
@@ -1366,22 +1404,20 @@ function passwall2Fw3Fixture(): Fixture {
 :PSW2_DNS - [0:0]
 :PSW2_OUTPUT - [0:0]
 ${r('nat PREROUTING', '768 (-I)', '-A PREROUTING -j PSW2_DNS')}
-${r('nat PREROUTING', '756 (insert_rule_after prerouting_rule: none, so -A)', '-A PREROUTING -p tcp -j PSW2')}
+${only(false, () => r('nat PREROUTING', '756 (insert_rule_after prerouting_rule: none, so -A)', '-A PREROUTING -p tcp -j PSW2'))}
 ${r('nat OUTPUT', '898', "-A OUTPUT -o lo -p udp -m comment --comment \"'PSW2_DNS'\" -m udp --dport 53 -j REDIRECT --to-ports 11400")}
 ${r('nat OUTPUT', '900', "-A OUTPUT -o lo -p tcp -m comment --comment \"'PSW2_DNS'\" -m tcp --dport 53 -j REDIRECT --to-ports 11400")}
-${r('nat OUTPUT', '932', '-A OUTPUT -p tcp -j PSW2_OUTPUT')}
+${only(false, () => r('nat OUTPUT', '932', '-A OUTPUT -p tcp -j PSW2_OUTPUT'))}
 ${r('nat PSW2', '752', '-A PSW2 -m set --match-set passwall2_lan dst -j RETURN')}
 ${r('nat PSW2', '753', '-A PSW2 -m set --match-set passwall2_vps dst -j RETURN')}
 ${r('nat PSW2', '789', "-A PSW2 -m comment --comment \"'WAN_IP_RETURN'\" -m set --match-set passwall2_wan dst -j RETURN")}
-${r('nat PSW2', '575', `-A PSW2 -d 198.18.0.0/16 -p tcp ${D} -j REDIRECT --to-ports 1041`)}
-${r('nat PSW2', '577 (add_port_rules, 1:65535: one rule, through eval)', '-A PSW2 -p tcp -m comment --comment Default -j REDIRECT --to-ports 1041')}
+${only(false, tcpDefault)}
 ${r('nat PSW2_DNS', '546', `-A PSW2_DNS -p udp ${D} -m udp --dport 53 -j REDIRECT --to-ports 11400`)}
 ${r('nat PSW2_DNS', '548', `-A PSW2_DNS -p tcp ${D} -m tcp --dport 53 -j REDIRECT --to-ports 11400`)}
 ${r('nat PSW2_OUTPUT', '759', '-A PSW2_OUTPUT -m set --match-set passwall2_lan dst -j RETURN')}
 ${r('nat PSW2_OUTPUT', '760', '-A PSW2_OUTPUT -m set --match-set passwall2_vps dst -j RETURN')}
 ${r('nat PSW2_OUTPUT', '761', '-A PSW2_OUTPUT -m mark --mark 0xff -j RETURN')}
-${r('nat PSW2_OUTPUT', '929', '-A PSW2_OUTPUT -d 198.18.0.0/16 -p tcp -j REDIRECT --to-ports 1041')}
-${r('nat PSW2_OUTPUT', '931 (add_port_rules, 1:65535)', '-A PSW2_OUTPUT -p tcp -j REDIRECT --to-ports 1041')}
+${only(false, tcpLocal)}
 COMMIT
 *mangle
 :PREROUTING ACCEPT [0:0]
@@ -1394,15 +1430,20 @@ COMMIT
 :PSW2_RULE - [0:0]
 ${r('mangle PREROUTING', '794 (insert_rule_before mwan3: none, so -A)', '-A PREROUTING -j PSW2')}
 ${r('mangle OUTPUT', '982 (-I)', "-A OUTPUT -o lo -m comment --comment \"'mangle-OUTPUT-PSW2'\" -j RETURN")}
+${only(true, () => r('mangle OUTPUT', '936 (insert_rule_before mwan3: none, so -A)', "-A OUTPUT -p tcp -m comment --comment \"'mangle-OUTPUT-PSW2'\" -j PSW2_OUTPUT"))}
 ${r('mangle OUTPUT', '963', "-A OUTPUT -p udp -m comment --comment \"'mangle-OUTPUT-PSW2'\" -j PSW2_OUTPUT")}
 ${r('mangle OUTPUT', '983', "-A OUTPUT -m comment --comment \"'mangle-OUTPUT-PSW2'\" -m mark --mark 0x1 -j RETURN")}
 ${r('mangle PSW2', '779', '-A PSW2 -m set --match-set passwall2_lan dst -j RETURN')}
 ${r('mangle PSW2', '780', '-A PSW2 -m set --match-set passwall2_vps dst -j RETURN')}
 ${r('mangle PSW2', '781', '-A PSW2 -m conntrack --ctdir REPLY -j RETURN')}
 ${r('mangle PSW2', '790', "-A PSW2 -m comment --comment \"'WAN_IP_RETURN'\" -m set --match-set passwall2_wan dst -j RETURN")}
+${only(true, () => r('mangle PSW2', '934 ([Local], localhost_proxy 1)', `-A PSW2 -i lo -p tcp ${L} ${TP}`))}
+${only(true, () => r('mangle PSW2', '935 ([Local])', `-A PSW2 -i lo -p tcp ${L} -j RETURN`))}
 ${r('mangle PSW2', '961', "-A PSW2 -i lo -p udp -m comment --comment \"'Local'\" -m mark --mark 0x1 -j TPROXY --on-port 1041 --on-ip 0.0.0.0 --tproxy-mark 0x1/0x1")}
 ${r('mangle PSW2', '962', "-A PSW2 -i lo -p udp -m comment --comment \"'Local'\" -j RETURN")}
 ${r('mangle PSW2', '988', '-A PSW2 -p udp -m udp --dport 53 -j RETURN')}
+${only(true, tcpDefault)}
+${only(true, () => r('mangle PSW2', '578 (tproxy only)', `-A PSW2 -p tcp ${D} ${TP}`))}
 ${r('mangle PSW2', '593', `-A PSW2 -d 198.18.0.0/16 -p udp ${D} -j PSW2_RULE`)}
 ${r('mangle PSW2', '595 (add_port_rules, 1:65535)', '-A PSW2 -p udp -m comment --comment Default -j PSW2_RULE')}
 ${r('mangle PSW2', '596', `-A PSW2 -p udp ${D} -m mark --mark 0x1 -j TPROXY --on-port 1041 --on-ip 0.0.0.0 --tproxy-mark 0x1/0x1`)}
@@ -1411,6 +1452,7 @@ ${r('mangle PSW2_OUTPUT', '798', '-A PSW2_OUTPUT -m set --match-set passwall2_vp
 ${r('mangle PSW2_OUTPUT', '799', '-A PSW2_OUTPUT -m conntrack --ctdir REPLY -j RETURN')}
 ${r('mangle PSW2_OUTPUT', '804 (AUTO_DNS: the ISP DNS)', '-A PSW2_OUTPUT -d 192.168.1.1/32 -p udp -m udp --dport 53 -j RETURN')}
 ${r('mangle PSW2_OUTPUT', '808', '-A PSW2_OUTPUT -m mark --mark 0xff -j RETURN')}
+${only(true, tcpLocal)}
 ${r('mangle PSW2_OUTPUT', '958', '-A PSW2_OUTPUT -d 198.18.0.0/16 -p udp -j PSW2_RULE')}
 ${r('mangle PSW2_OUTPUT', '960 (add_port_rules, 1:65535)', '-A PSW2_OUTPUT -p udp -j PSW2_RULE')}
 ${r('mangle PSW2_RULE', '772', '-A PSW2_RULE -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff')}
@@ -1419,13 +1461,14 @@ ${r('mangle PSW2_RULE', '774', '-A PSW2_RULE -p tcp -m tcp --tcp-flags FIN,SYN,R
 ${r('mangle PSW2_RULE', '775', '-A PSW2_RULE -p udp -m conntrack --ctstate NEW,RELATED -j MARK --set-xmark 0x1/0xffffffff')}
 ${r('mangle PSW2_RULE', '776', '-A PSW2_RULE -j CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff')}
 COMMIT
-`;
+`.replace(/\n\n+/g, '\n');
   c.rows.push('| ip rule / route | `ip rule add fwmark 1 lookup 100`, `ip route add local 0.0.0.0/0 dev lo table 100` | 810-811 |');
   return {
-    name: 'passwall2-fw3',
+    name: tproxy ? 'passwall2-fw3-tproxy' : 'passwall2-fw3',
     source:
+      (tproxy ? PSW2_FW3_TPROXY_LEAD : '') +
       'Passwall2 on fw3 (iptables-legacy + ipset), the defaults of 0_default_config and app.sh get_config at the same commit ' +
-      '(tcp_proxy_way redirect, tcp_redir_ports and udp_redir_ports 1:65535, tcp/udp_no_redir_ports disable, accept_icmp 0, ' +
+      `(tcp_proxy_way ${way}, tcp_redir_ports and udp_redir_ports 1:65535, tcp/udp_no_redir_ports disable, accept_icmp 0, ` +
       'accept_icmpv6 0, ipv6_tproxy 0, localhost_proxy 1, client_proxy 1, dns_redirect 1: DNS through the copy dnsmasq on 11400, ' +
       'REDIR_PORT 1041); a plain node (the default node \'myshunt\' is a shunt node: add_shunt_t_rule then adds a ' +
       '`-m set --match-set passwall2_global_white dst -j RETURN` before each catch-all; left out). The side router\'s ' +
@@ -2295,6 +2338,7 @@ export const FIXTURES: Fixture[] = [
   passwall2Fixture('passwall2-nft', 'tproxy', PSW2_OLD_TCP_PORTS),
   passwall2Fixture('passwall2-nft-redirect', 'redirect', '1:65535'),
   passwall2Fw3Fixture(),
+  passwall2Fw3Fixture('tproxy'),
   passwall2Nft2511Fixture(),
   homeproxyFixture(),
   homeproxyFixture('tun'),

@@ -52,6 +52,7 @@ const CASES: Record<string, Record<string, string>> = {
   'passwall2-nft': { wg: 'udp PSW2_MANGLE#9 nft' },
   'passwall2-nft-redirect': { nas: 'ack PSW2_NAT#4 nft', wg: 'udp PSW2_MANGLE#6 nft' },
   'passwall2-fw3': { nas: 'ack PSW2#5 iptables', wg: 'udp PSW2#10 iptables' },
+  'passwall2-fw3-tproxy': { wg: 'udp PSW2#15 iptables' },
   'passwall2-nft-25.11': { wg: 'udp PSW2_MANGLE#9 nft' },
   homeproxy: {},
   'homeproxy-tun': {},

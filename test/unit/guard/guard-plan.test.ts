@@ -121,6 +121,7 @@ const EXPECTED: Record<string, string[]> = {
     'add inet replyguard_guard nat_pre',
     'insert mangle PSW2',
   ],
+  'passwall2-fw3-tproxy': ['insert mangle PSW2'],
   'passwall2-nft-redirect': [
     'create-table inet replyguard_guard nat_pre',
     'add inet replyguard_guard nat_pre',

@@ -183,6 +183,13 @@ const EXPECTED: Record<string, { proxy: string; tcp: Reply | 'passes'; udp: Repl
     tcp: { taken: 'proxied ack PSW2#5', fixes: ['Passwall2', 'guard', 'sysctl', 'gateway'] },
     udp: { taken: 'proxied udp PSW2#10', fixes: ['Passwall2', 'guard', 'gateway'] },
   },
+  // fw3, tcp_proxy_way tproxy: TCP into mangle PSW2 too, but PSW2_RULE marks only an exact SYN (`--syn`) and the
+  // TPROXY takes only what is marked, so the TCP replies pass; UDP is taken after the [Local] rules, as in redirect mode.
+  'passwall2-fw3-tproxy': {
+    proxy: 'Passwall2 tproxy',
+    tcp: 'passes',
+    udp: { taken: 'proxied udp PSW2#15', fixes: ['Passwall2', 'guard', 'gateway'] },
+  },
 };
 
 describe('upstream-derived fixtures: recognition, responsible rule, fix list', () => {
@@ -225,6 +232,18 @@ describe('upstream-derived fixtures: recognition, responsible rule, fix list', (
       }
     });
   }
+
+  it("Passwall2's fix names the page its global_forwarding section is on (Other Settings, not Basic Settings)", () => {
+    // openwrt-passwall2 7d7dd9b6: luasrc/controller/passwall2.lua:40, model/cbi/passwall2/client/other.lua:61, 91.
+    const s = snapshot('passwall2-fw3-tproxy');
+    const q = { proto: 'udp', server: '192.168.1.10', port: 51820, peer: '93.184.216.34', peerPort: 40000 } as const;
+    const r = evaluateReply(s, q, recognizeProxies(s.ruleset));
+    assert.ok(typeof r !== 'string', String(r));
+    const line = replyFixes(r, '192.168.1.10', 51820, 'udp', 'wg')
+      .map((x) => x.text)
+      .find((l) => l.startsWith('Passwall2:'));
+    assert.match(line ?? '', /udp_redir_ports='53,443'.*\(LuCI: Passwall2 → Other Settings → Forwarding Settings;/);
+  });
 
   it("OpenClash with IPv6 on: a v6 forward's replies are taken in openclash_mangle_v6 / openclash_v6 (init.d/openclash 2024-2141)", () => {
     // The lab's prefixes: server 2001:db8:50::10; the peer outside 2001:db8::/32, which localnetwork6 returns early for.

@@ -196,6 +196,14 @@ const CASES: Record<string, Case> = {
     c: ['forwarded', null, 'PSW2#1'],
     d: ['proxied', 'tproxy:1041', 'PSW2#10'],
   },
+  // tcp_proxy_way tproxy: TCP through PSW2_RULE (an exact SYN only) to the TPROXY of what is marked, in mangle PSW2.
+  'passwall2-fw3-tproxy': {
+    proxy: { name: 'passwall2', mode: 'tproxy', tproxy: [1041], marks: ['0x1'] },
+    a: ['forwarded', null, null],
+    b: ['proxied', 'tproxy:1041', 'PSW2#12'],
+    c: ['forwarded', null, 'PSW2#1'],
+    d: ['proxied', 'tproxy:1041', 'PSW2#15'],
+  },
   homeproxy: {
     proxy: { name: 'homeproxy', mode: 'redirect + tproxy', redirect: [5331], tproxy: [5332], marks: ['0x65'] },
     a: ['forwarded', null, 'homeproxy_redirect_proxy_port#1'],
