@@ -1896,16 +1896,16 @@ ${chains.join('\n')}
 }
 
 // ---------------------------------------------------------------------------
-// ShellCrash: juewuy/ShellCrash scripts/starts/fw_nftables.sh and fw_iptables.sh @040accde (start_nft_route,
-// start_nft_dns, start_nft_wan / start_ipt_route, start_ipt_dns, start_ipt_wan) with fw_start.sh defaults:
-// redir_mod Redir, lan_proxy on, common_ports ON (multiport 22,80,443,8080,8443), fake-ip 28.0.0.0/8,
+// ShellCrash: juewuy/ShellCrash scripts/starts/fw_nftables.sh @9aa6f3d5 and fw_iptables.sh @f72192e8 (start_nft_route,
+// start_nft_dns, start_nft_wan / start_ipt_route, start_ipt_dns, start_ipt_wan) with fw_start.sh defaults (@43cf4a91):
+// redir_mod Redir模式, lan_proxy on, common_ports ON (multiport 22,80,443,8080,8443), fake-ip 28.0.0.0/8,
 // mix 7890 / redir 7892 / tproxy 7893 / dns 1053 / db 9999, routing_mark 7894, host_ipv4 = the LAN.
 const SC_RESERVED = LOCALNETWORK.join(', ');
 const SC_PORTS = '22, 80, 443, 8080, 8443';
-/** ShellCrash's nft modes (redir_mod): Redir, and Tproxy, Tun and Mix (040accd; 9aa6f3d5 names them Tproxy模式, Tun模式, 混合模式). */
+/** ShellCrash's nft modes (redir_mod): Redir模式, Tproxy模式, Tun模式 and 混合模式 (Mix), as fw_nftables.sh at 9aa6f3d5 and fw_start.sh at 43cf4a91 name them. */
 type ScMode = 'redir' | 'tproxy' | 'tun' | 'mix';
 
-/** fw_nftables.sh at 040accd: what each mode's JUMP (and Mix's extra TCP mark and nat chain) is, and where. */
+/** fw_nftables.sh at 9aa6f3d5: what each mode's JUMP (and Mix's extra TCP mark and nat chain) is, and where. */
 const SC_JUMP: Record<Exclude<ScMode, 'redir'>, { line: string; jump: string }> = {
   tproxy: { line: '97, 177 (JUMP of Tproxy mode)', jump: 'meta l4proto { tcp, udp } mark set 7892 tproxy to :7893' },
   tun: { line: '97, 187 (JUMP of Tun mode)', jump: 'meta l4proto { tcp, udp } mark set 7892' },
@@ -2009,13 +2009,13 @@ ${fw4Accepts()}`;
   const tproxy = mode === 'tproxy';
   c.rows.push(
     tproxy
-      ? '| ip rule / route | `ip route add local default dev lo table 100`, `ip rule add fwmark 7892 table 100` | fw_start.sh 17, 30 |'
-      : '| ip rule / route | `ip route add default dev utun table 100` (tun_statu=true once utun has a route), `ip rule add fwmark 7892 table 100` | fw_start.sh 18-28, 30 |',
+      ? '| ip rule / route | `ip route add local default dev lo table 100`, `ip rule add fwmark 7892 table 100` | fw_start.sh 17, 31 |'
+      : '| ip rule / route | `ip route add default dev utun table 100` (tun_statu=true once utun has a route), `ip rule add fwmark 7892 table 100` | fw_start.sh 18-29 (27), 31 |',
   );
   const what = {
-    tproxy: 'Tproxy mode (redir_mod Tproxy: TCP and UDP TPROXY to 7893 with mark 7892 → table 100, a local route)',
-    tun: 'Tun mode (redir_mod Tun: TCP and UDP marked 7892 → table 100, a default route into utun)',
-    mix: 'Mix mode (redir_mod Mix: UDP marked 7892 → table 100 into utun; TCP marked 7893 and redirected to 7892 in prerouting_mixtcp)',
+    tproxy: 'Tproxy mode (redir_mod Tproxy模式: TCP and UDP TPROXY to 7893 with mark 7892 → table 100, a local route)',
+    tun: 'Tun mode (redir_mod Tun模式: TCP and UDP marked 7892 → table 100, a default route into utun)',
+    mix: 'Mix mode (redir_mod 混合模式: UDP marked 7892 → table 100 into utun; TCP marked 7893 and redirected to 7892 in prerouting_mixtcp)',
   }[mode];
   const ports = commonPorts
     ? "With common ports on, prerouting returns every packet whose destination port is not a common port before the JUMP, so a forward's replies (to the client's port) pass."
@@ -2024,18 +2024,18 @@ ${fw4Accepts()}`;
   return {
     name: `shellcrash-nft-${mode}${commonPorts ? '' : '-allports'}`,
     source:
-      `ShellCrash, nftables, ${what}, otherwise the defaults of the shellcrash-nft fixture: scripts/starts/fw_start.sh at the same commit ` +
+      `ShellCrash, nftables, ${what}, otherwise the defaults of the shellcrash-nft fixture: scripts/starts/fw_start.sh at 43cf4a91 ` +
       `(${commonPorts ? 'common_ports ON, multiport 22,80,443,8080,8443, ' : ''}macfilter 黑名单 with no MAC file, dns_mod redir_host), firewall_area 1 (LAN only), ` +
       'fw_wan on, ipv6_redir off; scripts/libs/get_config.sh at 22cd7766 (lines 4-12): mix 7890, redir 7892, tproxy 7893, DNS 1053, db 9999, ' +
-      'fwmark = redir_port 7892, routing_mark fwmark + 2 = 7894, table 100. The rules and their lines are those of 9aa6f3d5 (the shellcrash-nft ' +
-      "fixture's commit), which names the modes Tproxy模式, Tun模式 and 混合模式. " +
+      "fwmark = redir_port 7892, routing_mark fwmark + 2 = 7894, table 100. fw_nftables.sh at 9aa6f3d5 (the shellcrash-nft fixture's commit) " +
+      'and fw_start.sh at 43cf4a91 both name the modes Tproxy模式, Tun模式 and 混合模式. ' +
       ports +
       (tproxy
         ? ''
         : ' Stand-in: utun is a plain tun device (the core makes it). The namespace has no fw4, so fw_nftables.sh makes table inet fw4 with ' +
           "its forward and input chains (192-194) before inserting the accepts, and line 157's `meta mark 0x67890 accept` is absent.") +
       '\n\n' +
-      c.table('juewuy/ShellCrash', '040accde', 'scripts/starts/fw_nftables.sh'),
+      c.table('juewuy/ShellCrash', '9aa6f3d5', 'scripts/starts/fw_nftables.sh'),
     nft,
     ip: tproxy
       ? ['route add local default dev lo table 100', 'rule add fwmark 7892 table 100']
