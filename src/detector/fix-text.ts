@@ -91,9 +91,10 @@ export function detectorFixes(v: ReplyVerdict): Fix[] {
 
 const NAT_GUARD_NFT = 'tcp flags & (fin|syn|rst|ack) != syn counter return';
 
-/** The proxy a chain candidate's label names ("OpenClash" → openclash). */
+/** The proxy a chain candidate's label names ("OpenClash" → openclash, "ShellCrash (ShellClash)" → shellcrash). */
 function proxyOfLabel(label: string): Fix['proxy'] {
-  return PROXY_MODULES.find((m) => m.label === label)?.name ?? 'none';
+  // An earlier release's name rides in parentheses: "ShellCrash (ShellClash)".
+  return PROXY_MODULES.find((m) => m.label === label || label.startsWith(`${m.label} (`))?.name ?? 'none';
 }
 
 /**

@@ -55,6 +55,11 @@ export interface ProxyModule {
   ports: readonly ProxyPort[];
   /** Its TUN devices: regular-expression sources matched at the start of a device name, any case. */
   tunDevices: readonly string[];
+  /**
+   * Its label for the chains recognised as its own ("family table chain" each), where an earlier release
+   * with other names gets another label; absent: always `label`.
+   */
+  labelOf?(chains: readonly string[]): string;
   /** Its own settings that exempt the replies (kind proxy_setting or masquerade_setting), best first. */
   nativeFixes(ctx: NativeFixContext): Fix[];
   /**

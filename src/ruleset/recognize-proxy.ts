@@ -5,7 +5,7 @@
 // rules do: ports, marks, route tables, entry chains.
 
 import type { ProxyName } from '../proxies/proxy-name';
-import { proxyLabel, proxyOwning } from '../proxies/registry';
+import { proxyLabel, proxyModule, proxyOwning } from '../proxies/registry';
 import type { Hop } from './evaluate';
 import type { Expr, Op, Ruleset, Table } from './model';
 
@@ -228,6 +228,7 @@ export function recognizeProxies(rs: Ruleset): ProxyInfo[] {
                 ? 'tproxy'
                 : 'marks only';
     if (info.name === 'openclash') info.label = `OpenClash (${info.backend === 'nft' ? 'fw4' : 'fw3'})`;
+    else if (info.name !== 'unknown') info.label = proxyModule(info.name)?.labelOf?.(info.chains) ?? info.label;
   }
   return [...found.values()].map((a) => a.info);
 }

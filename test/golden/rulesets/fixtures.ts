@@ -2096,6 +2096,61 @@ COMMIT
 }
 
 // ---------------------------------------------------------------------------
+// ShellClash, ShellCrash's name before its rename: scripts/start.sh at juewuy/ShellCrash@cd801e12 (2021, then
+// juewuy/ShellClash), Redir模式 on iptables, its default. Defaults of getconfig: redir_port 7892, dns_port 1053,
+// common_ports 已开启 with multiport 22,53,587,465,995,993,143,80,443,8080, dns_mod redir_host, cn_ip_route,
+// ipv6_support, public_support and local_proxy off, an empty MAC list. The side router's LAN address 192.168.1.2
+// makes gethost's $lanhost `-s 192.0.0.0/8` (the first octet, then 0.0.0/8).
+
+/** ShellClash on iptables (start.sh at cd801e12): afstart runs start_dns, then start_redir. */
+function shellclashIptablesFixture(commonPorts = true): Fixture {
+  const c = new Cited();
+  const r = (chain: string, line: string, text: string) => {
+    c.rows.push(`| ${chain} | \`${text}\` | ${line} |`);
+    return text;
+  };
+  const ports = commonPorts ? '-m multiport --dports 22,53,587,465,995,993,143,80,443,8080 ' : '';
+  const reserved = LOCALNETWORK.filter((n) => n !== '100.64.0.0/10');
+  const iptables = `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:clash - [0:0]
+:clash_dns - [0:0]
+${r('nat PREROUTING', '344 (-I, last: first)', '-A PREROUTING -d 8.8.4.4/32 -p tcp -j clash')}
+${r('nat PREROUTING', '343 (-I)', '-A PREROUTING -d 8.8.8.8/32 -p tcp -j clash')}
+${r('nat PREROUTING', '388 (start_dns, before start_redir)', '-A PREROUTING -p udp -j clash_dns')}
+${r('nat PREROUTING', '337 ($lanhost from gethost, 84-88)', '-A PREROUTING -s 192.0.0.0/8 -p tcp -j clash')}
+${reserved.map((n) => r('nat clash', '316-323', `-A clash -d ${n} -j RETURN`)).join('\n')}
+${r('nat clash', `335 (mac blacklist, list empty${commonPorts ? '; $ports: common_ports 已开启, 18, 33, 35' : '; common_ports 未开启: $ports empty, 35'})`, `-A clash -p tcp ${ports}-j REDIRECT --to-ports 7892`)}
+${r('nat clash_dns', '385', '-A clash_dns -p udp -m udp --dport 53 -j REDIRECT --to-ports 1053')}
+${r('nat clash_dns', '386', '-A clash_dns -p tcp -m tcp --dport 53 -j REDIRECT --to-ports 1053')}
+COMMIT
+`;
+  return {
+    name: `shellclash-iptables${commonPorts ? '' : '-allports'}`,
+    source:
+      'ShellClash (ShellCrash before its rename), Redir模式 on iptables, as scripts/start.sh at juewuy/ShellCrash@cd801e12 ' +
+      '(2021, when the repository was juewuy/ShellClash) writes it: afstart (the redir_mod dispatch) runs start_dns, then ' +
+      'start_redir. getconfig defaults (lines 14-35): redir_mod Redir模式 (15-16), ' +
+      (commonPorts
+        ? 'common_ports 已开启 (18) with multiport 22,53,587,465,995,993,143,80,443,8080 (33), so $ports (35) is on the REDIRECT, '
+        : 'but common_ports 未开启 (set in $clashdir/mark; the default is 已开启, 18), so $ports (35) is empty and the REDIRECT takes all TCP, ') +
+      'redir_port 7892 (26), dns_port 1053 (28), ipv6_support off (22, so no clashv6 chains), public_support off (30), ' +
+      'dns_mod redir_host with cn_ip_route off (19, 29: no cn_ip return), an empty MAC list ($clashdir/mac, blacklist). ' +
+      "gethost (84-88) makes $lanhost from the LAN address's first octet: 192.168.1.2 gives -s 192.0.0.0/8. " +
+      'Loaded with iptables-nft so that nft -j shows the same tables with xt parts. The chain names are ShellClash\'s own: ' +
+      'clash and clash_dns (not shellclash*); its nft modes (later releases) used table inet shellclash. ' +
+      'Lines as counted in the stored file; juewuy/ShellCrash issue #64 links lines 311-320 of this file at this commit ' +
+      "(start_redir's opening and its reserved-range returns).\n\n" +
+      c.table('juewuy/ShellCrash', 'cd801e12', 'scripts/start.sh'),
+    iptables,
+    iptablesVariant: 'nft',
+  };
+}
+
+// ---------------------------------------------------------------------------
 // OpenClash fw3 (iptables-legacy + ipset), fake-ip with the defaults, from the same init.d/openclash
 // (v0.47.071, the `#IPTABLES` branch). Without iptables' owner match (OpenClash does not depend on
 // iptables-mod-extra) its "own traffic" test is `-m mark --mark 0x1a0a` (line 2316).
@@ -2353,6 +2408,8 @@ export const FIXTURES: Fixture[] = [
   shellcrashNftFixture('mix'),
   shellcrashNftFixture('tproxy', false),
   shellcrashIptablesFixture(),
+  shellclashIptablesFixture(),
+  shellclashIptablesFixture(false),
   { name: 'unknown-tproxy', source: 'A hand-written TPROXY table with no known proxy names.', nft: UNKNOWN_NFT, ip: ['rule add fwmark 1 table 100', 'route add local 0.0.0.0/0 dev lo table 100'] },
   { name: 'empty', source: 'No firewall rules at all: a plain router.' },
 ];

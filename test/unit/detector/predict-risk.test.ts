@@ -67,6 +67,8 @@ const CASES: Record<string, Record<string, string>> = {
   'shellcrash-nft-mix': {},
   'shellcrash-nft-tproxy-allports': { nas: 'synack prerouting#9 nft', wg: 'udp prerouting#9 nft' },
   'shellcrash-iptables': {},
+  'shellclash-iptables': {},
+  'shellclash-iptables-allports': { nas: 'ack clash#9 iptables' },
   'unknown-tproxy': { nas: 'synack pre#2 nft', wg: 'udp pre#2 nft' },
   empty: {},
 };

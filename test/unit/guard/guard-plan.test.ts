@@ -42,6 +42,8 @@ const EXPECTED: Record<string, string[]> = {
   'homeproxy-redirect-tun': [],
   'openclash-fw4-redirhost-common-ports': [],
   'shellcrash-iptables': [],
+  'shellclash-iptables': [],
+  'shellclash-iptables-allports': ['create-table inet replyguard_guard nat_pre', 'add inet replyguard_guard nat_pre'],
   'shellcrash-nft': [],
   'shellcrash-nft-tproxy': [],
   'shellcrash-nft-tun': [],

@@ -26,6 +26,13 @@ describe('proxy registry', () => {
     assert.equal(owner('fw4', 'homeproxy_redirect'), 'homeproxy');
     assert.equal(owner('nikki', 'dstnat'), 'nikki');
     assert.equal(owner('shellcrash', 'prerouting'), 'shellcrash');
+    // ShellClash, ShellCrash's name before its rename: table inet shellclash, iptables chains clash, clash_dns, ….
+    assert.equal(owner('shellclash', 'prerouting'), 'shellcrash');
+    assert.equal(owner('nat', 'clash'), 'shellcrash');
+    assert.equal(owner('nat', 'clash_dns'), 'shellcrash');
+    assert.equal(owner('mangle', 'clashv6'), 'shellcrash');
+    assert.equal(owner('nat', 'clash_proxy'), null);
+    assert.equal(owner('nat', 'CLASH'), null);
     assert.equal(owner('fw4', 'dstnat'), null);
     assert.equal(owner('sbx', 'pre'), null);
   });
@@ -64,6 +71,44 @@ describe('proxy registry', () => {
     assert.deepEqual(
       proxies.map((p) => [p.name, p.label, p.redirectPorts]),
       [['nikki', 'nikki', [7891]]],
+    );
+  });
+
+  it("recognises ShellClash's table inet shellclash (ShellCrash before its rename) as ShellCrash (ShellClash)", () => {
+    // ShellClash 1.7's Nft基础 mode, as the error output quoted in juewuy/ShellCrash issue #326 names the table and chain.
+    const nft = JSON.stringify({
+      nftables: [
+        { table: { family: 'inet', name: 'shellclash', handle: 1 } },
+        {
+          chain: {
+            family: 'inet',
+            table: 'shellclash',
+            name: 'prerouting',
+            handle: 1,
+            type: 'nat',
+            hook: 'prerouting',
+            prio: -100,
+            policy: 'accept',
+          },
+        },
+        {
+          rule: {
+            family: 'inet',
+            table: 'shellclash',
+            chain: 'prerouting',
+            handle: 2,
+            expr: [
+              { match: { op: '==', left: { meta: { key: 'l4proto' } }, right: 'tcp' } },
+              { redirect: { port: 7892 } },
+            ],
+          },
+        },
+      ],
+    });
+    const proxies = recognizeProxies(makeSnapshot({ nftJson: nft }).ruleset);
+    assert.deepEqual(
+      proxies.map((p) => [p.name, p.label, p.redirectPorts]),
+      [['shellcrash', 'ShellCrash (ShellClash)', [7892]]],
     );
   });
 

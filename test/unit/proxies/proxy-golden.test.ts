@@ -111,6 +111,18 @@ const EXPECTED: Record<string, { proxy: string; tcp: Reply | 'passes'; udp: Repl
     proxy: 'ShellCrash tproxy',
     ...takenBoth('prerouting#9', ['ShellCrash', 'guard', 'gateway']),
   },
+  // ShellClash (ShellCrash's name before its rename) on iptables, its default: chains clash and clash_dns. With its
+  // defaults the REDIRECT carries common_ports' multiport, which the replies' client port misses; with common ports
+  // off the REDIRECT takes the replies' first ACK (UDP has no rule but DNS).
+  'shellclash-iptables': { proxy: 'ShellCrash (ShellClash) redirect', tcp: 'passes', udp: 'passes' },
+  'shellclash-iptables-allports': {
+    proxy: 'ShellCrash (ShellClash) redirect',
+    tcp: {
+      taken: 'proxied ack clash#9',
+      fixes: ['ShellClash (ShellCrash before its rename)', 'guard', 'sysctl', 'gateway'],
+    },
+    udp: 'passes',
+  },
   // fw3, fake-ip: nat openclash REDIRECTs every TCP port, mangle openclash TPROXYs UDP.
   'openclash-fw3-fakeip': {
     proxy: 'OpenClash (fw3) redirect + tproxy',
@@ -221,7 +233,7 @@ describe('upstream-derived fixtures: recognition, responsible rule, fix list', (
           r.proxy?.label,
           want.proxy
             .split(' ')
-            .slice(0, want.proxy.startsWith('OpenClash') ? 2 : 1)
+            .slice(0, /^\S+ \(/.test(want.proxy) ? 2 : 1) // "OpenClash (fw4)", "ShellCrash (ShellClash)"
             .join(' '),
         );
         const fixes = replyFixes(r, '192.168.1.10', port, proto, forward).map((x) => x.text);
@@ -353,6 +365,7 @@ describe('port hints name only chains the proxies write', () => {
     'OpenClash fw3': 'openclash-fw3-fakeip',
     'ShellCrash fw4': 'shellcrash-nft',
     'ShellCrash fw3': 'shellcrash-iptables',
+    'ShellCrash (ShellClash) fw3': 'shellclash-iptables-allports',
     'Passwall fw4': 'passwall-nft',
     'Passwall fw3': 'passwall-fw3',
     'Passwall2 fw4': 'passwall2-nft-redirect',

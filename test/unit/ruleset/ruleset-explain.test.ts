@@ -303,6 +303,22 @@ const CASES: Record<string, Case> = {
     c: ['forwarded', null, 'shellcrash#4'],
     d: ['forwarded', null, null],
   },
+  // ShellClash (ShellCrash before its rename): the REDIRECT in nat clash carries common_ports' multiport.
+  'shellclash-iptables': {
+    proxy: { name: 'shellcrash', mode: 'redirect', redirect: [7892] },
+    a: ['forwarded', null, null],
+    b: ['proxied', 'redirect:7892', 'clash#9'],
+    c: ['forwarded', null, 'clash#6'],
+    d: ['forwarded', null, null],
+  },
+  // Common ports off: the same REDIRECT takes every TCP port, the replies' first ACK too.
+  'shellclash-iptables-allports': {
+    proxy: { name: 'shellcrash', mode: 'redirect', redirect: [7892] },
+    a: ['proxied', 'redirect:7892', 'clash#9'],
+    b: ['proxied', 'redirect:7892', 'clash#9'],
+    c: ['forwarded', null, 'clash#6'],
+    d: ['forwarded', null, null],
+  },
   'unknown-tproxy': {
     proxy: { name: 'unknown', mode: 'tproxy', tproxy: [12345], marks: ['0x1'] },
     a: ['proxied', 'tproxy:12345', 'pre#2'],
