@@ -36,7 +36,7 @@ export interface UciChange {
 export interface FixScope {
   firewall?: 'fw3' | 'fw4';
   family?: 'ipv4' | 'ipv6';
-  /** The proxy releases that have the option ("≥ 0.46.059"). */
+  /** The proxy releases that have the option ("≥ 0.46.060"). */
   proxy_versions?: string;
 }
 

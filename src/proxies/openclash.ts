@@ -28,10 +28,31 @@ export const OPENCLASH: ProxyModule = {
   ],
   tunDevices: ['utun', 'clash\\d*'],
   nativeFixes: openclashFixes,
-  // Proven for IPv6 on fw4 in its IPv6 Redirect, TProxy and TUN modes (openclash_v6, openclash_mangle_v6); not
-  // with Bypass Gateway Compatible (openclash_post_v6) nor on fw3 (ip6tables), which the lab has not.
-  ipv6FixesProven: (ctx) => ctx.label === 'OpenClash (fw4)' && !ctx.features.includes(BYPASS_GATEWAY_FEATURE),
+  // Proven for IPv6 on fw4 in its IPv6 Redirect, TProxy and TUN modes (openclash_v6, openclash_mangle_v6) as
+  // v0.47.071 writes them; not with Bypass Gateway Compatible (openclash_post_v6), nor on fw3 (ip6tables), nor
+  // for a release before 0.46.069 (see BEFORE_REPLY_RETURN_FEATURE), which the lab has not.
+  ipv6FixesProven: (ctx) =>
+    ctx.label === 'OpenClash (fw4)' &&
+    !ctx.features.includes(BYPASS_GATEWAY_FEATURE) &&
+    !ctx.features.includes(BEFORE_REPLY_RETURN_FEATURE),
 };
+
+/**
+ * What recognizeProxies notes when no OpenClash chain returns `ct direction reply` (nft) / `--ctdir REPLY`
+ * (iptables): a release before 0.46.069. init.d/openclash writes that return into every chain since
+ * vernesong/OpenClash@598f3e78 (2025-01-28, first released in 0.46.069, 990b711d). The releases before differ in
+ * what an IPv6 access-list entry becomes: 0.46.068 (vernesong/OpenClash@bf478f74,
+ * luci-app-openclash/root/etc/init.d/openclash 844-845, 875-886) wraps an address that is already `{ <host> }` in
+ * braces again for `ip6 saddr`, a rule nft refuses (nftables 1.0.6 aborts on it), so no IPv6 fix is offered for them.
+ */
+export const BEFORE_REPLY_RETURN_FEATURE = 'no ct direction reply return (OpenClash before 0.46.069)';
+
+/**
+ * The first release with the Lan Traffic Access List (uci section `lan_ac_traffic`): vernesong/OpenClash@acb6c27d
+ * ("chore: refine traffic ac", 2024-12-15) added it to init.d/openclash and luasrc/model/cbi/openclash/settings.lua,
+ * released as 0.46.060 (5f5014e6); 0.46.059 (54237b00) has no such section.
+ */
+export const LAN_AC_TRAFFIC_SINCE = '0.46.060';
 
 /** One Lan Traffic Access List entry (section type `lan_ac_traffic`) that exempts a server port's replies. */
 export interface LanAcTrafficEntry {
@@ -149,7 +170,7 @@ function openclashFixes(ctx: NativeFixContext): Fix[] {
   fixes.push(
     openclashFix(
       'proxy_setting',
-      "OpenClash: add a Lan Traffic Access List entry (插件设置 → 访问控制 → 来源流量访问控制, OpenClash ≥ 0.46.059) for the server's replies" +
+      `OpenClash: add a Lan Traffic Access List entry (插件设置 → 访问控制 → 来源流量访问控制, OpenClash ≥ ${LAN_AC_TRAFFIC_SINCE}) for the server's replies` +
         `${masquerades ? ' (OpenClash also exempts it from the Bypass Gateway Compatible masquerade)' : ''}: `,
       lanAcTrafficChanges({
         host: ctx.server,
@@ -157,7 +178,7 @@ function openclashFixes(ctx: NativeFixContext): Fix[] {
         proto: ctx.proto,
         ...(ctx.forward ? { name: ctx.forward } : {}),
       }),
-      { family, proxy_versions: '≥ 0.46.059' },
+      { family, proxy_versions: `≥ ${LAN_AC_TRAFFIC_SINCE}` },
     ),
   );
   if (ctx.proto === 'tcp' && ctx.redirected && !ctx.features.some((f) => /common_ports/.test(f)))

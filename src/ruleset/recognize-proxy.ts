@@ -4,6 +4,7 @@
 // chain and table names their generators use, then described by what the
 // rules do: ports, marks, route tables, entry chains.
 
+import { BEFORE_REPLY_RETURN_FEATURE } from '../proxies/openclash';
 import type { ProxyName } from '../proxies/proxy-name';
 import { proxyLabel, proxyModule, proxyOwning } from '../proxies/registry';
 import type { Hop } from './evaluate';
@@ -136,6 +137,8 @@ export function recognizeProxies(rs: Ruleset): ProxyInfo[] {
     }
   }
   // Describe each.
+  /** OpenClash instances with a `ct direction reply` return in a chain of theirs (0.46.069 and later). */
+  const replyReturns = new Set<ProxyInfo>();
   for (const t of rs.tables) {
     for (const c of t.chains) {
       const key = `${tableKey(t)} ${c.name}`;
@@ -179,6 +182,7 @@ export function recognizeProxies(rs: Ruleset): ProxyInfo[] {
             a.info.features.push('bypass_gateway_compatible');
         }
         if (a.info.name === 'openclash') {
+          if (/ct direction reply|--ctdir REPLY/i.test(r.text)) replyReturns.add(a.info);
           if (/common_ports/.test(r.text) && !a.info.features.includes('common_ports (redir-host)'))
             a.info.features.push('common_ports (redir-host)');
           if (/china_ip_route/.test(r.text) && !a.info.features.includes('china_ip_route'))
@@ -194,6 +198,9 @@ export function recognizeProxies(rs: Ruleset): ProxyInfo[] {
       if (a && !a.info.chains.includes(key)) a.info.chains.push(key);
     }
   }
+  for (const { info } of found.values())
+    if (info.name === 'openclash' && !replyReturns.has(info) && !info.features.includes(BEFORE_REPLY_RETURN_FEATURE))
+      info.features.push(BEFORE_REPLY_RETURN_FEATURE);
   // Marks → ip rules → route tables.
   for (const { info } of found.values()) {
     for (const m of info.marks) {

@@ -7,7 +7,11 @@
 //   `comment ${comment}`, unquoted;
 // - v0.47.055 (vernesong/OpenClash@8af97e15, lines 925-958 and 1000-1030, 974-979 / 1046-1051 into
 //   `openclash_post`): `comment "\"${comment}\""` and `--comment "${comment}"`, quoted.
-// Both releases insert every entry into openclash_post too, the masquerade chain of Bypass Gateway Compatible
+// - 0.46.068 (vernesong/OpenClash@bf478f74, the last release before the `ct direction reply` returns; lines 818-950,
+//   852 / 856 the inserts into `openclash` / `openclash_mangle` without TUN, 869 / 872 into `openclash_post`): the rule
+//   string of 0.47.055, quoted comment included, with the entry's own target everywhere (no drop→return), and for
+//   IPv6 the address wrapped twice, `ip6 saddr { { <host> } }` (844-845), which nft refuses. fw4 only here.
+// Every release inserts every entry into openclash_post too, the masquerade chain of Bypass Gateway Compatible
 // (bypass_gateway_compatible=1); without that chain the insert fails and OpenClash discards the error.
 
 import assert from 'node:assert/strict';
@@ -38,7 +42,7 @@ function unquoted(s: string): string[] {
 
 const opt = (e: Entry, k: string, dflt: string) => e[k] ?? dflt;
 
-type Release = '0.47.071' | '0.47.055';
+type Release = '0.47.071' | '0.47.055' | '0.46.068';
 
 /**
  * Which of the entry's rules: the one in the proxy's chain (TCP: nat `openclash`, UDP: `openclash_mangle`
@@ -53,11 +57,20 @@ export function nftArgv(e: Entry, release: Release, where: LanAcChain = 'proxy')
   const v6 = opt(e, 'family', 'both') === 'ipv6';
   const proto = opt(e, 'proto', 'both');
   const srcIp = opt(e, 'src_ip', '');
-  const src = srcIp ? (v6 ? `ip6 saddr ${srcIp}` : `ip saddr { ${srcIp} }`) : '';
+  const src = srcIp
+    ? v6
+      ? release === '0.46.068'
+        ? `ip6 saddr { { ${srcIp} } }`
+        : `ip6 saddr ${srcIp}`
+      : `ip saddr { ${srcIp} }`
+    : '';
   const sport = `sport ${opt(e, 'src_port', '0-65535')}`;
   const target = opt(e, 'target', 'return');
   // target_ (drop becomes return) in the nat chains, target itself in the mangle ones.
-  const tgt = ((proto === 'tcp' && where !== 'mangle') || where === 'post') && target === 'drop' ? 'return' : target;
+  const tgt =
+    release !== '0.46.068' && ((proto === 'tcp' && where !== 'mangle') || where === 'post') && target === 'drop'
+      ? 'return'
+      : target;
   const comment = opt(e, 'comment', 'lan_ac_traffic');
   const chain =
     where === 'post'
@@ -81,7 +94,7 @@ export function nftArgv(e: Entry, release: Release, where: LanAcChain = 'proxy')
  */
 export function iptArgv(
   e: Entry,
-  release: Release,
+  release: Exclude<Release, '0.46.068'>,
   where: Exclude<LanAcChain, 'mangle'> = 'proxy',
   tun = false,
 ): string[] {

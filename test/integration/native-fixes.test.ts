@@ -266,15 +266,29 @@ const OPENCLASH_CATCH_ALL = /^\s+ip protocol tcp counter packets \d+ bytes \d+ r
 
 type Firewall = 'fw4' | 'fw3';
 
-/** The printed lan_ac_traffic entries, each as OpenClash 0.47.071 writes it into the proxy's chain and, with
+/** The OpenClash release a lab mode re-states: v0.47.071, or 0.46.068 (openclash-fw4-0.46-fakeip, fw4 only). */
+type OcRelease = '0.47.071' | '0.46.068';
+
+/** The printed lan_ac_traffic entries, each as OpenClash writes it into the proxy's chain and, with
  * Bypass Gateway Compatible on, into openclash_post. */
-async function ocLanAcTraffic(lab: Lab, p: Printed, fw: Firewall, post: boolean): Promise<void> {
+async function ocLanAcTraffic(
+  lab: Lab,
+  p: Printed,
+  fw: Firewall,
+  post: boolean,
+  release: OcRelease = '0.47.071',
+): Promise<void> {
   for (const line of [lineWith(p.tcp, 'lan_ac_traffic'), lineWith(p.udp, 'lan_ac_traffic')]) {
     const [e] = entriesOf(line);
     assert.ok(e, line);
-    const argv = fw === 'fw4' ? nftArgv : iptArgv;
-    await must(lab, lab.ns.side, argv(e, '0.47.071'));
-    if (post) await must(lab, lab.ns.side, argv(e, '0.47.071', 'post'));
+    if (fw === 'fw4') {
+      await must(lab, lab.ns.side, nftArgv(e, release));
+      if (post) await must(lab, lab.ns.side, nftArgv(e, release, 'post'));
+      continue;
+    }
+    assert.equal(release, '0.47.071', 'fw3 proofs re-state v0.47.071');
+    await must(lab, lab.ns.side, iptArgv(e, '0.47.071'));
+    if (post) await must(lab, lab.ns.side, iptArgv(e, '0.47.071', 'post'));
   }
 }
 
@@ -298,16 +312,19 @@ async function ocBlacklist(lab: Lab, host: string, fw: Firewall): Promise<void> 
   await iptInsertBefore(lab, 'mangle', 'openclash', /-j (TPROXY|openclash_upnp)\b/, [rule]);
 }
 
-/** common_ports 1 in redir-host: the port set and its return in the TCP chain, and with `udp` in the UDP one. */
-async function ocCommonPorts(lab: Lab, fw: Firewall, udp: boolean): Promise<void> {
+/**
+ * common_ports 1 in redir-host: the port set and its return in the TCP chain, and with `udp` in the UDP one.
+ * 0.46.068 matches the port per protocol (bf478f74 init.d 1537 `tcp dport`, 1579 `udp dport`), v0.47.071 `th dport`.
+ */
+async function ocCommonPorts(lab: Lab, fw: Firewall, udp: boolean, release: OcRelease = '0.47.071'): Promise<void> {
   if (fw === 'fw4') {
     await nft(
       lab,
       `add set inet fw4 common_ports { type inet_service; flags interval; elements = { ${OPENCLASH_COMMON_PORTS.split(' ').join(', ')} } }\n`,
     );
-    const rule = ['th dport != @common_ports counter return'];
-    await insertBefore(lab, 'inet fw4', 'openclash', OPENCLASH_CATCH_ALL, rule);
-    if (udp) await insertBefore(lab, 'inet fw4', 'openclash_mangle', /jump openclash_upnp/, rule);
+    const rule = (l4: string) => [`${release === '0.46.068' ? l4 : 'th'} dport != @common_ports counter return`];
+    await insertBefore(lab, 'inet fw4', 'openclash', OPENCLASH_CATCH_ALL, rule('tcp'));
+    if (udp) await insertBefore(lab, 'inet fw4', 'openclash_mangle', /jump openclash_upnp/, rule('udp'));
     return;
   }
   await must(lab, lab.ns.side, ['ipset', '-exist', 'create', 'common_ports', 'bitmap:port', 'range', '0-65535']);
@@ -343,14 +360,15 @@ function withBypassOff(lines: string[], what: string): { line: string; off: bool
 }
 
 /** OpenClash's fixes on fw4 or fw3, with Bypass Gateway Compatible on (`post`) or off. */
-function openclashFixes(fw: Firewall, post: boolean): Fix[] {
+function openclashFixes(fw: Firewall, post: boolean, release: OcRelease = '0.47.071'): Fix[] {
   const on = fw === 'fw3' ? ' on iptables' : '';
+  const expanded = release === '0.46.068' ? 'quoted as its script does' : 'expanded as its script does';
   const fixes: Fix[] = [
     {
-      name: `lan_ac_traffic${on} (OpenClash 0.47.071, the printed comment expanded as its script does${post ? ', into openclash_post too' : ''})`,
+      name: `lan_ac_traffic${on} (OpenClash ${release}, the printed comment ${expanded}${post ? ', into openclash_post too' : ''})`,
       repairs: ['tcp', 'udp'],
       perPort: true,
-      apply: (lab, p) => ocLanAcTraffic(lab, p, fw, post),
+      apply: (lab, p) => ocLanAcTraffic(lab, p, fw, post, release),
     },
     {
       name: `lan_ac_black_ips${on}${post ? ' with bypass_gateway_compatible 0, as printed together' : ''}`,
@@ -375,7 +393,7 @@ function openclashFixes(fw: Firewall, post: boolean): Fix[] {
         const { line, off } = withBypassOff(p.tcp, 'common_ports');
         assert.equal(option(line, 'openclash.config.common_ports'), '1');
         assert.equal(off, post, line);
-        await ocCommonPorts(lab, fw, post);
+        await ocCommonPorts(lab, fw, post, release);
         if (off) await ocBypassGatewayOff(lab, fw);
       },
     },
@@ -519,6 +537,14 @@ const CASES: ProxyCase[] = [
     label: /^OpenClash/,
     tcpChain: 'openclash',
     fixes: openclashFixes('fw4', false),
+  },
+  {
+    mode: 'openclash-fw4-0.46-fakeip',
+    golden: 'openclash-fw4-0.46-fakeip',
+    tag: 'nfoc46',
+    label: /^OpenClash/,
+    tcpChain: 'openclash',
+    fixes: openclashFixes('fw4', false, '0.46.068'),
   },
   {
     mode: 'openclash-fw4-fakeip',

@@ -33,6 +33,7 @@ export type ProxyMode =
   | 'nft-tproxy'
   | 'tun'
   | 'openclash-fw4-fakeip'
+  | 'openclash-fw4-0.46-fakeip'
   | 'passwall2-tproxy'
   | 'passwall2-redirect'
   | 'passwall'
@@ -80,6 +81,7 @@ export const FIX_PROOF_MODES: readonly ProxyMode[] = [
   'passwall-tproxy',
   'passwall-fw3-tproxy',
   'passwall2-fw3-tproxy',
+  'openclash-fw4-0.46-fakeip',
 ];
 
 /** What a mode does to the forward's replies, without any guard. */
@@ -108,6 +110,8 @@ export const MODE_TRAITS: Readonly<Record<ProxyMode, ModeTraits>> = {
   tun: { tcp: 'timeout', udp: true },
   // OpenClash fake-ip on fw4: TCP REDIRECT + UDP TPROXY.
   'openclash-fw4-fakeip': { tcp: 'reset', udp: true, redirectPort: 7892 },
+  // OpenClash 0.46.068 fake-ip on fw4 (before the `ct direction reply` return): the same TCP REDIRECT + UDP TPROXY.
+  'openclash-fw4-0.46-fakeip': { tcp: 'reset', udp: true, redirectPort: 7892 },
   // Passwall2 TPROXY with tcp_redir_ports = all: its `tcp flags syn` also marks the SYN-ACK.
   'passwall2-tproxy': { tcp: 'timeout', udp: true },
   // Passwall2's defaults (tcp_proxy_way redirect, tcp_redir_ports 1:65535): TCP REDIRECT to 1041 from its own
@@ -1510,6 +1514,36 @@ ${OPENCLASH_NAT}
   }
 }
 `;
+    // 0.46.068 (test/golden/rulesets/openclash-fw4-0.46-fakeip): no `ct direction reply` return; the UDP chain
+    // returns loopback and DNS first.
+    case 'openclash-fw4-0.46-fakeip':
+      return `table inet fw4 {
+${LOCALNETWORK_SET('localnetwork')}
+  chain dstnat {
+    type nat hook prerouting priority dstnat; policy accept;
+    iifname "br-lan" meta nfproto ipv4 ip protocol tcp counter jump openclash
+  }
+  chain openclash {
+    ip daddr @localnetwork counter return
+    ip protocol tcp ip daddr { 198.18.0.0/16 } counter redirect to :${FORWARD.redirectPort}
+    ip protocol tcp counter redirect to :${FORWARD.redirectPort}
+  }
+  chain mangle_prerouting {
+    type filter hook prerouting priority mangle; policy accept;
+    iifname "br-lan" meta nfproto ipv4 ip protocol udp counter jump openclash_mangle
+  }
+  chain openclash_upnp {
+  }
+  chain openclash_mangle {
+    meta l4proto { udp } iifname "lo" counter return
+    ip daddr @localnetwork counter return
+    udp dport 53 counter return
+    meta l4proto { udp } ip daddr { 198.18.0.0/16 } mark set ${OPENCLASH_MARK} tproxy ip to 127.0.0.1:${OPENCLASH_TPROXY_PORT} counter accept
+    ip protocol udp counter jump openclash_upnp
+    meta l4proto { udp } mark set ${OPENCLASH_MARK} tproxy ip to 127.0.0.1:${OPENCLASH_TPROXY_PORT} counter accept
+  }
+}
+`;
     case 'passwall2-tproxy':
       return `table inet passwall2 {
 ${LOCALNETWORK_SET('passwall2_lan')}
@@ -1781,6 +1815,7 @@ function policyRouting(mode: ProxyMode): string[] {
   switch (mode) {
     case 'nft-tproxy':
     case 'openclash-fw4-fakeip':
+    case 'openclash-fw4-0.46-fakeip':
     case 'openclash-fw3':
       return [
         `rule add fwmark ${OPENCLASH_MARK} table ${OPENCLASH_TABLE}`,
@@ -1864,6 +1899,7 @@ function guardRules(mode: ProxyMode, ipv6 = false): Array<{ table: string; chain
         ...(ipv6 ? [{ table: 'inet fw4', chain: 'openclash_mangle_v6', rules: [invalid, newNoSyn, udpForward6] }] : []),
       ];
     case 'openclash-fw4-fakeip':
+    case 'openclash-fw4-0.46-fakeip':
       return [
         { table: 'inet fw4', chain: 'openclash', rules: [midstream] },
         { table: 'inet fw4', chain: 'openclash_mangle', rules: [invalid, udpForward] },

@@ -130,7 +130,7 @@ describe('one finding, the same fixes in the same order: CLI, status.json, LuCI,
     assert.deepEqual(entry.uci?.[0], { op: 'add', config: 'openclash', section: 'lan_ac_traffic' });
     assert.ok(entry.uci?.some((c) => c.option === 'src_ip' && c.value === '192.168.1.10'));
     assert.deepEqual(entry.command?.slice(-2), ['uci commit openclash', '/etc/init.d/openclash restart']);
-    assert.deepEqual(entry.applies, { family: 'ipv4', proxy_versions: '≥ 0.46.059' });
+    assert.deepEqual(entry.applies, { family: 'ipv4', proxy_versions: '≥ 0.46.060' });
     assert.ok(typed[2]!.command?.every((c) => c.startsWith('nft insert rule inet fw4 openclash_mangle ')));
     assert.deepEqual(finding.fixes, texts, 'the plain text for older readers, in the same order');
   });

@@ -62,7 +62,7 @@ const GUARD_APPLY = 'replyguard guard apply';
 
 /** What `proxy_fix` holds for OpenClash (src/detector/rule-attribution.ts: proxyFixLines, then guardLines). */
 const OPENCLASH_FIX = [
-  "OpenClash: add a Lan Traffic Access List entry (插件设置 → 访问控制 → 来源流量访问控制, OpenClash ≥ 0.46.059) for the server's replies: uci add openclash lan_ac_traffic && uci set openclash.@lan_ac_traffic[-1].enabled='1' && uci set openclash.@lan_ac_traffic[-1].src_ip='192.168.50.10' && uci set openclash.@lan_ac_traffic[-1].src_port='443' && uci set openclash.@lan_ac_traffic[-1].proto='tcp' && uci set openclash.@lan_ac_traffic[-1].family='ipv4' && uci set openclash.@lan_ac_traffic[-1].target='return' && uci set openclash.@lan_ac_traffic[-1].comment='replyguard_nas' && uci commit openclash && /etc/init.d/openclash restart",
+  "OpenClash: add a Lan Traffic Access List entry (插件设置 → 访问控制 → 来源流量访问控制, OpenClash ≥ 0.46.060) for the server's replies: uci add openclash lan_ac_traffic && uci set openclash.@lan_ac_traffic[-1].enabled='1' && uci set openclash.@lan_ac_traffic[-1].src_ip='192.168.50.10' && uci set openclash.@lan_ac_traffic[-1].src_port='443' && uci set openclash.@lan_ac_traffic[-1].proto='tcp' && uci set openclash.@lan_ac_traffic[-1].family='ipv4' && uci set openclash.@lan_ac_traffic[-1].target='return' && uci set openclash.@lan_ac_traffic[-1].comment='replyguard_nas' && uci commit openclash && /etc/init.d/openclash restart",
   "Or, in OpenClash redir-host mode, proxy only common ports (replies go to the client's ephemeral port, which a list of common ports leaves out): uci set openclash.config.common_ports='1' && uci commit openclash && /etc/init.d/openclash restart",
 ];
 

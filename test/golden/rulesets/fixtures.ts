@@ -563,6 +563,108 @@ function openclashFixture(name: string, mode: string, o: OcOptions, extra = ''):
   };
 }
 
+/** OpenClash 0.46.068: the last release whose chains have no `ct direction reply` return (see openclashFw4V046Fixture). */
+const OC046_COMMIT = 'bf478f74a1ef08067e76deca6b3decb9417aa234';
+
+/**
+ * OpenClash fw4 as released in 0.46.068 (vernesong/OpenClash@bf478f74, the "0.46.068" commit, 2025-01-26), its
+ * default config (luci-app-openclash/root/etc/config/openclash at that commit, lines 23-56: en_mode fake-ip,
+ * enable_redirect_dns 1, enable_udp_proxy 1, disable_udp_quic 1, router_self_proxy 1, lan_ac_mode 0 with no lists,
+ * common_ports 0, bypass_gateway_compatible 0, ipv6_enable 0; china_ip_route unset, so 0 in get_config). The
+ * `ct direction reply counter return` rules came with 598f3e78 (2025-01-28), first released in 0.46.069
+ * (990b711d, 2025-02-03). Rules naming a set OpenClash makes only for a non-empty list (wan_ac_black_ips,
+ * lan_ac_black_ips, lan_ac_black_macs, lan_ac_white_*) are absent: nft refuses them and OpenClash ignores the error.
+ */
+function openclashFw4V046Fixture(): Fixture {
+  const c = new Cited();
+  const r = (chain: string, line: string, text: string) => c.rule(chain, line, text);
+  c.rows.push(
+    '| set china_ip_route | `type ipv4_addr; flags interval; auto-merge` as usr/share/openclash/openclash_chnroute.sh:60 writes it, loaded by `nft -f /etc/openclash/china_ip_route.ipset` (disable_udp_quic=1); elements: a four-prefix stand-in | 1350-1357 |',
+  );
+  c.rows.push('| set china_ip_route_pass | empty | 1361, 1368-1369 |');
+  c.rows.push('| set localnetwork | custom/openclash_custom_localnetwork_ipv4.list as shipped | 1410, 1412-1416 |');
+  const nft = fw4({
+    sets: `  set china_ip_route {
+    type ipv4_addr
+    flags interval
+    auto-merge
+    elements = { ${OC_CHINA_SAMPLE.join(', ')} }
+  }
+  set china_ip_route_pass {
+    type ipv4_addr
+    flags interval
+    auto-merge
+  }
+  set localnetwork {
+    type ipv4_addr
+    flags interval
+    auto-merge
+    elements = { ${LOCALNETWORK.join(', ')} }
+  }`,
+    dstnat: r('dstnat', '1484', 'meta l4proto { tcp, udp } th dport 53 counter redirect to :53 comment "OpenClash DNS Hijack"'),
+    // `nft add rule … dstnat`: after fw4's own dstnat_lan jump.
+    dstnatAfter: r('dstnat', '1550', 'meta nfproto { ipv4 } ip protocol tcp counter jump openclash'),
+    mangle: r('mangle_prerouting', '1593', 'meta nfproto { ipv4 } ip protocol udp counter jump openclash_mangle'),
+    mangleOutput: r('mangle_output', '1628', 'meta nfproto { ipv4 } ip protocol udp counter jump openclash_mangle_output'),
+    input: r('input', '1636', 'udp dport 443 ip daddr != @china_ip_route counter reject comment "OpenClash QUIC REJECT"'),
+    chains: [
+      '  chain openclash {',
+      r('openclash', '1522', 'ip daddr @localnetwork counter return'),
+      r('openclash', '1524', 'ip protocol tcp ip daddr { 198.18.0.1/16 } counter redirect to :7892'),
+      r('openclash', '1549', 'ip protocol tcp counter redirect to :7892'),
+      '  }',
+      '  chain openclash_mangle {',
+      r('openclash_mangle', '1562', 'meta l4proto { udp } iifname "lo" counter return'),
+      r('openclash_mangle', '1563', 'ip daddr @localnetwork counter return'),
+      r('openclash_mangle', '1564', 'udp dport 53 counter return'),
+      r('openclash_mangle', '1566', 'meta l4proto { udp } ip daddr { 198.18.0.1/16 } mark set 0x162 tproxy ip to 127.0.0.1:7895 counter accept'),
+      r('openclash_mangle', '1591', 'ip protocol udp counter jump openclash_upnp'),
+      r('openclash_mangle', '1592', 'meta l4proto { udp } mark set 0x162 tproxy ip to 127.0.0.1:7895 counter accept'),
+      '  }',
+      '  chain openclash_upnp {',
+      '  }',
+      '  chain openclash_mangle_output {',
+      r('openclash_mangle_output', '1610', 'ip daddr @localnetwork counter return'),
+      r('openclash_mangle_output', '1616', 'meta l4proto { udp } ip daddr { 198.18.0.1/16 } meta skuid != 65534 mark set 0x162 counter accept'),
+      r('openclash_mangle_output', '1627', 'meta l4proto { udp } meta skuid != 65534 mark set 0x162 counter accept'),
+      '  }',
+      '  chain openclash_output {',
+      r('openclash_output', '1645', 'ip daddr @localnetwork counter return'),
+      r('openclash_output', '1648', 'ip protocol tcp ip daddr { 198.18.0.1/16 } meta skuid != 65534 counter redirect to :7892'),
+      r('openclash_output', '1664', 'ip protocol tcp meta skuid != 65534 counter redirect to :7892'),
+      '  }',
+      '  chain nat_output {',
+      '    type nat hook output priority -1; policy accept;',
+      r('nat_output', '1491-1492', 'meta skuid != 65534 meta nfproto { ipv4 } meta l4proto { tcp, udp } th dport 53 ip daddr { 127.0.0.1 } counter redirect to :53 comment "OpenClash DNS Hijack"'),
+      r('nat_output', '1666-1667', 'meta nfproto { ipv4 } ip protocol tcp counter jump openclash_output'),
+      '  }',
+    ].join('\n'),
+  });
+  c.rows.push('| ip rule / route | `ip rule add fwmark 0x162 table 0x162`, `ip route add local 0.0.0.0/0 dev lo table 0x162` | 1555-1556 |');
+  return {
+    name: 'openclash-fw4-0.46-fakeip',
+    source:
+      'OpenClash fw4 0.46.068, fake-ip (TCP redirect, UDP TPROXY): the last release before the `ct direction reply counter return` ' +
+      'rules (vernesong/OpenClash@598f3e78, 2025-01-28, first released in 0.46.069, 990b711d), which today\'s fixtures ' +
+      '(openclash-fw4-*, v0.47.071) have in every chain. Defaults from luci-app-openclash/root/etc/config/openclash at the same ' +
+      'commit (lines 23-56: en_mode fake-ip, enable_redirect_dns 1, enable_udp_proxy 1, disable_udp_quic 1, router_self_proxy 1, ' +
+      'intranet_allowed 1, lan_ac_mode 0 with no lists, common_ports 0, bypass_gateway_compatible 0, ipv6_enable 0; ' +
+      'china_ip_route unset, 0 in get_config 2922; fakeip_range 198.18.0.1/16, 2901). The fw4 table around OpenClash\'s rules ' +
+      "is openwrt/firewall4's (see fixtures.ts); the side router has no WAN zone (intranet_allowed adds nothing, 1446-1467).\n\n" +
+      'Against v0.47.071: no `ct direction reply` return, the UDP chain returns loopback (1562) and DNS (1564) first, the ' +
+      'router-self rules match `meta skuid` (v0.47: `skgid`, and own returns), the IPv4 dstnat jump follows fw4\'s dstnat_lan ' +
+      'jump, no fake-ip ICMP rejects (since v0.46.141). The catch-all rules that take a forward\'s replies (1549, 1592) are ' +
+      'the same. The shipped /etc/openclash/china_ip_route.ipset of this release is in ipset syntax (uci-defaults converts ' +
+      'it only since 379d497e, 2025-01-27): until the list is first updated, `nft -f` fails and the set and the QUIC reject ' +
+      '(1636) are missing; neither touches a forward\'s replies. Rules naming a set made only for a non-empty list ' +
+      '(wan_ac_black_ips 1526, lan_ac_black_ips 1527, lan_ac_black_macs, lan_ac_white_*: 1528-1534, 1568-1576) are left out: ' +
+      'nft refuses them and OpenClash ignores the error.\n\n' +
+      c.table(OC_REPO, OC046_COMMIT, OC_FILE),
+    nft,
+    ip: OC_TPROXY_ROUTE,
+  };
+}
+
 /** 8,000 distinct public-looking prefixes (/16…/24), seeded; never in private, documentation or test ranges. */
 export function chinaPrefixes(count = 8000, seed = 20261125): string[] {
   let s = seed >>> 0;
@@ -2360,6 +2462,7 @@ const UNKNOWN_NFT = `table inet sbx {
 
 export const FIXTURES: Fixture[] = [
   openclashFixture('openclash-fw4-fakeip', 'fake-ip (TCP redirect, UDP TPROXY)', {}),
+  openclashFw4V046Fixture(),
   openclashFixture('openclash-fw4-redirhost-common-ports', 'redir-host with common_ports=1', { commonPorts: true }, 'en_mode redir-host, common_ports 1. '),
   openclashFixture('openclash-fw4-tun', 'fake-ip-tun (en_mode_tun=1)', { tun: 'tun' }, 'en_mode fake-ip-tun. '),
   openclashFixture('openclash-fw4-mix', 'fake-ip-mix (en_mode_tun=2)', { tun: 'mix' }, 'en_mode fake-ip-mix. '),

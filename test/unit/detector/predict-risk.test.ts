@@ -34,6 +34,7 @@ function brief(list: RiskFinding[]): Record<string, string> {
 
 const CASES: Record<string, Record<string, string>> = {
   'openclash-fw4-fakeip': { nas: 'ack openclash#4 nft', wg: 'udp openclash_mangle#5 nft' },
+  'openclash-fw4-0.46-fakeip': { nas: 'ack openclash#3 nft', wg: 'udp openclash_mangle#6 nft' },
   'openclash-fw4-ipv6-tproxy': { nas: 'ack openclash#4 nft', wg: 'udp openclash_mangle#5 nft' },
   'openclash-fw4-ipv6-redirect': { nas: 'ack openclash#4 nft', wg: 'udp openclash_mangle#5 nft' },
   'openclash-fw4-redirhost-common-ports': {},

@@ -96,6 +96,11 @@ const EXPECTED: Record<string, string[]> = {
     'add inet replyguard_guard nat_pre',
     'insert inet fw4 openclash_mangle',
   ],
+  'openclash-fw4-0.46-fakeip': [
+    'create-table inet replyguard_guard nat_pre',
+    'add inet replyguard_guard nat_pre',
+    'insert inet fw4 openclash_mangle',
+  ],
   'openclash-fw4-ipv6-tproxy': [
     'create-table inet replyguard_guard nat_pre',
     'add inet replyguard_guard nat_pre',

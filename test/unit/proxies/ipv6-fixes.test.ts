@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { evaluateReply, proxyFixes } from '../../../src/detector/rule-attribution';
+import { BEFORE_REPLY_RETURN_FEATURE } from '../../../src/proxies/openclash';
 import { type NativeFixContext, provenNativeFixes } from '../../../src/proxies/proxy-module';
 import { PROXY_MODULES, proxyModule } from '../../../src/proxies/registry';
 import { recognizeProxies } from '../../../src/ruleset/recognize-proxy';
@@ -71,6 +72,11 @@ describe('proxy-native fixes for an IPv6 server', () => {
     const bgc = { features: ['bypass_gateway_compatible'], masqueraded: true };
     assert.deepEqual(fixesOf('openclash', V6, bgc), []);
     assert.ok(fixesOf('openclash', V4, bgc).length > 0);
+    // A release before 0.46.069 (no `ct direction reply` return): 0.46.068 turns an IPv6 access-list entry into
+    // `ip6 saddr { { <host> } }`, which nft refuses, and the lab proves only v0.47.071's IPv6 rules.
+    const old = { features: [BEFORE_REPLY_RETURN_FEATURE] };
+    assert.deepEqual(fixesOf('openclash', V6, old), []);
+    assert.ok(fixesOf('openclash', V4, old).length > 0);
     for (const name of ['passwall', 'passwall2', 'homeproxy', 'shellcrash'])
       for (const proto of ['tcp', 'udp'] as const)
         assert.deepEqual(fixesOf(name, V6, { proto }), [], `${name} ${proto}`);

@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { evaluateReply, replyFixes } from '../../../src/detector/rule-attribution';
-import { BYPASS_GATEWAY_OFF, OPENCLASH } from '../../../src/proxies/openclash';
+import {
+  BEFORE_REPLY_RETURN_FEATURE,
+  BYPASS_GATEWAY_OFF,
+  LAN_AC_TRAFFIC_SINCE,
+  OPENCLASH,
+} from '../../../src/proxies/openclash';
 import type { NativeFixContext } from '../../../src/proxies/proxy-module';
 import { recognizeProxies } from '../../../src/ruleset/recognize-proxy';
 import { makeSnapshot } from '../../../src/ruleset/ruleset-snapshot';
@@ -81,5 +86,54 @@ describe('OpenClash fixes and Bypass Gateway Compatible', () => {
     assert.ok(lines.some((l) => l.includes('common_ports') && l.includes('bypass_gateway_compatible')));
     assert.ok(lines.some((l) => l.includes('lan_ac_black_ips') && l.includes('bypass_gateway_compatible')));
     assert.ok(!lines.some((l) => l.startsWith('OpenClash: turn off')));
+  });
+});
+
+describe('OpenClash releases before and after the `ct direction reply` return (0.46.069)', () => {
+  const golden = (name: string) => makeSnapshot(readDumpDir(join(__dirname, '..', '..', 'golden', 'rulesets', name)));
+  const featuresOf = (name: string) =>
+    recognizeProxies(golden(name).ruleset).find((p) => p.name === 'openclash')?.features;
+
+  it('the 0.46.068 ruleset (no such return) is told apart; the v0.47.071 ones on fw4 and fw3 are not', () => {
+    assert.ok(featuresOf('openclash-fw4-0.46-fakeip')?.includes(BEFORE_REPLY_RETURN_FEATURE));
+    for (const name of ['openclash-fw4-fakeip', 'openclash-fw4-tun', 'openclash-fw3-fakeip', 'openclash-fw3-tun'])
+      assert.ok(!featuresOf(name)?.includes(BEFORE_REPLY_RETURN_FEATURE), name);
+  });
+
+  it('0.46.068: the catch-all rules take the replies, and every fix printed is one that release has', () => {
+    const s = golden('openclash-fw4-0.46-fakeip');
+    const proxies = recognizeProxies(s.ruleset);
+    for (const [proto, port, chain] of [
+      ['tcp', 443, 'openclash'],
+      ['udp', 51820, 'openclash_mangle'],
+    ] as const) {
+      const r = evaluateReply(
+        s,
+        { proto, server: '192.168.1.10', port, peer: '93.184.216.34', peerPort: 40000 },
+        proxies,
+      );
+      assert.ok(typeof r !== 'string' && r.fate === 'proxied', proto);
+      assert.equal(r.rule?.chain, chain);
+      const own = replyFixes(r, '192.168.1.10', port, proto, 'nas').filter((f) => f.proxy === 'openclash');
+      // init.d/openclash at bf478f74: firewall_lan_ac_traffic 818-950, lan_ac_black_ips 1375-1381 and 1527 / 1569,
+      // common_ports 1310-1316, 1428-1433 and 1536-1537 (redir-host). No lan_ac_black_ports: acb6c27d removed it.
+      const options = own.flatMap((f) => (f.uci ?? []).map((c) => c.option ?? c.section));
+      assert.ok(
+        options.every((o) =>
+          /^(lan_ac_traffic|enabled|src_ip|src_port|proto|family|target|comment|common_ports|lan_ac_mode|lan_ac_black_ips)$/.test(
+            o,
+          ),
+        ),
+        options.join(' '),
+      );
+      assert.ok(!options.includes('lan_ac_black_ports'));
+      assert.ok(own[0]?.text.includes(`OpenClash ≥ ${LAN_AC_TRAFFIC_SINCE}`));
+    }
+  });
+
+  it('the Lan Traffic Access List is dated by the release that brought it (0.46.060, not 0.46.059)', () => {
+    const [entry] = OPENCLASH.nativeFixes(ctx({}));
+    assert.equal(LAN_AC_TRAFFIC_SINCE, '0.46.060');
+    assert.deepEqual(entry?.applies, { family: 'ipv4', proxy_versions: '≥ 0.46.060' });
   });
 });

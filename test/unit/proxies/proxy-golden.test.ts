@@ -49,6 +49,12 @@ function takenBoth(rule: string, fixes: string[]): { tcp: Reply; udp: Reply } {
 
 const EXPECTED: Record<string, { proxy: string; tcp: Reply | 'passes'; udp: Reply | 'passes' }> = {
   'openclash-fw4-fakeip': { proxy: 'OpenClash (fw4) redirect + tproxy', tcp: OC_TCP_REDIRECT, udp: OC_UDP_TPROXY },
+  // 0.46.068: no `ct direction reply` return; the same catch-all rules take the replies, the same fixes.
+  'openclash-fw4-0.46-fakeip': {
+    proxy: 'OpenClash (fw4) redirect + tproxy',
+    tcp: { ...OC_TCP_REDIRECT, taken: 'proxied ack openclash#3' },
+    udp: { ...OC_UDP_TPROXY, taken: 'proxied udp openclash_mangle#6' },
+  },
   // redir-host with common_ports: the replies' destination (the client's port) is not a common port.
   'openclash-fw4-redirhost-common-ports': { proxy: 'OpenClash (fw4) redirect + tproxy', tcp: 'passes', udp: 'passes' },
   'openclash-fw4-tun': {
@@ -335,6 +341,8 @@ describe('upstream-derived fixtures: recognition, responsible rule, fix list', (
     // fw3, 1043-1059: no TUN, or mix — TCP into nat openclash, UDP into mangle openclash; TUN — both into mangle openclash.
     const where: Record<string, Record<'tcp' | 'udp', string>> = {
       'openclash-fw4-fakeip': { tcp: 'inet fw4 openclash', udp: 'inet fw4 openclash_mangle' },
+      // 0.46.068, 846-852: the same chains.
+      'openclash-fw4-0.46-fakeip': { tcp: 'inet fw4 openclash', udp: 'inet fw4 openclash_mangle' },
       'openclash-fw4-mix': { tcp: 'inet fw4 openclash', udp: 'inet fw4 openclash_mangle' },
       'openclash-fw4-tun': { tcp: 'inet fw4 openclash_mangle', udp: 'inet fw4 openclash_mangle' },
       'openclash-fw3-fakeip': { tcp: 'ip nat openclash', udp: 'ip mangle openclash' },

@@ -59,6 +59,22 @@ const CASES: Record<string, Case> = {
     ...OC_TCP,
     d: ['proxied', 'tproxy:7895', 'openclash_mangle#5'],
   },
+  // 0.46.068: no `ct direction reply` return, so the catch-all redirect is rule 3 and the TPROXY rule 6 (after the
+  // loopback and DNS returns).
+  'openclash-fw4-0.46-fakeip': {
+    proxy: {
+      name: 'openclash',
+      mode: 'redirect + tproxy',
+      redirect: [7892],
+      tproxy: [7895],
+      marks: ['0x162'],
+      features: ['no ct direction reply return (OpenClash before 0.46.069)'],
+    },
+    a: ['proxied', 'redirect:7892', 'openclash#3'],
+    b: ['proxied', 'redirect:7892', 'openclash#3'],
+    c: ['forwarded', null, 'openclash#1'],
+    d: ['proxied', 'tproxy:7895', 'openclash_mangle#6'],
+  },
   // IPv6 on: the IPv4 walk is the fake-ip fixture's.
   'openclash-fw4-ipv6-tproxy': {
     proxy: { name: 'openclash', mode: 'redirect + tproxy', redirect: [7892], tproxy: [7895], marks: ['0x162'] },
