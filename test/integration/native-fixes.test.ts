@@ -43,6 +43,12 @@ interface Fix {
   perPort: boolean;
   /** Puts the proxy's own rules for the option (read from the printed text) into the side router. */
   apply(lab: Lab, printed: Printed): Promise<void>;
+  /**
+   * replyguard's model cannot say 'passes' for the repaired replies: the fix's rule matches the source MAC
+   * address, which its model of a reply does not know, so it reports the worse branch (the proxy's rule) as
+   * not certain, naming the unknown MAC as what it depends on.
+   */
+  modelBlindToMac?: true;
 }
 
 interface ProxyCase {
@@ -59,6 +65,16 @@ interface ProxyCase {
   label: RegExp;
   tcpChain: string | null;
   udpChain?: string;
+  /**
+   * The TCP port the LAN's own traffic is tested on (default CLIENT_SERVICE_PORT): a port the proxy takes with
+   * the fix in place, where its list of common ports leaves out the lab client's service port.
+   */
+  lanPort?: number;
+  /**
+   * The other LAN host gets a MAC address of its own (a macvlan on the server's link, routed by its source
+   * address), for fixes that match the server's MAC.
+   */
+  otherOwnMac?: boolean;
   fixes: Fix[];
 }
 
@@ -121,8 +137,10 @@ function udpWorks(lab: Lab, r: { ok: boolean; detail: string }): boolean {
  * redirects TCP, its listener accepts it; where TPROXY or a TUN mark takes TCP (no listener), its SYN enters
  * the side router and never leaves towards the main router.
  */
-async function tcpProxied(lab: Lab, mode: ProxyMode, src: string): Promise<boolean> {
-  const url = `http://${lab.addr.client}:${CLIENT_SERVICE_PORT}/`;
+async function tcpProxied(lab: Lab, mode: ProxyMode, src: string, port = CLIENT_SERVICE_PORT): Promise<boolean> {
+  // Where the REDIRECT takes it, the proxy's listener accepts whatever the port; where not, nothing listens
+  // there but the client's service, and the connection is refused.
+  const url = `http://${lab.addr.client}:${port}/`;
   const curl = (seconds: string) =>
     lab.exec(
       lab.ns.server,
@@ -131,7 +149,10 @@ async function tcpProxied(lab: Lab, mode: ProxyMode, src: string): Promise<boole
         timeoutMs: 4000,
       },
     );
-  if (MODE_TRAITS[mode].redirectPort === undefined) return neverLeaves(lab, 'tcp', () => curl('1'));
+  if (MODE_TRAITS[mode].redirectPort === undefined) {
+    assert.equal(port, CLIENT_SERVICE_PORT, 'WATCH counts the SYNs to the client service only');
+    return neverLeaves(lab, 'tcp', () => curl('1'));
+  }
   const before = lab.proxyAccepts();
   await curl('2');
   for (let i = 0; i < 20 && lab.proxyAccepts() === before; i++) await sleep(25);
@@ -529,6 +550,68 @@ function shellcrashFixes(mode: 'redir' | 'tproxy'): Fix[] {
   ];
 }
 
+/**
+ * OTHER on a macvlan of the server's link, with a MAC address of its own; a rule for its source address sends its
+ * traffic out through the macvlan (noprefixroute: the server's own traffic keeps eth0 and its MAC).
+ */
+async function otherWithOwnMac(lab: Lab): Promise<void> {
+  const ip = (...args: string[]) => must(lab, lab.ns.server, ['ip', ...args]);
+  await ip('link', 'add', 'link', 'eth0', 'name', 'other0', 'type', 'macvlan', 'mode', 'bridge');
+  await ip('addr', 'add', `${OTHER}/24`, 'dev', 'other0', 'noprefixroute');
+  await ip('link', 'set', 'other0', 'up');
+  await ip('route', 'add', lab.addr.lanSubnet, 'dev', 'other0', 'table', '111');
+  await ip('route', 'add', 'default', 'via', lab.addr.side, 'dev', 'other0', 'table', '111');
+  await ip('rule', 'add', 'from', OTHER, 'table', '111');
+  assert.notEqual(await macOf(lab, 'other0'), await macOf(lab, 'eth0'));
+}
+
+/** A link's MAC address in the server's namespace. */
+async function macOf(lab: Lab, dev: string): Promise<string> {
+  const [link] = JSON.parse(await must(lab, lab.ns.server, ['ip', '-j', 'link', 'show', dev])) as Array<{
+    address: string;
+  }>;
+  assert.ok(link?.address, dev);
+  return link.address;
+}
+
+/** ShellClash's default multiport (scripts/start.sh at cd801e12, getconfig line 33). */
+const SHELLCLASH_MULTIPORT = '22,53,587,465,995,993,143,80,443,8080';
+
+/**
+ * ShellClash on iptables (start.sh at cd801e12), as start_redir and start_dns write each printed option. Common
+ * ports on: $ports (35) on the REDIRECT of nat clash (335). The server's MAC in $clashdir/mac with the blacklist
+ * (macfilter_type not 白名单): `-m mac --mac-source <mac> -j RETURN` appended to clash after the reserved-range
+ * returns, before the REDIRECT (332-334), and to clash_dns before its REDIRECTs (382-384).
+ */
+const SHELLCLASH_FIXES: Fix[] = [
+  {
+    name: 'common ports on (common_ports=已开启: the REDIRECT with multiport)',
+    repairs: ['tcp'],
+    perPort: true,
+    apply: async (lab, p) => {
+      lineWith(p.tcp, 'common_ports=已开启');
+      const n = await iptInsertBefore(lab, 'nat', 'clash', /^-A clash -p tcp -j REDIRECT/, [
+        ['-p', 'tcp', '-m', 'multiport', '--dports', SHELLCLASH_MULTIPORT, '-j', 'REDIRECT', '--to-ports', '7892'],
+      ]);
+      await must(lab, lab.ns.side, ['iptables', '-w', '-t', 'nat', '-D', 'clash', String(n)]);
+    },
+  },
+  {
+    name: "the server's MAC in $clashdir/mac (blacklist)",
+    repairs: ['tcp'],
+    perPort: false,
+    modelBlindToMac: true,
+    apply: async (lab, p) => {
+      const m = /put the MAC address of (\S+) in its device filter/.exec(lineWith(p.tcp, '$clashdir/mac'));
+      assert.equal(m?.[1], lab.addr.server, 'the printed host');
+      const mac = await macOf(lab, 'eth0');
+      const rule = ['-m', 'mac', '--mac-source', mac, '-j', 'RETURN'];
+      await iptInsertBefore(lab, 'nat', 'clash', /-j REDIRECT/, [rule]);
+      await iptInsertBefore(lab, 'nat', 'clash_dns', /-j REDIRECT/, [rule]);
+    },
+  },
+];
+
 const CASES: ProxyCase[] = [
   {
     mode: 'openclash-fw4-fakeip',
@@ -687,6 +770,17 @@ const CASES: ProxyCase[] = [
     ],
   },
   {
+    mode: 'shellclash-allports',
+    golden: 'shellclash-iptables-allports',
+    tag: 'nfscl',
+    label: /^ShellCrash \(ShellClash\)$/,
+    tcpChain: 'clash',
+    // 443 is in ShellClash's default multiport; the lab client's service port (8443) is not.
+    lanPort: 443,
+    otherOwnMac: true,
+    fixes: SHELLCLASH_FIXES,
+  },
+  {
     mode: 'nikki-tun',
     golden: 'nikki-tun',
     tag: 'nfnkt',
@@ -812,7 +906,8 @@ for (const c of CASES) {
         tag: c.tag,
         ...(c.bypassGatewayCompatible ? { bypassGatewayCompatible: true } : {}),
       });
-      await must(lab, lab.ns.server, ['ip', 'addr', 'add', `${OTHER}/24`, 'dev', 'eth0']);
+      if (c.otherOwnMac) await otherWithOwnMac(lab);
+      else await must(lab, lab.ns.server, ['ip', 'addr', 'add', `${OTHER}/24`, 'dev', 'eth0']);
       await nft(lab, WATCH(lab.addr.client, lab.lanDevice));
     });
     after(async () => {
@@ -867,8 +962,8 @@ for (const c of CASES) {
           const udp = await lab.udpThroughForward({ timeoutMs: fix.repairs.includes('udp') ? 3000 : 1000 });
           assert.equal(udpWorks(lab, udp), fix.repairs.includes('udp'), `UDP through the forward: ${udp.detail}`);
         }
-        assert.ok(await tcpProxied(lab, c.mode, OTHER), 'TCP of another LAN host still reaches the proxy');
-        assert.equal(await tcpProxied(lab, c.mode, lab.addr.server), fix.perPort, "the server's own TCP");
+        assert.ok(await tcpProxied(lab, c.mode, OTHER, c.lanPort), 'TCP of another LAN host still reaches the proxy');
+        assert.equal(await tcpProxied(lab, c.mode, lab.addr.server, c.lanPort), fix.perPort, "the server's own TCP");
         if (traits.udp) {
           assert.ok(await udpProxied(lab, OTHER), 'UDP of another LAN host still goes to the proxy');
           assert.equal(await udpProxied(lab, lab.addr.server), fix.perPort, "the server's own UDP");
@@ -876,6 +971,15 @@ for (const c of CASES) {
         // replyguard's model agrees both ways: the repaired replies pass, the others do not.
         for (const proto of protos) {
           const r = await evaluate(lab, proto);
+          if (fix.modelBlindToMac && passes(proto)) {
+            assert.equal(r.fate, 'proxied', `replyguard's model, ${proto}`);
+            assert.equal(r.certain, false, `replyguard's model, ${proto}: not certain`);
+            assert.ok(
+              r.evaluation.reasons.some((x) => x.includes('source MAC address is not known')),
+              r.evaluation.reasons.join('\n'),
+            );
+            continue;
+          }
           assert.equal(r.fate === 'passes', passes(proto), `replyguard's model, ${proto}: ${r.fate}`);
         }
         t.diagnostic(`${labName(c)}: ${fix.name} ${works ? 'proven' : 'shown not to repair'}`);

@@ -40,6 +40,7 @@ export type ProxyMode =
   | 'homeproxy'
   | 'shellcrash'
   | 'shellcrash-fw3'
+  | 'shellclash-allports'
   | 'shellcrash-tproxy'
   | 'nikki'
   | 'nikki-tun'
@@ -82,6 +83,7 @@ export const FIX_PROOF_MODES: readonly ProxyMode[] = [
   'passwall-fw3-tproxy',
   'passwall2-fw3-tproxy',
   'openclash-fw4-0.46-fakeip',
+  'shellclash-allports',
 ];
 
 /** What a mode does to the forward's replies, without any guard. */
@@ -127,6 +129,9 @@ export const MODE_TRAITS: Readonly<Record<ProxyMode, ModeTraits>> = {
   shellcrash: { tcp: 'reset', udp: false, redirectPort: 7892 },
   // ShellCrash Redir mode on iptables with common ports off: nat chain shellcrash, REDIRECT to 7892.
   'shellcrash-fw3': { tcp: 'reset', udp: false, redirectPort: 7892 },
+  // ShellClash (ShellCrash before its rename) Redir模式 on iptables with common ports off: PREROUTING
+  // `-s 192.0.0.0/8 -p tcp -j clash`, nat clash REDIRECT to 7892.
+  'shellclash-allports': { tcp: 'reset', udp: false, redirectPort: 7892 },
   // ShellCrash Tproxy mode (nft) with common ports off: TCP and UDP TPROXY to 7893 in its own prerouting chain.
   'shellcrash-tproxy': { tcp: 'timeout', udp: true },
   // nikki defaults: TCP redirect + UDP tun.
@@ -614,7 +619,16 @@ class NamespaceLab implements Lab {
         ]);
       }
       for (const [table, spec] of specs) {
-        const chain = this.mode === 'shellcrash-fw3' ? 'shellcrash' : psw2 ? 'PSW2' : psw ? 'PSW' : 'openclash';
+        const chain =
+          this.mode === 'shellcrash-fw3'
+            ? 'shellcrash'
+            : this.mode === 'shellclash-allports'
+              ? 'clash'
+              : psw2
+                ? 'PSW2'
+                : psw
+                  ? 'PSW'
+                  : 'openclash';
         const where = on ? ['-I', chain, '1'] : ['-D', chain];
         await this.must(this.ns.side, ['iptables', '-w', '-t', table, ...where, ...spec], 'guard');
       }
@@ -1068,7 +1082,8 @@ function isIptablesMode(mode: ProxyMode): boolean {
     mode === 'openclash-fw3-mix' ||
     mode === 'passwall-fw3-tproxy' ||
     mode === 'passwall2-fw3-tproxy' ||
-    mode === 'shellcrash-fw3'
+    mode === 'shellcrash-fw3' ||
+    mode === 'shellclash-allports'
   );
 }
 
@@ -1091,6 +1106,34 @@ function shellcrashIptablesRules(): string {
     ...[ADDR.lanSubnet, ...LOCAL_NETWORKS].map((net) => `-A shellcrash -d ${net} -j RETURN`),
     `-A shellcrash -s ${ADDR.lanSubnet} -p tcp -j REDIRECT --to-ports ${FORWARD.redirectPort}`,
     '-A PREROUTING -p tcp -j shellcrash',
+    'COMMIT',
+    '',
+  ].join('\n');
+}
+
+/**
+ * ShellClash, ShellCrash before its rename (test/golden/rulesets/shellclash-iptables-allports: scripts/start.sh at
+ * juewuy/ShellCrash@cd801e12), Redir模式 with common_ports 未开启 and an empty MAC list: start_dns, then start_redir.
+ * The LAN address 192.168.50.2 makes gethost's $lanhost `-s 192.0.0.0/8`, so the jump takes every TCP packet from
+ * the LAN, and the REDIRECT (no $ports) takes it after the reserved-range returns (which leave out 100.64.0.0/10).
+ */
+function shellclashIptablesRules(): string {
+  return [
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':INPUT ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':POSTROUTING ACCEPT [0:0]',
+    ':clash - [0:0]',
+    ':clash_dns - [0:0]',
+    '-A PREROUTING -d 8.8.4.4/32 -p tcp -j clash',
+    '-A PREROUTING -d 8.8.8.8/32 -p tcp -j clash',
+    '-A PREROUTING -p udp -j clash_dns',
+    '-A PREROUTING -s 192.0.0.0/8 -p tcp -j clash',
+    ...LOCAL_NETWORKS.filter((net) => net !== '100.64.0.0/10').map((net) => `-A clash -d ${net} -j RETURN`),
+    `-A clash -p tcp -j REDIRECT --to-ports ${FORWARD.redirectPort}`,
+    '-A clash_dns -p udp -m udp --dport 53 -j REDIRECT --to-ports 1053',
+    '-A clash_dns -p tcp -m tcp --dport 53 -j REDIRECT --to-ports 1053',
     'COMMIT',
     '',
   ].join('\n');
@@ -1240,6 +1283,7 @@ function passwall2Fw3TproxyRules(): string {
 
 function iptablesProxyRules(mode: ProxyMode): string {
   if (mode === 'shellcrash-fw3') return shellcrashIptablesRules();
+  if (mode === 'shellclash-allports') return shellclashIptablesRules();
   if (mode === 'openclash-fw3-tun') return openclashFw3TunRules();
   if (mode === 'openclash-fw3-mix') return openclashFw3MixRules();
   if (mode === 'passwall-fw3-tproxy') return passwallFw3TproxyRules();
