@@ -19,14 +19,23 @@ import { evaluateReply, proxyFixes, type ReplyEvaluation } from '../../src/detec
 import { recognizeProxies } from '../../src/ruleset/recognize-proxy';
 import { readLiveRuleset } from '../../src/sensors/ruleset-reader';
 import { FIX_PROOFS } from '../golden/rulesets/fix-proofs';
-import { chainExists, insertBefore, lineWith, must, nft, option, sleep } from '../helpers/lab-rules';
+import {
+  chainExists,
+  insertBefore,
+  lineWith,
+  must,
+  neverLeaves,
+  nft,
+  option,
+  type Proto,
+  sleep,
+  watchTable,
+} from '../helpers/lab-rules';
 import { entriesOf, nftArgv } from '../helpers/openclash-lan-ac';
 import { CLIENT_SERVICE_PORT, createLab, type Lab, type LabAddr6, MODE_TRAITS, type ProxyMode } from '../lab/lab';
 
 /** A second LAN host on IPv6 (an extra address on the server's link): its traffic must stay proxied. */
 const OTHER6 = '2001:db8:50::11';
-
-type Proto = 'tcp' | 'udp';
 
 /** What replyguard printed for the v6 forwards' replies: TCP (nas6, 443), UDP (wg6, 51820). */
 interface Printed {
@@ -90,46 +99,6 @@ function udpWorks(lab: Lab, r: { ok: boolean; detail: string }): boolean {
   return r.ok && r.detail === `echo from ${v6(lab).server}:${lab.forward.udpServerPort}`;
 }
 
-/** Counts, for IPv6, what neverLeaves() watches: the LAN's UDP to the client's 443 and SYNs to its service. */
-const WATCH6 = (client: string, lan: string) => `table inet rgfixwatch6 {
-  chain pre {
-    type filter hook prerouting priority raw - 10; policy accept;
-    ip6 daddr ${client} udp dport 443 counter
-    ip6 daddr ${client} tcp dport ${CLIENT_SERVICE_PORT} tcp flags & (syn | ack) == syn counter
-  }
-  chain post {
-    type filter hook postrouting priority srcnat + 10; policy accept;
-    oifname "${lan}" ip6 daddr ${client} udp dport 443 counter
-    oifname "${lan}" ip6 daddr ${client} tcp dport ${CLIENT_SERVICE_PORT} tcp flags & (syn | ack) == syn counter
-  }
-}
-`;
-
-type Counts = Record<Proto, { pre: number; post: number }>;
-
-async function watchCounts(lab: Lab): Promise<Counts> {
-  const out = await must(lab, lab.ns.side, ['nft', 'list', 'table', 'inet', 'rgfixwatch6']);
-  const [udpPre, tcpPre, udpPost, tcpPost] = [...out.matchAll(/counter packets (\d+)/g)].map((m) => Number(m[1]));
-  assert.ok(udpPre !== undefined && tcpPre !== undefined && udpPost !== undefined && tcpPost !== undefined, out);
-  return { udp: { pre: udpPre, post: udpPost }, tcp: { pre: tcpPre, post: tcpPost } };
-}
-
-/** What send() sends from the LAN entered the side router and did not leave it towards the main router. */
-async function neverLeaves(lab: Lab, proto: Proto, send: () => Promise<unknown>): Promise<boolean> {
-  const before = (await watchCounts(lab))[proto];
-  const sent = send();
-  let now = (await watchCounts(lab))[proto];
-  for (let i = 0; i < 40 && now.pre === before.pre; i++) {
-    await sleep(25);
-    now = (await watchCounts(lab))[proto];
-  }
-  assert.ok(now.pre > before.pre, `the v6 ${proto} packet reached the side router`);
-  await sleep(50);
-  now = (await watchCounts(lab))[proto];
-  await sent;
-  return now.post === before.post;
-}
-
 /** A TCP connection from a LAN v6 address to the outside client's service goes to the proxy. */
 async function tcpProxied(lab: Lab, mode: ProxyMode, src: string): Promise<boolean> {
   const url = `http://[${v6(lab).client}]:${CLIENT_SERVICE_PORT}/`;
@@ -139,7 +108,7 @@ async function tcpProxied(lab: Lab, mode: ProxyMode, src: string): Promise<boole
       ['curl', '-sS', '-g', '--noproxy', '*', '--max-time', seconds, '--interface', src, '-o', '/dev/null', url],
       { timeoutMs: 4000 },
     );
-  if (MODE_TRAITS[mode].redirectPort === undefined) return neverLeaves(lab, 'tcp', () => curl('1'));
+  if (MODE_TRAITS[mode].redirectPort === undefined) return neverLeaves(lab, 6, 'tcp', () => curl('1'));
   const before = lab.proxyAccepts();
   await curl('2');
   for (let i = 0; i < 20 && lab.proxyAccepts() === before; i++) await sleep(25);
@@ -149,7 +118,7 @@ async function tcpProxied(lab: Lab, mode: ProxyMode, src: string): Promise<boole
 /** A UDP datagram from a LAN v6 address to the outside client's port 443 goes to the proxy (never leaves). */
 async function udpProxied(lab: Lab, src: string): Promise<boolean> {
   const js = `const s=require('dgram').createSocket('udp6');s.bind(0,'${src}',()=>s.send('x',443,'${v6(lab).client}',()=>s.close()))`;
-  return neverLeaves(lab, 'udp', () => must(lab, lab.ns.server, [process.execPath, '-e', js]));
+  return neverLeaves(lab, 6, 'udp', () => must(lab, lab.ns.server, [process.execPath, '-e', js]));
 }
 
 // ---------------------------------------------------------------------------
@@ -356,7 +325,7 @@ for (const c of CASES) {
         'preferred_lft',
         '0',
       ]);
-      await nft(lab, WATCH6(v6(lab).client, lab.lanDevice));
+      await nft(lab, watchTable(6, v6(lab).client, lab.lanDevice));
     });
     after(async () => {
       await lab?.destroy();

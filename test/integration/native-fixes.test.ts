@@ -20,14 +20,24 @@ import { evaluateReply, proxyFixes, type ReplyEvaluation } from '../../src/detec
 import { recognizeProxies } from '../../src/ruleset/recognize-proxy';
 import { readLiveRuleset } from '../../src/sensors/ruleset-reader';
 import { FIX_PROOFS } from '../golden/rulesets/fix-proofs';
-import { handleOf, insertBefore, lineWith, must, nft, option, replaceRule, sleep } from '../helpers/lab-rules';
+import {
+  handleOf,
+  insertBefore,
+  lineWith,
+  must,
+  neverLeaves,
+  nft,
+  option,
+  type Proto,
+  replaceRule,
+  sleep,
+  watchTable,
+} from '../helpers/lab-rules';
 import { entriesOf, iptArgv, nftArgv } from '../helpers/openclash-lan-ac';
 import { CLIENT_SERVICE_PORT, createLab, type Lab, MODE_TRAITS, type ProxyMode } from '../lab/lab';
 
 /** A second LAN host (an extra address on the server's link): its traffic must stay proxied under every fix. */
 const OTHER = '192.168.50.11';
-
-type Proto = 'tcp' | 'udp';
 
 /** What replyguard printed for the lab's TCP forward (nas, 443) and UDP forward (wg, 51820). */
 interface Printed {
@@ -151,7 +161,7 @@ async function tcpProxied(lab: Lab, mode: ProxyMode, src: string, port = CLIENT_
     );
   if (MODE_TRAITS[mode].redirectPort === undefined) {
     assert.equal(port, CLIENT_SERVICE_PORT, 'WATCH counts the SYNs to the client service only');
-    return neverLeaves(lab, 'tcp', () => curl('1'));
+    return neverLeaves(lab, 4, 'tcp', () => curl('1'));
   }
   const before = lab.proxyAccepts();
   await curl('2');
@@ -159,56 +169,10 @@ async function tcpProxied(lab: Lab, mode: ProxyMode, src: string, port = CLIENT_
   return lab.proxyAccepts() > before;
 }
 
-/**
- * Counts datagrams from the LAN to the outside client's UDP port 443, and SYNs to its TCP service, where they
- * enter the side router and where they leave it towards the main router: one that entered and did not leave
- * was taken by the proxy (TPROXY delivers it locally, a TUN mark routes it into the tun device). A table of the
- * test's own: the proxies' rules stay as their code writes them.
- */
-const WATCH = (client: string, lan: string) => `table inet rgfixwatch {
-  chain pre {
-    type filter hook prerouting priority raw - 10; policy accept;
-    ip daddr ${client} udp dport 443 counter
-    ip daddr ${client} tcp dport ${CLIENT_SERVICE_PORT} tcp flags & (syn | ack) == syn counter
-  }
-  chain post {
-    type filter hook postrouting priority srcnat + 10; policy accept;
-    oifname "${lan}" ip daddr ${client} udp dport 443 counter
-    oifname "${lan}" ip daddr ${client} tcp dport ${CLIENT_SERVICE_PORT} tcp flags & (syn | ack) == syn counter
-  }
-}
-`;
-
-type Counts = Record<Proto, { pre: number; post: number }>;
-
-async function watchCounts(lab: Lab): Promise<Counts> {
-  const out = await must(lab, lab.ns.side, ['nft', 'list', 'table', 'inet', 'rgfixwatch']);
-  const [udpPre, tcpPre, udpPost, tcpPost] = [...out.matchAll(/counter packets (\d+)/g)].map((m) => Number(m[1]));
-  assert.ok(udpPre !== undefined && tcpPre !== undefined && udpPost !== undefined && tcpPost !== undefined, out);
-  return { udp: { pre: udpPre, post: udpPost }, tcp: { pre: tcpPre, post: tcpPost } };
-}
-
-/** What send() sends from the LAN entered the side router and did not leave it towards the main router. */
-async function neverLeaves(lab: Lab, proto: Proto, send: () => Promise<unknown>): Promise<boolean> {
-  const before = (await watchCounts(lab))[proto];
-  const sent = send();
-  let now = (await watchCounts(lab))[proto];
-  for (let i = 0; i < 40 && now.pre === before.pre; i++) {
-    await sleep(25);
-    now = (await watchCounts(lab))[proto];
-  }
-  assert.ok(now.pre > before.pre, `the ${proto} packet reached the side router`);
-  // A forwarded packet leaves within the same softirq; a moment more for a slow machine.
-  await sleep(50);
-  now = (await watchCounts(lab))[proto];
-  await sent;
-  return now.post === before.post;
-}
-
 /** A UDP datagram from a LAN address to the outside client's port 443 goes to the proxy (never leaves). */
 async function udpProxied(lab: Lab, src: string): Promise<boolean> {
   const js = `const s=require('dgram').createSocket('udp4');s.bind(0,'${src}',()=>s.send('x',443,'${lab.addr.client}',()=>s.close()))`;
-  return neverLeaves(lab, 'udp', () => must(lab, lab.ns.server, [process.execPath, '-e', js]));
+  return neverLeaves(lab, 4, 'udp', () => must(lab, lab.ns.server, [process.execPath, '-e', js]));
 }
 
 // ---------------------------------------------------------------------------
@@ -908,7 +872,7 @@ for (const c of CASES) {
       });
       if (c.otherOwnMac) await otherWithOwnMac(lab);
       else await must(lab, lab.ns.server, ['ip', 'addr', 'add', `${OTHER}/24`, 'dev', 'eth0']);
-      await nft(lab, WATCH(lab.addr.client, lab.lanDevice));
+      await nft(lab, watchTable(4, lab.addr.client, lab.lanDevice));
     });
     after(async () => {
       await lab?.destroy();
