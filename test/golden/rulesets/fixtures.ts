@@ -10,6 +10,8 @@ export interface Fixture {
   nft?: string;
   iptables?: string;
   iptablesVariant?: 'legacy' | 'nft';
+  /** ip6tables-restore input (the same variant as iptablesVariant); dumped as ip6tables-save.txt. */
+  ip6tables?: string;
   ipset?: string;
   /** `ip …` commands (rules and routes), after the rules. */
   ip?: string[];
@@ -2260,9 +2262,10 @@ COMMIT
 /**
  * OpenClash on fw3 in one of its modes: fake-ip (the defaults), redir-host (en_mode redir-host, common_ports 0: the
  * common_ports returns name a set OpenClash makes only with common_ports on, so iptables refuses them), or fake-ip-tun
- * (en_mode_tun 1: no nat chains of its own, everything marked in mangle openclash for the TUN).
+ * (en_mode_tun 1: no nat chains of its own, everything marked in mangle openclash for the TUN); `ipv6` is fake-ip with
+ * IPv6 proxying on in its default mode (the IPv4 rules as in fake-ip, plus the ip6tables branch, see openclashFw3Ipv6).
  */
-function openclashFw3Fixture(mode: 'fakeip' | 'redirhost' | 'tun' | 'mix' = 'fakeip'): Fixture {
+function openclashFw3Fixture(mode: 'fakeip' | 'redirhost' | 'tun' | 'mix' | 'ipv6' = 'fakeip'): Fixture {
   const fakeIp = mode !== 'redirhost';
   const tun = mode === 'tun';
   /** fake-ip-mix (en_mode_tun 2): the nat chains for TCP as without TUN, UDP (and ICMP) marked in mangle for utun. */
@@ -2298,12 +2301,12 @@ function openclashFw3Fixture(mode: 'fakeip' | 'redirhost' | 'tun' | 'mix' = 'fak
         r('filter FORWARD', '2757 (-I, first)', '-A FORWARD -o utun -m comment --comment "OpenClash TUN Forward" -j ACCEPT'),
       )
     : lines(
-        // fake-ip without TUN: ping to a fake-ip address is refused (3121-3126, each -I: first in its chain).
-        fakeIp && r('filter INPUT', '3123 (-I)', `-A INPUT -d 198.18.0.0/16 ${ICMP_REJECT('INPUT')}`),
+        // fake-ip without TUN: ping to a fake-ip address is refused (3122-3126, each -I: first in its chain).
+        fakeIp && r('filter INPUT', '3124 (-I)', `-A INPUT -d 198.18.0.0/16 ${ICMP_REJECT('INPUT')}`),
         r('filter INPUT', '2629', `-A INPUT ${QUIC}`),
-        fakeIp && r('filter FORWARD', '3124 (-I)', `-A FORWARD -d 198.18.0.0/16 ${ICMP_REJECT('FORWARD')}`),
+        fakeIp && r('filter FORWARD', '3125 (-I)', `-A FORWARD -d 198.18.0.0/16 ${ICMP_REJECT('FORWARD')}`),
         fakeIp &&
-          r('filter OUTPUT', '3125 (-I; $noowner 2317)', `-A OUTPUT -d 198.18.0.0/16 ${ICMP_REJECT('OUTPUT', '-m mark ! --mark 0x1a0a ')}`),
+          r('filter OUTPUT', '3126 (-I; $noowner 2317)', `-A OUTPUT -d 198.18.0.0/16 ${ICMP_REJECT('OUTPUT', '-m mark ! --mark 0x1a0a ')}`),
       );
   const natChains = tun ? '' : ':openclash - [0:0]\n:openclash_output - [0:0]\n';
   const nat = lines(
@@ -2404,9 +2407,21 @@ COMMIT
       ? '| ip rule / route | `ip route add default dev utun table 0x162`, `ip rule add fwmark 0x162 table 0x162 pref 1888` | 738-740 |'
       : '| ip rule / route | `ip rule add fwmark 0x162 table 0x162`, `ip route add local 0.0.0.0/0 dev lo table 0x162` | 2545-2546 |',
   );
+  const v6 = mode === 'ipv6' ? openclashFw3Ipv6(c) : undefined;
   const common =
     'no owner match (mark 0x1a0a instead), fakeip_range 198.18.0.1/16 (iptables stores 198.18.0.0/16), DNSPORT 53.\n\n' +
     c.table(OC_REPO, OC_COMMIT, OC_FILE);
+  if (v6)
+    return {
+      name: 'openclash-fw3-ipv6',
+      source: v6.source + common,
+      iptables,
+      ip6tables: v6.ip6tables,
+      iptablesVariant: 'legacy',
+      ipset: ipset + v6.ipset,
+      ip: [...OC_TPROXY_ROUTE, ...v6.ip],
+      ipv6: true,
+    };
   if (mode === 'fakeip')
     return {
       name: 'openclash-fw3-fakeip',
@@ -2446,6 +2461,127 @@ COMMIT
     ipset,
     ip: utun ? OC_TUN_ROUTE : OC_TPROXY_ROUTE,
     ...(utun ? { tun: ['utun'] } : {}),
+  };
+}
+
+/**
+ * The ip6tables branch of init.d/openclash's `#IPTABLES` part (2773-3119, 3128-3134) with ipv6_enable 1 and the rest
+ * of IPv6 at its defaults once it is on: ipv6_mode 0 (TProxy: get_config 3648 falls back to 0, LuCI's form default is
+ * "0", and root/etc/config/openclash sets none), enable_v6_udp_proxy 1 (the form's default, written when IPv6 is turned
+ * on; get_config 3649 would read an unset option as 0), china_ip6_route 0, ipv6_dns 0. Appends its rows to `c`.
+ */
+function openclashFw3Ipv6(c: Cited): { ip6tables: string; ipset: string; ip: string[]; source: string } {
+  const r = (chain: string, line: string, text: string) => {
+    c.rows.push(`| ip6 ${chain} | \`${text.replace(/\|/g, '\\|')}\` | ${line} |`);
+    return text;
+  };
+  const lines = (...l: string[]) => l.join('\n');
+  /** fakeip_range6's default (get_config 3665), as ip6tables stores it. */
+  const FAKE6 = '-d fdfe:dcba:9876::/64';
+  const TPROXY = '-j TPROXY --on-port 7895 --on-ip :: --tproxy-mark 0x162/0xffffffff';
+  const MARK = '-j MARK --set-xmark 0x162/0xffffffff';
+  const ICMP6_REJECT = (chain: string, extra = '') =>
+    `${FAKE6} -p ipv6-icmp -m icmp6 --icmpv6-type 128 ${extra}-m comment --comment "OpenClash ICMPv6 ${chain} REJECT" -j REJECT --reject-with icmp6-adm-prohibited`;
+  const DNS = (proto: string, extra = '') =>
+    `-p ${proto} -m ${proto} --dport 53 ${extra}-m comment --comment "OpenClash DNS Hijack" -j REDIRECT --to-ports 53`;
+  const ipset = [
+    'create china_ip6_route hash:net family inet6 hashsize 1024 maxelem 1000000',
+    ...OC_CHINA6_SAMPLE.map((n) => `add china_ip6_route ${n}`),
+    'create china_ip6_route_pass hash:net family inet6 hashsize 1024 maxelem 1000000',
+    'create localnetwork6 hash:net family inet6 hashsize 1024 maxelem 65536',
+    ...LOCALNETWORK6.map((n) => `add localnetwork6 ${n}`),
+    `add localnetwork6 ${SIDE6}`,
+    '',
+  ].join('\n');
+  c.rows.push(
+    '| ipset china_ip6_route | /etc/openclash/china_ip6_route.ipset (disable_udp_quic=1), in the ipset form usr/share/openclash/openclash_chnroute.sh:96-97 writes without fw4; members: a three-prefix stand-in from the shipped list | 2775-2777 |',
+  );
+  c.rows.push('| ipset china_ip6_route_pass | empty (the shipped custom/openclash_custom_chnroute6_pass.list holds only comments and domains, which the awk filter drops) | 2778-2786 |');
+  c.rows.push(
+    "| ipset localnetwork6 | `hash:net family inet6`, custom/openclash_custom_localnetwork_ipv6.list as shipped, then the router's own inet6 addresses (wan_ip6s, `ifconfig`, get_config 3675: 2001:db8:50::2/64 is added, ::1/128 is already there) | 2846-2850, 2867-2871 |",
+  );
+  const filter = lines(
+    // -I, after the QUIC reject (3084): first in INPUT.
+    r('filter INPUT', '3130 (-I)', `-A INPUT ${ICMP6_REJECT('INPUT')}`),
+    r(
+      'filter INPUT',
+      '3073-3084 (-I; chain INPUT as ipv6_mode is 0, 3077)',
+      '-A INPUT -p udp -m udp --dport 443 -m comment --comment "OpenClash QUIC REJECT" -m set ! --match-set china_ip6_route dst -j REJECT --reject-with icmp6-port-unreachable',
+    ),
+    r('filter FORWARD', '3131 (-I)', `-A FORWARD ${ICMP6_REJECT('FORWARD')}`),
+    r('filter OUTPUT', '3132 (-I; $noowner 2317)', `-A OUTPUT ${ICMP6_REJECT('OUTPUT', '-m mark ! --mark 0x1a0a ')}`),
+  );
+  const nat = lines(
+    r('nat PREROUTING', '2804 (-I, after 2803)', `-A PREROUTING ${DNS('tcp')}`),
+    r('nat PREROUTING', '2803', `-A PREROUTING ${DNS('udp')}`),
+    // `-d ::/0` (every address) is not kept by ip6tables.
+    r('nat OUTPUT', '2813 (-I, after 2812; router_self_proxy 1)', `-A OUTPUT ${DNS('udp', '-m mark ! --mark 0x1a0a ')}`),
+    r('nat OUTPUT', '2812', `-A OUTPUT ${DNS('tcp', '-m mark ! --mark 0x1a0a ')}`),
+  );
+  const mangle = lines(
+    r('mangle PREROUTING', '2975', '-A PREROUTING -j openclash'),
+    r('mangle OUTPUT', '3052 (router_self_proxy 1)', '-A OUTPUT -j openclash_output'),
+    r('mangle openclash', '2910', '-A openclash -m set --match-set localnetwork6 dst -j RETURN'),
+    r('mangle openclash', '2911', '-A openclash -m conntrack --ctdir REPLY -j RETURN'),
+    r('mangle openclash', '2914 (ipv6_mode 0)', `-A openclash ${FAKE6} -p tcp ${TPROXY}`),
+    r('mangle openclash', '2923 (enable_v6_udp_proxy 1)', `-A openclash ${FAKE6} -p udp ${TPROXY}`),
+    r('mangle openclash', '2960 (ipv6_mode 0)', `-A openclash -p tcp -m comment --comment "OpenClash TCP Tproxy" ${TPROXY}`),
+    r('mangle openclash', '2971 (enable_v6_udp_proxy 1)', `-A openclash -p udp -m comment --comment "OpenClash UDP Tproxy" ${TPROXY}`),
+    r('mangle openclash_output', '3010 ($owner 2316)', '-A openclash_output -m mark --mark 0x1a0a -j RETURN'),
+    r('mangle openclash_output', '3011', '-A openclash_output -m set --match-set localnetwork6 dst -j RETURN'),
+    r('mangle openclash_output', '3012', '-A openclash_output -m conntrack --ctdir REPLY -j RETURN'),
+    r('mangle openclash_output', '3017 (ipv6_mode 0, enable_v6_udp_proxy 1)', `-A openclash_output ${FAKE6} -p tcp ${MARK}`),
+    r('mangle openclash_output', '3018', `-A openclash_output ${FAKE6} -p udp ${MARK}`),
+    r('mangle openclash_output', '3047 (ipv6_mode 0, enable_v6_udp_proxy 1)', `-A openclash_output ${MARK}`),
+  );
+  c.rows.push('| ip -6 rule / route | `ip -6 rule add fwmark 0x162 table 0x162`, `ip -6 route add local ::/0 dev lo table 0x162` | 3056-3060 |');
+  const ip6tables = `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+${filter}
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+${nat}
+COMMIT
+*mangle
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:openclash - [0:0]
+:openclash_output - [0:0]
+${mangle}
+COMMIT
+`;
+  return {
+    ip6tables,
+    ipset,
+    ip: [
+      `-6 addr add ${SIDE6} dev br-lan nodad`,
+      `-6 route add default via ${SIDE6_GATEWAY} dev br-lan`,
+      '-6 rule add fwmark 0x162 table 0x162',
+      '-6 route add local ::/0 dev lo table 0x162',
+    ],
+    source:
+      'OpenClash fw3 (iptables-legacy + ip6tables-legacy + ipset), fake-ip with IPv6 proxying on: ipv6_enable 1, ipv6_mode 0 ' +
+      '(TProxy; root/etc/config/openclash sets no ipv6_mode, get_config 3648 falls back to 0 and ' +
+      'luasrc/model/cbi/openclash/settings.lua:1176-1182 offers "0" as the default), enable_v6_udp_proxy 1 (settings.lua:1195-1199, ' +
+      "the form's default once IPv6 is on), china_ip6_route 0, ipv6_dns 0; otherwise the defaults of luci-app-openclash/root/etc/config/openclash. " +
+      "The IPv4 rules are openclash-fw3-fakeip's (ipv6_enable changes none of them); the ip6tables rules are the branch at 2773-3119 " +
+      '(entered as ip6tables has a mangle table) and the ICMPv6 rejects at 3128-3134. The side router has the lab\'s 2001:db8:50::2/64 on br-lan. ' +
+      'In TProxy mode there is no ip6tables nat chain of OpenClash\'s own (nat openclash and openclash_output are made only for ipv6_mode 1 ' +
+      'or 3, 2873-2904, 2979-3005): TCP and UDP are both TPROXYed in mangle openclash, whose catch-all rules (2960, 2971) take a ' +
+      "forward's replies, the SYN-ACK included. Left out: the rules naming sets OpenClash makes only for a non-empty list " +
+      '(wan_ac_black_ipv6s, wan_ac_black_ports, lan_ac_black_*, lan_ac_white_*: 2926-2935, 3023-3024; ip6tables refuses them and ' +
+      'OpenClash ignores the error), the intranet_allowed chain (3100-3118: made only for a WAN zone, which the side router has not), ' +
+      'and the port-forward and firewall-rule returns (firewall_redirect_exclude, firewall_rule_exclude: none configured). ' +
+      'fakeip_range6 fdfe:dcba:9876::1/64 (get_config 3665; ip6tables stores fdfe:dcba:9876::/64), TPROXY without --on-ip (ip6tables shows `--on-ip ::`); ',
   };
 }
 
@@ -2489,6 +2625,7 @@ export const FIXTURES: Fixture[] = [
   openclashFw3Fixture('redirhost'),
   openclashFw3Fixture('tun'),
   openclashFw3Fixture('mix'),
+  openclashFw3Fixture('ipv6'),
   passwallFixture(),
   passwallFw3Fixture(),
   passwallFw3Fixture('tproxy'),

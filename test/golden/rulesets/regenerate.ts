@@ -88,6 +88,7 @@ function build(ns: string, f: Fixture): void {
   }
   if (f.ipset) inNs(ns, ['ipset', 'restore'], f.ipset);
   if (f.iptables) inNs(ns, [f.iptablesVariant === 'legacy' ? 'iptables-legacy-restore' : 'iptables-nft-restore'], f.iptables);
+  if (f.ip6tables) inNs(ns, [f.iptablesVariant === 'legacy' ? 'ip6tables-legacy-restore' : 'ip6tables-nft-restore'], f.ip6tables);
   if (f.nft) inNs(ns, ['nft', '-f', '-'], f.nft);
   for (const cmd of f.ip ?? []) ip(cmd);
 }
@@ -106,6 +107,9 @@ function dump(ns: string, f: Fixture, dir: string): void {
   }
   if (f.iptables) {
     files['iptables-save.txt'] = inNs(ns, [f.iptablesVariant === 'legacy' ? 'iptables-legacy-save' : 'iptables-nft-save']);
+  }
+  if (f.ip6tables) {
+    files['ip6tables-save.txt'] = inNs(ns, [f.iptablesVariant === 'legacy' ? 'ip6tables-legacy-save' : 'ip6tables-nft-save']);
   }
   if (f.ipset) files['ipset.txt'] = inNs(ns, ['ipset', 'save']);
   const hadModel = existsSync(join(dir, MODEL));

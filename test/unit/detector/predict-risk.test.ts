@@ -46,6 +46,7 @@ const CASES: Record<string, Record<string, string>> = {
   'openclash-fw3-redirhost': { nas: 'ack openclash#4 iptables', wg: 'udp openclash#4 iptables' },
   'openclash-fw3-tun': { nas: 'synack openclash#6 iptables', wg: 'udp openclash#6 iptables' },
   'openclash-fw3-mix': { nas: 'ack openclash#4 iptables', wg: 'udp openclash#7 iptables' },
+  'openclash-fw3-ipv6': { nas: 'ack openclash#4 iptables', wg: 'udp openclash#5 iptables' },
   'passwall-nft': { wg: 'udp PSW_MANGLE#17 nft' },
   'passwall-fw3': { wg: 'udp PSW#19 iptables' },
   'passwall-nft-tproxy': { wg: 'udp PSW_MANGLE#28 nft' },

@@ -77,6 +77,11 @@ const EXPECTED: Record<string, string[]> = {
     'add inet replyguard_guard nat_pre',
     'insert mangle openclash',
   ],
+  'openclash-fw3-ipv6': [
+    'create-table inet replyguard_guard nat_pre',
+    'add inet replyguard_guard nat_pre',
+    'insert mangle openclash',
+  ],
   // The masquerade of bypass_gateway_compatible needs the identity source NAT binding as well.
   'openclash-fw4-bypass-gateway-compatible': [
     'create-table inet replyguard_guard nat_pre',
@@ -271,6 +276,29 @@ describe('guard plan on every golden ruleset', () => {
       const synAfter = status.packets.find((p) => p.kind === 'lan-syn');
       assert.equal(synAfter?.verdict, synBefore?.verdict, 'a LAN host’s own new connection keeps its verdict');
     }
+  });
+
+  it("OpenClash on fw3 with IPv6 on: a v6 forward's guard is an ip6tables RETURN at the top of mangle openclash", () => {
+    // ipv6_mode 0: ip6tables mangle openclash TPROXYs TCP and UDP (init.d/openclash 2960, 2971), so both returns go there.
+    const inp = input(
+      'openclash-fw3-ipv6',
+      [
+        { name: 'nas6', host: '2001:db8:50::10', port: 443, proto: 'tcp' },
+        { name: 'wg6', host: '2001:db8:50::10', port: 51820, proto: 'udp' },
+      ],
+      { lanSubnets: ['192.168.1.0/24', '2001:db8:50::/64'] },
+    );
+    const plan = planGuard(inp);
+    assert.deepEqual(
+      plan.steps.map((s) => `${s.op} ${s.backend} ${s.table} ${s.chain}`),
+      ['insert ip6tables mangle openclash', 'insert ip6tables mangle openclash'],
+      renderPlan(plan),
+    );
+    for (const s of plan.steps) assert.match(s.rule, /^-s 2001:db8:50::10 -p (tcp|udp) /);
+    const status = guardStatus({ ...inp, ruleset: simulateGuard(inp.ruleset, plan.steps) });
+    assert.equal(status.effective, true, JSON.stringify(status.packets, null, 1));
+    for (const p of status.packets.filter((x) => x.kind !== 'lan-syn')) assert.equal(p.verdict, 'forwarded', p.from);
+    assert.equal(status.packets.find((p) => p.kind === 'lan-syn')?.verdict, 'proxied');
   });
 
   it('--nat iptables: a RETURN at the top of the proxy nat chain instead of the own table', () => {

@@ -82,6 +82,22 @@ describe('proxy-native fixes for an IPv6 server', () => {
         assert.deepEqual(fixesOf(name, V6, { proto }), [], `${name} ${proto}`);
   });
 
+  it("proxyFixes on openclash-fw3-ipv6: none for the v6 server (ip6tables unproven), OpenClash's own for the v4 one", () => {
+    const s = makeSnapshot(readDumpDir(join(__dirname, '..', '..', 'golden', 'rulesets', 'openclash-fw3-ipv6')));
+    const proxies = recognizeProxies(s.ruleset);
+    for (const proto of ['tcp', 'udp'] as const) {
+      const r6 = evaluateReply(s, { proto, server: V6, port: 443, peer: '3fff:ffff::7', peerPort: 40000 }, proxies);
+      assert.ok(typeof r6 !== 'string', String(r6));
+      assert.equal(r6.fate, 'proxied');
+      assert.equal(r6.rule?.backend, 'ip6tables');
+      assert.equal(r6.proxy?.label, 'OpenClash (fw3)');
+      assert.deepEqual(proxyFixes(r6.proxy, r6, V6, 443, proto, 'nas6'), [], proto);
+      const r4 = evaluateReply(s, { proto, server: V4, port: 443, peer: '93.184.216.34', peerPort: 40000 }, proxies);
+      assert.ok(typeof r4 !== 'string', String(r4));
+      assert.ok(proxyFixes(r4.proxy, r4, V4, 443, proto, 'nas').length > 0, proto);
+    }
+  });
+
   it('proxyFixes on the IPv6 golden rulesets: OpenClash fw4 and nikki still print their fixes for the v6 server', () => {
     const dir = join(__dirname, '..', '..', 'golden', 'rulesets');
     for (const name of ['openclash-fw4-ipv6-tproxy', 'openclash-fw4-ipv6-redirect', 'nikki-tproxy-ipv6']) {

@@ -135,6 +135,12 @@ const EXPECTED: Record<string, { proxy: string; tcp: Reply | 'passes'; udp: Repl
     tcp: OC_TCP_REDIRECT,
     udp: { ...OC_UDP_TPROXY, taken: 'proxied udp openclash#5' },
   },
+  // fw3 with IPv6 on (ipv6_mode 0): the IPv4 rules are fake-ip's (the IPv6 replies are below).
+  'openclash-fw3-ipv6': {
+    proxy: 'OpenClash (fw3) redirect + tproxy',
+    tcp: OC_TCP_REDIRECT,
+    udp: { ...OC_UDP_TPROXY, taken: 'proxied udp openclash#5' },
+  },
   // fw3, redir-host with common_ports off (the default): as fake-ip, less the fake-ip TPROXY rule before the catch-all.
   'openclash-fw3-redirhost': {
     proxy: 'OpenClash (fw3) redirect + tproxy',
@@ -310,6 +316,56 @@ describe('upstream-derived fixtures: recognition, responsible rule, fix list', (
         const guard = fixes.find((l) => l.startsWith('Generic guard'))!;
         assert.ok(guard.includes(` ${r.rule?.chain} `), guard);
       }
+    }
+  });
+
+  it("OpenClash on fw3 with IPv6 on: ip6tables mangle openclash TPROXYs a v6 forward's replies (init.d/openclash 2907-2975); only the guard and gateway fixes", () => {
+    // ipv6_mode 0 (the default): no ip6tables nat chain of OpenClash's, TCP and UDP both TPROXYed in mangle
+    // openclash after the localnetwork6 and reply returns and the two fake-ip TPROXY rules (2910-2923); the catch-alls
+    // 2960 (TCP, so the SYN-ACK itself) and 2971 (UDP) take the replies. OpenClash's own fixes are not proven for
+    // ip6tables (ipv6FixesProven), so none is printed: no Lan Traffic Access List entry, no blacklist.
+    const s = snapshot('openclash-fw3-ipv6');
+    const proxies = recognizeProxies(s.ruleset);
+    const server = '2001:db8:50::10';
+    const want = {
+      tcp: 'proxied synack ip6 mangle openclash#5 ip6tables',
+      udp: 'proxied udp ip6 mangle openclash#6 ip6tables',
+    };
+    for (const [proto, port, forward] of [
+      ['tcp', 443, 'nas6'],
+      ['udp', 51820, 'wg6'],
+    ] as const) {
+      const r = evaluateReply(s, { proto, server, port, peer: '3fff:ffff::7', peerPort: 40000 }, proxies);
+      assert.ok(typeof r !== 'string', String(r));
+      assert.equal(
+        `${r.fate} ${r.packet} ${r.rule?.table} ${r.rule?.chain}#${r.rule?.position} ${r.rule?.backend}`,
+        want[proto],
+      );
+      assert.match(
+        r.rule?.text ?? '',
+        new RegExp(`-p ${proto} -m comment --comment OpenClash ${proto.toUpperCase()} Tproxy -j TPROXY`),
+      );
+      assert.equal(r.proxy?.label, 'OpenClash (fw3)');
+      const fixes = replyFixes(r, server, port, proto, forward).map((x) => x.text);
+      assert.deepEqual(fixes.map(kindOf), ['guard', 'gateway'], fixes.join('\n'));
+      assert.ok(!fixes.some((l) => /openclash\.|uci /.test(l)), fixes.join('\n'));
+      const guard = fixes[0]!;
+      // In the chain that takes the replies, with ip6tables (TCP: the invalid/mid-stream returns, UDP: by name).
+      assert.ok(guard.includes('ip6tables -t mangle -I openclash 1 '), guard);
+      if (proto === 'udp') assert.ok(guard.includes('-s 2001:db8:50::10 -p udp --sport 51820'), guard);
+      // The IPv4 server behind the same ruleset keeps OpenClash's own fixes.
+      const v4 = evaluateReply(
+        s,
+        { proto, server: '192.168.1.10', port, peer: '93.184.216.34', peerPort: 40000 },
+        proxies,
+      );
+      assert.ok(typeof v4 !== 'string');
+      assert.equal(
+        replyFixes(v4, '192.168.1.10', port, proto, forward)[0]?.text.startsWith(
+          'OpenClash: add a Lan Traffic Access List',
+        ),
+        true,
+      );
     }
   });
 

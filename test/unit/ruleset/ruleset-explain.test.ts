@@ -142,6 +142,14 @@ const CASES: Record<string, Case> = {
     c: ['forwarded', null, 'openclash#2'],
     d: ['proxied', 'tun:utun', 'openclash#6'],
   },
+  // IPv6 on (ip6tables, ipv6_mode 0): the IPv4 walk is the fake-ip fixture's.
+  'openclash-fw3-ipv6': {
+    proxy: { name: 'openclash', mode: 'redirect + tproxy', redirect: [7892], tproxy: [7895], marks: ['0x162'] },
+    a: ['proxied', 'redirect:7892', 'openclash#4'],
+    b: ['proxied', 'redirect:7892', 'openclash#4'],
+    c: ['forwarded', null, 'openclash#1'],
+    d: ['proxied', 'tproxy:7895', 'openclash#5'],
+  },
   // fake-ip-mix on fw3: TCP as in fake-ip, UDP marked into utun in mangle openclash.
   'openclash-fw3-mix': {
     proxy: { name: 'openclash', mode: 'mix (TCP redirect, UDP TUN)', redirect: [7892], marks: ['0x162'] },

@@ -23,7 +23,13 @@ const DIR = join(__dirname, '..', '..', 'golden', 'rulesets');
 const dumpsOf = (name: string): RulesetDumps => readDumpDir(join(DIR, name));
 
 describe('golden models', () => {
-  for (const name of ['openclash-fw4-fakeip', 'openclash-fw3-fakeip', 'nikki', 'shellcrash-iptables']) {
+  for (const name of [
+    'openclash-fw4-fakeip',
+    'openclash-fw3-fakeip',
+    'openclash-fw3-ipv6',
+    'nikki',
+    'shellcrash-iptables',
+  ]) {
     it(`${name}: the model matches model.expected.json`, () => {
       const rs = makeSnapshot(dumpsOf(name)).ruleset;
       assertGolden(join(DIR, name, 'model.expected.json'), rs);
@@ -157,6 +163,42 @@ describe('iptables-save loader', () => {
     ]);
     const tproxy = mangle.chains.find((c) => c.name === 'openclash')!.rules[2]!;
     assert.ok(tproxy.ops.some((o) => o.kind === 'tproxy' && o.port === 7895 && o.terminal));
+  });
+
+  it('ip6tables-save (legacy) of openclash-fw3-ipv6: family ip6, icmp6 and TPROXY parsed, inet6 ipsets resolved', () => {
+    const dumps = dumpsOf('openclash-fw3-ipv6');
+    const { tables, issues } = loadIptablesSave(dumps.ip6tablesSave!, 6);
+    assert.deepEqual(issues, []);
+    assert.deepEqual(
+      tables.map((t) => `${t.family} ${t.name} ${t.variant}`),
+      ['ip6 mangle legacy', 'ip6 nat legacy', 'ip6 filter legacy'],
+    );
+    const mangle = tables.find((t) => t.name === 'mangle')!;
+    const oc = mangle.chains.find((c) => c.name === 'openclash')!;
+    assert.equal(oc.rules.length, 6);
+    // The catch-alls (init.d/openclash 2960, 2971): TPROXY to 7895, terminal.
+    for (const r of oc.rules.slice(4))
+      assert.ok(
+        r.ops.some((o) => o.kind === 'tproxy' && o.port === 7895 && o.terminal),
+        r.text,
+      );
+    assert.equal(mangle.chains.find((c) => c.name === 'PREROUTING')!.priority, -150);
+    assert.ok(tables.every((t) => t.backend === 'ip6tables'));
+    // The whole snapshot: both families' tables, the inet6 sets next to the inet ones, nothing unread.
+    const rs = makeSnapshot(dumps).ruleset;
+    assert.deepEqual(rs.issues, []);
+    assert.deepEqual(rs.sources.slice(0, 2), ['iptables-save', 'ip6tables-save']);
+    assert.deepEqual(
+      rs.ipsets.map((s) => s.name),
+      [
+        'localnetwork',
+        'china_ip_route',
+        'china_ip_route_pass',
+        'china_ip6_route',
+        'china_ip6_route_pass',
+        'localnetwork6',
+      ],
+    );
   });
 
   it('raw and security tables, ip6tables, counters, quotes, negations, multiport and tcp-flags', () => {
