@@ -2281,13 +2281,13 @@ function openclashFw3Fixture(mode: 'fakeip' | 'redirhost' | 'tun' | 'mix' | 'ipv
   const ipset = [
     'create localnetwork hash:net family inet hashsize 1024 maxelem 65536',
     ...LOCALNETWORK.map((n) => `add localnetwork ${n}`),
-    'create china_ip_route hash:net family inet hashsize 1024 maxelem 65536',
+    'create china_ip_route hash:net family inet hashsize 1024 maxelem 1000000',
     ...OC_CHINA_SAMPLE.map((n) => `add china_ip_route ${n}`),
     'create china_ip_route_pass hash:net family inet hashsize 1024 maxelem 1000000',
     '',
   ].join('\n');
   c.rows.push('| ipset localnetwork | the default members | 2385, 2392-2400 |');
-  c.rows.push('| ipset china_ip_route | /etc/openclash/china_ip_route.ipset (disable_udp_quic=1): a four-prefix stand-in | 2326-2328 |');
+  c.rows.push('| ipset china_ip_route | /etc/openclash/china_ip_route.ipset (disable_udp_quic=1): a four-prefix stand-in | 2326-2328; its header as openclash_chnroute.sh 58 writes it |');
   c.rows.push('| ipset china_ip_route_pass | empty | 2331, 2338 |');
   const QUIC = '-p udp -m udp --dport 443 -m comment --comment "OpenClash QUIC REJECT" -m set ! --match-set china_ip_route dst -j REJECT --reject-with icmp-port-unreachable';
   const MARK = '-j MARK --set-xmark 0x162/0xffffffff';
