@@ -150,12 +150,8 @@ export class ConntrackAnalysis {
   }
 
   private noteSight(kind: number, flow: number, check: number): void {
-    if (this.seen.has(flow, check)) {
-      if (kind === GLANCE_DESTROY) this.seen.delete(flow, check);
-      return;
-    }
+    if (this.seen.sight(flow, check, kind === GLANCE_DESTROY)) return;
     if (kind !== GLANCE_NEW) this.report.started_before_capture++;
-    if (kind !== GLANCE_DESTROY) this.seen.add(flow, check);
   }
 }
 

@@ -44,6 +44,34 @@ export class FlowSightings {
     this.count++;
   }
 
+  /**
+   * A line of the flow, in one probe: true when the flow was seen before. A flow seen before is forgotten
+   * when `ends` (its DESTROY); one not seen before is added unless `ends`.
+   */
+  sight(flow: number, check: number, ends: boolean): boolean {
+    const s = this.slots;
+    const key = flow + 1;
+    let i = flow & this.mask;
+    for (;;) {
+      const k = s[i * 2]!;
+      if (k === 0) break;
+      if (k === key && s[i * 2 + 1] === check) {
+        if (ends) this.removeAt(i);
+        return true;
+      }
+      i = (i + 1) & this.mask;
+    }
+    if (ends) return false;
+    if (this.count >= this.cap || (this.count * 2 >= this.mask + 1 && this.mask + 1 < this.maxSize)) {
+      this.add(flow, check); // makes room first, then probes again
+      return false;
+    }
+    s[i * 2] = key;
+    s[i * 2 + 1] = check;
+    this.count++;
+    return false;
+  }
+
   delete(flow: number, check: number): boolean {
     const i = this.find(flow, check);
     if (i < 0) return false;

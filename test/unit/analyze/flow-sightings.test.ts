@@ -1,5 +1,5 @@
-// FlowSightings against a Set of the same pairs: random adds, lookups and
-// deletes (many flows sharing a home slot, so that probe runs wrap and shift),
+// FlowSightings against a Set of the same pairs: random adds, lookups, deletes
+// and one-probe sightings (many flows sharing a home slot, so that probe runs wrap and shift),
 // and the cap: never more flows than it, the forgotten ones counted.
 
 import assert from 'node:assert/strict';
@@ -9,7 +9,10 @@ import { FlowSightings } from '../../../src/analyze/flow-sightings';
 import { check } from '../../helpers/fuzz-kit';
 
 const pair = fc.record({ flow: fc.oneof(fc.nat(40), fc.nat(0x3fffffff)), check: fc.nat(3) });
-const op = fc.record({ op: fc.constantFrom('add' as const, 'has' as const, 'delete' as const), p: pair });
+const op = fc.record({
+  op: fc.constantFrom('add' as const, 'has' as const, 'delete' as const, 'sight' as const, 'sightEnd' as const),
+  p: pair,
+});
 
 describe('FlowSightings', () => {
   it('answers as a Set of (flow, check) pairs while under its cap', () => {
@@ -24,7 +27,12 @@ describe('FlowSightings', () => {
               set.add(p.flow, p.check);
               model.add(k);
             }
-          } else if (o === 'has') assert.equal(set.has(p.flow, p.check), model.has(k));
+          } else if (o === 'sight') {
+            // One probe: seen before, else added.
+            assert.equal(set.sight(p.flow, p.check, false), model.has(k));
+            model.add(k);
+          } else if (o === 'sightEnd') assert.equal(set.sight(p.flow, p.check, true), model.delete(k));
+          else if (o === 'has') assert.equal(set.has(p.flow, p.check), model.has(k));
           else assert.equal(set.delete(p.flow, p.check), model.delete(k));
           assert.equal(set.size, model.size);
         }
