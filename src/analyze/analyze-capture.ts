@@ -59,6 +59,7 @@ export class ConntrackAnalysis {
     srcAt: 0,
     proto: 0,
     synSent: false,
+    end: 0,
   };
   private readonly fallbackNow: number;
   private lineNo = 0;
@@ -88,27 +89,31 @@ export class ConntrackAnalysis {
     };
   }
 
+  /**
+   * The whole lines of buf[start, end) that are only counted, one after another, each found by the glance
+   * that reads it (no separate search for its newline); stops at the first other line, or an unfinished one,
+   * and returns where (that line goes to line()).
+   */
+  lines(buf: Buffer, start: number, end: number): number {
+    const g = this.glance;
+    let at = start;
+    while (at < end && glanceLine(buf, at, end, g) && g.end < end && this.onlyCounted(buf, g)) {
+      this.lineNo++;
+      this.report.lines++;
+      this.count(g);
+      at = g.end + 1;
+    }
+    return at;
+  }
+
   /** One line, buf[start, end) without its newline. */
   line(buf: Buffer, start: number, end: number): void {
     this.lineNo++;
     if (isBlankLine(buf, start, end)) return;
     this.report.lines++;
     const g = this.glance;
-    // A line the detector would ignore is only counted; the pre-filter drops every UPDATE, so it is not
-    // asked, and for the others it decides from the head the glance has read.
-    if (
-      glanceLine(buf, start, end, g) &&
-      (g.kind === GLANCE_UPDATE ||
-        !tupleMayMatter(buf, g.srcAt, end, g.kind === GLANCE_DESTROY, g.proto, g.synSent, this.detector.interest))
-    ) {
-      this.report.events++;
-      this.noteSight(g.kind, g.flow, g.check);
-      if (g.sec < 0) this.glancedUntimed = true;
-      else if (g.sec > this.lastSec || (g.sec === this.lastSec && g.frac > this.lastFrac)) {
-        this.lastSec = g.sec;
-        this.lastFrac = g.frac;
-        this.lastFracDigits = g.fracDigits;
-      }
+    if (glanceLine(buf, start, end, g) && this.onlyCounted(buf, g)) {
+      this.count(g);
       return;
     }
     const text = buf.toString('utf8', start, end);
@@ -126,6 +131,28 @@ export class ConntrackAnalysis {
     const at = e.timestamp !== undefined ? e.timestamp * 1000 : this.fallbackNow;
     this.last = Math.max(this.last, at);
     this.detector.ingest(e, text, at);
+  }
+
+  /**
+   * A glanced line the detector would ignore: the pre-filter drops every UPDATE, so it is not asked, and
+   * for the others it decides from the head the glance has read.
+   */
+  private onlyCounted(buf: Buffer, g: Glance): boolean {
+    return (
+      g.kind === GLANCE_UPDATE ||
+      !tupleMayMatter(buf, g.srcAt, g.end, g.kind === GLANCE_DESTROY, g.proto, g.synSent, this.detector.interest)
+    );
+  }
+
+  private count(g: Glance): void {
+    this.report.events++;
+    this.noteSight(g.kind, g.flow, g.check);
+    if (g.sec < 0) this.glancedUntimed = true;
+    else if (g.sec > this.lastSec || (g.sec === this.lastSec && g.frac > this.lastFrac)) {
+      this.lastSec = g.sec;
+      this.lastFrac = g.frac;
+      this.lastFracDigits = g.fracDigits;
+    }
   }
 
   /** A line the byte reader dropped for its length. */

@@ -28,6 +28,8 @@ export interface Glance {
   srcAt: number;
   proto: number;
   synSent: boolean;
+  /** Where the line ends: its newline, or `end` when buf[start, end) holds no newline. */
+  end: number;
 }
 
 const SP = 32;
@@ -36,6 +38,7 @@ const CR = 13;
 const OPEN = 91; // [
 const CLOSE = 93; // ]
 const EQ = 61;
+const NL = 10;
 const DOT = 46;
 /** The parser's own limit: a longer line is its to reject. */
 const MAX_LINE = 4096;
@@ -47,7 +50,8 @@ const MAX_LINE = 4096;
  * reply tuple it reads only the words around each `=`.
  */
 export function glanceLine(buf: Buffer, start: number, end: number, out: Glance): boolean {
-  if (end - start > MAX_LINE) return false;
+  // `end` may lie past the line (a chunk's end): the line then ends at its newline, which no part before the
+  // reply tuple accepts, and which the reply tuple's walk stops at.
   let i = start;
   while (i < end && isBlank(buf[i]!)) i++;
   if (i >= end) return false;
@@ -186,8 +190,14 @@ export function glanceLine(buf: Buffer, start: number, end: number, out: Glance)
   // or dst= (the reply tuple needs one). Each such word has an `=` four bytes in.
   let replyDst = false;
   // A byte loop: cheaper here than a native indexOf call per `=` (six or more per line).
+  let lineEnd = end;
   for (let eq = i + 4; eq < end; eq++) {
-    if (buf[eq] !== EQ) continue;
+    const c = buf[eq];
+    if (c === NL) {
+      lineEnd = eq;
+      break;
+    }
+    if (c !== EQ) continue;
     const a = buf[eq - 3];
     const src = a === 115 && buf[eq - 2] === 114 && buf[eq - 1] === 99;
     if (!src && !(a === 100 && buf[eq - 2] === 115 && buf[eq - 1] === 116)) continue;
@@ -197,7 +207,8 @@ export function glanceLine(buf: Buffer, start: number, end: number, out: Glance)
       replyDst = true;
     } else if (before < 33 || before > 126) return false; // a byte the parser may cut at (\v, \f, a Unicode space)
   }
-  if (!replyDst) return false;
+  if (!replyDst || lineEnd - start > MAX_LINE) return false;
+  out.end = lineEnd;
   out.flow = h1 & HASH_MASK;
   out.check = h2 & HASH_MASK;
   return true;

@@ -117,11 +117,21 @@ function startAnalysis(
   }
   const analysis = new ConntrackAnalysis(source, view);
   let overlongSeen = 0;
-  const splitter: ByteLineSplitter = new ByteLineSplitter((buf, start, end) => {
-    // The splitter counts the lines it dropped before it hands over the next one: keep the numbering.
+  // The splitter counts the lines it dropped before it hands over the next ones: keep the numbering.
+  const overlong = () => {
     for (; overlongSeen < splitter.overlong; overlongSeen++) analysis.overlongLine(MAX_LINE_BYTES);
-    analysis.line(buf, start, end);
-  }, MAX_LINE_BYTES);
+  };
+  const splitter: ByteLineSplitter = new ByteLineSplitter(
+    (buf, start, end) => {
+      overlong();
+      analysis.line(buf, start, end);
+    },
+    MAX_LINE_BYTES,
+    (buf, start, end) => {
+      overlong();
+      return analysis.lines(buf, start, end);
+    },
+  );
   const finished = new Promise((resolve, reject) => splitter.once('finish', resolve).once('error', reject));
   // The splitter works synchronously: each chunk is cut and analysed before the next is read.
   return [

@@ -7,6 +7,11 @@
 import { Writable } from 'node:stream';
 
 export type ByteLineHandler = (buf: Buffer, start: number, end: number) => void;
+/**
+ * Takes the whole lines of buf[start, end) at once, finding their ends itself, and returns where it stopped:
+ * at the start of a line it left to the splitter (one it could not end, or the unfinished last one).
+ */
+export type ByteLinesHandler = (buf: Buffer, start: number, end: number) => number;
 
 export class ByteLineSplitter extends Writable {
   /** The unfinished last line of the previous chunk. */
@@ -18,6 +23,7 @@ export class ByteLineSplitter extends Writable {
   constructor(
     private readonly onLine: ByteLineHandler,
     private readonly maxLine = 8192,
+    private readonly onLines?: ByteLinesHandler,
   ) {
     super();
   }
@@ -31,6 +37,15 @@ export class ByteLineSplitter extends Writable {
       nl = chunk.indexOf(10, start);
     }
     for (; nl >= 0; nl = chunk.indexOf(10, start)) {
+      if (this.onLines && nl - start <= this.maxLine) {
+        // The bulk handler cuts on from this whole line; what it leaves comes back here.
+        const stop = this.onLines(chunk, start, chunk.length);
+        if (stop > start) {
+          start = stop;
+          if (start >= chunk.length) break;
+          continue;
+        }
+      }
       if (nl - start > this.maxLine) this.overlong++;
       else this.onLine(chunk, start, nl);
       start = nl + 1;

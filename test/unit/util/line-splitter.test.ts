@@ -65,4 +65,36 @@ describe('ByteLineSplitter', () => {
     assert.deepEqual(lines, ['ok', 'end']);
     assert.equal(overlong, 2);
   });
+  it('with a bulk handler: every line once, in order, whichever of the two takes it, for any chunking', async () => {
+    // The bulk handler takes whole lines that start with "b" (finding each end itself) and stops at any other.
+    const text = 'b1\nb2\nx3\nb4\n\nb6\nx7\nb8\nlast';
+    const bytes = Buffer.from(text);
+    const want = ['b1', 'b2', 'x3', 'b4', '', 'b6', 'x7', 'b8', 'last'];
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const got: string[] = [];
+      const bulkTook: string[] = [];
+      const s = new ByteLineSplitter(
+        (b, start, end) => got.push(b.toString('utf8', start, end)),
+        64,
+        (b, start, end) => {
+          let at = start;
+          while (at < end && b[at] === 98) {
+            const nl = b.indexOf(10, at);
+            if (nl < 0 || nl >= end) break;
+            got.push(b.toString('utf8', at, nl));
+            bulkTook.push(b.toString('utf8', at, nl));
+            at = nl + 1;
+          }
+          return at;
+        },
+      );
+      await new Promise<void>((resolve) => {
+        s.write(bytes.subarray(0, cut));
+        s.write(bytes.subarray(cut));
+        s.end(() => resolve());
+      });
+      assert.deepEqual(got, want, `cut at ${cut}`);
+      assert.ok(bulkTook.length > 0, `the bulk handler took lines (cut at ${cut})`);
+    }
+  });
 });
