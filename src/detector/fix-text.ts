@@ -4,7 +4,6 @@
 
 import { formatEndpoint } from '../net/ip-address';
 import { BYPASS_GATEWAY_OFF } from '../proxies/openclash';
-import { PROXY_MODULES } from '../proxies/registry';
 import type { ReplyVerdict } from './classify-flow';
 import { type Fix, orderFixes } from './fix';
 import { type ProxyHint, proxyHintForPort } from './proxy-hints';
@@ -91,12 +90,6 @@ export function detectorFixes(v: ReplyVerdict): Fix[] {
 
 const NAT_GUARD_NFT = 'tcp flags & (fin|syn|rst|ack) != syn counter return';
 
-/** The proxy a chain candidate's label names ("OpenClash" → openclash, "ShellCrash (ShellClash)" → shellcrash). */
-function proxyOfLabel(label: string): Fix['proxy'] {
-  // An earlier release's name rides in parentheses: "ShellCrash (ShellClash)".
-  return PROXY_MODULES.find((m) => m.label === label || label.startsWith(`${m.label} (`))?.name ?? 'none';
-}
-
 /**
  * The nat guard, without a ruleset: in every chain that may hold the redirect to this port (a port
  * can be the default of two proxies, and fw4 and fw3 name the chain differently), else in words.
@@ -125,7 +118,7 @@ function natGuardFix(port: number | undefined, hint: ProxyHint | undefined, v6: 
       : `${ipt} -t ${c.table} -I ${c.chain} 1 -p tcp ! --syn -j RETURN`,
   );
   const where = chains.map((c, i) => `${c.proxy} (${c.firewall}): ${commands[i]}`);
-  const proxies = [...new Set(chains.map((c) => proxyOfLabel(c.proxy)))];
+  const proxies = [...new Set(chains.map((c) => c.name))];
   const fix: Fix = {
     kind: 'nat_guard',
     proxy: proxies.length === 1 ? proxies[0]! : 'none',

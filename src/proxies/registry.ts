@@ -36,7 +36,8 @@ export function proxyOwning(tableName: string, chainName: string): ProxyModule |
 /** Without a ruleset: which proxies default to a port, and every nat chain that may redirect there. */
 export interface ProxyHint {
   proxy: string;
-  natChains: NatChainCandidate[];
+  /** Each with the name of the proxy module that declares it. */
+  natChains: Array<NatChainCandidate & { name: ProxyModule['name'] }>;
 }
 
 export function proxyHintForPort(port: number): ProxyHint | undefined {
@@ -45,7 +46,7 @@ export function proxyHintForPort(port: number): ProxyHint | undefined {
   const names = uses.map(({ m, p }) => (p.what ? `${m.label} ${p.what}` : m.label));
   return {
     proxy: names.length === 1 ? names[0]! : `${names[0]} (or ${names.slice(1).join(', ')})`,
-    natChains: uses.flatMap(({ p }) => p.natChains),
+    natChains: uses.flatMap(({ m, p }) => p.natChains.map((c) => ({ ...c, name: m.name }))),
   };
 }
 
