@@ -90,18 +90,20 @@ export class ConntrackAnalysis {
   }
 
   /**
-   * The whole lines of buf[start, end) that are only counted, one after another, each found by the glance
-   * that reads it (no separate search for its newline); stops at the first other line, or an unfinished one,
-   * and returns where (that line goes to line()).
+   * The whole lines of buf[start, end) the glance can read, one after another, each ended by the glance that
+   * reads it (no separate search for its newline); stops at the first line the glance cannot read, or an
+   * unfinished one, and returns where (that line goes to line()).
    */
   lines(buf: Buffer, start: number, end: number): number {
     const g = this.glance;
     let at = start;
-    while (at < end && glanceLine(buf, at, end, g) && g.end < end && this.onlyCounted(buf, g)) {
+    while (at < end && glanceLine(buf, at, end, g) && g.end < end) {
+      const lineEnd = g.end;
       this.lineNo++;
       this.report.lines++;
-      this.count(g);
-      at = g.end + 1;
+      if (this.onlyCounted(buf, g)) this.count(g);
+      else this.parse(buf, at, lineEnd);
+      at = lineEnd + 1;
     }
     return at;
   }
@@ -112,10 +114,13 @@ export class ConntrackAnalysis {
     if (isBlankLine(buf, start, end)) return;
     this.report.lines++;
     const g = this.glance;
-    if (glanceLine(buf, start, end, g) && this.onlyCounted(buf, g)) {
-      this.count(g);
-      return;
-    }
+    if (glanceLine(buf, start, end, g) && this.onlyCounted(buf, g)) this.count(g);
+    else this.parse(buf, start, end);
+  }
+
+  /** A line the detector may want: parsed, counted and given to it. */
+  private parse(buf: Buffer, start: number, end: number): void {
+    const g = this.glance;
     const text = buf.toString('utf8', start, end);
     const result = parseConntrackLine(text);
     if ('skip' in result) return;
