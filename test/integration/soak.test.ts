@@ -20,10 +20,12 @@ const SAMPLE_MS = 10_000;
 /**
  * RSS in the last minute may exceed RSS in minute 2 by this much (medians of the 10 s samples of each
  * minute, so one sample taken just before a GC decides nothing). V8 sizes its old generation up in
- * steps during the first minutes (measured: +4-5 MB between minutes 2 and 5, then level); a leak of even
- * 100 bytes per conntrack event would add 20 MB over the ~200k events of the soak, and keep rising.
+ * steps during the first minutes, then stays level: minute 2 → last minute measured +2.9, +4.0, +6.6, +7.5 and
+ * +8.5 MB in five runs on the same kind of machine (minute 5 → last: −1.4 to +3.2 MB). A leak of even 100 bytes
+ * per conntrack event would add 12 MB over the ~120k events of the soak — and keep rising, which the
+ * second-half bound below catches on its own.
  */
-const RSS_SLACK_MB = 8;
+const RSS_SLACK_MB = 12;
 /** …and the second half of the soak must be level: the last minute against minute 5. */
 const RSS_SECOND_HALF_SLACK_MB = 4;
 const server = '192.168.50.10:443';
