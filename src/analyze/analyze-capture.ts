@@ -90,14 +90,14 @@ export class ConntrackAnalysis {
   }
 
   /**
-   * The whole lines of buf[start, end) the glance can read, one after another, each ended by the glance that
-   * reads it (no separate search for its newline); stops at the first line the glance cannot read, or an
-   * unfinished one, and returns where (that line goes to line()).
+   * The lines of buf from `start` on that the glance can read, one after another, each ended by the glance
+   * that reads it (no separate search for its newline); buf ends with a newline. Stops at the first line the
+   * glance cannot read and returns where (that line goes to line()).
    */
-  lines(buf: Buffer, start: number, end: number): number {
+  lines(buf: Buffer, start: number): number {
     const g = this.glance;
     let at = start;
-    while (at < end && glanceLine(buf, at, end, g) && g.end < end) {
+    while (at < buf.length && glanceLine(buf, at, g)) {
       const lineEnd = g.end;
       this.lineNo++;
       this.report.lines++;
@@ -114,7 +114,8 @@ export class ConntrackAnalysis {
     if (isBlankLine(buf, start, end)) return;
     this.report.lines++;
     const g = this.glance;
-    if (glanceLine(buf, start, end, g) && this.onlyCounted(buf, g)) this.count(g);
+    // The glance reads on to a newline: only where that is the line's own end does it read this line.
+    if (glanceLine(buf, start, g) && g.end === end && this.onlyCounted(buf, g)) this.count(g);
     else this.parse(buf, start, end);
   }
 
@@ -190,7 +191,8 @@ export class ConntrackAnalysis {
 /** The whole capture at once (tests, small inputs); the CLI streams into ConntrackAnalysis instead. */
 export function analyzeCapture(text: string, source: string, view: LanView, opts: AnalyzeOptions = {}): AnalysisReport {
   const analysis = new ConntrackAnalysis(source, view, opts);
-  const buf = Buffer.from(text, 'utf8');
+  // Ended by a newline, as the glance needs.
+  const buf = Buffer.from(text.endsWith('\n') ? text : `${text}\n`, 'utf8');
   let start = 0;
   for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10, start)) {
     analysis.line(buf, start, nl);

@@ -48,7 +48,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
 
   let report: AnalysisReport | PacketCaptureReport;
   try {
-    report = await analyzeStream(file === '-' ? process.stdin : fileChunks(file), file, view);
+    report = await analyzeStream(file === '-' ? process.stdin : fileChunks(file), file, view, file === '-');
   } catch (err) {
     // Only the file's own trouble (missing, unreadable) is the user's to fix; anything else is a bug.
     if (typeof (err as NodeJS.ErrnoException).code !== 'string') throw err;
@@ -89,13 +89,16 @@ async function analyzeStream(
   input: AsyncIterable<Buffer> | Iterable<Buffer>,
   source: string,
   view: LanView,
+  freshChunks: boolean,
 ): Promise<AnalysisReport | PacketCaptureReport> {
-  // Minor collections as the bytes go by keep peak RSS flat as the capture grows, for a file too.
-  const gc = new GcHint();
+  // A stream hands over a new buffer per chunk: minor collections as the bytes go by keep peak RSS flat as
+  // the capture grows. A file is read into one reused buffer, which leaves nothing behind for them (and
+  // a forced collection every few MB made analysing a file some 5% slower).
+  const gc = freshChunks ? new GcHint() : undefined;
   let sink: ((chunk: Buffer) => void) | undefined;
   let finish: (() => Promise<AnalysisReport | PacketCaptureReport>) | undefined;
   for await (const chunk of input) {
-    gc.read(chunk.length);
+    gc?.read(chunk.length);
     if (!sink) {
       // The first chunk says what kind of capture this is.
       [sink, finish] = startAnalysis(sniffCaptureFormat(chunk), source, view);
@@ -127,9 +130,9 @@ function startAnalysis(
       analysis.line(buf, start, end);
     },
     MAX_LINE_BYTES,
-    (buf, start, end) => {
+    (buf, start) => {
       overlong();
-      return analysis.lines(buf, start, end);
+      return analysis.lines(buf, start);
     },
   );
   const finished = new Promise((resolve, reject) => splitter.once('finish', resolve).once('error', reject));

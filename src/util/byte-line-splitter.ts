@@ -8,10 +8,11 @@ import { Writable } from 'node:stream';
 
 export type ByteLineHandler = (buf: Buffer, start: number, end: number) => void;
 /**
- * Takes the whole lines of buf[start, end) at once, finding their ends itself, and returns where it stopped:
- * at the start of a line it left to the splitter (one it could not end, or the unfinished last one).
+ * Takes the lines of buf from `start` on at once, finding their ends itself, and returns where it stopped:
+ * at the start of a line it left to the splitter. buf ends with a newline (the chunk's unfinished last line
+ * is not in it), so that a reader may look for a line's end without checking a bound.
  */
-export type ByteLinesHandler = (buf: Buffer, start: number, end: number) => number;
+export type ByteLinesHandler = (buf: Buffer, start: number) => number;
 
 export class ByteLineSplitter extends Writable {
   /** The unfinished last line of the previous chunk. */
@@ -36,13 +37,16 @@ export class ByteLineSplitter extends Writable {
       start = nl + 1;
       nl = chunk.indexOf(10, start);
     }
+    // The chunk up to its last newline, for the bulk handler.
+    let whole: Buffer | undefined;
     for (; nl >= 0; nl = chunk.indexOf(10, start)) {
       if (this.onLines && nl - start <= this.maxLine) {
+        whole ??= chunk.subarray(0, chunk.lastIndexOf(10) + 1);
         // The bulk handler cuts on from this whole line; what it leaves comes back here.
-        const stop = this.onLines(chunk, start, chunk.length);
+        const stop = this.onLines(whole, start);
         if (stop > start) {
           start = stop;
-          if (start >= chunk.length) break;
+          if (start >= whole.length) break;
           continue;
         }
       }

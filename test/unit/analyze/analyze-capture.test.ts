@@ -61,7 +61,7 @@ describe('analyze reads captures as a stream, with the same reports as before', 
           const splitter = new ByteLineSplitter(
             (b, s, e) => analysis.line(b, s, e),
             8192,
-            bulk ? (b, s, e) => analysis.lines(b, s, e) : undefined,
+            bulk ? (b, s) => analysis.lines(b, s) : undefined,
           );
           const done = new Promise((resolve) => splitter.on('finish', resolve));
           for (let i = 0; i < buf.length; i += size) splitter.write(buf.subarray(i, i + size));
