@@ -90,20 +90,19 @@ export class ConntrackAnalysis {
   }
 
   /**
-   * The lines of buf from `start` on that the glance can read, one after another, each ended by the glance
-   * that reads it (no separate search for its newline); buf ends with a newline. Stops at the first line the
-   * glance cannot read and returns where (that line goes to line()).
+   * The lines of buf from `start` on that are only counted, one after another, each ended by the glance
+   * that reads it (no separate search for its newline); buf ends with a newline. Stops at the first line
+   * the glance cannot read or the detector may want, and returns where: that line goes to line(). (Such
+   * lines are rare; kept out of this loop, they do not send its compiled code back to the interpreter.)
    */
   lines(buf: Buffer, start: number): number {
     const g = this.glance;
     let at = start;
-    while (at < buf.length && glanceLine(buf, at, g)) {
-      const lineEnd = g.end;
+    while (at < buf.length && glanceLine(buf, at, g) && this.onlyCounted(buf, g)) {
       this.lineNo++;
       this.report.lines++;
-      if (this.onlyCounted(buf, g)) this.count(g);
-      else this.parse(buf, at, lineEnd);
-      at = lineEnd + 1;
+      this.count(g);
+      at = g.end + 1;
     }
     return at;
   }
