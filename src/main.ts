@@ -1,20 +1,15 @@
-// The one entry point of the bundle: dispatches to the commands. Imported up front, not on demand: the
-// bundler would wrap every module behind an import() in a lazy initialiser, and the hot paths (conntrack
-// lines, the capture glance) ran ~15% slower reading their module constants through it.
+// The one entry point of the bundle: dispatches to the commands. `analyze` is imported up front, the others
+// when asked for. A module behind an import() is bundled inside a lazy initialiser, and the capture
+// glance, reading its byte classes and constants through one, ran 15% slower; loading the daemon, MQTT and
+// the rule evaluator for an analysis cost it 40 ms and 4 MB of peak RSS (see `npm run bench`). So nothing
+// on the analyze path may be imported only lazily: src/analyze/ stays reachable from here alone.
 
 import { UsageError } from './cli/args';
 import { runAnalyze } from './cli/cmd-analyze';
-import { runDiagnose } from './cli/cmd-diagnose';
-import { runExplain } from './cli/cmd-explain';
-import { runGuard } from './cli/cmd-guard';
-import { runDaemon } from './cli/cmd-run';
-import { runStatus } from './cli/cmd-status';
-import { runTrace } from './cli/cmd-trace';
+import { EXIT_USAGE } from './cli/exit-codes';
 import { HELP } from './cli/help';
 import { inputText } from './util/input-text';
 import { VERSION } from './version';
-
-export const EXIT_USAGE = 64;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -34,13 +29,13 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   const commands: Record<string, (args: string[]) => Promise<number>> = {
-    run: runDaemon,
-    status: runStatus,
+    run: async (a) => (await import('./cli/cmd-run')).runDaemon(a),
+    status: async (a) => (await import('./cli/cmd-status')).runStatus(a),
     analyze: runAnalyze,
-    explain: runExplain,
-    diagnose: runDiagnose,
-    trace: runTrace,
-    guard: runGuard,
+    explain: async (a) => (await import('./cli/cmd-explain')).runExplain(a),
+    diagnose: async (a) => (await import('./cli/cmd-diagnose')).runDiagnose(a),
+    trace: async (a) => (await import('./cli/cmd-trace')).runTrace(a),
+    guard: async (a) => (await import('./cli/cmd-guard')).runGuard(a),
   };
   const handler = commands[command];
   if (!handler) {

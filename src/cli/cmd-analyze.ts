@@ -16,8 +16,8 @@ import { ByteLineSplitter } from '../util/byte-line-splitter';
 import { GcHint } from '../util/gc-hint';
 import { inputText, terminalText } from '../util/input-text';
 import { flagString, parseArgs, UsageError } from './args';
-import { EXIT_CONFIG } from './cmd-run';
 import { configFor } from './config-option';
+import { EXIT_CONFIG, EXIT_DATAERR, EXIT_NOINPUT } from './exit-codes';
 
 export async function runAnalyze(argv: string[]): Promise<number> {
   const lans: string[] = [];
@@ -53,13 +53,13 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     // Only the file's own trouble (missing, unreadable) is the user's to fix; anything else is a bug.
     if (typeof (err as NodeJS.ErrnoException).code !== 'string') throw err;
     process.stderr.write(`replyguard: cannot read ${file}: ${(err as Error).message}\n`);
-    return 66; // EX_NOINPUT
+    return EXIT_NOINPUT;
   }
   if (args.flags.has('--json')) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else process.stdout.write(terminalText('format' in report ? renderPacketReport(report) : renderReport(report)));
   if ('fatal_error' in report && report.fatal_error) {
     process.stderr.write(`replyguard: ${file}: ${report.fatal_error}\n`);
-    return 65; // EX_DATAERR
+    return EXIT_DATAERR;
   }
   return report.findings.some((f) => f.kind === 'reply_hijacked') ? 2 : 0;
 }

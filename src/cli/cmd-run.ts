@@ -14,9 +14,7 @@ import { killChildren } from '../system/run-command';
 import { VERSION } from '../version';
 import { flagString, parseArgs } from './args';
 import { configFor } from './config-option';
-
-/** sysexits.h EX_CONFIG: procd and people can tell a bad config from a crash. */
-export const EXIT_CONFIG = 78;
+import { EXIT_CONFIG } from './exit-codes';
 
 export async function runDaemon(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['--config', '--state-dir'], []);
