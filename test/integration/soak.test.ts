@@ -26,7 +26,12 @@ const SAMPLE_MS = 10_000;
  * second-half bound below catches on its own.
  */
 const RSS_SLACK_MB = 12;
-/** …and the second half of the soak must be level: the last minute against minute 5. */
+/**
+ * …and the second half of the soak must be level: the last minute against minutes 5 and 6 taken together
+ * (their median). The sizing may still end within minute 5: one CI run rose until 300 s (minute 5's median
+ * 66.0 MB, on the way up) and then stayed at 68–72 MB to the end. A leak of 100 bytes per event still adds
+ * over 5 MB between the two.
+ */
 const RSS_SECOND_HALF_SLACK_MB = 4;
 const server = '192.168.50.10:443';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -133,21 +138,23 @@ describe(`soak: ${MINUTES} minutes of mixed traffic, a hijack every minute`, () 
     assert.equal(detected, MINUTES, 'each hijack is a report of its own (hijack_detected)');
     assert.ok(final.counters.hijackedReplies >= MINUTES);
     // Minute m = the samples taken in [m-1, m) minutes after the start; the last minute includes the final one.
-    const minute = (m: number) => median(rss.filter((r) => r.s >= (m - 1) * 60 && r.s < m * 60).map((r) => r.mb));
+    const minutes = (from: number, to: number) =>
+      median(rss.filter((r) => r.s >= (from - 1) * 60 && r.s < to * 60).map((r) => r.mb));
+    const minute = (m: number) => minutes(m, m);
     const lastMinute = median(rss.filter((r) => r.s >= (MINUTES - 1) * 60).map((r) => r.mb));
     const every5 = Array.from({ length: Math.floor(MINUTES / 5) }, (_, i) => (i + 1) * 5)
       .map((m) => `minute ${m} ${minute(m).toFixed(1)}`)
       .join(', ');
     console.log(
-      `soak RSS medians (MB): minute 2 ${minute(2).toFixed(1)}, ${every5}, last minute ${lastMinute.toFixed(1)}`,
+      `soak RSS medians (MB): minute 2 ${minute(2).toFixed(1)}, minutes 5–6 ${minutes(5, 6).toFixed(1)}, ${every5}, last minute ${lastMinute.toFixed(1)}`,
     );
     assert.ok(
       lastMinute <= minute(2) + RSS_SLACK_MB,
       `RSS ${lastMinute.toFixed(1)} MB in the last minute, ${minute(2).toFixed(1)} MB in minute 2`,
     );
     assert.ok(
-      lastMinute <= minute(5) + RSS_SECOND_HALF_SLACK_MB,
-      `RSS still rising: ${lastMinute.toFixed(1)} MB in the last minute, ${minute(5).toFixed(1)} MB in minute 5`,
+      lastMinute <= minutes(5, 6) + RSS_SECOND_HALF_SLACK_MB,
+      `RSS still rising: ${lastMinute.toFixed(1)} MB in the last minute, ${minutes(5, 6).toFixed(1)} MB in minutes 5–6`,
     );
     assert.equal(daemon.child.exitCode, null);
     assert.equal(final.sensors.conntrack.restarts, 0);
