@@ -1,6 +1,6 @@
 // The one entry point of the bundle: dispatches to the commands. `analyze` is imported up front, the others
 // when asked for. A module behind an import() is bundled inside a lazy initialiser, and the capture
-// glance, reading its byte classes and constants through one, ran 15% slower; loading the daemon, MQTT and
+// glance, reading its byte classes and constants through one, ran 15–17% slower; loading the daemon, MQTT and
 // the rule evaluator for an analysis cost it 40 ms and 4 MB of peak RSS (see `npm run bench`). So nothing
 // on the analyze path may be imported only lazily: src/analyze/ stays reachable from here alone.
 

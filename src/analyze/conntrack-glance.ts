@@ -55,7 +55,7 @@ export function glanceLine(buf: Buffer, start: number, out: Glance): boolean {
   // buf ends with one.
   if (buf[buf.length - 1] !== NL) return false;
   // Four parts, each compiled on its own: the optimizing compiler takes a small function up sooner, and
-  // the first ten thousand lines of a capture are read before one the size of all four is ready.
+  // the first tens of thousands of lines of a capture are read before one the size of all four is ready.
   const at = readStamp(buf, start, out);
   if (at < 0) return false;
   const nameAt = readHead(buf, at, out);
@@ -162,8 +162,8 @@ function readHead(buf: Buffer, at: number, out: Glance): number {
   if (CLASS[buf[i]!] === UPPER) {
     // A state, [A-Z][A-Z0-9_]*
     const stateAt = i;
-    for (; CLASS[buf[i]!] !== BLANK; i++)
-      if (!(CLASS[buf[i]!] === UPPER || CLASS[buf[i]!] === DIGIT || buf[i] === 95)) return -1;
+    for (let k = CLASS[buf[i]!]!; k !== BLANK; k = CLASS[buf[++i]!]!)
+      if (k !== UPPER && k !== DIGIT && buf[i] !== 95) return -1;
     out.synSent = i - stateAt === SYN_SENT.length && matches(buf, stateAt, SYN_SENT);
     while (CLASS[buf[i]!] === BLANK) i++;
   }
@@ -180,7 +180,7 @@ function readHead(buf: Buffer, at: number, out: Glance): number {
 function readOriginal(buf: Buffer, nameAt: number, out: Glance): number {
   let h1 = FNV_BASIS;
   let h2 = ALT_BASIS;
-  for (let c = buf[nameAt]!, n = nameAt; c !== SP && c !== TAB && c !== CR; c = buf[++n]!) {
+  for (let c = buf[nameAt]!, n = nameAt; CLASS[c] !== BLANK; c = buf[++n]!) {
     h1 = Math.imul(h1 ^ c, FNV_PRIME);
     h2 = Math.imul(h2 ^ c, ALT_PRIME);
   }

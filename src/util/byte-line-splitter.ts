@@ -42,12 +42,13 @@ export class ByteLineSplitter extends Writable {
     for (; nl >= 0; nl = chunk.indexOf(10, start)) {
       if (this.onLines && nl - start <= this.maxLine) {
         whole ??= chunk.subarray(0, chunk.lastIndexOf(10) + 1);
-        // The bulk handler cuts on from this whole line; what it leaves comes back here.
+        // The bulk handler cuts on from this whole line; the line it stops at is this loop's to hand on (not
+        // the bulk handler's to read a second time).
         const stop = this.onLines(whole, start);
         if (stop > start) {
           start = stop;
           if (start >= whole.length) break;
-          continue;
+          nl = chunk.indexOf(10, start);
         }
       }
       if (nl - start > this.maxLine) this.overlong++;

@@ -139,7 +139,7 @@ describe('src/ layout', () => {
 
   it('keeps the capture reader (src/analyze/) out of reach of every module loaded on demand', () => {
     // The bundler puts whatever an import('…') reaches inside lazy initialisers, and the glance at every
-    // line of a capture runs 15% slower reading its constants through one (see src/main.ts).
+    // line of a capture runs 15–17% slower reading its constants through one (see src/main.ts).
     const lazyRoots = [...files.values()].flatMap((f) =>
       f.imports.flatMap((imp) => (imp.lazy ? [resolveLocal(f.path, imp.spec) ?? imp.spec] : [])),
     );
