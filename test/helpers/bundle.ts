@@ -6,7 +6,11 @@ import { join } from 'node:path';
 
 export const BUNDLE = join(__dirname, '..', '..', 'dist', 'replyguard.js');
 
-/** Builds dist/replyguard.js when it is missing or older than the guard (`make test` builds it first anyway). */
+/**
+ * Builds dist/replyguard.js when it is missing or older than the guard (`make test` builds it first anyway).
+ * Never again when it is there: test files run in parallel, and a rebuild under another test's running
+ * daemon left it a truncated bundle to start ("SyntaxError: Unexpected end of input").
+ */
 export function ensureBundle(): void {
   let text = '';
   try {

@@ -1,21 +1,11 @@
 // Shared by the live tests of `replyguard explain`, `diagnose` and `trace`: the
-// bundle build, the JSON documents they print, and running them in a lab's
-// side-router namespace.
+// JSON documents they print, and running them in a lab's side-router namespace.
 
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { RiskFinding } from '../../src/detector/predict-risk';
 import type { ExecResult, Lab } from '../lab/lab';
 import { BUNDLE, labConfig } from './daemon';
-
-let built = false;
-/** `npm run build`, once per test process. */
-export function buildBundle(): void {
-  if (built) return;
-  execFileSync('npm', ['run', 'build'], { cwd: join(__dirname, '..', '..'), stdio: 'ignore' });
-  built = true;
-}
 
 /** `replyguard explain --json`. */
 export interface ExplainReport {

@@ -10,15 +10,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ensureBundle } from '../helpers/bundle';
 import { BUNDLE } from '../helpers/daemon';
-import {
-  buildBundle,
-  type DiagnoseDoc,
-  rgIn,
-  sideTables,
-  type TraceDoc,
-  writeDiagnoseConfig,
-} from '../helpers/ruleset-cli';
+import { type DiagnoseDoc, rgIn, sideTables, type TraceDoc, writeDiagnoseConfig } from '../helpers/ruleset-cli';
 import { createLab, type Lab, type ProxyMode } from '../lab/lab';
 
 for (const mode of ['iptables-redirect', 'nft-redirect'] as ProxyMode[]) {
@@ -29,7 +23,7 @@ for (const mode of ['iptables-redirect', 'nft-redirect'] as ProxyMode[]) {
     let configPath: string;
 
     before(async () => {
-      buildBundle();
+      ensureBundle();
       lab = await createLab({ mode, tag: mode.startsWith('nft') ? 'dtn' : 'dti' });
       dir = mkdtempSync(join(tmpdir(), `rg-diag-${lab.id}-`));
       configPath = writeDiagnoseConfig(lab, dir);

@@ -4,8 +4,9 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ensureBundle } from '../helpers/bundle';
 import { BUNDLE } from '../helpers/daemon';
-import { buildBundle, type ExplainReport as Report } from '../helpers/ruleset-cli';
+import type { ExplainReport as Report } from '../helpers/ruleset-cli';
 import { createLab, type Lab, type ProxyMode } from '../lab/lab';
 
 for (const mode of ['iptables-redirect', 'nft-redirect'] as ProxyMode[]) {
@@ -13,7 +14,7 @@ for (const mode of ['iptables-redirect', 'nft-redirect'] as ProxyMode[]) {
     let lab: Lab;
 
     before(async () => {
-      buildBundle();
+      ensureBundle();
       lab = await createLab({ mode, tag: mode.startsWith('nft') ? 'exn' : 'exi' });
     });
     after(async () => {

@@ -6,8 +6,8 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ensureBundle } from '../helpers/bundle';
 import type { RunningDaemon } from '../helpers/daemon';
-import { buildBundle } from '../helpers/ruleset-cli';
 import { createLab, type Lab } from '../lab/lab';
 import { activeHijacks, startProbeDaemon } from '../lab/probe-helpers';
 
@@ -18,7 +18,7 @@ describe("Passwall2's default redirect mode, live", () => {
   let lab: Lab;
   let daemon: RunningDaemon;
   before(async () => {
-    buildBundle();
+    ensureBundle();
     lab = await createLab({ mode: 'passwall2-redirect', tag: 'pw2r' });
     daemon = await startProbeDaemon(lab, { intervalS: 1 });
   });

@@ -10,8 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ensureBundle } from '../helpers/bundle';
 import {
-  buildBundle,
   type DiagnoseDoc,
   type ExplainReport,
   rgIn,
@@ -75,7 +75,7 @@ for (const [mode, want] of Object.entries(MODES) as [ProxyMode, Expect][]) {
     let trace: { code: number | null; doc: TraceDoc } | undefined;
 
     before(async () => {
-      buildBundle();
+      ensureBundle();
       lab = await createLab({ mode, tag: want.tag });
       dir = mkdtempSync(join(tmpdir(), `rg-rlt-${lab.id}-`));
       configPath = writeDiagnoseConfig(lab, dir);
