@@ -38,8 +38,13 @@ test-integration: build
 	$(NODE_TEST) $(INTEGRATION_TESTS)
 
 # Type-check, lint, then every test (unit and the namespace lab) in one run so that one summary counts them all.
+# A failed run ends with the failed tests' names and messages (the TAP stream above gives them in full).
+FAILED_TESTS := dist/failed-tests.txt
 test: build typecheck lint
-	$(NODE_TEST) $(UNIT_TESTS) $(INTEGRATION_TESTS)
+	@rm -f $(FAILED_TESTS)
+	$(NODE_TEST) --test-reporter=tap --test-reporter-destination=stdout \
+	  --test-reporter=./test/helpers/failure-summary.mjs --test-reporter-destination=$(FAILED_TESTS) \
+	  $(UNIT_TESTS) $(INTEGRATION_TESTS) || { [ ! -f $(FAILED_TESTS) ] || cat $(FAILED_TESTS); exit 1; }
 
 # The incident, reproduced and caught: MODE=iptables-redirect (default), nft-redirect, nft-tproxy, tun,
 # openclash-fw4-fakeip, passwall2-tproxy, nikki or none (TPROXY/TUN modes are caught by the passive probe).
