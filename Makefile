@@ -4,6 +4,12 @@
 # RG_NODE18: a Node 18 binary (ensure-deps fetches one) that test/integration/node18.test.ts runs the bundle with.
 export RG_NODE18 ?= $(CURDIR)/node_modules/.cache/replyguard-node18/package/bin/node
 NODE_TEST := node --import tsx --test --test-concurrency=4
+# Runs test files; a failed run ends with the failed tests' names and messages (the TAP stream above gives them
+# in full), so the last lines of a long log say what failed.
+FAILED_TESTS := dist/failed-tests.txt
+run-tests = rm -f $(FAILED_TESTS); $(NODE_TEST) --test-reporter=tap --test-reporter-destination=stdout \
+  --test-reporter=./test/helpers/failure-summary.mjs --test-reporter-destination=$(FAILED_TESTS) \
+  $(1) || { [ ! -f $(FAILED_TESTS) ] || cat $(FAILED_TESTS); exit 1; }
 UNIT_TESTS := $(wildcard test/unit/*.test.ts) $(wildcard test/unit/*/*.test.ts)
 INTEGRATION_TESTS := $(wildcard test/integration/*.test.ts) $(wildcard test/lab/*.test.ts) \
   $(wildcard test/package/*.test.ts) $(wildcard test/luci/*.test.ts) $(wildcard test/openwrt/*.test.ts)
@@ -32,19 +38,14 @@ format: deps
 	npx biome check --write .
 
 test-unit: build
-	$(NODE_TEST) $(UNIT_TESTS)
+	$(call run-tests,$(UNIT_TESTS))
 
 test-integration: build
-	$(NODE_TEST) $(INTEGRATION_TESTS)
+	$(call run-tests,$(INTEGRATION_TESTS))
 
 # Type-check, lint, then every test (unit and the namespace lab) in one run so that one summary counts them all.
-# A failed run ends with the failed tests' names and messages (the TAP stream above gives them in full).
-FAILED_TESTS := dist/failed-tests.txt
 test: build typecheck lint
-	@rm -f $(FAILED_TESTS)
-	$(NODE_TEST) --test-reporter=tap --test-reporter-destination=stdout \
-	  --test-reporter=./test/helpers/failure-summary.mjs --test-reporter-destination=$(FAILED_TESTS) \
-	  $(UNIT_TESTS) $(INTEGRATION_TESTS) || { [ ! -f $(FAILED_TESTS) ] || cat $(FAILED_TESTS); exit 1; }
+	$(call run-tests,$(UNIT_TESTS) $(INTEGRATION_TESTS))
 
 # The incident, reproduced and caught: MODE=iptables-redirect (default), nft-redirect, nft-tproxy, tun,
 # openclash-fw4-fakeip, passwall2-tproxy, nikki or none (TPROXY/TUN modes are caught by the passive probe).
