@@ -42,7 +42,7 @@ export interface IptablesProbeInput extends ProbeRulesInput {
 export interface IptablesProbeRules {
   /** For `ipset restore`: (re)creates the sets; run after the old ones were destroyed. */
   ipsetScript: string;
-  /** For `iptables-restore --noflush`: the chains and their rules (the jumps are inserted apart). */
+  /** For `iptables-restore --noflush`: the chains, their rules and the jumps to them, in one transaction. */
   iptablesScript: string;
   fingerprint: string;
   comment: string;
@@ -92,7 +92,14 @@ export function iptablesProbeRules(input: IptablesProbeInput): IptablesProbeRule
     const chain = r.split(' ')[1]!;
     chainRules[chain] = (chainRules[chain] ?? 0) + 1;
   }
-  const iptablesScript = ['*mangle', ...IPT_CHAINS.map((c) => `:${c} - [0:0]`), ...tagged, 'COMMIT', ''].join('\n');
+  // The jumps in the same transaction as the chains: nothing reading the ruleset finds one without the other.
+  const jumps = [
+    `-I PREROUTING 1 -m comment --comment "${comment}" -j ${IPT_PRE}`,
+    `-A POSTROUTING -m comment --comment "${comment}" -j ${IPT_POST}`,
+  ];
+  const iptablesScript = ['*mangle', ...IPT_CHAINS.map((c) => `:${c} - [0:0]`), ...tagged, ...jumps, 'COMMIT', ''].join(
+    '\n',
+  );
   return {
     ipsetScript: `${ipset.join('\n')}\n`,
     iptablesScript,
@@ -101,15 +108,6 @@ export function iptablesProbeRules(input: IptablesProbeInput): IptablesProbeRule
     chainRules,
     sets: { in: [IPSET_IN], out: [IPSET_OUT] },
   };
-}
-
-/** The rules of our jumps: PREROUTING first (ahead of the proxies' mangle rules), POSTROUTING last. */
-export function iptablesJumps(comment: string): Array<{ chain: string; argv: string[] }> {
-  const jump = (target: string) => ['-m', 'comment', '--comment', comment, '-j', target];
-  return [
-    { chain: 'PREROUTING', argv: ['-I', 'PREROUTING', '1', ...jump(IPT_PRE)] },
-    { chain: 'POSTROUTING', argv: ['-A', 'POSTROUTING', ...jump(IPT_POST)] },
-  ];
 }
 
 export interface IptablesCheck {

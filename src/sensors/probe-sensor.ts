@@ -13,7 +13,6 @@ import {
   IPSETS,
   IPT_CHAINS,
   type IptablesProbeRules,
-  iptablesJumps,
 } from '../probe/probe-iptables';
 import { type ProbeSetDump, parseProbeDump } from '../probe/probe-json';
 import { PROBE_FAMILY, PROBE_TABLE, type ProbeRules, probeComment } from '../probe/probe-rules';
@@ -169,10 +168,6 @@ class IptablesBackend implements Backend {
     if (failed(sets)) return `ipset restore: ${why(sets)}`;
     const chains = await run([this.cmd.iptablesRestore, '-w', '--noflush'], rules.iptablesScript);
     if (failed(chains)) return `iptables-restore: ${why(chains)}`;
-    for (const jump of iptablesJumps(rules.comment)) {
-      const r = await run([this.cmd.iptables, '-w', '-t', 'mangle', ...jump.argv]);
-      if (failed(r)) return `iptables ${jump.argv.join(' ')}: ${why(r)}`;
-    }
     return undefined;
   }
 

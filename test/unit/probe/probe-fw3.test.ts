@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parsePrefix } from '../../../src/net/ip-address';
-import { checkIptablesProbe, iptablesJumps, iptablesProbeRules } from '../../../src/probe/probe-iptables';
+import { checkIptablesProbe, iptablesProbeRules } from '../../../src/probe/probe-iptables';
 
 const DIR = join(__dirname, '..', '..', 'golden', 'probe');
 const golden = (name: string) => readFileSync(join(DIR, name), 'utf8');
@@ -45,19 +45,21 @@ describe('iptablesProbeRules', () => {
   });
 
   it('has no verdict: only RETURN from its own chains, jumps to its own chains, and SET', () => {
-    for (const line of rules.iptablesScript.split('\n').filter((l) => l.startsWith('-A'))) {
+    for (const line of rules.iptablesScript.split('\n').filter((l) => /^-[AI] /.test(l))) {
       const target = / -j (\S+)/.exec(line)?.[1];
       assert.ok(target === 'RETURN' || target === 'SET' || target?.startsWith('replyguard_'), line);
     }
   });
 
-  it('tags every rule and jump with the fingerprint; PREROUTING jump goes first', () => {
-    for (const line of rules.iptablesScript.split('\n').filter((l) => l.startsWith('-A'))) {
+  it('tags every rule and jump with the fingerprint; the jumps are in the same transaction, PREROUTING first', () => {
+    for (const line of rules.iptablesScript.split('\n').filter((l) => /^-[AI] /.test(l))) {
       assert.ok(line.includes(`--comment "${rules.comment}"`), line);
     }
-    const [pre, post] = iptablesJumps(rules.comment);
-    assert.deepEqual(pre?.argv.slice(0, 3), ['-I', 'PREROUTING', '1']);
-    assert.deepEqual(post?.argv.slice(0, 2), ['-A', 'POSTROUTING']);
+    const jumps = rules.iptablesScript.split('\n').filter((l) => /^-[AI] (PRE|POST)ROUTING /.test(l));
+    assert.deepEqual(jumps, [
+      `-I PREROUTING 1 -m comment --comment "${rules.comment}" -j replyguard_pre`,
+      `-A POSTROUTING -m comment --comment "${rules.comment}" -j replyguard_post`,
+    ]);
     assert.notEqual(iptablesProbeRules({ ...INPUT, udpForwards: [] }).fingerprint, rules.fingerprint);
   });
 });
