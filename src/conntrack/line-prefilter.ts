@@ -15,6 +15,7 @@ const SP = 32;
 const TAB = 9;
 const OPEN = 91; // [
 const CLOSE = 93; // ]
+const DOT = 46;
 const SYN_SENT = Buffer.from('SYN_SENT');
 
 /**
@@ -23,18 +24,23 @@ const SYN_SENT = Buffer.from('SYN_SENT');
  */
 export function mayMatter(buf: Uint8Array, start: number, end: number, interest: LineInterest): boolean {
   let i = skipSpace(buf, start, end);
-  if (buf[i] === OPEN && isDigit(buf[i + 1]!)) i = skipSpace(buf, skipPast(buf, i, end, CLOSE), end); // [timestamp]
-  let destroy = false;
-  if (buf[i] === OPEN) {
-    const kind = buf[i + 1];
-    if (kind === 85 /* U */) return false; // [UPDATE]
-    if (kind === 68 /* D */) {
-      // Nobody tracked (the usual state of a quiet router): no DESTROY matters, whatever it says.
-      if (interest.trackedServers.size === 0) return false;
-      destroy = true;
-    } else if (kind !== 78 /* N */) return true;
-    i = skipSpace(buf, skipPast(buf, i, end, CLOSE), end);
+  let kind = 0;
+  const fixed = i + FIXED_HEAD < end ? fixedEvent(buf, i) : 0;
+  if (fixed !== 0) {
+    kind = fixed;
+    i += FIXED_HEAD;
+  } else {
+    if (buf[i] === OPEN && isDigit(buf[i + 1]!)) i = skipSpace(buf, skipPast(buf, i, end, CLOSE), end); // [timestamp]
+    if (buf[i] === OPEN) {
+      kind = buf[i + 1]!;
+      if (kind !== EV_UPDATE && kind !== EV_DESTROY && kind !== EV_NEW) return true;
+      i = skipSpace(buf, skipPast(buf, i, end, CLOSE), end);
+    }
   }
+  if (kind === EV_UPDATE) return false;
+  const destroy = kind === EV_DESTROY;
+  // Nobody tracked (the usual state of a quiet router): no DESTROY matters, whatever it says.
+  if (destroy && interest.trackedServers.size === 0) return false;
   // Optional "ipv4 2" / "ipv6 10" (-o extended).
   if (buf[i] === 105 && buf[i + 1] === 112 && buf[i + 2] === 118) i = skipWords(buf, i, end, 2);
   const tcp = word(buf, i, end, 116, 99, 112); // tcp
@@ -50,6 +56,38 @@ export function mayMatter(buf: Uint8Array, start: number, end: number, interest:
   if (!(buf[i] === 115 && buf[i + 1] === 114 && buf[i + 2] === 99 && buf[i + 3] === 61)) return true; // src=
   const synSent = state >= 0 && isWord(buf, state, end, SYN_SENT);
   return tupleMayMatter(buf, i, end, destroy, tcp ? PROTO_TCP : PROTO_UDP, synSent, interest);
+}
+
+// The event tags by the letter after their "[".
+const EV_NEW = 78; // N
+const EV_UPDATE = 85; // U
+const EV_DESTROY = 68; // D
+
+// `conntrack -E -o timestamp` prints "[sssssssssss.uuuuuu]\t" and then the event right-aligned in 9 columns
+// and a blank: "    [NEW] ", " [UPDATE] ", "[DESTROY] ". Read at their places, most lines' first 30 bytes
+// cost a few comparisons rather than a walk. A timestamp that is not digits is a line the parser rejects
+// (its first token starts with "[" and is neither a timestamp nor an event), so nothing that matters is
+// skipped by not reading them; the event's columns are compared whole.
+const FIXED_HEAD = 30;
+const FIELD_NEW = Buffer.from('    [NEW] ');
+const FIELD_UPDATE = Buffer.from(' [UPDATE] ');
+const FIELD_DESTROY = Buffer.from('[DESTROY] ');
+
+/** The event's letter (EV_*) when buf[i…] is the usual timestamp and event head, else 0. The line has 30 bytes from i on. */
+function fixedEvent(buf: Uint8Array, i: number): number {
+  if (buf[i] !== OPEN || buf[i + 11] !== DOT || buf[i + 18] !== CLOSE || buf[i + 19] !== TAB) return 0;
+  const last = buf[i + 27]; // the event name's last letter
+  const field =
+    last === 69 /* E */
+      ? FIELD_UPDATE
+      : last === 87 /* W */
+        ? FIELD_NEW
+        : last === 89 /* Y */
+          ? FIELD_DESTROY
+          : undefined;
+  if (field === undefined) return 0;
+  for (let k = 0; k < 10; k++) if (buf[i + 20 + k] !== field[k]) return 0;
+  return field === FIELD_NEW ? EV_NEW : field === FIELD_UPDATE ? EV_UPDATE : EV_DESTROY;
 }
 
 /** The protocols the detector looks at; any other never matters. */

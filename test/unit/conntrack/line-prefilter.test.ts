@@ -79,4 +79,17 @@ describe('mayMatter', () => {
       { numRuns: 3000 },
     );
   });
+
+  it('never skips wrongly when the timestamp and event columns, read at their places, are not what they seem', () => {
+    // The head "[sssssssssss.uuuuuu]\t    [NEW] " is read at fixed offsets: bytes of the kinds that
+    // make up a head (digits, brackets, dots, blanks, letters of the event names), put anywhere in it.
+    const heads = synthetic.slice(0, 300);
+    const junk = fc.string({ unit: fc.constantFrom(...'[]. \t0123456789NEWUPDATESTROYx'.split('')), maxLength: 6 });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom(...heads), fc.nat(30), junk), { maxLength: 30 }), (items) => {
+        check(items.map(([l, at, j]) => l.slice(0, at) + j + l.slice(at + j.length)));
+      }),
+      { numRuns: 3000 },
+    );
+  });
 });
