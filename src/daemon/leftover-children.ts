@@ -1,5 +1,5 @@
 // Children outliving a SIGKILL: procd sends SIGKILL 10 s after a SIGTERM that
-// hangs, and `conntrack -E` and `nft monitor` (which never read their stdin)
+// hangs, and `conntrack -E`, `nft monitor` and `tc monitor` (which never read their stdin)
 // then live on under init until they next write. The daemon keeps the pids of
 // its children in the state directory, each with the process's
 // start time and name from /proc; the next start ends those that are still the

@@ -1,7 +1,10 @@
 // Looks for programs that see the LAN's packets before netfilter: with tc, the BPF filters on each LAN
 // interface's ingress (and its bridge ports'); without tc (OpenWrt's images have none unless tc-tiny or
 // tc-full is installed), the traffic-control programs that running processes hold, read from /proc.
-// Polls now and then: such a proxy is started or stopped by hand, not every second.
+// With tc, a long-running `tc monitor` (restarted with backoff) says when a qdisc or filter changes, and
+// only then is tc asked again (a new tc every 30 s costs the idle daemon ~0.05 s of CPU a minute); a
+// slow safety read covers a monitor that missed something. Without tc, or while the monitor is down,
+// it polls every interval: such a proxy is started or stopped by hand, not every second.
 
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import {
@@ -15,7 +18,7 @@ import { parseBpfFdinfo, TC_PROGRAM_TYPES } from '../net/bpf-fdinfo';
 import { parseTcFilterJson, type TcBpfFilter } from '../net/tc-filter-json';
 import type { EbpfSensorStatus } from '../status/status-schema';
 import type { Logger } from '../system/log';
-import { runCommand } from '../system/run-command';
+import { runCommand, startChild } from '../system/run-command';
 import type { Unit } from '../system/unit';
 
 /** A router runs a few hundred processes at most; the scan stops there, and at so many descriptors each. */
@@ -23,12 +26,23 @@ const MAX_PIDS = 4096;
 const MAX_FDS_PER_PID = 1024;
 const TC_TIMEOUT_MS = 5000;
 const BPF_PROG_LINK = 'anon_inode:bpf-prog';
+/** Quiet time after the last monitor line before reading: attaching a program is a burst of lines. */
+const MONITOR_DEBOUNCE_MS = 300;
+const MONITOR_BACKOFF_MIN_MS = 1000;
+const MONITOR_BACKOFF_MAX_MS = 300_000;
+/** A monitor that ran this long before it ended starts again without waiting long. */
+const MONITOR_STABLE_MS = 60_000;
+/** With the monitor running, a reading at least this often anyway. */
+const MONITOR_SAFETY_MS = 600_000;
 
 export interface EbpfSensorOptions {
   /** Path of tc; null where there is none (then /proc is read). */
   tcCommand: string | null;
   procRoot?: string;
+  /** Between readings without the monitor (no tc, or the monitor is down). */
   intervalMs: number;
+  /** Watch tc's changes with `tc monitor` (default: yes where tc is). */
+  monitor?: boolean;
   log: Logger;
   /** The interfaces whose ingress matters now: the LAN interfaces present and their bridge ports. */
   interfaces: () => string[];
@@ -43,23 +57,36 @@ export class EbpfSensor implements Unit<EbpfSensorStatus> {
   private again = false;
   private stopped = false;
   private started = false;
+  private monitorChild?: ReturnType<typeof startChild>;
+  private monitorRestart?: NodeJS.Timeout;
+  private monitorBackoffMs = MONITOR_BACKOFF_MIN_MS;
+  private debounce?: NodeJS.Timeout;
+  private lastReadAt = 0;
 
   constructor(private readonly opts: EbpfSensorOptions) {
     this.current.way = opts.tcCommand ? 'tc' : 'proc';
+    this.current.watch = 'poll';
   }
 
-  /** Reads once, then keeps polling; resolves after the first reading. */
+  /** Reads once (the monitor already listening), then keeps watching; resolves after the first reading. */
   async start(): Promise<void> {
     this.started = true;
+    if (this.opts.tcCommand && this.opts.monitor !== false) this.launchMonitor(this.opts.tcCommand);
     this.pollSoon();
     await this.busy;
-    this.timer = setInterval(() => this.pollSoon(), this.opts.intervalMs);
+    this.timer = setInterval(() => {
+      if (!this.monitorChild || Date.now() - this.lastReadAt >= MONITOR_SAFETY_MS) this.pollSoon();
+    }, this.opts.intervalMs);
     this.timer.unref();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.debounce);
+    clearTimeout(this.monitorRestart);
+    this.monitorChild?.kill('SIGTERM');
+    this.monitorChild = undefined;
   }
 
   status(): EbpfSensorStatus {
@@ -83,6 +110,7 @@ export class EbpfSensor implements Unit<EbpfSensorStatus> {
   }
 
   private async poll(): Promise<void> {
+    this.lastReadAt = Date.now();
     let hooks: EbpfHook[];
     try {
       hooks = this.opts.tcCommand ? await this.readTc(this.opts.tcCommand) : hooksFromProcesses(await this.scanProc());
@@ -103,6 +131,48 @@ export class EbpfSensor implements Unit<EbpfSensorStatus> {
     delete this.current.last_error;
     this.current.since = new Date().toISOString();
     this.opts.onStatus();
+  }
+
+  /** Any line of `tc monitor` (a qdisc, chain or filter added, changed or deleted) means: read again. */
+  private launchMonitor(tc: string): void {
+    if (this.stopped) return;
+    const child = startChild([tc, 'monitor']);
+    this.monitorChild = child;
+    const startedAt = Date.now();
+    let stderr = '';
+    child.stdout?.on('data', () => {
+      clearTimeout(this.debounce);
+      this.debounce = setTimeout(() => this.pollSoon(), MONITOR_DEBOUNCE_MS);
+    });
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      if (stderr.length < 2000) stderr += chunk;
+    });
+    child.on('error', (err) => {
+      stderr += err.message;
+    });
+    child.on('spawn', () => {
+      if (this.monitorChild !== child) return;
+      this.current.watch = 'tc monitor';
+      this.opts.onStatus();
+    });
+    child.on('close', (code, signal) => {
+      if (this.monitorChild === child) this.monitorChild = undefined;
+      if (this.stopped) return;
+      if (Date.now() - startedAt > MONITOR_STABLE_MS) this.monitorBackoffMs = MONITOR_BACKOFF_MIN_MS;
+      const why = stderr.trim().split('\n')[0]?.slice(0, 200) || `exited (${signal ?? code})`;
+      this.opts.log.warn(
+        `eBPF: tc monitor ${why}; reading every ${this.opts.intervalMs / 1000} s meanwhile, monitor again in ${this.monitorBackoffMs} ms`,
+      );
+      this.current.watch = 'poll';
+      this.opts.onStatus();
+      // What changed while it was down is read at once.
+      this.pollSoon();
+      this.monitorRestart = setTimeout(() => {
+        this.launchMonitor(tc);
+        this.pollSoon();
+      }, this.monitorBackoffMs);
+      this.monitorBackoffMs = Math.min(this.monitorBackoffMs * 2, MONITOR_BACKOFF_MAX_MS);
+    });
   }
 
   private async readTc(tc: string): Promise<EbpfHook[]> {

@@ -54,6 +54,8 @@ export interface EbpfSensorStatus {
   state: 'off' | 'running' | 'failed';
   /** tc: the LAN interfaces' ingress filters; proc: programs held by processes (this router has no tc). */
   way?: 'tc' | 'proc';
+  /** How changes are noticed: 'tc monitor' (read again when tc's qdiscs or filters change), or 'poll'. */
+  watch?: 'tc monitor' | 'poll';
   hooks: EbpfHook[];
   last_error?: string;
   since?: string;

@@ -609,23 +609,38 @@ async function labBench(): Promise<void> {
         'p95 ≤ 100 ms',
         percentile(samples, 95) <= 100,
       );
-      // Idle cost: CPU seconds of the daemon (and its children) in a quiet lab.
+      // Idle cost: CPU seconds of the daemon (and its children) in a quiet lab, first in the minute
+      // right after the hijacks (V8 collecting after the burst, the probe's flows timing out), then in
+      // the next one, which is what a router pays while nothing happens.
       const window = QUICK ? 15 : 60;
       const pid = daemon.child.pid!;
-      const c0 = treeCpu(pid);
-      const idle = spawn(process.execPath, ['-e', `setTimeout(() => {}, ${window * 1000})`], { stdio: 'ignore' });
-      const i0 = cpuSeconds(idle.pid!);
-      await sleep(window * 1000);
-      const used = treeCpuDelta(c0, treeCpu(pid));
-      const idleUsed = cpuSeconds(idle.pid!) - i0;
-      idle.kill('SIGKILL');
+      const idleWindow = async (): Promise<{ used: number; idleUsed: number }> => {
+        const c0 = treeCpu(pid);
+        const idle = spawn(process.execPath, ['-e', `setTimeout(() => {}, ${window * 1000})`], { stdio: 'ignore' });
+        const i0 = cpuSeconds(idle.pid!);
+        await sleep(window * 1000);
+        const used = treeCpuDelta(c0, treeCpu(pid));
+        const idleUsed = cpuSeconds(idle.pid!) - i0;
+        idle.kill('SIGKILL');
+        return { used, idleUsed };
+      };
+      const first = await idleWindow();
+      const quiet = await idleWindow();
       row(
-        `idle cost: CPU of the daemon and its children in ${window} s of a quiet lab`,
-        `${used.toFixed(2)} s`,
-        `an idle node process: ${idleUsed.toFixed(2)} s`,
+        `idle cost: CPU of the daemon and its children in the ${window} s right after those hijacks`,
+        `${first.used.toFixed(2)} s`,
+        `an idle node process: ${first.idleUsed.toFixed(2)} s`,
+        undefined,
+        '',
+        undefined,
+      );
+      row(
+        `idle cost: CPU of the daemon and its children in the next ${window} s of a quiet lab`,
+        `${quiet.used.toFixed(2)} s`,
+        `an idle node process: ${quiet.idleUsed.toFixed(2)} s`,
         undefined,
         `< ${(0.3 * (window / 60)).toFixed(2)} s`,
-        used < 0.3 * (window / 60),
+        quiet.used < 0.3 * (window / 60),
       );
     } finally {
       await daemon.stop();

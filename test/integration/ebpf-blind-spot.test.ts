@@ -8,9 +8,13 @@
 //    makes health degraded, named in status, the CLI and the log; removed, health is ok again.
 // 2. Where a router has no tc (OpenWrt images ship none): the sensor reads /proc, and a process named
 //    dae holding a tc program is a blind spot; another process's program is only listed.
+// 3. With tc, `tc monitor` makes the sensor read again when a program is attached or removed, with no
+//    poll between; a tc whose monitor fails leaves the sensor polling.
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -52,6 +56,7 @@ describe('eBPF before netfilter: the daemon says it cannot watch there (tc prese
   it('the stand-in on br-lan: health degraded, the hook named (dae, br-lan) in status, CLI and log; gone: ok again', async () => {
     let s = await d.waitFor('the first eBPF reading', (st) => st.sensors.ebpf?.state === 'running');
     assert.equal(s.sensors.ebpf.way, 'tc');
+    s = await d.waitFor('tc monitor', (st) => st.sensors.ebpf.watch === 'tc monitor');
     assert.deepEqual(s.sensors.ebpf.hooks, []);
     assert.equal(s.health, 'ok');
     assert.equal((await lab.tlsThroughForward()).ok, true, 'the forward works without a proxy');
@@ -130,6 +135,88 @@ describe('eBPF before netfilter without tc: programs held by processes (/proc)',
       assert.ok(changes > seen, 'the change is reported');
     } finally {
       sensor.stop();
+    }
+  });
+});
+
+describe('eBPF before netfilter: tc monitor says when to read again', () => {
+  let lab: Lab;
+  let dir: string;
+  /** A tc that runs in the lab's side router (ip netns exec execs tc: the sensor's pid is tc's). */
+  let tcInSide: string;
+  before(async () => {
+    lab = await createLab({ mode: 'none', tag: 'ebpfmon' });
+    dir = mkdtempSync(join(tmpdir(), 'rg-ebpfmon-'));
+    tcInSide = join(dir, 'tc');
+    writeFileSync(tcInSide, `#!/bin/sh\nexec ip netns exec ${lab.ns.side} tc "$@"\n`);
+    chmodSync(tcInSide, 0o755);
+  });
+  after(async () => {
+    await lab?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('with an hour between polls, attaching and removing the stand-in are both seen within seconds', async () => {
+    const logs: string[] = [];
+    const sensor = new EbpfSensor({
+      tcCommand: tcInSide,
+      intervalMs: 3_600_000,
+      log: createLogger('info', (l) => logs.push(l)),
+      interfaces: () => ['br-lan'],
+      onStatus: () => {},
+    });
+    await sensor.start();
+    try {
+      for (let i = 0; i < 50 && sensor.status().watch !== 'tc monitor'; i++) await sleep(100);
+      assert.equal(sensor.status().watch, 'tc monitor');
+      assert.deepEqual(sensor.status().hooks, []);
+      await attachDaeStandIn(lab.ns.side, 'br-lan');
+      for (let i = 0; i < 100 && sensor.status().hooks.length === 0; i++) await sleep(100);
+      assert.deepEqual(sensor.status().hooks, [
+        { interface: 'br-lan', program: 'dae_lan_ingress_l2:[*fsobj]', blind: true, proxy: 'dae' },
+      ]);
+      assert.equal((await lab.exec(lab.ns.side, ['tc', 'qdisc', 'del', 'dev', 'br-lan', 'clsact'])).code, 0);
+      for (let i = 0; i < 100 && sensor.status().hooks.length > 0; i++) await sleep(100);
+      assert.deepEqual(sensor.status().hooks, []);
+      assert.deepEqual(
+        logs.filter((l) => /tc monitor/.test(l)),
+        [],
+      );
+    } finally {
+      await sensor.stop();
+    }
+  });
+
+  it('a tc whose monitor fails: said in the log, watch is poll, and the polls still see the stand-in', async () => {
+    const noMonitor = join(dir, 'tc-no-monitor');
+    writeFileSync(
+      noMonitor,
+      `#!/bin/sh\nif [ "$1" = monitor ]; then echo 'Command "monitor" is unknown, try "tc help".' >&2; exit 1; fi\nexec ${tcInSide} "$@"\n`,
+    );
+    chmodSync(noMonitor, 0o755);
+    const logs: string[] = [];
+    const sensor = new EbpfSensor({
+      tcCommand: noMonitor,
+      intervalMs: 300,
+      log: createLogger('info', (l) => logs.push(l)),
+      interfaces: () => ['br-lan'],
+      onStatus: () => {},
+    });
+    await sensor.start();
+    try {
+      for (let i = 0; i < 50 && !logs.some((l) => /tc monitor/.test(l)); i++) await sleep(100);
+      assert.match(
+        logs.join(''),
+        /warn: eBPF: tc monitor Command "monitor" is unknown, try "tc help"\.; reading every 0\.3 s meanwhile/,
+      );
+      assert.equal(sensor.status().watch, 'poll');
+      await attachDaeStandIn(lab.ns.side, 'br-lan');
+      for (let i = 0; i < 50 && sensor.status().hooks.length === 0; i++) await sleep(100);
+      assert.equal(sensor.status().hooks[0]?.proxy, 'dae');
+      assert.equal(sensor.status().state, 'running');
+    } finally {
+      await sensor.stop();
+      await lab.exec(lab.ns.side, ['tc', 'qdisc', 'del', 'dev', 'br-lan', 'clsact']);
     }
   });
 });

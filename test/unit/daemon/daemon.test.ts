@@ -36,7 +36,11 @@ fi
 exec sleep 30`,
 );
 const IP = script('ip', `cat '${join(RULESET, 'ip-addr.json')}'`);
-const TC = script('tc', `echo '[]'`);
+const TC = script(
+  'tc',
+  `if [ "$1" = monitor ]; then exec sleep 30; fi
+echo '[]'`,
+);
 
 const config: Config = {
   source: 'test',
