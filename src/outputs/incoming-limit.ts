@@ -72,6 +72,18 @@ export class IncomingLimit extends Duplex {
     this.socket.write(chunk, cb);
   }
 
+  /**
+   * MQTT.js corks while it writes a packet field by field; the batch must reach the socket as one
+   * write too: field by field, Nagle holds all but the first small segment until the broker's
+   * delayed ACK, ~40 ms a message.
+   */
+  override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
+    this.socket.cork();
+    for (let i = 0; i < chunks.length - 1; i++) this.socket.write(chunks[i]!.chunk);
+    this.socket.write(chunks[chunks.length - 1]!.chunk, cb);
+    this.socket.uncork();
+  }
+
   override _final(cb: (err?: Error | null) => void): void {
     this.socket.end();
     cb();

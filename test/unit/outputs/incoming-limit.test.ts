@@ -11,16 +11,24 @@ import { type DroppedPacket, IncomingLimit } from '../../../src/outputs/incoming
 
 const MAX = 1024;
 
-function fakeSocket(): { socket: Duplex; written: Buffer[] } {
+function fakeSocket(): { socket: Duplex; written: Buffer[]; batches: number[] } {
   const written: Buffer[] = [];
+  /** How many chunks each write to the socket carried (a net.Socket sends a batch with one writev). */
+  const batches: number[] = [];
   const socket = new Duplex({
     read() {},
     write(chunk: Buffer, _enc, cb) {
       written.push(chunk);
+      batches.push(1);
+      cb();
+    },
+    writev(chunks, cb) {
+      for (const c of chunks) written.push(c.chunk as Buffer);
+      batches.push(chunks.length);
       cb();
     },
   });
-  return { socket, written };
+  return { socket, written, batches };
 }
 
 const publish = (topic: string, size: number, qos: 0 | 1, messageId = 1) =>
@@ -48,6 +56,23 @@ describe('IncomingLimit', () => {
   const small2 = generate({ cmd: 'pingresp' });
   const bigQos0 = publish('homeassistant/status', 3000, 0);
   const atLimit = publish('x', MAX - 6, 0); // 1 type byte, 2 length bytes, 2 + 1 topic
+
+  it('a packet MQTT.js writes field by field while corked reaches the socket as one batch, in order', async () => {
+    const { socket, written, batches } = fakeSocket();
+    const limit = new IncomingLimit(socket, MAX, () => {});
+    const fields = ['3', '\x1e', '\x00\x18', 'replyguard/bench/problem', 'ON'].map((f) => Buffer.from(f, 'latin1'));
+    limit.cork();
+    for (const f of fields) limit.write(f);
+    await new Promise<void>((resolve) => {
+      limit.write(Buffer.from('last'), () => resolve());
+      limit.uncork();
+    });
+    assert.deepEqual(batches, [fields.length + 1]);
+    assert.equal(Buffer.concat(written).toString('latin1'), `3\x1e\x00\x18replyguard/bench/problemONlast`);
+    // Uncorked, a single write stays a single write.
+    await new Promise<void>((resolve) => limit.write(Buffer.from('x'), () => resolve()));
+    assert.deepEqual(batches, [fields.length + 1, 1]);
+  });
 
   it('passes packets up to the limit unchanged and skips longer ones, whatever the chunking', () => {
     assert.equal(atLimit.length, MAX);
