@@ -156,15 +156,19 @@ describe('eBPF before netfilter: tc monitor says when to read again', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('with an hour between polls, attaching and removing the stand-in are both seen within seconds', async () => {
-    const logs: string[] = [];
-    const sensor = new EbpfSensor({
-      tcCommand: tcInSide,
-      intervalMs: 3_600_000,
+  /** The sensor on the side router's br-lan through `tc`, its log lines kept in `logs`. */
+  const sideSensor = (tc: string, intervalMs: number, logs: string[]) =>
+    new EbpfSensor({
+      tcCommand: tc,
+      intervalMs,
       log: createLogger('info', (l) => logs.push(l)),
       interfaces: () => ['br-lan'],
       onStatus: () => {},
     });
+
+  it('with an hour between polls, attaching and removing the stand-in are both seen within seconds', async () => {
+    const logs: string[] = [];
+    const sensor = sideSensor(tcInSide, 3_600_000, logs);
     await sensor.start();
     try {
       for (let i = 0; i < 50 && sensor.status().watch !== 'tc monitor'; i++) await sleep(100);
@@ -195,13 +199,7 @@ describe('eBPF before netfilter: tc monitor says when to read again', () => {
     );
     chmodSync(noMonitor, 0o755);
     const logs: string[] = [];
-    const sensor = new EbpfSensor({
-      tcCommand: noMonitor,
-      intervalMs: 300,
-      log: createLogger('info', (l) => logs.push(l)),
-      interfaces: () => ['br-lan'],
-      onStatus: () => {},
-    });
+    const sensor = sideSensor(noMonitor, 300, logs);
     await sensor.start();
     try {
       for (let i = 0; i < 50 && !logs.some((l) => /tc monitor/.test(l)); i++) await sleep(100);
