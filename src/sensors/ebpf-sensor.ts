@@ -18,7 +18,8 @@ import { parseBpfFdinfo, TC_PROGRAM_TYPES } from '../net/bpf-fdinfo';
 import { parseTcFilterJson, type TcBpfFilter } from '../net/tc-filter-json';
 import type { EbpfSensorStatus } from '../status/status-schema';
 import type { Logger } from '../system/log';
-import { runCommand, startChild } from '../system/run-command';
+import { RestartingChild } from '../system/restarting-child';
+import { runCommand } from '../system/run-command';
 import type { Unit } from '../system/unit';
 
 /** A router runs a few hundred processes at most; the scan stops there, and at so many descriptors each. */
@@ -41,8 +42,6 @@ export interface EbpfSensorOptions {
   procRoot?: string;
   /** Between readings without the monitor (no tc, or the monitor is down). */
   intervalMs: number;
-  /** Watch tc's changes with `tc monitor` (default: yes where tc is). */
-  monitor?: boolean;
   log: Logger;
   /** The interfaces whose ingress matters now: the LAN interfaces present and their bridge ports. */
   interfaces: () => string[];
@@ -57,25 +56,25 @@ export class EbpfSensor implements Unit<EbpfSensorStatus> {
   private again = false;
   private stopped = false;
   private started = false;
-  private monitorChild?: ReturnType<typeof startChild>;
-  private monitorRestart?: NodeJS.Timeout;
-  private monitorBackoffMs = MONITOR_BACKOFF_MIN_MS;
+  /** `tc monitor`; none without tc. */
+  private readonly monitor?: RestartingChild;
   private debounce?: NodeJS.Timeout;
   private lastReadAt = 0;
 
   constructor(private readonly opts: EbpfSensorOptions) {
     this.current.way = opts.tcCommand ? 'tc' : 'proc';
     this.current.watch = 'poll';
+    if (opts.tcCommand) this.monitor = this.makeMonitor(opts.tcCommand);
   }
 
   /** Reads once (the monitor already listening), then keeps watching; resolves after the first reading. */
   async start(): Promise<void> {
     this.started = true;
-    if (this.opts.tcCommand && this.opts.monitor !== false) this.launchMonitor(this.opts.tcCommand);
+    this.monitor?.start();
     this.pollSoon();
     await this.busy;
     this.timer = setInterval(() => {
-      if (!this.monitorChild || Date.now() - this.lastReadAt >= MONITOR_SAFETY_MS) this.pollSoon();
+      if (!this.monitor?.running || Date.now() - this.lastReadAt >= MONITOR_SAFETY_MS) this.pollSoon();
     }, this.opts.intervalMs);
     this.timer.unref();
   }
@@ -84,9 +83,7 @@ export class EbpfSensor implements Unit<EbpfSensorStatus> {
     this.stopped = true;
     clearInterval(this.timer);
     clearTimeout(this.debounce);
-    clearTimeout(this.monitorRestart);
-    this.monitorChild?.kill('SIGTERM');
-    this.monitorChild = undefined;
+    this.monitor?.stop();
   }
 
   status(): EbpfSensorStatus {
@@ -134,44 +131,29 @@ export class EbpfSensor implements Unit<EbpfSensorStatus> {
   }
 
   /** Any line of `tc monitor` (a qdisc, chain or filter added, changed or deleted) means: read again. */
-  private launchMonitor(tc: string): void {
-    if (this.stopped) return;
-    const child = startChild([tc, 'monitor']);
-    this.monitorChild = child;
-    const startedAt = Date.now();
-    let stderr = '';
-    child.stdout?.on('data', () => {
-      clearTimeout(this.debounce);
-      this.debounce = setTimeout(() => this.pollSoon(), MONITOR_DEBOUNCE_MS);
-    });
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      if (stderr.length < 2000) stderr += chunk;
-    });
-    child.on('error', (err) => {
-      stderr += err.message;
-    });
-    child.on('spawn', () => {
-      if (this.monitorChild !== child) return;
-      this.current.watch = 'tc monitor';
-      this.opts.onStatus();
-    });
-    child.on('close', (code, signal) => {
-      if (this.monitorChild === child) this.monitorChild = undefined;
-      if (this.stopped) return;
-      if (Date.now() - startedAt > MONITOR_STABLE_MS) this.monitorBackoffMs = MONITOR_BACKOFF_MIN_MS;
-      const why = stderr.trim().split('\n')[0]?.slice(0, 200) || `exited (${signal ?? code})`;
-      this.opts.log.warn(
-        `eBPF: tc monitor ${why}; reading every ${this.opts.intervalMs / 1000} s meanwhile, monitor again in ${this.monitorBackoffMs} ms`,
-      );
-      this.current.watch = 'poll';
-      this.opts.onStatus();
-      // What changed while it was down is read at once.
-      this.pollSoon();
-      this.monitorRestart = setTimeout(() => {
-        this.launchMonitor(tc);
+  private makeMonitor(tc: string): RestartingChild {
+    return new RestartingChild([tc, 'monitor'], {
+      minBackoffMs: MONITOR_BACKOFF_MIN_MS,
+      maxBackoffMs: MONITOR_BACKOFF_MAX_MS,
+      stableMs: MONITOR_STABLE_MS,
+      onStdout: () => {
+        clearTimeout(this.debounce);
+        this.debounce = setTimeout(() => this.pollSoon(), MONITOR_DEBOUNCE_MS);
+      },
+      onUp: () => {
+        this.current.watch = 'tc monitor';
+        this.opts.onStatus();
+      },
+      onDown: (why, retryMs) => {
+        this.opts.log.warn(
+          `eBPF: tc monitor ${why.split('\n')[0]!.slice(0, 200)}; reading every ${this.opts.intervalMs / 1000} s meanwhile, monitor again in ${retryMs} ms`,
+        );
+        this.current.watch = 'poll';
+        this.opts.onStatus();
+        // What changed while it was down is read at once.
         this.pollSoon();
-      }, this.monitorBackoffMs);
-      this.monitorBackoffMs = Math.min(this.monitorBackoffMs * 2, MONITOR_BACKOFF_MAX_MS);
+      },
+      onRestarted: () => this.pollSoon(),
     });
   }
 

@@ -9,7 +9,6 @@
 // matters to packets: no counters, no handles, no own tables) differs.
 // Decides nothing.
 
-import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { LoadIssue } from '../ruleset/model';
@@ -17,7 +16,8 @@ import { rulesetFingerprint } from '../ruleset/ruleset-diff';
 import type { RulesetSnapshot } from '../ruleset/ruleset-snapshot';
 import type { RulesetWatchState } from '../status/status-schema';
 import type { Logger } from '../system/log';
-import { runCommand, startChild } from '../system/run-command';
+import { RestartingChild } from '../system/restarting-child';
+import { runCommand } from '../system/run-command';
 import { which } from '../system/which';
 import { readLiveRuleset, type SensorResult } from './ruleset-reader';
 
@@ -111,13 +111,12 @@ function hash(s: string): string {
 
 export class RulesetWatch {
   readonly status: RulesetWatchStatus = { state: 'stopped', watch: '', backend: '', reads: 0, restarts: 0 };
-  private child?: ChildProcess;
+  /** The `nft monitor ruleset` child; none where there is no nft. */
+  private readonly monitor?: RestartingChild;
   private stopping = true;
   private debounceTimer?: NodeJS.Timeout;
   private safetyTimer?: NodeJS.Timeout;
   private legacyTimer?: NodeJS.Timeout;
-  private restartTimer?: NodeJS.Timeout;
-  private backoffMs = BACKOFF_MIN_MS;
   private reading?: Promise<void>;
   private readAgain = false;
   private last?: { snapshot: RulesetSnapshot; fingerprint: string };
@@ -135,6 +134,7 @@ export class RulesetWatch {
       opts.legacySaveCommand !== undefined
         ? opts.legacySaveCommand
         : (which('iptables-legacy-save') ?? (this.nft ? null : which('iptables-save')));
+    if (this.nft) this.monitor = this.makeMonitor(this.nft);
   }
 
   /** The last snapshot read, if any. */
@@ -148,7 +148,7 @@ export class RulesetWatch {
     this.stopping = false;
     this.status.state = 'starting';
     // The monitor first: a change during the first read then causes another read, never a miss.
-    if (this.nft) this.launchMonitor();
+    if (this.monitor) this.monitor.start();
     else this.status.state = 'polling';
     this.status.watch = this.nft ? 'nft monitor' : 'poll';
     await this.fullRead();
@@ -163,17 +163,16 @@ export class RulesetWatch {
   stop(): void {
     this.stopping = true;
     clearTimeout(this.debounceTimer);
-    clearTimeout(this.restartTimer);
     clearInterval(this.safetyTimer);
     clearInterval(this.legacyTimer);
-    this.child?.kill('SIGTERM');
-    this.child = undefined;
+    this.monitor?.stop();
     delete this.status.monitor_pid;
     this.status.state = 'stopped';
   }
 
   childPids(): number[] {
-    return this.child?.pid !== undefined ? [this.child.pid] : [];
+    const pid = this.monitor?.pid;
+    return pid !== undefined ? [pid] : [];
   }
 
   /** Re-read now (a "re-check" button, or a caller that knows something changed). */
@@ -244,7 +243,7 @@ export class RulesetWatch {
   private async safetyPoll(): Promise<void> {
     if (this.stopping) return;
     this.polls++;
-    const full = !this.child || this.polls % (this.opts.fullCheckEvery ?? 10) === 0;
+    const full = !this.monitor?.running || this.polls % (this.opts.fullCheckEvery ?? 10) === 0;
     const wasLegacy = this.legacyActive();
     const f = await this.fingerprints(full);
     if (this.legacyActive() !== wasLegacy) this.armLegacyPoll();
@@ -327,46 +326,32 @@ export class RulesetWatch {
     this.opts.onStatus?.();
   }
 
-  private launchMonitor(): void {
-    if (this.stopping || !this.nft) return;
-    const child = startChild([this.nft, 'monitor', 'ruleset']);
-    this.child = child;
-    const startedAt = Date.now();
-    let stderr = '';
-    // Any line that is not about replyguard's own tables means a change. A line cut in two by a chunk
-    // boundary may cause one needless re-read (its fingerprint is then unchanged): harmless.
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      if (chunk.split('\n').some((line) => line.trim() !== '' && !isOwnMonitorLine(line))) this.schedule();
-    });
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      if (stderr.length < 2000) stderr += chunk;
-    });
-    child.on('error', (err) => {
-      stderr += err.message;
-    });
-    child.on('spawn', () => {
-      if (child.pid !== undefined) this.status.monitor_pid = child.pid;
-      this.status.state = 'running';
-      delete this.status.last_error;
-      this.opts.onStatus?.();
-    });
-    child.on('close', (code, signal) => {
-      if (this.child === child) this.child = undefined;
-      delete this.status.monitor_pid;
-      if (this.stopping) return;
-      const why = stderr.trim() || `exited (${signal ?? code})`;
-      this.status.last_error = `nft monitor: ${why}`;
-      if (Date.now() - startedAt > STABLE_MS) this.backoffMs = BACKOFF_MIN_MS;
-      this.status.state = 'restarting';
-      this.status.restarts++;
-      this.opts.log.warn(`ruleset watch: nft monitor ${why}; restarting in ${this.backoffMs} ms`);
-      this.opts.onStatus?.();
+  private makeMonitor(nft: string): RestartingChild {
+    return new RestartingChild([nft, 'monitor', 'ruleset'], {
+      minBackoffMs: BACKOFF_MIN_MS,
+      maxBackoffMs: BACKOFF_MAX_MS,
+      stableMs: STABLE_MS,
+      // Any line that is not about replyguard's own tables means a change. A line cut in two by a chunk
+      // boundary may cause one needless re-read (its fingerprint is then unchanged): harmless.
+      onStdout: (chunk) => {
+        if (chunk.split('\n').some((line) => line.trim() !== '' && !isOwnMonitorLine(line))) this.schedule();
+      },
+      onUp: (pid) => {
+        if (pid !== undefined) this.status.monitor_pid = pid;
+        this.status.state = 'running';
+        delete this.status.last_error;
+        this.opts.onStatus?.();
+      },
+      onDown: (why, retryMs) => {
+        delete this.status.monitor_pid;
+        this.status.last_error = `nft monitor: ${why}`;
+        this.status.state = 'restarting';
+        this.status.restarts++;
+        this.opts.log.warn(`ruleset watch: nft monitor ${why}; restarting in ${retryMs} ms`);
+        this.opts.onStatus?.();
+      },
       // Whatever changed while it was down is caught by a read after the restart.
-      this.restartTimer = setTimeout(() => {
-        this.launchMonitor();
-        this.schedule(0);
-      }, this.backoffMs);
-      this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
+      onRestarted: () => this.schedule(0),
     });
   }
 }
