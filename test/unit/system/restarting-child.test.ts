@@ -5,17 +5,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RestartingChild } from '../../../src/system/restarting-child';
+import { isAlive } from '../../helpers/proc';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
   for (let waited = 0; !ok(); waited += 20) {
